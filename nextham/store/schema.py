@@ -1,0 +1,52 @@
+"""Key names of a structure record, the plain mapping passed between pipeline stages.
+
+A record describes one periodic structure and its matrices, always in Å and eV.
+
+Geometry
+--------
+``CELL``        (3, 3) float64, lattice vectors as rows, Å.
+``POSITIONS``   (N, 3) float64, Cartesian positions, Å.
+``NUMBERS``     (N,) int64, atomic numbers.
+
+Pairs (edges)
+-------------
+``EDGE_INDEX``  (E, 2) int64, (i, j): atom i in the home cell, atom j in cell R.
+``CELL_SHIFT``  (E, 3) int64, the lattice translation R in units of the lattice vectors.
+Every stored pair has its conjugate partner (j, i, -R) stored too; self pairs (i, i, 0) included.
+
+Blocks
+------
+``S``, ``H0``, ``HT`` are 1-D arrays holding all blocks concatenated, each block row-major;
+``BLOCK_PTR`` (E + 1,) int64 gives the offset of block e in the scalar layout (the spinor
+layout's offsets are ``4 * BLOCK_PTR``). A block of pair (i, j) has shape (n_i, n_j) in the
+scalar layout and (2 n_i, 2 n_j) in the spinor layout, where n_i is the number of spatial
+basis functions of atom i. S is always stored in the scalar layout (real);
+H0 and HT are real in scalar mode and complex in spinor mode. Spinor rows/columns are
+spin-major: [all orbitals of the atom with spin up, then the same orbitals with spin down]
+(see :mod:`nextham.conventions`). Orbital order inside an atom follows the shells of its
+basis in the order PySCF lists them, m ordered as in :mod:`nextham.conventions`.
+
+Basis description
+-----------------
+``BASIS_LS``    mapping Z -> tuple of l of each shell of that element, in PySCF order.
+``SPINOR``      bool, True if H0/HT are complex spinor blocks.
+``META``        dict of JSON-serializable metadata (see :mod:`nextham.store.dataset`).
+"""
+
+from __future__ import annotations
+
+CELL = "cell"
+POSITIONS = "positions"
+NUMBERS = "numbers"
+EDGE_INDEX = "edge_index"
+CELL_SHIFT = "cell_shift"
+BLOCK_PTR = "block_ptr"
+S = "S"
+H0 = "H0"
+HT = "HT"
+BASIS_LS = "basis_ls"
+SPINOR = "spinor"
+META = "meta"
+
+ARRAY_KEYS = (CELL, POSITIONS, NUMBERS, EDGE_INDEX, CELL_SHIFT, BLOCK_PTR, S, H0, HT)
+MATRIX_KEYS = (S, H0, HT)
