@@ -1,0 +1,161 @@
+"""Engine settings and the per-element table of pseudopotential, basis and plane-wave cutoff.
+
+Two spin modes:
+
+``scalar``
+    GTH pseudopotentials (``gth-pbe``) with GTH basis sets, spin-restricted ``KRKS``.
+``soc``
+    ``KGKS`` with ``with_soc=True``. Elements that have a spin–orbit ECP in PySCF's library use
+    it with a def2 basis (complex spinor Hamiltonian including the ECP's SO term). Elements
+    without one keep their scalar GTH pseudopotential and basis in the same run: their
+    blocks are still spinors, but carry no spin–orbit term of their own (the *documented
+    scalar treatment*, adequate for light elements whose SOC is below the meV scale).
+
+The cutoff ``ke_cutoff`` (eV) sets PySCF's integration mesh. Semicore pseudopotentials and
+all-electron-like tight Gaussians of ECP bases need large meshes; the values below were
+chosen by converging eigenvalues (see ``benchmarks/element_cost.py`` and docs/engine.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ase.data import chemical_symbols
+
+SPIN_MODES = ("scalar", "soc")
+
+SCALAR_BASIS = {
+    "szv": ("gth-szv", "gth-szv-molopt-sr"),
+    "dzvp": ("gth-dzvp", "gth-dzvp-molopt-sr"),
+}
+"""Basis family name → (plain GTH name, MOLOPT-SR name used where the plain one is missing)."""
+
+# Elements with a plain GTH basis in PySCF's library (the rest use MOLOPT-SR, K–Bi).
+_PLAIN_GTH = set(range(1, 19)) | {31, 32, 33, 34, 35, 36, 49, 50, 51, 52, 53, 54}
+
+SO_ECP = {
+    **dict.fromkeys(["K", "Ca", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr"], "ecpds10mdfso"),
+    **dict.fromkeys(
+        ["Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
+         "Sb", "Te", "I", "Xe"],  # fmt: skip
+        "ecpds28mdfso",
+    ),
+    **dict.fromkeys(["Cs", "Ba"], "ecpds46mdfso"),
+    **dict.fromkeys(["Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn"], "ecpds60mdfso"),
+}
+"""Spin–orbit ECP per element (PySCF basis library names). Rb–Xe use the 28-electron core so that
+they match the def2 basis; Cs and Ba the 46-electron core."""
+
+SOC_BASIS = "def2-svp"
+"""Basis used with the spin–orbit ECPs (its own scalar ECP is replaced by the SO one)."""
+
+KE_CUTOFF_EV: dict[str, float] = {
+    # light elements, GTH: the default PySCF mesh is moderate; a cutoff keeps it bounded.
+    **dict.fromkeys(["H", "He", "Li", "Be", "B", "C", "N", "O", "F", "Ne"], 1400.0),
+    **dict.fromkeys(["Na", "Mg"], 2000.0),  # semicore GTH: large meshes
+    **dict.fromkeys(["Al", "Si", "P", "S", "Cl", "Ar"], 800.0),
+    **dict.fromkeys(["Ga", "Ge", "As", "Se", "Br", "In", "Sn", "Sb", "Te", "I"], 1400.0),
+    **dict.fromkeys(["Pb", "Bi", "Tl", "Au", "Hg"], 1100.0),
+}
+"""Plane-wave kinetic-energy cutoff per element (eV); the run uses the largest over its elements.
+Elements not listed use PySCF's automatic mesh."""
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Everything that defines how a structure's S, H0 and HT are computed.
+
+    Attributes
+    ----------
+    spin : {"scalar", "soc"}
+        Spin treatment (see module docstring).
+    basis : {"szv", "dzvp"}
+        GTH basis family for scalar-treated elements.
+    xc : str
+        Exchange–correlation functional (LDA/GGA; hybrids are not supported by KGKS).
+    kmesh : tuple of int
+        Monkhorst–Pack mesh of the SCF (Γ-centred).
+    smearing_ev : float
+        Fermi–Dirac smearing width in eV (0 disables smearing; metals need it).
+    conv_tol_ev : float
+        SCF energy convergence threshold in eV.
+    max_cycle : int
+        Maximum SCF iterations.
+    overlap_threshold : float
+        A pair (i, j, R) is stored when max |S_ij(R)| exceeds this (unless ``cutoff`` is set).
+    cutoff : float or None
+        If set, pairs are stored when the interatomic distance is at most this (Å) instead.
+    ke_cutoff_ev : float or None
+        Override of the per-element cutoff table (eV).
+    """
+
+    spin: str = "scalar"
+    basis: str = "szv"
+    xc: str = "pbe"
+    kmesh: tuple[int, int, int] = (2, 2, 2)
+    smearing_ev: float = 0.1
+    conv_tol_ev: float = 1e-7
+    max_cycle: int = 60
+    overlap_threshold: float = 1e-5
+    cutoff: float | None = None
+    ke_cutoff_ev: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.spin not in SPIN_MODES:
+            raise ValueError(f"spin must be one of {SPIN_MODES}, got {self.spin!r}")
+        if self.basis not in SCALAR_BASIS:
+            raise ValueError(f"basis must be one of {sorted(SCALAR_BASIS)}, got {self.basis!r}")
+        if len(self.kmesh) != 3 or min(self.kmesh) < 1:
+            raise ValueError(f"kmesh must be three positive integers, got {self.kmesh!r}")
+        object.__setattr__(self, "kmesh", tuple(int(k) for k in self.kmesh))
+
+    def to_dict(self) -> dict:
+        """JSON-serializable form (stored in every dataset entry and model file)."""
+        d = dataclasses.asdict(self)
+        d["kmesh"] = list(self.kmesh)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> EngineSettings:
+        """Inverse of :meth:`to_dict`; unknown keys raise a clear error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown engine settings {sorted(unknown)}; known: {sorted(names)}")
+        return cls(**{**d, "kmesh": tuple(d.get("kmesh", cls.kmesh))})
+
+
+@dataclass(frozen=True)
+class ElementChoice:
+    """Pseudopotential/ECP and basis chosen for one element under some settings."""
+
+    symbol: str
+    basis: str
+    pseudo: str | None
+    ecp: str | None
+    spin_orbit: bool
+
+
+def element_choice(z: int, settings: EngineSettings) -> ElementChoice:
+    """Pick pseudopotential (or SO-ECP) and basis of element ``z`` for ``settings``."""
+    symbol = chemical_symbols[z]
+    if settings.spin == "soc" and symbol in SO_ECP:
+        return ElementChoice(symbol, SOC_BASIS, None, SO_ECP[symbol], True)
+    plain, molopt = SCALAR_BASIS[settings.basis]
+    if z > 83:
+        raise ValueError(
+            f"element {symbol} (Z={z}) has no GTH basis in PySCF's library; "
+            "nextham supports Z ≤ 83 (Bi) in scalar mode"
+        )
+    basis = plain if z in _PLAIN_GTH else molopt
+    return ElementChoice(symbol, basis, "gth-pbe", None, False)
+
+
+def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
+    """Cutoff of a run over elements ``numbers`` (eV): the override or the table's maximum."""
+    if settings.ke_cutoff_ev is not None:
+        return float(settings.ke_cutoff_ev)
+    values = [KE_CUTOFF_EV.get(chemical_symbols[int(z)]) for z in set(numbers)]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
