@@ -49,15 +49,37 @@ def make_mf(cell, settings: EngineSettings):
     return mf
 
 
+def _veff_band(mf, dm, kband: np.ndarray) -> np.ndarray:
+    return np.asarray(mf.get_veff(mf.cell, dm, kpts=mf.kpts, kpts_band=kband))
+
+
+def _veff_gks_band(mf, dm, kband: np.ndarray) -> np.ndarray:
+    """J + V_xc of a KGKS density at band k-points, (n_band, 2 nao, 2 nao).
+
+    Same collinear functional as PySCF's KGKS SCF (the spin-diagonal density blocks), written
+    out because ``KGKS.get_veff`` cannot yet take a band mesh of another size than ``kpts``.
+    """
+    cell, nao = mf.cell, dm.shape[-1] // 2
+    dm = np.asarray(dm)
+    dm_a, dm_b = dm[..., :nao, :nao].copy(), dm[..., nao:, nao:].copy()
+    mf.initialize_grids(cell, dm, mf.kpts, False)
+    ni = mf._numint._to_numint1c()
+    _, _, vxc = ni.nr_uks(cell, mf.grids, mf.xc, (dm_a, dm_b), kpts=mf.kpts, kpts_band=kband)
+    vj = mf.with_df.get_jk(dm_a + dm_b, hermi=1, kpts=mf.kpts, kpts_band=kband, with_k=False)[0]
+    out = np.zeros((len(kband), 2 * nao, 2 * nao), dtype=complex)
+    out[:, :nao, :nao] = vxc[0] + vj
+    out[:, nao:, nao:] = vxc[1] + vj
+    return out
+
+
 def fock_on_mesh(mf, dm, kfrac: np.ndarray, time_reversal: bool) -> np.ndarray:
     """Fock matrices (Hartree) of density ``dm`` (on ``mf.kpts``) at fractional ``kfrac``."""
     cell = mf.cell
     rep, partner = kspace.time_reversal_pairs(kfrac)
     todo = np.unique(rep) if time_reversal else np.arange(len(kfrac))
     kabs = cell.get_abs_kpts(kfrac[todo])
-    f = np.asarray(mf.get_hcore(cell, kabs)) + np.asarray(
-        mf.get_veff(cell, dm, kpts=mf.kpts, kpts_band=kabs)
-    )
+    veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
+    f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
     if not time_reversal:
         return f
     full = np.empty((len(kfrac), *f.shape[1:]), dtype=complex)

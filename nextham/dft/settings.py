@@ -35,7 +35,6 @@ SCALAR_BASIS = {
 _PLAIN_GTH = set(range(1, 19)) | {31, 32, 33, 34, 35, 36, 49, 50, 51, 52, 53, 54}
 
 SO_ECP = {
-    **dict.fromkeys(["K", "Ca", "Cu", "Zn", "Ga", "Ge", "As", "Se", "Br", "Kr"], "ecpds10mdfso"),
     **dict.fromkeys(
         ["Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
          "Sb", "Te", "I", "Xe"],  # fmt: skip
@@ -44,8 +43,9 @@ SO_ECP = {
     **dict.fromkeys(["Cs", "Ba"], "ecpds46mdfso"),
     **dict.fromkeys(["Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn"], "ecpds60mdfso"),
 }
-"""Spin–orbit ECP per element (PySCF basis library names). Rb–Xe use the 28-electron core so that
-they match the def2 basis; Cs and Ba the 46-electron core."""
+"""Spin–orbit ECP per element (PySCF basis library names), chosen to match the core of the def2
+basis: Rb–Xe 28 electrons, Cs–Ba 46, Au–Rn 60. K–Kr have SO-ECPs in PySCF (``ecpds10mdfso``) but
+def2 bases are all-electron there, so they get the scalar GTH treatment."""
 
 SOC_BASIS = "def2-svp"
 """Basis used with the spin–orbit ECPs (its own scalar ECP is replaced by the SO one)."""

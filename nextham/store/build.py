@@ -1,0 +1,100 @@
+"""Build a dataset: run the engine over structures, in parallel, resumably.
+
+Workers (local processes or Dask workers) only compute and return records; the calling
+process is the single writer of the dataset directory, so there are no write races.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any
+
+from ase import Atoms
+
+from nextham.dft.settings import EngineSettings
+from nextham.store.dataset import Dataset
+
+
+def _compute(name: str, atoms: Atoms, settings: dict, threads: int) -> tuple[str, Any, str | None]:
+    """Worker task: returns (name, record or None, error text or None); never raises."""
+    if threads:
+        from pyscf import lib
+
+        lib.num_threads(threads)
+    from nextham.dft.engine import compute_record
+
+    try:
+        return name, compute_record(atoms, EngineSettings.from_dict(settings)), None
+    except Exception as exc:  # recorded in the manifest, the run goes on
+        tb = traceback.format_exc(limit=3)
+        return name, None, f"{type(exc).__name__}: {exc}\n{tb}"
+
+
+def _submit_all(submit: Callable, todo, settings: dict, threads: int) -> list[Future]:
+    return [submit(_compute, name, atoms, settings, threads) for name, atoms in todo]
+
+
+def build_dataset(
+    path: str | os.PathLike,
+    structures: list[tuple[str, Atoms]],
+    settings: EngineSettings,
+    workers: int = 1,
+    scheduler: str | None = None,
+    progress: Callable[[str, bool], None] | None = None,
+) -> Dataset:
+    """Compute every structure not yet finished in ``path`` and store it.
+
+    Parameters
+    ----------
+    workers : local worker processes (ignored with ``scheduler``); each gets
+        ``cpu_count // workers`` threads.
+    scheduler : address of a Dask scheduler (``tcp://host:8786``) to run on a cluster.
+    progress : called as ``progress(name, ok)`` after each structure.
+    """
+    ds = Dataset.create(path, settings.to_dict(), structures)
+    todo_names = set(ds.reconcile())
+    todo = [(n, a) for n, a in ds.structures() if n in todo_names]
+    if not todo:
+        return ds
+    settings_d = settings.to_dict()
+    if scheduler is not None:
+        futures_iter = _run_dask(scheduler, todo, settings_d)
+    elif workers > 1:
+        futures_iter = _run_pool(workers, todo, settings_d)
+    else:
+        futures_iter = (_compute(n, a, settings_d, 0) for n, a in todo)
+    for name, record, error in futures_iter:
+        if error is None:
+            ds.add(name, record)
+        else:
+            ds.fail(name, error)
+        if progress:
+            progress(name, error is None)
+    return ds
+
+
+def _run_pool(workers: int, todo, settings: dict) -> Iterable[tuple]:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        pending = set(_submit_all(pool.submit, todo, settings, threads))
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield fut.result()
+
+
+def _run_dask(scheduler: str, todo, settings: dict) -> Iterable[tuple]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise RuntimeError(
+            "running on a Dask cluster needs the 'distributed' package: "
+            "pip install 'nextham[dask]'"
+        ) from exc
+    with Client(scheduler) as client:
+        futures = _submit_all(client.submit, todo, settings, 0)
+        for fut in as_completed(futures):
+            yield fut.result()

@@ -1,0 +1,186 @@
+"""A dataset: a directory of per-structure HDF5 files with a manifest.
+
+Layout::
+
+    DATASET/
+      manifest.json        settings, entries {name: summary + checksum}, failures {name: error}
+      structures.extxyz    the input structures (names in ``info['name']``), fixed at creation
+      entries/<name>.h5    one record per finished structure (:mod:`nextham.store.hdf5`)
+
+Every file is written to a temporary name and renamed, so a crash or SIGKILL never leaves a
+half-written entry or manifest. The manifest is an index that can always be rebuilt from the
+entries (:meth:`Dataset.reconcile`), which is what makes ``generate`` resumable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.io import read, write
+
+from nextham.store import schema as K
+from nextham.store.hdf5 import CorruptEntryError, read_record, write_record
+
+MANIFEST = "manifest.json"
+STRUCTURES = "structures.extxyz"
+ENTRIES = "entries"
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write text through a temporary file in the same directory and rename it into place."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def entry_summary(record: dict) -> dict:
+    """Small JSON summary of a record kept in the manifest (for ``inspect`` without loading)."""
+    meta = record[K.META]
+    numbers = np.asarray(record[K.NUMBERS])
+    return {
+        "natoms": len(numbers),
+        "numbers": sorted({int(z) for z in numbers}),
+        "n_edges": len(record[K.EDGE_INDEX]),
+        "n_entries": int(record[K.BLOCK_PTR][-1]) * (4 if record[K.SPINOR] else 1),
+        "spinor": bool(record[K.SPINOR]),
+        "fermi_level": meta.get("fermi_level"),
+        "scf_converged": meta.get("scf_converged"),
+        "scf_cycles": meta.get("scf_cycles"),
+        "time_h0_s": meta.get("time_h0_s"),
+        "time_scf_s": meta.get("time_scf_s"),
+        "roundtrip_error_ht_ev": meta.get("roundtrip_error_ht_ev"),
+    }
+
+
+class Dataset:
+    """Read/write access to a dataset directory (see module docstring)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.manifest = self._load_manifest()
+
+    # --- creation and bookkeeping -------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | os.PathLike, settings: dict, structures: list[tuple[str, Atoms]]):
+        """Create (or reopen) a dataset; reopening requires the same settings and structures."""
+        root = Path(path)
+        (root / ENTRIES).mkdir(parents=True, exist_ok=True)
+        names = [n for n, _ in structures]
+        if len(set(names)) != len(names):
+            raise ValueError("structure names must be unique")
+        if (root / MANIFEST).exists():
+            ds = cls(root)
+            ds._check_compatible(settings, names)
+            return ds
+        frames = []
+        for name, atoms in structures:
+            a = atoms.copy()
+            a.info = {"name": name}
+            frames.append(a)
+        fd, tmp = tempfile.mkstemp(suffix=".extxyz", dir=root)
+        os.close(fd)
+        write(tmp, frames, format="extxyz")
+        os.replace(tmp, root / STRUCTURES)
+        manifest = {"format_version": 1, "settings": settings, "names": names,
+                    "entries": {}, "failed": {}}  # fmt: skip
+        atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1))
+        return cls(root)
+
+    def _load_manifest(self) -> dict:
+        p = self.path / MANIFEST
+        if not p.exists():
+            raise FileNotFoundError(
+                f"{self.path} is not a nextham dataset (no {MANIFEST}); create one with "
+                "`nextham generate`"
+            )
+        return json.loads(p.read_text())
+
+    def _check_compatible(self, settings: dict, names: list[str]) -> None:
+        if self.manifest["settings"] != settings:
+            raise ValueError(
+                f"{self.path} was generated with other engine settings; use a new directory "
+                "or the same options (stored in its manifest.json)"
+            )
+        if self.manifest["names"] != names:
+            raise ValueError(
+                f"{self.path} holds another list of structures; use a new directory to "
+                "generate a different set"
+            )
+
+    def save_manifest(self) -> None:
+        atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=1))
+
+    def structures(self) -> list[tuple[str, Atoms]]:
+        """The input structures in creation order."""
+        frames = read(self.path / STRUCTURES, index=":", format="extxyz")
+        return [(a.info["name"], a) for a in frames]
+
+    def entry_path(self, name: str) -> Path:
+        return self.path / ENTRIES / f"{name}.h5"
+
+    def add(self, name: str, record: dict) -> None:
+        """Write one record atomically and index it in the manifest."""
+        checksum = write_record(self.entry_path(name), record, name)
+        self.manifest["entries"][name] = {**entry_summary(record), "checksum": checksum}
+        self.manifest["failed"].pop(name, None)
+        self.save_manifest()
+
+    def fail(self, name: str, error: str) -> None:
+        """Record that a structure failed (the run goes on)."""
+        self.manifest["failed"][name] = error
+        self.save_manifest()
+
+    def reconcile(self) -> list[str]:
+        """Make the manifest agree with the entry files; return the names still to compute.
+
+        Entries on disk that verify are indexed (a crash may have hit between the rename and
+        the manifest update); corrupt or stray files and leftover temporaries are removed.
+        """
+        for tmp in (self.path / ENTRIES).glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
+        done = {}
+        for name in self.manifest["names"]:
+            p = self.entry_path(name)
+            if not p.exists():
+                continue
+            try:
+                rec = read_record(p)
+            except CorruptEntryError:
+                p.unlink()
+                continue
+            done[name] = {**entry_summary(rec), "checksum": rec["checksum"]}
+        self.manifest["entries"] = done
+        self.save_manifest()
+        return [n for n in self.manifest["names"] if n not in done]
+
+    # --- reading ------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """Names of finished entries, in creation order."""
+        return [n for n in self.manifest["names"] if n in self.manifest["entries"]]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def load(self, name: str, verify: bool = True) -> dict:
+        """The record of entry ``name`` (checksum verified)."""
+        if name not in self.manifest["entries"]:
+            raise KeyError(f"{name!r} is not a finished entry of {self.path}")
+        return read_record(self.entry_path(name), verify=verify)
+
+    def __iter__(self) -> Iterator[dict]:
+        for name in self.names:
+            yield self.load(name)

@@ -1,0 +1,91 @@
+"""One structure record ↔ one HDF5 file, written atomically and protected by a checksum.
+
+File layout (``FORMAT_VERSION`` 1)::
+
+    /cell, /positions, /numbers, /edge_index, /cell_shift, /block_ptr, /S, /H0, /HT
+    /basis_ls/<Z>           int array of shell angular momenta of element Z
+    attrs: format_version, name, spinor, meta (JSON text), checksum (sha256 hex)
+
+The checksum covers every array (dtype, shape and bytes), the basis description, the spin
+flag and the metadata, so a truncated or edited file is detected on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from nextham.store import schema as K
+
+FORMAT_VERSION = 1
+
+
+class CorruptEntryError(RuntimeError):
+    """An entry file is unreadable or its content does not match its checksum."""
+
+
+def record_checksum(record: dict) -> str:
+    """sha256 over the record's arrays, basis, spin flag and metadata."""
+    h = hashlib.sha256()
+    for key in K.ARRAY_KEYS:
+        a = np.ascontiguousarray(record[key])
+        h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(a.tobytes())
+    basis = {str(int(z)): [int(l) for l in ls] for z, ls in sorted(record[K.BASIS_LS].items())}
+    h.update(json.dumps(basis, sort_keys=True).encode())
+    h.update(str(bool(record[K.SPINOR])).encode())
+    h.update(json.dumps(record.get(K.META, {}), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def write_record(path: str | os.PathLike, record: dict, name: str) -> str:
+    """Write ``record`` to ``path`` through a temporary file and an atomic rename.
+
+    Returns the checksum. Nothing is left at ``path`` if writing fails.
+    """
+    path = Path(path)
+    checksum = record_checksum(record)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            for key in K.ARRAY_KEYS:
+                f.create_dataset(key, data=np.asarray(record[key]))
+            g = f.create_group(K.BASIS_LS)
+            for z, ls in record[K.BASIS_LS].items():
+                g.create_dataset(str(int(z)), data=np.asarray(ls, dtype=np.int64))
+            f.attrs["format_version"] = FORMAT_VERSION
+            f.attrs["name"] = name
+            f.attrs[K.SPINOR] = bool(record[K.SPINOR])
+            f.attrs[K.META] = json.dumps(record.get(K.META, {}), sort_keys=True)
+            f.attrs["checksum"] = checksum
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return checksum
+
+
+def read_record(path: str | os.PathLike, verify: bool = True) -> dict:
+    """Load a record; with ``verify`` the checksum is recomputed and must match."""
+    try:
+        with h5py.File(path, "r") as f:
+            rec = {key: f[key][()] for key in K.ARRAY_KEYS}
+            rec[K.BASIS_LS] = {int(z): tuple(int(l) for l in f[K.BASIS_LS][z][()]) for z in f[K.BASIS_LS]}
+            rec[K.SPINOR] = bool(f.attrs[K.SPINOR])
+            rec[K.META] = json.loads(f.attrs[K.META])
+            stored = str(f.attrs["checksum"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise CorruptEntryError(f"{path}: unreadable entry ({exc})") from exc
+    if verify and record_checksum(rec) != stored:
+        raise CorruptEntryError(f"{path}: checksum mismatch (the file was modified or truncated)")
+    rec["checksum"] = stored
+    return rec
