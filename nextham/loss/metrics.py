@@ -1,0 +1,215 @@
+"""Gauge-invariant evaluation metrics of one structure, in meV.
+
+Gauge MAE
+---------
+The prediction is first shifted by the structure's optimal μ* (:mod:`nextham.loss.gauge`),
+then the mean absolute error runs over the real components of every stored entry (real
+and imaginary part of complex entries), overall and split
+
+* by spin block (spinor records): ``uu_dd_real``, ``uu_dd_imag`` (↑↑ and ↓↓ blocks),
+  ``ud_du_real``, ``ud_du_imag`` and ``ud_du`` (both parts of the ↑↓ and ↓↑ blocks);
+* by element pair, unordered, e.g. ``"O-Si"`` (symbols sorted by atomic number);
+* by distance shell |r_j + R − r_i| in Å, bins ``[b_k, b_{k+1})`` labelled ``"b_k-b_{k+1}"``;
+  the default first bin ``[0, 0.001)`` holds the on-site blocks.
+
+Each group reports ``sum_meV`` and ``count`` so that :mod:`nextham.loss.report` can merge
+structures exactly, and ``mae_meV``.
+
+Bands and ghost states
+----------------------
+Eigenvalues come from H(k) c = ε S(k) c with the canonical orthogonalization of
+:mod:`nextham.loss.kspace` (same S, so the same number of states for prediction and
+reference). Band MAE compares bands index by index at each k over the reference bands
+inside E_F ± ``band_window``; it is given with the μ* shift removed (``mae_meV``) and
+without (``mae_raw_meV``). A ghost state is a μ*-corrected predicted eigenvalue inside the
+window farther than ``ghost_tol`` from every reference eigenvalue at that k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from ase.data import chemical_symbols
+
+from nextham.loss.bloch import record_bloch
+from nextham.loss.gauge import gauge_corrected_difference
+from nextham.loss.layout import (
+    SPIN_DD,
+    SPIN_DU,
+    SPIN_UD,
+    SPIN_UU,
+    edge_distances,
+    flat_index,
+    record_orbitals,
+    record_overlap_flat,
+)
+from nextham.store import schema
+
+MEV = 1000.0
+DEFAULT_DISTANCE_BINS: tuple[float, ...] = (0.0, 1e-3, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, np.inf)
+
+
+def group_stats(abs_err_ev: np.ndarray) -> dict:
+    """``{"sum_meV", "count", "mae_meV"}`` of absolute errors given in eV (mae None if empty)."""
+    total = float(np.sum(abs_err_ev) * MEV)
+    n = int(np.size(abs_err_ev))
+    return {"sum_meV": total, "count": n, "mae_meV": total / n if n else None}
+
+
+def _double_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both arrays in float64, or both in complex128 if either is complex."""
+    a, b = np.asarray(a), np.asarray(b)
+    dtype = np.complex128 if np.iscomplexobj(a) or np.iscomplexobj(b) else np.float64
+    return a.astype(dtype), b.astype(dtype)
+
+
+def gauge_difference(record: Mapping, h_pred: np.ndarray) -> tuple[np.ndarray, float]:
+    """``h_pred − μ* S − HT`` in the record's flat layout (eV, double precision), and μ*."""
+    pred, target = _double_pair(h_pred, record[schema.HT])
+    overlap = torch.as_tensor(record_overlap_flat(record).astype(np.float64))
+    with torch.no_grad():
+        diff, mu = gauge_corrected_difference(
+            torch.as_tensor(pred), torch.as_tensor(target), overlap
+        )
+    return diff.numpy(), float(mu[0])
+
+
+def _components(diff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """|Re| and |Im| per entry (|Im| is all zero for real input)."""
+    return np.abs(diff.real), np.abs(diff.imag) if np.iscomplexobj(diff) else np.zeros(0)
+
+
+def _select(diff: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    re, im = _components(diff[keep])
+    return np.concatenate([re, im])
+
+
+def _spin_groups(diff: np.ndarray, spin: np.ndarray) -> dict:
+    diag = (spin == SPIN_UU) | (spin == SPIN_DD)
+    off = (spin == SPIN_UD) | (spin == SPIN_DU)
+    return {
+        "uu_dd_real": group_stats(np.abs(diff.real[diag])),
+        "uu_dd_imag": group_stats(np.abs(diff.imag[diag])),
+        "ud_du_real": group_stats(np.abs(diff.real[off])),
+        "ud_du_imag": group_stats(np.abs(diff.imag[off])),
+        "ud_du": group_stats(_select(diff, off)),
+    }
+
+
+def _pair_labels(numbers: np.ndarray, edge_index: np.ndarray) -> np.ndarray:
+    zi, zj = numbers[edge_index[:, 0]], numbers[edge_index[:, 1]]
+    lo, hi = np.minimum(zi, zj), np.maximum(zi, zj)
+    return np.array([f"{chemical_symbols[a]}-{chemical_symbols[b]}" for a, b in zip(lo, hi)])
+
+
+def _shell_labels(dist: np.ndarray, bins: Sequence[float]) -> np.ndarray:
+    edges = np.asarray(bins, dtype=float)
+    names = [f"{edges[k]:g}-{edges[k + 1]:g}" for k in range(len(edges) - 1)]
+    where = np.digitize(dist, edges) - 1
+    return np.array([names[w] if 0 <= w < len(names) else "outside" for w in where])
+
+
+def _grouped(diff: np.ndarray, entry_labels: np.ndarray) -> dict:
+    return {
+        str(lab): group_stats(_select(diff, entry_labels == lab)) for lab in np.unique(entry_labels)
+    }
+
+
+def gauge_mae(
+    record: Mapping, h_pred: np.ndarray, distance_bins: Sequence[float] = DEFAULT_DISTANCE_BINS
+) -> dict:
+    """Gauge-corrected MAE of one structure (module docstring), JSON-serializable.
+
+    Parameters
+    ----------
+    record
+        Structure record with the reference ``HT``.
+    h_pred : (n_entries,)
+        Predicted H in the layout of ``record[HT]``.
+    distance_bins
+        Increasing shell edges in Å.
+    """
+    diff, mu = gauge_difference(record, h_pred)
+    spinor = bool(record[schema.SPINOR])
+    ei = np.asarray(record[schema.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
+    idx = flat_index(record[schema.BLOCK_PTR], ei, record_orbitals(record), spinor)
+    numbers = np.asarray(record[schema.NUMBERS], dtype=np.int64)
+    out = {
+        "mu_star_meV": mu * MEV,
+        "overall": group_stats(_select(diff, np.ones(diff.shape, dtype=bool))),
+        "element_pair": _grouped(diff, _pair_labels(numbers, ei)[idx.edge]),
+        "distance_shell": _grouped(
+            diff, _shell_labels(edge_distances(record), distance_bins)[idx.edge]
+        ),
+    }
+    if spinor:
+        out["spin"] = _spin_groups(diff, idx.spin)
+    return out
+
+
+def generalized_eigvalsh(h_k: np.ndarray, s_k: np.ndarray, s_threshold: float = 1e-6) -> np.ndarray:
+    """Eigenvalues of H c = ε S c per k with canonical orthogonalization, (nk, m) ascending.
+
+    ``h_k``, ``s_k`` (nk, M, M); S eigenvalues ≤ ``s_threshold`` are dropped. ``m`` must be
+    the same at every k (it is for a well-conditioned basis); otherwise an error is raised.
+    """
+    out = []
+    for h, s in zip(h_k, s_k, strict=True):
+        sv, su = np.linalg.eigh(0.5 * (s + s.conj().T))
+        keep = sv > s_threshold
+        x = su[:, keep] / np.sqrt(sv[keep])
+        h_o = x.conj().T @ h @ x
+        out.append(np.linalg.eigvalsh(0.5 * (h_o + h_o.conj().T)))
+    if len({len(e) for e in out}) > 1:
+        raise ValueError("the number of kept overlap eigenvalues differs between k-points")
+    return np.stack(out)
+
+
+def band_energies(
+    record: Mapping, h_flat: np.ndarray, kpts: np.ndarray, s_threshold: float = 1e-6
+) -> np.ndarray:
+    """Eigenvalues (nk, m) in eV of ``h_flat`` (layout of ``record[HT]``) at ``kpts``."""
+    with torch.no_grad():
+        h = np.asarray(h_flat)
+        h = h.astype(np.complex128 if np.iscomplexobj(h) else np.float64)
+        h_k = record_bloch(record, schema.HT, kpts, values=h).numpy()
+        s_k = record_bloch(
+            record, schema.S, kpts, values=np.asarray(record[schema.S], dtype=np.float64)
+        )
+        s_k = s_k.numpy()
+    return generalized_eigvalsh(h_k, s_k, s_threshold)
+
+
+def band_mae(
+    eps_ref: np.ndarray, eps_pred: np.ndarray, fermi_level: float, window: float = 2.0
+) -> dict:
+    """MAE over reference bands inside E_F ± window, compared index by index, meV.
+
+    ``eps_ref``, ``eps_pred`` (nk, m). Returns :func:`group_stats` of the selected errors.
+    """
+    if eps_ref.shape != eps_pred.shape:
+        raise ValueError(f"band shapes differ: {eps_ref.shape} vs {eps_pred.shape}")
+    sel = np.abs(eps_ref - fermi_level) <= window
+    return group_stats(np.abs(eps_pred - eps_ref)[sel])
+
+
+def count_ghost_states(
+    eps_ref: np.ndarray,
+    eps_pred: np.ndarray,
+    fermi_level: float,
+    window: float = 2.0,
+    tol: float = 0.1,
+) -> np.ndarray:
+    """Ghost states per k: predicted ε in E_F ± window farther than ``tol`` from every
+    reference ε at that k. ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
+    counts = []
+    for ref, pred in zip(eps_ref, eps_pred, strict=True):
+        inside = pred[np.abs(pred - fermi_level) <= window]
+        if inside.size == 0:
+            counts.append(0)
+            continue
+        nearest = np.min(np.abs(inside[:, None] - np.asarray(ref)[None, :]), axis=1)
+        counts.append(int(np.sum(nearest > tol)))
+    return np.asarray(counts, dtype=np.int64)

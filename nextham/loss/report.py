@@ -1,0 +1,152 @@
+"""Per-structure metric reports, baselines and their aggregation.
+
+:func:`evaluate_structure` returns, for one record, a JSON-serializable dict keyed by model
+name: the prediction under evaluation and the two baselines
+
+* ``zero_correction``: H = H0 (the prediction of a model that learned ΔH = 0);
+* ``zero_hamiltonian``: H = 0,
+
+all computed with the same functions and the same reference eigenvalues.
+:func:`aggregate_reports` merges a list of such dicts into dataset-level numbers: every
+MAE is Σ errors / Σ counts over the structures (entry-weighted); ghost states are summed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from nextham.loss.metrics import (
+    DEFAULT_DISTANCE_BINS,
+    MEV,
+    band_energies,
+    band_mae,
+    count_ghost_states,
+    gauge_mae,
+)
+from nextham.store import schema
+
+ZERO_CORRECTION = "zero_correction"
+ZERO_HAMILTONIAN = "zero_hamiltonian"
+
+
+def baseline_predictions(record: Mapping) -> dict[str, np.ndarray]:
+    """Flat predictions of the baselines, in the layout of ``record[HT]``."""
+    ht = np.asarray(record[schema.HT])
+    return {ZERO_CORRECTION: np.asarray(record[schema.H0]), ZERO_HAMILTONIAN: np.zeros_like(ht)}
+
+
+def structure_metrics(
+    record: Mapping,
+    h_pred: np.ndarray,
+    kpts: np.ndarray,
+    eps_ref: np.ndarray | None = None,
+    band_window: float = 2.0,
+    ghost_tol: float = 0.1,
+    distance_bins: Sequence[float] = DEFAULT_DISTANCE_BINS,
+    s_threshold: float = 1e-6,
+) -> dict:
+    """All metrics of one prediction for one structure.
+
+    Parameters
+    ----------
+    record
+        Structure record; ``META["fermi_level"]`` (eV) defines the band window.
+    h_pred : (n_entries,)
+        Predicted H in the layout of ``record[HT]``.
+    kpts : (nk, 3)
+        Fractional k-points for bands and ghost states (a mesh or a band path).
+    eps_ref : (nk, m), optional
+        Reference eigenvalues at ``kpts`` (computed when omitted).
+    band_window, ghost_tol
+        Half-width of the window around E_F and ghost tolerance, eV.
+
+    Returns
+    -------
+    dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"bands"`` and
+    ``"ghost_states"``.
+    """
+    fermi = float(record[schema.META]["fermi_level"])
+    if eps_ref is None:
+        eps_ref = band_energies(record, record[schema.HT], kpts, s_threshold)
+    gauge = gauge_mae(record, h_pred, distance_bins)
+    mu = gauge["mu_star_meV"] / MEV
+    eps_pred = band_energies(record, h_pred, kpts, s_threshold)
+    bands = band_mae(eps_ref, eps_pred - mu, fermi, band_window)
+    raw = band_mae(eps_ref, eps_pred, fermi, band_window)
+    bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts))
+    ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, band_window, ghost_tol)
+    return {
+        "gauge_mae": gauge,
+        "bands": bands,
+        "ghost_states": {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())},
+    }
+
+
+def evaluate_structure(
+    record: Mapping,
+    h_pred: np.ndarray | None,
+    kpts: np.ndarray,
+    baselines: bool = True,
+    **options,
+) -> dict[str, dict]:
+    """Metrics of ``h_pred`` (key ``"model"``, skipped if None) and of the baselines.
+
+    ``options`` are passed to :func:`structure_metrics`; the reference eigenvalues are
+    computed once and shared.
+    """
+    s_threshold = options.get("s_threshold", 1e-6)
+    eps_ref = band_energies(record, record[schema.HT], kpts, s_threshold)
+    preds = {} if h_pred is None else {"model": np.asarray(h_pred)}
+    if baselines:
+        preds.update(baseline_predictions(record))
+    return {
+        name: structure_metrics(record, pred, kpts, eps_ref=eps_ref, **options)
+        for name, pred in preds.items()
+    }
+
+
+def _merge_groups(groups: Sequence[dict]) -> dict:
+    total = sum(g["sum_meV"] for g in groups)
+    n = sum(g["count"] for g in groups)
+    return {"sum_meV": total, "count": n, "mae_meV": total / n if n else None}
+
+
+def _merge_named(dicts: Sequence[dict]) -> dict:
+    names = sorted({k for d in dicts for k in d})
+    return {k: _merge_groups([d[k] for d in dicts if k in d]) for k in names}
+
+
+def aggregate_metrics(structures: Sequence[dict]) -> dict:
+    """Dataset-level metrics of one model from its :func:`structure_metrics` dicts."""
+    gauges = [s["gauge_mae"] for s in structures]
+    bands = [s["bands"] for s in structures]
+    ghosts = np.array([s["ghost_states"]["count"] for s in structures], dtype=np.int64)
+    overall = [g["overall"]["mae_meV"] for g in gauges if g["overall"]["mae_meV"] is not None]
+    band_raw = _merge_groups([{"sum_meV": b["sum_raw_meV"], "count": b["count"]} for b in bands])
+    out = {
+        "n_structures": len(structures),
+        "gauge_mae": {
+            "overall": _merge_groups([g["overall"] for g in gauges]),
+            "structure_mean_meV": float(np.mean(overall)) if overall else None,
+            "element_pair": _merge_named([g["element_pair"] for g in gauges]),
+            "distance_shell": _merge_named([g["distance_shell"] for g in gauges]),
+        },
+        "bands": {**_merge_groups(bands), "mae_raw_meV": band_raw["mae_meV"]},
+        "ghost_states": {
+            "total": int(ghosts.sum()),
+            "per_structure_mean": float(ghosts.mean()) if len(ghosts) else 0.0,
+            "n_structures_with_ghosts": int((ghosts > 0).sum()),
+        },
+    }
+    spins = [g["spin"] for g in gauges if "spin" in g]
+    if spins:
+        out["gauge_mae"]["spin"] = _merge_named(spins)
+    return out
+
+
+def aggregate_reports(reports: Sequence[Mapping[str, dict]]) -> dict[str, dict]:
+    """Merge :func:`evaluate_structure` outputs: model name → :func:`aggregate_metrics`."""
+    names = sorted({name for r in reports for name in r})
+    return {name: aggregate_metrics([r[name] for r in reports if name in r]) for name in names}

@@ -1,0 +1,147 @@
+"""k-space loss against a brute-force numpy computation; gradients; near-singular S."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from test_loss_bloch import loop_bloch
+from test_loss_records import make_record
+
+from nextham.loss.kspace import kspace_loss, projected_terms, reference_states, sample_kpoints
+from nextham.loss.layout import record_orbitals
+from nextham.store import schema
+
+KPTS = np.array([[0.1, 0.2, 0.0], [0.45, -0.3, 0.25]])
+
+
+def brute_terms(h_pred_k, h_ref_k, s_k, fermi, window):
+    """pp, qq, pq with scipy's generalized eigh and explicit loops."""
+    acc = {"pp": [], "qq": [], "pq": []}
+    for hp, hr, s in zip(h_pred_k, h_ref_k, s_k):
+        eps, c = scipy.linalg.eigh(hr, s)
+        ht = c.conj().T @ hp @ c
+        p = [a for a in range(len(eps)) if eps[a] < fermi + window]
+        q = [a for a in range(len(eps)) if a not in p]
+        sums = {"pp": 0.0, "qq": 0.0, "pq": 0.0}
+        for name, rows, cols in (("pp", p, p), ("qq", q, q), ("pq", p, q)):
+            for a in rows:
+                for b in cols:
+                    err = ht[a, b] - (eps[a] if a == b else 0.0)
+                    sums[name] += abs(err) ** 2
+        acc["pp"].append(sums["pp"] / len(p) if p else 0.0)
+        acc["qq"].append(sums["qq"] / len(q) if q else 0.0)
+        acc["pq"].append(sums["pq"] / len(p) if p else 0.0)
+    return {k: float(np.mean(v)) for k, v in acc.items()}
+
+
+def layout(rec):
+    return (
+        rec[schema.BLOCK_PTR],
+        rec[schema.EDGE_INDEX],
+        rec[schema.CELL_SHIFT],
+        record_orbitals(rec),
+        KPTS,
+    )
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_kspace_terms_match_brute_force(spinor):
+    rec = make_record(11, spinor=spinor)
+    got = kspace_loss(
+        torch.as_tensor(rec[schema.H0]),
+        rec[schema.HT],
+        rec[schema.S],
+        *layout(rec),
+        spinor=spinor,
+        fermi_level=0.0,
+        window=0.3,
+    )
+    s_k = loop_bloch(rec, schema.S, KPTS)
+    if spinor:
+        s_k = np.stack([np.kron(np.eye(2), s) for s in s_k])
+    want = brute_terms(
+        loop_bloch(rec, schema.H0, KPTS), loop_bloch(rec, schema.HT, KPTS), s_k, 0.0, 0.3
+    )
+    for name in ("pp", "qq", "pq"):
+        assert want[name] > 1e-3
+        assert got[name].item() == pytest.approx(want[name], rel=1e-9)
+
+
+def test_exact_prediction_gives_zero():
+    rec = make_record(12, spinor=True)
+    got = kspace_loss(
+        torch.as_tensor(rec[schema.HT]),
+        rec[schema.HT],
+        rec[schema.S],
+        *layout(rec),
+        spinor=True,
+        fermi_level=0.0,
+    )
+    assert max(v.item() for v in got.values()) < 1e-20
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_gradcheck_float64(spinor):
+    rec = make_record(13, spinor=spinor, numbers=(1, 8))
+    h0 = np.asarray(rec[schema.H0])
+    re = torch.tensor(h0.real.copy(), requires_grad=True)
+    im = torch.tensor(h0.imag.copy(), requires_grad=True)
+
+    def fn(re_, im_):
+        pred = torch.complex(re_, im_) if spinor else re_
+        t = kspace_loss(
+            pred,
+            rec[schema.HT],
+            rec[schema.S],
+            *layout(rec),
+            spinor=spinor,
+            fermi_level=0.0,
+            window=0.3,
+        )
+        return t["pp"] + 2.0 * t["qq"] + 3.0 * t["pq"]
+
+    inputs = (re, im) if spinor else (re,)
+    call = fn if spinor else (lambda r: fn(r, im.detach()))
+    assert torch.autograd.gradcheck(call, inputs, eps=1e-6, atol=1e-6)
+
+
+def test_near_singular_overlap_is_regularized():
+    rng = np.random.default_rng(3)
+    m, n = 4, 5  # n basis functions spanning an m-dimensional space (+ a tiny extra part)
+    b = rng.standard_normal((m, n))
+    b = np.vstack([b, 1e-7 * rng.standard_normal((1, n))])  # smallest S eigenvalue ~1e-14
+    h_small = rng.standard_normal((m + 1, m + 1))
+    h_small = h_small + h_small.T
+    s = b.T @ b
+    h = b.T @ h_small @ b
+    assert np.linalg.eigvalsh(s)[0] < 1e-12
+    st = reference_states(torch.as_tensor(h[None] + 0j), torch.as_tensor(s[None] + 0j))
+    assert st[0].vectors.shape == (n, m)
+    c = st[0].vectors.numpy()
+    np.testing.assert_allclose(c.conj().T @ s @ c, np.eye(m), atol=1e-8)
+    h_pred = torch.tensor(h[None] + 0j, requires_grad=True)
+    exact = projected_terms(h_pred, st, fermi_level=0.0, window=0.0)
+    assert sum(v.item() for v in exact.values()) < 1e-16
+    noisy = projected_terms(h_pred + 0.01, st, fermi_level=0.0, window=0.0)
+    total = sum(noisy.values())
+    total.backward()
+    grad = torch.view_as_real(h_pred.grad)
+    assert torch.isfinite(grad).all() and grad.abs().max() < 1e3
+    assert 0.0 < total.item() < 1e3
+
+
+def test_sample_kpoints_seeded_shifted_grid():
+    mesh = (4, 3, 2)
+    k1 = sample_kpoints(mesh, 5, torch.Generator().manual_seed(7))
+    k2 = sample_kpoints(mesh, 5, torch.Generator().manual_seed(7))
+    k3 = sample_kpoints(mesh, 5, torch.Generator().manual_seed(8))
+    np.testing.assert_array_equal(k1, k2)
+    assert not np.array_equal(k1, k3)
+    assert k1.shape == (5, 3) and (k1 >= 0).all() and (k1 < 1).all()
+    scaled = k1 * np.array(mesh)
+    frac = scaled - np.floor(scaled)
+    np.testing.assert_allclose(frac, np.broadcast_to(frac[0], frac.shape), atol=1e-12)
+    assert len({tuple(np.floor(x)) for x in scaled}) == 5
+    assert sample_kpoints(mesh, 100, torch.Generator().manual_seed(0)).shape == (24, 3)
