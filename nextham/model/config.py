@@ -1,0 +1,136 @@
+"""Model configuration: one plain dataclass, loadable from a YAML mapping.
+
+Every model variant (scalar or spinor data, TraceGrad on/off, distance ensemble, time
+reversal, species embedding) is a setting of :class:`ModelConfig` and the same
+:class:`~nextham.model.nextham.NextHAM` module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+TIME_REVERSAL_MODES = ("auto", "on", "off")
+DTYPES = ("float32", "float64")
+
+
+@dataclass
+class ModelConfig:
+    """Hyper-parameters of :class:`~nextham.model.nextham.NextHAM`.
+
+    Attributes
+    ----------
+    basis_ls : dict[int, tuple[int, ...]]
+        Atomic number -> angular momentum of each shell (PySCF order), as ``BASIS_LS`` of
+        the records. Fixes the padded orbital layout and so the output irreps.
+    spinor : bool
+        True for complex spinor blocks (spin–orbit data), False for real scalar blocks.
+    node_irreps : str
+        Node feature irreps; must contain ``0e`` scalars. Every multiplicity must be
+        divisible by ``num_heads`` (values are split into heads by channel).
+    edge_irreps : str or None
+        Edge feature irreps. ``None`` uses ``edge_mul`` copies of every irrep of the output
+        (so every ΔH component is reachable). An explicit string must contain every irrep
+        type of the output, else the build fails naming the missing ones.
+    edge_mul : int
+        Multiplicity used when ``edge_irreps`` is None.
+    num_layers : int
+        Number of Transformer blocks.
+    num_heads : int
+        Attention heads.
+    head_dim : int
+        Width of attention queries and keys per head.
+    sh_lmax : int
+        Largest l of the spherical harmonics of the edge direction.
+    cutoff : float
+        Radius (Å) of the message-passing envelope; pairs of the record that are longer
+        still receive a prediction (from their own H0 and the node features) but send no
+        message.
+    num_radial : int
+        Number of Gaussian radial basis functions on [0, cutoff].
+    radial_hidden : int
+        Width of the radial MLPs giving tensor-product weights and attention keys.
+    species_embedding : bool
+        Add a learned embedding of the element (node) and element pair (edge); element
+        identity always enters through H0 as well.
+    tracegrad : bool
+        Enable the TraceGrad invariant z and its gradient update (off for ablation).
+    tracegrad_scale : float
+        Factor of the gradient ∂z/∂(edge features) added back to the edge features.
+    tracegrad_hidden : int
+        Width of the MLP mapping the invariant norms to z.
+    time_reversal : {"auto", "on", "off"}
+        Project spinor output onto Θ H Θ⁻¹ = H. ``auto``: on for structures whose record
+        metadata does not say ``magnetic: true``; ``on``/``off``: always/never. Ignored for
+        scalar data (real blocks are time-reversal symmetric already).
+    ensemble_bounds : list of float or None
+        Distance interval edges (Å), e.g. ``[0, 2.5, 5.0]``; the last interval is open
+        above. One sub-model per interval predicts the pairs whose length falls in it.
+        ``None`` is a single model.
+    h0_skip : bool
+        Add a learned linear map of the H0 irreps directly to the output.
+    dtype : {"float32", "float64"}
+        Floating-point precision of parameters and batches.
+    """
+
+    basis_ls: dict[int, tuple[int, ...]]
+    spinor: bool = False
+    node_irreps: str = "32x0e+8x0o+16x1o+16x1e+8x2e+8x2o+4x3o+4x3e"
+    edge_irreps: str | None = None
+    edge_mul: int = 8
+    num_layers: int = 2
+    num_heads: int = 4
+    head_dim: int = 16
+    sh_lmax: int = 3
+    cutoff: float = 6.0
+    num_radial: int = 16
+    radial_hidden: int = 32
+    species_embedding: bool = True
+    tracegrad: bool = True
+    tracegrad_scale: float = 0.1
+    tracegrad_hidden: int = 32
+    time_reversal: str = "auto"
+    ensemble_bounds: list[float] | None = None
+    h0_skip: bool = True
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        self.basis_ls = {int(z): tuple(int(l) for l in ls) for z, ls in self.basis_ls.items()}
+        if self.ensemble_bounds is not None:
+            self.ensemble_bounds = [float(b) for b in self.ensemble_bounds]
+        self.check()
+
+    def check(self) -> None:
+        """Validate the scalar settings (irreps are validated when the model is built)."""
+        positive = ("edge_mul", "num_layers", "num_heads", "head_dim", "num_radial")
+        for name in (*positive, "radial_hidden", "tracegrad_hidden"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.sh_lmax < 0:
+            raise ValueError(f"sh_lmax must be ≥ 0, got {self.sh_lmax}")
+        if not self.cutoff > 0:
+            raise ValueError(f"cutoff must be > 0 Å, got {self.cutoff}")
+        if self.time_reversal not in TIME_REVERSAL_MODES:
+            raise ValueError(f"time_reversal must be one of {TIME_REVERSAL_MODES}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
+        b = self.ensemble_bounds
+        if b is not None and (len(b) < 1 or b[0] != 0.0 or any(x >= y for x, y in zip(b, b[1:]))):
+            raise ValueError(f"ensemble_bounds must start at 0 and increase, got {b}")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+        """Build from a mapping (e.g. ``yaml.safe_load``); unknown keys are an error."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"unknown model config keys {unknown}; known: {sorted(names)}")
+        return cls(**dict(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain mapping (YAML/JSON friendly) that :meth:`from_dict` reads back."""
+        out = dataclasses.asdict(self)
+        out["basis_ls"] = {int(z): list(ls) for z, ls in self.basis_ls.items()}
+        return out

@@ -1,0 +1,213 @@
+"""Batched graph of one or more structure records.
+
+Nodes are atoms, edges are the record's directed pairs (i, j, R) including self pairs and
+periodic images. Several records are concatenated (atom and edge indices offset). The H0
+blocks are scattered into the padded layout of :class:`~nextham.basis.OrbitalLayout`
+(scalar (E, F, F) real, spinor (E, 2, F, 2, F) complex), and :attr:`GraphBatch.flat_index`
+says where each entry of the records' flat block arrays lives in that padded tensor, so
+model outputs go back to the record layout with one gather.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from nextham.basis import OrbitalLayout
+from nextham.store import schema as K
+
+
+@dataclass
+class GraphBatch:
+    """Tensors of a batch of structures (N atoms, E directed pairs, B structures).
+
+    Attributes
+    ----------
+    positions : (N, 3) Å
+    cell : (B, 3, 3) Å, lattice vectors as rows
+    species : (N,) int64, species index in the layout
+    node_graph : (N,) int64, structure of each atom
+    edge_index : (E, 2) int64, global (i, j)
+    cell_shift : (E, 3) float, lattice translation R of atom j
+    edge_graph : (E,) int64
+    partner : (E,) int64, index of the conjugate pair (j, i, −R)
+    h0 : (E, F, F) real or (E, 2, F, 2, F) complex, H0 in the padded layout (eV)
+    flat_index : (n_entries,) int64, position of each flat-layout entry in ``h0.reshape(-1)``
+    flat_ptr : (B + 1,) int64, offsets of each structure in the concatenated flat arrays
+    edge_ptr : (B + 1,) int64, offsets of each structure's edges
+    magnetic : (B,) bool, structures whose metadata says ``magnetic``
+    spinor : bool
+    """
+
+    positions: torch.Tensor
+    cell: torch.Tensor
+    species: torch.Tensor
+    node_graph: torch.Tensor
+    edge_index: torch.Tensor
+    cell_shift: torch.Tensor
+    edge_graph: torch.Tensor
+    partner: torch.Tensor
+    h0: torch.Tensor
+    flat_index: torch.Tensor
+    flat_ptr: torch.Tensor
+    edge_ptr: torch.Tensor
+    magnetic: torch.Tensor
+    spinor: bool
+
+    @property
+    def num_graphs(self) -> int:
+        return int(self.cell.shape[0])
+
+    def edge_vectors(self) -> torch.Tensor:
+        """r_j + R·cell − r_i of every edge, shape (E, 3), Å."""
+        i, j = self.edge_index[:, 0], self.edge_index[:, 1]
+        shift = torch.einsum("ea,eab->eb", self.cell_shift, self.cell[self.edge_graph])
+        return self.positions[j] + shift - self.positions[i]
+
+    def to(self, device: torch.device | str) -> GraphBatch:
+        """Copy of the batch with every tensor on ``device``."""
+        moved = {
+            f.name: getattr(self, f.name).to(device)
+            if isinstance(getattr(self, f.name), torch.Tensor)
+            else getattr(self, f.name)
+            for f in dataclasses.fields(self)
+        }
+        return GraphBatch(**moved)
+
+    def gather_flat(self, blocks: torch.Tensor) -> torch.Tensor:
+        """Padded blocks (same shape as :attr:`h0`) → concatenated flat record layout."""
+        return blocks.reshape(-1)[self.flat_index]
+
+    def split_flat(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """Concatenated flat arrays → one per structure, each in its record's layout."""
+        return list(torch.split(flat, torch.diff(self.flat_ptr).tolist()))
+
+    def split_edges(self, values: torch.Tensor) -> list[torch.Tensor]:
+        """Per-edge values (E, …) → one tensor per structure, in its record's edge order."""
+        return list(torch.split(values, torch.diff(self.edge_ptr).tolist()))
+
+
+def partner_index(edge_index: np.ndarray, cell_shift: np.ndarray) -> np.ndarray:
+    """Index of the pair (j, i, −R) of every pair (i, j, R), shape (E,); sort-based, O(E log E)."""
+    n = int(edge_index.max()) + 1
+    span = int(np.abs(cell_shift).max()) * 2 + 1 if len(cell_shift) else 1
+    r = cell_shift + span // 2
+
+    def key(i: np.ndarray, j: np.ndarray, r: np.ndarray) -> np.ndarray:
+        return ((i * n + j) * span + r[:, 0]) * span * span + r[:, 1] * span + r[:, 2]
+
+    own = key(edge_index[:, 0], edge_index[:, 1], r)
+    want = key(edge_index[:, 1], edge_index[:, 0], span - 1 - r)
+    order = np.argsort(own, kind="stable")
+    pos = np.clip(np.searchsorted(own[order], want), 0, len(own) - 1)
+    found = order[pos]
+    if not np.array_equal(own[found], want):
+        bad = int(np.flatnonzero(own[found] != want)[0])
+        raise ValueError(f"pair {bad} (i, j, R) has no stored partner (j, i, −R)")
+    return found
+
+
+def _flat_positions(
+    record: dict, layout: OrbitalLayout, species: np.ndarray, spinor: bool
+) -> np.ndarray:
+    """Position of each flat entry of one record inside its (E, …) padded tensor, flattened."""
+    pairs = np.asarray(record[K.EDGE_INDEX], dtype=np.int64)
+    si, sj = species[pairs[:, 0]], species[pairs[:, 1]]
+    ni, nj = layout.n_orb[si], layout.n_orb[sj]
+    sizes = ni * nj * (4 if spinor else 1)
+    ptr = np.asarray(record[K.BLOCK_PTR], dtype=np.int64) * (4 if spinor else 1)
+    if not np.array_equal(np.diff(ptr), sizes):
+        raise ValueError("BLOCK_PTR does not match the blocks' sizes from BASIS_LS")
+    edge = np.repeat(np.arange(len(pairs)), sizes)
+    p = np.arange(int(sizes.sum())) - ptr[edge]
+    f = layout.dim
+    if not spinor:
+        r, c = p // nj[edge], p % nj[edge]
+        fr, fc = layout.index_table[si[edge], r], layout.index_table[sj[edge], c]
+        return (edge * f + fr) * f + fc
+    width = 2 * nj[edge]
+    r, c = p // width, p % width
+    s, a = r // ni[edge], r % ni[edge]
+    t, b = c // nj[edge], c % nj[edge]
+    fa, fb = layout.index_table[si[edge], a], layout.index_table[sj[edge], b]
+    return (((edge * 2 + s) * f + fa) * 2 + t) * f + fb
+
+
+def build_batch(
+    records: Sequence[dict],
+    layout: OrbitalLayout,
+    spinor: bool,
+    dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> GraphBatch:
+    """Batch structure records (see :mod:`nextham.store.schema`) into one graph.
+
+    Parameters
+    ----------
+    records
+        Records with at least CELL, POSITIONS, NUMBERS, EDGE_INDEX, CELL_SHIFT, BLOCK_PTR,
+        H0, SPINOR (BASIS_LS must agree with ``layout``).
+    layout
+        The model's padded orbital layout.
+    spinor
+        The model's mode; records of the other mode are rejected.
+    dtype
+        Real floating type; spinor H0 uses the matching complex type.
+    """
+    cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    f = layout.dim
+    per_edge = 4 * f * f if spinor else f * f
+    parts: dict[str, list] = {k: [] for k in ("pos", "cell", "sp", "ng", "ei", "cs", "eg")}
+    parts.update(partner=[], flat=[], fidx=[], mag=[])
+    n_atoms = n_edges = 0
+    for g, rec in enumerate(records):
+        if bool(rec[K.SPINOR]) != spinor:
+            raise ValueError(f"record {g} has SPINOR={rec[K.SPINOR]}, the model spinor={spinor}")
+        for z, ls in rec[K.BASIS_LS].items():
+            if tuple(layout.basis_ls.get(int(z), ())) != tuple(ls):
+                raise ValueError(f"record {g}: basis of Z={z} {tuple(ls)} differs from the model")
+        species = layout.species_index(rec[K.NUMBERS])
+        pairs = np.asarray(rec[K.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
+        shift = np.asarray(rec[K.CELL_SHIFT], dtype=np.int64).reshape(-1, 3)
+        parts["pos"].append(np.asarray(rec[K.POSITIONS], dtype=np.float64))
+        parts["cell"].append(np.asarray(rec[K.CELL], dtype=np.float64))
+        parts["sp"].append(species)
+        parts["ng"].append(np.full(len(species), g))
+        parts["ei"].append(pairs + n_atoms)
+        parts["cs"].append(shift)
+        parts["eg"].append(np.full(len(pairs), g))
+        parts["partner"].append(partner_index(pairs, shift) + n_edges)
+        parts["fidx"].append(_flat_positions(rec, layout, species, spinor) + n_edges * per_edge)
+        parts["flat"].append(np.asarray(rec[K.H0]))
+        parts["mag"].append(bool(rec.get(K.META, {}).get("magnetic", False)))
+        n_atoms += len(species)
+        n_edges += len(pairs)
+    flat_index = torch.as_tensor(np.concatenate(parts["fidx"]))
+    h0 = torch.zeros(n_edges * per_edge, dtype=cdtype if spinor else dtype)
+    h0[flat_index] = torch.as_tensor(np.concatenate(parts["flat"])).to(h0.dtype)
+    shape = (n_edges, 2, f, 2, f) if spinor else (n_edges, f, f)
+
+    def cat(key: str, **kw) -> torch.Tensor:
+        return torch.as_tensor(np.concatenate(parts[key]), **kw)
+
+    batch = GraphBatch(
+        positions=cat("pos", dtype=dtype),
+        cell=torch.as_tensor(np.stack(parts["cell"]), dtype=dtype),
+        species=cat("sp"),
+        node_graph=cat("ng"),
+        edge_index=cat("ei"),
+        cell_shift=cat("cs", dtype=dtype),
+        edge_graph=cat("eg"),
+        partner=cat("partner"),
+        h0=h0.reshape(shape),
+        flat_index=flat_index,
+        flat_ptr=torch.as_tensor(np.cumsum([0] + [len(x) for x in parts["flat"]])),
+        edge_ptr=torch.as_tensor(np.cumsum([0] + [len(x) for x in parts["ei"]])),
+        magnetic=torch.as_tensor(parts["mag"], dtype=torch.bool),
+        spinor=spinor,
+    )
+    return batch if device is None else batch.to(device)

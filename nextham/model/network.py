@@ -1,0 +1,110 @@
+"""One equivariant network from H0 irreps and geometry to ΔH irreps (and TraceGrad z).
+
+The distance ensemble of :class:`~nextham.model.nextham.NextHAM` holds several of these,
+all built from the same :class:`~nextham.model.config.ModelConfig`.
+"""
+
+from __future__ import annotations
+
+import torch
+from e3nn import o3
+
+from nextham.model.config import ModelConfig
+from nextham.model.tracegrad import TraceGrad
+from nextham.model.transformer import TransformerBlock
+
+
+class HamiltonianNet(torch.nn.Module):
+    """Embedding → Transformer blocks → TraceGrad → linear read-out.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    irreps_h0 : o3.Irreps
+        Sorted, simplified irreps of the H0 input (= those of the ΔH output).
+    irreps_node, irreps_edge, irreps_sh : o3.Irreps
+        Sorted, simplified feature irreps.
+    num_species : int
+    """
+
+    def __init__(
+        self,
+        config: ModelConfig,
+        irreps_h0: o3.Irreps,
+        irreps_node: o3.Irreps,
+        irreps_edge: o3.Irreps,
+        irreps_sh: o3.Irreps,
+        num_species: int,
+    ):
+        super().__init__()
+        self.config = config
+        self.num_species = num_species if config.species_embedding else 0
+        extra_node = o3.Irreps(f"{self.num_species}x0e") if self.num_species else o3.Irreps("")
+        extra_edge = o3.Irreps(f"{config.num_radial + 2 * self.num_species}x0e")
+        self.node_embed = o3.Linear(irreps_h0 + extra_node, irreps_node)
+        self.edge_embed = o3.Linear(irreps_h0 + extra_edge, irreps_edge)
+        self.blocks = torch.nn.ModuleList(
+            TransformerBlock(
+                irreps_node,
+                irreps_edge,
+                irreps_sh,
+                config.num_radial,
+                config.radial_hidden,
+                config.num_heads,
+                config.head_dim,
+            )
+            for _ in range(config.num_layers)
+        )
+        self.tracegrad = (
+            TraceGrad(irreps_edge, config.tracegrad_hidden, config.tracegrad_scale)
+            if config.tracegrad
+            else None
+        )
+        self.readout = o3.Linear(irreps_edge, irreps_h0)
+        self.skip = o3.Linear(irreps_h0, irreps_h0) if config.h0_skip else None
+
+    def forward(
+        self,
+        y0: torch.Tensor,
+        species: torch.Tensor,
+        edge_index: torch.Tensor,
+        self_pair: torch.Tensor,
+        sh: torch.Tensor,
+        radial: torch.Tensor,
+        weight: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Predict ΔH irreps for every directed edge.
+
+        Parameters
+        ----------
+        y0 : (E, dim_h0) scaled H0 irreps (sorted order)
+        species : (N,) int64
+        edge_index : (E, 2) int64
+        self_pair : (E,) bool, pairs (i, i, 0)
+        sh, radial, weight : edge direction harmonics, radial basis, message weights
+
+        Returns
+        -------
+        y : (E, dim_h0) ΔH irreps (sorted order, before output scaling)
+        z : (E,) TraceGrad invariant, or None when TraceGrad is off
+        """
+        i, j = edge_index[:, 0], edge_index[:, 1]
+        onsite = y0.new_zeros(species.shape[0], y0.shape[1]).index_add(
+            0, i[self_pair], y0[self_pair]
+        )
+        node_in, edge_in = [onsite], [y0, radial]
+        if self.num_species:
+            onehot = torch.nn.functional.one_hot(species, self.num_species).to(y0.dtype)
+            node_in.append(onehot)
+            edge_in += [onehot[i], onehot[j]]
+        x = self.node_embed(torch.cat(node_in, dim=-1))
+        h = self.edge_embed(torch.cat(edge_in, dim=-1))
+        for block in self.blocks:
+            x, h = block(x, h, sh, radial, weight, edge_index)
+        z = None
+        if self.tracegrad is not None:
+            z, h = self.tracegrad(h)
+        y = self.readout(h)
+        if self.skip is not None:
+            y = y + self.skip(y0)
+        return y, z

@@ -1,0 +1,163 @@
+"""The NextHAM module: H0 blocks and geometry → ΔH blocks in the record layout.
+
+Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
+
+1. H0 blocks (padded layout) → real irreps (:mod:`nextham.basis`), divided by ``h0_scale``.
+2. Every sub-network (one, or one per distance interval) predicts ΔH irreps per directed
+   pair; the distance masks pick one per pair.
+3. Spinor data: optional time-reversal projection (zero Im H_0 and Re H_vec irreps).
+4. Irreps → blocks through the exact inverse of step 1, times ``delta_scale``.
+5. Hermiticity by construction: each unordered pair gets ½(B_e + B_p(e)†), its partner the
+   conjugate transpose of that, so H_ji(−R) = H_ij(R)† holds exactly.
+6. One gather puts the blocks into the records' flat layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from e3nn import o3
+
+from nextham.basis import BlockCoupling, OrbitalLayout, SpinorCoupling, dagger
+from nextham.model.config import ModelConfig
+from nextham.model.ensemble import distance_masks
+from nextham.model.graph import GraphBatch, build_batch
+from nextham.model.layers import RadialBasis, sorted_irreps
+from nextham.model.network import HamiltonianNet
+
+
+def resolve_irreps(config: ModelConfig, irreps_out: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps]:
+    """Sorted node and edge irreps of a config, checked against the output irreps.
+
+    Raises
+    ------
+    ValueError
+        For unparsable irreps, node irreps without ``0e``, multiplicities not divisible by
+        the number of heads, or edge irreps missing an irrep type of the output.
+    """
+    try:
+        node = o3.Irreps(config.node_irreps).sort().irreps.simplify()
+        needed = sorted({ir for _, ir in irreps_out})
+        if config.edge_irreps is None:
+            edge = o3.Irreps([(config.edge_mul, ir) for ir in needed])
+        else:
+            edge = o3.Irreps(config.edge_irreps)
+        edge = edge.sort().irreps.simplify()
+    except (ValueError, AssertionError) as err:
+        raise ValueError(f"invalid irreps in the model config: {err}") from err
+    if o3.Irrep("0e") not in [ir for _, ir in node]:
+        raise ValueError(f"node_irreps {node} must contain 0e scalars (attention queries)")
+    bad = [f"{m}x{ir}" for m, ir in node if m % config.num_heads]
+    if bad:
+        raise ValueError(f"node_irreps multiplicities {bad} not divisible by {config.num_heads}")
+    missing = [str(ir) for ir in needed if ir not in [i for _, i in edge]]
+    if missing:
+        raise ValueError(
+            f"edge_irreps {edge} cannot represent the ΔH blocks of this basis: missing "
+            f"{', '.join(missing)} (needed up to l = {max(ir.l for ir in needed)})"
+        )
+    return node, edge
+
+
+class NextHAM(torch.nn.Module):
+    """E(3)-equivariant Transformer predicting ΔH = HT − H0 blocks.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    h0_scale, delta_scale : float
+        H0 (eV) is divided by ``h0_scale`` on input; the network output is multiplied by
+        ``delta_scale`` (eV).
+    """
+
+    def __init__(self, config: ModelConfig, h0_scale: float = 10.0, delta_scale: float = 1.0):
+        super().__init__()
+        self.config = config
+        self.layout = OrbitalLayout(config.basis_ls)
+        self.coupling = SpinorCoupling(self.layout) if config.spinor else BlockCoupling(self.layout)
+        irreps_h0, perm = sorted_irreps(self.coupling.irreps_out)
+        self.register_buffer("perm", perm, persistent=False)
+        self.register_buffer("unperm", torch.argsort(perm), persistent=False)
+        node, edge = resolve_irreps(config, irreps_h0)
+        self.irreps_h0, self.irreps_node, self.irreps_edge = irreps_h0, node, edge
+        self.irreps_sh = o3.Irreps.spherical_harmonics(config.sh_lmax)
+        self.sh = o3.SphericalHarmonics(self.irreps_sh, normalize=False, normalization="integral")
+        self.radial = RadialBasis(config.cutoff, config.num_radial)
+        n_sub = len(config.ensemble_bounds) if config.ensemble_bounds else 1
+        species = len(self.layout.species)
+        self.nets = torch.nn.ModuleList(
+            HamiltonianNet(config, irreps_h0, node, edge, self.irreps_sh, species)
+            for _ in range(n_sub)
+        )
+        self.h0_scale, self.delta_scale = float(h0_scale), float(delta_scale)
+        self.to(getattr(torch, config.dtype))
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.perm.new_zeros((), dtype=getattr(torch, self.config.dtype)).dtype
+
+    def make_batch(
+        self, records: Sequence[dict], device: torch.device | str | None = None
+    ) -> GraphBatch:
+        """Batch records for this model (its layout, spin mode and dtype)."""
+        dtype = next(self.parameters()).dtype
+        return build_batch(records, self.layout, self.config.spinor, dtype, device)
+
+    def _time_reversal_edges(self, batch: GraphBatch) -> torch.Tensor | None:
+        """(E,) bool of pairs to project onto time-reversal-symmetric output, or None."""
+        mode = self.config.time_reversal
+        if not self.config.spinor or mode == "off":
+            return None
+        on = ~batch.magnetic if mode == "auto" else torch.ones_like(batch.magnetic)
+        return on[batch.edge_graph]
+
+    def forward(self, batch: GraphBatch) -> dict[str, torch.Tensor]:
+        """Predict ΔH for every pair of the batch.
+
+        Returns
+        -------
+        dict with
+            ``delta`` : padded blocks, shape of ``batch.h0`` (eV)
+            ``delta_flat`` : (n_entries,) ΔH in the records' flat layout, concatenated
+            (split with ``batch.split_flat``); real, or complex for spinor data
+            ``hamiltonian_flat`` : H0 + ΔH, same layout
+            ``z`` : (E,) TraceGrad invariant per pair (only with ``tracegrad``)
+        """
+        vec = batch.edge_vectors()
+        length = vec.norm(dim=-1)
+        sh = self.sh(vec / length.clamp(min=1e-9)[:, None])
+        radial, envelope = self.radial(length)
+        i, j = batch.edge_index[:, 0], batch.edge_index[:, 1]
+        self_pair = (i == j) & (batch.cell_shift == 0).all(dim=-1)
+        weight = envelope * (~self_pair).to(envelope.dtype)
+        y0 = self.coupling.encode(batch.h0 / self.h0_scale)[:, self.perm]
+        masks = distance_masks(length, self.config.ensemble_bounds)
+        y, z = 0.0, 0.0
+        for mask, net in zip(masks, self.nets):
+            yk, zk = net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
+            y = y + mask[:, None] * yk
+            z = z + mask * zk if zk is not None else None
+        y = y[:, self.unperm] * self.delta_scale
+        tr = self._time_reversal_edges(batch)
+        if tr is not None:
+            keep = self.coupling.time_reversal_mask()
+            y = torch.where(tr[:, None], y * keep, y)
+        blocks = self.coupling.decode(y)
+        spinor = self.config.spinor
+        blocks = 0.5 * (blocks + dagger(blocks[batch.partner], spinor))
+        out = {
+            "delta": blocks,
+            "delta_flat": batch.gather_flat(blocks),
+            "hamiltonian_flat": batch.gather_flat(batch.h0 + blocks),
+        }
+        if z is not None:
+            out["z"] = 0.5 * (z + z[batch.partner])
+        return out
+
+
+def build_model(config: ModelConfig | dict, **kwargs) -> NextHAM:
+    """:class:`NextHAM` from a config or a plain mapping (e.g. loaded from YAML)."""
+    if not isinstance(config, ModelConfig):
+        config = ModelConfig.from_dict(config)
+    return NextHAM(config, **kwargs)

@@ -1,0 +1,25 @@
+"""Shared fixtures: tiny engine records computed once per test session."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from nextham.dft.settings import EngineSettings
+
+
+@pytest.fixture(scope="session")
+def si_settings() -> EngineSettings:
+    """Cheapest meaningful scalar settings: gth-szv, Γ-only SCF, loose pair threshold."""
+    return EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-3)
+
+
+@pytest.fixture(scope="session")
+def si_record(si_settings):
+    """Engine record of a slightly rattled Si2 diamond cell (scalar)."""
+    from nextham.dft.engine import compute_record
+
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.positions += np.random.default_rng(0).normal(0, 0.03, atoms.positions.shape)
+    return compute_record(atoms, si_settings)

@@ -1,0 +1,94 @@
+"""The nextham command: generate (resume after SIGKILL, failures, parallel, Dask), inspect, export."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from ase.build import bulk
+from ase.io import write
+
+from nextham.cli.main import main
+from nextham.store.dataset import Dataset
+
+FAST = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
+
+
+def _structures(tmp_path, n=3):
+    paths = []
+    for k in range(n):
+        p = tmp_path / f"c{k}.xyz"
+        write(p, bulk("C", "diamond", a=3.55 + 0.02 * k), format="extxyz")
+        paths.append(str(p))
+    return paths
+
+
+def test_generate_resumes_after_sigkill(tmp_path):
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "nextham.cli.main", "generate", str(out), *_structures(tmp_path), *FAST]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and not list((out / "entries").glob("*.h5")):
+        time.sleep(0.2)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    ds = Dataset(out)
+    assert ds.names == ["c0", "c1", "c2"]
+    assert sorted(p.name for p in (out / "entries").iterdir()) == ["c0.h5", "c1.h5", "c2.h5"]
+    for name in ds.names:
+        ds.load(name)  # checksum verified
+    before = {n: ds.entry_path(n).stat().st_mtime_ns for n in ds.names}
+    assert subprocess.run(cmd, capture_output=True).returncode == 0  # nothing left to do
+    assert {n: ds.entry_path(n).stat().st_mtime_ns for n in ds.names} == before
+
+
+def test_failed_structure_recorded_and_run_continues(tmp_path, capsys):
+    paths = _structures(tmp_path, 1)
+    write(tmp_path / "th.xyz", bulk("Th", "fcc", a=5.1), format="extxyz")  # no GTH basis
+    rc = main(["generate", str(tmp_path / "ds"), *paths, str(tmp_path / "th.xyz"), *FAST])
+    assert rc == 1
+    ds = Dataset(tmp_path / "ds")
+    assert ds.names == ["c0"]
+    assert "no GTH basis" in ds.manifest["failed"]["th"]
+
+
+def test_parallel_workers_and_inspect_export(tmp_path, capsys):
+    out = tmp_path / "ds"
+    assert main(["generate", str(out), *_structures(tmp_path, 2), *FAST, "--workers", "2"]) == 0
+    assert main(["inspect", str(out), "--entries"]) == 0
+    text = capsys.readouterr().out
+    assert "finished" in text and "c1" in text
+    assert main(["export", str(out), "--format", "deeph", "--out", str(tmp_path / "dh")]) == 0
+    assert (tmp_path / "dh" / "c1" / "hamiltonians.h5").exists()
+    assert not list((tmp_path / "dh").glob(".*"))
+
+
+def test_dask_scheduler(tmp_path):
+    import distributed
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
+        rc = main(["generate", str(tmp_path / "ds"), *_structures(tmp_path, 1), *FAST,
+                   "--scheduler", cluster.scheduler_address])  # fmt: skip
+    assert rc == 0
+    assert Dataset(tmp_path / "ds").names == ["c0"]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["inspect", "{tmp}/nothing"], "not a nextham dataset"),
+        (["generate", "{tmp}/ds", "{tmp}/missing.cif"], "no such file"),
+        (["generate", "{tmp}/ds", "--binaries", "GaAs"], "must be written A-B"),
+        (["generate", "{tmp}/ds", "--elements", "Xx"], "unknown element"),
+    ],
+)
+def test_bad_input_one_clear_line(tmp_path, capsys, argv, message):
+    rc = main([a.format(tmp=tmp_path) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "ds" / "entries").exists() or not list((tmp_path / "ds" / "entries").iterdir())

@@ -1,0 +1,86 @@
+"""HDF5 entries, checksums, atomic writes and dataset resume bookkeeping."""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import pytest
+from ase.build import bulk
+from records import assert_records_equal, random_record
+
+from nextham.store import schema as K
+from nextham.store.dataset import Dataset
+from nextham.store.hdf5 import CorruptEntryError, read_record, record_checksum, write_record
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_record_roundtrip(tmp_path, spinor):
+    rec = random_record(spinor=spinor)
+    checksum = write_record(tmp_path / "a.h5", rec, "a")
+    back = read_record(tmp_path / "a.h5")
+    assert_records_equal(rec, back, atol=0)
+    assert back["checksum"] == checksum == record_checksum(rec)
+    assert back[K.H0].dtype == (np.complex128 if spinor else np.float64)
+
+
+def test_checksum_detects_modification(tmp_path):
+    write_record(tmp_path / "a.h5", random_record(), "a")
+    with h5py.File(tmp_path / "a.h5", "r+") as f:
+        f[K.HT][3] += 1e-9
+    with pytest.raises(CorruptEntryError, match="checksum"):
+        read_record(tmp_path / "a.h5")
+
+
+def test_truncated_file_is_corrupt(tmp_path):
+    write_record(tmp_path / "a.h5", random_record(), "a")
+    data = (tmp_path / "a.h5").read_bytes()
+    (tmp_path / "a.h5").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CorruptEntryError):
+        read_record(tmp_path / "a.h5")
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    rec = random_record()
+    del rec[K.HT]  # write fails midway
+    with pytest.raises(KeyError):
+        write_record(tmp_path / "a.h5", rec, "a")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _dataset(tmp_path, n=3):
+    structures = [(f"s{k}", bulk("Si", "diamond", a=5.4 + 0.01 * k)) for k in range(n)]
+    return Dataset.create(tmp_path / "ds", {"spin": "scalar"}, structures), structures
+
+
+def test_reconcile_recovers_from_crash_states(tmp_path):
+    ds, structures = _dataset(tmp_path)
+    ds.add("s0", random_record(seed=0))
+    ds.add("s1", random_record(seed=1))
+    # crash between rename and manifest update: entry on disk, not in manifest
+    write_record(ds.entry_path("s2"), random_record(seed=2), "s2")
+    ds.manifest["entries"].pop("s2", None)
+    # a corrupt entry and a stale temporary file
+    ds.entry_path("s1").write_bytes(b"garbage")
+    (ds.path / "entries" / ".s0.h5.abc.tmp").write_bytes(b"partial")
+    todo = Dataset(ds.path).reconcile()
+    assert todo == ["s1"]
+    ds2 = Dataset(ds.path)
+    assert ds2.names == ["s0", "s2"]
+    assert not list((ds.path / "entries").glob(".*.tmp"))
+    assert_records_equal(ds2.load("s2"), random_record(seed=2), atol=0)
+
+
+def test_reopen_requires_same_settings_and_structures(tmp_path):
+    _, structures = _dataset(tmp_path)
+    with pytest.raises(ValueError, match="other engine settings"):
+        Dataset.create(tmp_path / "ds", {"spin": "soc"}, structures)
+    with pytest.raises(ValueError, match="another list"):
+        Dataset.create(tmp_path / "ds", {"spin": "scalar"}, structures[:2])
+    assert (
+        Dataset.create(tmp_path / "ds", {"spin": "scalar"}, structures).structures()[1][0] == "s1"
+    )
+
+
+def test_not_a_dataset(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a nextham dataset"):
+        Dataset(tmp_path)
