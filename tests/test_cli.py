@@ -1,4 +1,4 @@
-"""The nextham command: generate (resume after SIGKILL, failures, parallel, Dask), inspect, export."""
+"""The nextham command: generate (resume after SIGKILL, failures, Dask), inspect, export."""
 
 from __future__ import annotations
 
@@ -29,7 +29,15 @@ def _structures(tmp_path, n=3):
 
 def test_generate_resumes_after_sigkill(tmp_path):
     out = tmp_path / "ds"
-    cmd = [sys.executable, "-m", "nextham.cli.main", "generate", str(out), *_structures(tmp_path), *FAST]
+    cmd = [
+        sys.executable,
+        "-m",
+        "nextham.cli.main",
+        "generate",
+        str(out),
+        *_structures(tmp_path),
+        *FAST,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and not list((out / "entries").glob("*.h5")):
@@ -70,6 +78,7 @@ def test_parallel_workers_and_inspect_export(tmp_path, capsys):
 
 def test_dask_scheduler(tmp_path):
     import distributed
+
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False) as cluster:
         rc = main(["generate", str(tmp_path / "ds"), *_structures(tmp_path, 1), *FAST,
                    "--scheduler", cluster.scheduler_address])  # fmt: skip
@@ -91,4 +100,6 @@ def test_bad_input_one_clear_line(tmp_path, capsys, argv, message):
     err = capsys.readouterr().err.strip()
     assert rc == 2
     assert message in err and len(err.splitlines()) == 1
-    assert not (tmp_path / "ds" / "entries").exists() or not list((tmp_path / "ds" / "entries").iterdir())
+    assert not (tmp_path / "ds" / "entries").exists() or not list(
+        (tmp_path / "ds" / "entries").iterdir()
+    )
