@@ -62,6 +62,8 @@ def spin_coupling_matrix(L: int) -> torch.Tensor:
 class BlockCoupling(torch.nn.Module):
     """Real (…, F, F) blocks in the padded layout ↔ real irreps vectors (…, F²).
 
+    The coefficients are kept in float64 and cast to the data's dtype when used.
+
     Parameters
     ----------
     layout
@@ -76,7 +78,7 @@ class BlockCoupling(torch.nn.Module):
         for i, (l1, l2) in enumerate(self.pairs):
             n12 = layout.slots[l1] * layout.slots[l2]
             irreps += [(n12, ir) for ir in product_irreps(l1, l2)]
-            self.register_buffer(f"k{i}", coupling_matrix(l1, l2).to(torch.get_default_dtype()))
+            self.register_buffer(f"k{i}", coupling_matrix(l1, l2))
         self.irreps_out = o3.Irreps(irreps)
 
     def _rows(self, l: int) -> slice:
@@ -91,7 +93,7 @@ class BlockCoupling(torch.nn.Module):
             n1, n2 = self.layout.slots[l1], self.layout.slots[l2]
             b = block[..., self._rows(l1), self._rows(l2)]
             b = b.reshape(*lead, n1, 2 * l1 + 1, n2, 2 * l2 + 1)
-            c = torch.einsum("...xmyn,mnk->...xyk", b, getattr(self, f"k{i}"))
+            c = torch.einsum("...xmyn,mnk->...xyk", b, getattr(self, f"k{i}").to(b.dtype))
             start = 0
             for ir in product_irreps(l1, l2):
                 part = c[..., start : start + ir.dim]
@@ -113,7 +115,7 @@ class BlockCoupling(torch.nn.Module):
                 parts.append(irreps[..., pos : pos + size].reshape(*lead, n1, n2, ir.dim))
                 pos += size
             c = torch.cat(parts, dim=-1)
-            b = torch.einsum("...xyk,mnk->...xmyn", c, getattr(self, f"k{i}"))
+            b = torch.einsum("...xyk,mnk->...xmyn", c, getattr(self, f"k{i}").to(c.dtype))
             b = b.reshape(*lead, n1 * (2 * l1 + 1), n2 * (2 * l2 + 1))
             block[..., self._rows(l1), self._rows(l2)] = b
         return block
@@ -137,7 +139,7 @@ class SpinVectorCoupling(torch.nn.Module):
         ls = sorted({ir.l for _, ir in self.irreps_in})
         self.ls = ls
         for L in ls:
-            self.register_buffer(f"w{L}", spin_coupling_matrix(L).to(torch.get_default_dtype()))
+            self.register_buffer(f"w{L}", spin_coupling_matrix(L))
         self.irreps_out = o3.Irreps(
             [(mul, j) for mul, ir in self.irreps_in for j in spin_vector_irreps(ir)]
         )
@@ -148,7 +150,8 @@ class SpinVectorCoupling(torch.nn.Module):
         out = []
         for (mul, ir), sl in zip(self.irreps_in, self.irreps_in.slices()):
             part = x[..., sl].reshape(*lead, 3, mul, ir.dim)
-            out.append(torch.einsum("...kam,mkj->...aj", part, getattr(self, f"w{ir.l}")))
+            w = getattr(self, f"w{ir.l}").to(part.dtype)
+            out.append(torch.einsum("...kam,mkj->...aj", part, w))
             out[-1] = self._split(out[-1], ir, lead, mul)
         return torch.cat(out, dim=-1)
 
@@ -171,7 +174,7 @@ class SpinVectorCoupling(torch.nn.Module):
                 parts.append(y[..., pos : pos + mul * j.dim].reshape(*lead, mul, j.dim))
                 pos += mul * j.dim
             c = torch.cat(parts, dim=-1)
-            part = torch.einsum("...aj,mkj->...kam", c, getattr(self, f"w{ir.l}"))
+            w = getattr(self, f"w{ir.l}").to(c.dtype)
+            part = torch.einsum("...aj,mkj->...kam", c, w)
             out.append(part.reshape(*lead, 3, mul * ir.dim))
         return torch.cat(out, dim=-1)
-

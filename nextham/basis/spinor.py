@@ -25,7 +25,6 @@ H_x, H_y, H_z are imaginary, i.e. iff the Im H_0 and Re H_vec irreps vanish;
 from __future__ import annotations
 
 import torch
-from e3nn import o3
 
 from nextham.basis.coupling import BlockCoupling, SpinVectorCoupling
 from nextham.basis.layout import OrbitalLayout
@@ -88,11 +87,11 @@ class SpinorCoupling(torch.nn.Module):
                 torch.ones(vec.dim),
             ]
         )
-        self.register_buffer("tr_keep", keep.to(torch.get_default_dtype()))
+        self.register_buffer("tr_keep", keep.to(torch.float64))
 
-    def time_reversal_mask(self) -> torch.Tensor:
+    def time_reversal_mask(self, dtype: torch.dtype | None = None) -> torch.Tensor:
         """(8 F²,) with 1 on the components of a time-reversal-symmetric H (Re H_0, Im H_vec)."""
-        return self.tr_keep
+        return self.tr_keep if dtype is None else self.tr_keep.to(dtype)
 
     def encode(self, block: torch.Tensor) -> torch.Tensor:
         """Complex spinor blocks (…, 2, F, 2, F) → real irreps (…, 8 F²)."""

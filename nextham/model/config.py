@@ -8,6 +8,7 @@ reversal, species embedding) is a setting of :class:`ModelConfig` and the same
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -117,7 +118,9 @@ class ModelConfig:
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         b = self.ensemble_bounds
-        if b is not None and (len(b) < 1 or b[0] != 0.0 or any(x >= y for x, y in zip(b, b[1:]))):
+        if b is not None and (
+            len(b) < 1 or b[0] != 0.0 or any(x >= y for x, y in itertools.pairwise(b))
+        ):
             raise ValueError(f"ensemble_bounds must start at 0 and increase, got {b}")
 
     @classmethod

@@ -25,7 +25,7 @@ def sorted_irreps(irreps: o3.Irreps) -> tuple[o3.Irreps, torch.Tensor]:
 
 def scalar_slice(irreps: o3.Irreps) -> slice:
     """Slice of the ``0e`` components of sorted, simplified irreps (empty if none)."""
-    for (mul, ir), sl in zip(irreps, irreps.slices()):
+    for (_mul, ir), sl in zip(irreps, irreps.slices()):
         if ir == o3.Irrep("0e"):
             return sl
     return slice(0, 0)

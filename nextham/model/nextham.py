@@ -14,7 +14,8 @@ Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 import torch
 from e3nn import o3
@@ -25,6 +26,17 @@ from nextham.model.ensemble import distance_masks
 from nextham.model.graph import GraphBatch, build_batch
 from nextham.model.layers import RadialBasis, sorted_irreps
 from nextham.model.network import HamiltonianNet
+
+
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Temporarily set torch's default floating dtype (restored on exit)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
 
 
 def resolve_irreps(config: ModelConfig, irreps_out: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps]:
@@ -73,6 +85,14 @@ class NextHAM(torch.nn.Module):
 
     def __init__(self, config: ModelConfig, h0_scale: float = 10.0, delta_scale: float = 1.0):
         super().__init__()
+        with default_dtype(getattr(torch, config.dtype)):
+            self._build(config)
+        self.h0_scale, self.delta_scale = float(h0_scale), float(delta_scale)
+        self.to(getattr(torch, config.dtype))
+
+    def _build(self, config: ModelConfig) -> None:
+        """Create the submodules (under the config's default dtype, so that e3nn's
+        Clebsch–Gordan and harmonic constants are exact in float64)."""
         self.config = config
         self.layout = OrbitalLayout(config.basis_ls)
         self.coupling = SpinorCoupling(self.layout) if config.spinor else BlockCoupling(self.layout)
@@ -90,12 +110,6 @@ class NextHAM(torch.nn.Module):
             HamiltonianNet(config, irreps_h0, node, edge, self.irreps_sh, species)
             for _ in range(n_sub)
         )
-        self.h0_scale, self.delta_scale = float(h0_scale), float(delta_scale)
-        self.to(getattr(torch, config.dtype))
-
-    @property
-    def dtype(self) -> torch.dtype:
-        return self.perm.new_zeros((), dtype=getattr(torch, self.config.dtype)).dtype
 
     def make_batch(
         self, records: Sequence[dict], device: torch.device | str | None = None
@@ -141,7 +155,7 @@ class NextHAM(torch.nn.Module):
         y = y[:, self.unperm] * self.delta_scale
         tr = self._time_reversal_edges(batch)
         if tr is not None:
-            keep = self.coupling.time_reversal_mask()
+            keep = self.coupling.time_reversal_mask(y.dtype)
             y = torch.where(tr[:, None], y * keep, y)
         blocks = self.coupling.decode(y)
         spinor = self.config.spinor

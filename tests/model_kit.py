@@ -1,0 +1,57 @@
+"""Tiny model configurations and crystals shared by the model tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from nextham.model import ModelConfig, NextHAM
+from nextham.testing import random_crystal_record
+
+BASIS = {8: (0, 1, 2), 83: (0, 1, 3), 1: (0, 0, 1)}
+"""p, d and f shells; several s shells on H (padded layout with two s slots)."""
+CELL = np.array([[3.1, 0.2, 0.0], [0.1, 3.3, 0.3], [0.0, 0.2, 3.5]])
+TOL = {"float32": 1e-5, "float64": 1e-10}
+
+
+def tiny_config(spinor: bool = False, dtype: str = "float64", **overrides) -> ModelConfig:
+    """A small but complete configuration (all irreps up to l = 2, both parities)."""
+    settings = dict(
+        basis_ls=BASIS,
+        spinor=spinor,
+        node_irreps="8x0e+4x0o+4x1o+4x1e+4x2e+4x2o",
+        edge_mul=2,
+        num_layers=2,
+        num_heads=2,
+        head_dim=4,
+        sh_lmax=2,
+        cutoff=3.2,
+        num_radial=4,
+        radial_hidden=8,
+        dtype=dtype,
+    )
+    settings.update(overrides)
+    return ModelConfig(**settings)
+
+
+def tiny_model(seed: int = 0, **kwargs) -> NextHAM:
+    torch.manual_seed(seed)
+    return NextHAM(tiny_config(**kwargs))
+
+
+def crystal(spinor: bool = False, magnetic: bool = False, seed: int = 1, numbers=(8, 83, 1)):
+    """A three-atom triclinic crystal with pairs up to 3.2 Å."""
+    return random_crystal_record(
+        BASIS, list(numbers), CELL, 3.2, spinor=spinor, magnetic=magnetic, seed=seed
+    )
+
+
+def predictor(model: NextHAM, key: str = "delta_flat"):
+    """record -> model output ``key`` as float64/complex128 numpy."""
+
+    def predict(record: dict) -> np.ndarray:
+        with torch.no_grad():
+            out = model(model.make_batch([record]))[key]
+        return out.numpy().astype(np.complex128 if out.is_complex() else np.float64)
+
+    return predict
