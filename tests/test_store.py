@@ -53,7 +53,7 @@ def _dataset(tmp_path, n=3):
 
 
 def test_reconcile_recovers_from_crash_states(tmp_path):
-    ds, structures = _dataset(tmp_path)
+    ds, _structures = _dataset(tmp_path)
     ds.add("s0", random_record(seed=0))
     ds.add("s1", random_record(seed=1))
     # crash between rename and manifest update: entry on disk, not in manifest

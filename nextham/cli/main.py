@@ -8,10 +8,15 @@ import sys
 from collections.abc import Sequence
 
 from nextham import __version__
-from nextham.cli import export, generate, inspect_cmd
+from nextham.cli import evaluate, export, generate, inspect_cmd, train
 
-SUBCOMMANDS = {"generate": generate, "inspect": inspect_cmd, "export": export}
-
+SUBCOMMANDS = {
+    "generate": generate,
+    "inspect": inspect_cmd,
+    "export": export,
+    "train": train,
+    "evaluate": evaluate,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -75,7 +75,7 @@ def _veff_gks_band(mf, dm, kband: np.ndarray) -> np.ndarray:
 def fock_on_mesh(mf, dm, kfrac: np.ndarray, time_reversal: bool) -> np.ndarray:
     """Fock matrices (Hartree) of density ``dm`` (on ``mf.kpts``) at fractional ``kfrac``."""
     cell = mf.cell
-    rep, partner = kspace.time_reversal_pairs(kfrac)
+    rep, _partner = kspace.time_reversal_pairs(kfrac)
     todo = np.unique(rep) if time_reversal else np.arange(len(kfrac))
     kabs = cell.get_abs_kpts(kfrac[todo])
     veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
@@ -155,7 +155,12 @@ def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> 
         "pyscf_version": pyscf.__version__,
         "settings": settings.to_dict(),
         "elements": {
-            c.symbol: {"basis": c.basis, "pseudo": c.pseudo, "ecp": c.ecp, "spin_orbit": c.spin_orbit}
+            c.symbol: {
+                "basis": c.basis,
+                "pseudo": c.pseudo,
+                "ecp": c.ecp,
+                "spin_orbit": c.spin_orbit,
+            }
             for c in (element_choice(int(z), settings) for z in sorted(set(atoms.numbers)))
         },
         "mesh": [int(m) for m in cell.mesh],
@@ -171,7 +176,9 @@ def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> 
         "time_h0_s": t_h0,
         "time_scf_s": t_scf,
         "time_ht_transform_s": t_ht,
-        "roundtrip_error_h0_ev": roundtrip_error(mf, dm0, h0_blocks, edge_index, cell_shift, spinor),
+        "roundtrip_error_h0_ev": roundtrip_error(
+            mf, dm0, h0_blocks, edge_index, cell_shift, spinor
+        ),
         "roundtrip_error_ht_ev": roundtrip_error(mf, dm, ht_blocks, edge_index, cell_shift, spinor),
     }
     shell_ls = atom_shell_ls(cell)

@@ -19,7 +19,7 @@ def fermi_level(
     """
     eps = np.sort(np.concatenate([np.ravel(e) for e in eigenvalues]))
     nk = len(eigenvalues)
-    n_occ = int(round(n_electrons * nk / degeneracy))
+    n_occ = round(n_electrons * nk / degeneracy)
     if n_occ <= 0 or n_occ > eps.size:
         raise ValueError(f"cannot place {n_electrons} electrons in {eps.size // nk} bands")
     homo = eps[n_occ - 1]

@@ -81,8 +81,10 @@ def select_pairs(
             for j in range(cell.natm):
                 blk = s[r, sl[i, 0] : sl[i, 1], sl[j, 0] : sl[j, 1]]
                 is_self = i == j and not shift.any()
-                keep = dist[i, j] <= cutoff if cutoff is not None else (
-                    np.abs(blk).max() > overlap_threshold
+                keep = (
+                    dist[i, j] <= cutoff
+                    if cutoff is not None
+                    else (np.abs(blk).max() > overlap_threshold)
                 )
                 if keep or is_self:
                     edges.append((i, j, *shift))

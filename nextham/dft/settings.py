@@ -36,8 +36,26 @@ _PLAIN_GTH = set(range(1, 19)) | {31, 32, 33, 34, 35, 36, 49, 50, 51, 52, 53, 54
 
 SO_ECP = {
     **dict.fromkeys(
-        ["Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd", "In", "Sn",
-         "Sb", "Te", "I", "Xe"],  # fmt: skip
+        [
+            "Rb",
+            "Sr",
+            "Y",
+            "Zr",
+            "Nb",
+            "Mo",
+            "Tc",
+            "Ru",
+            "Rh",
+            "Pd",
+            "Ag",
+            "Cd",
+            "In",
+            "Sn",
+            "Sb",
+            "Te",
+            "I",
+            "Xe",
+        ],
         "ecpds28mdfso",
     ),
     **dict.fromkeys(["Cs", "Ba"], "ecpds46mdfso"),

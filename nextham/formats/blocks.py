@@ -21,7 +21,9 @@ def atom_orbital_counts(record: dict) -> np.ndarray:
     return np.array([n_orbitals(record[K.BASIS_LS][int(z)]) for z in record[K.NUMBERS]])
 
 
-def iter_blocks(record: dict, key: str) -> Iterator[tuple[tuple[int, int, int, int, int], np.ndarray]]:
+def iter_blocks(
+    record: dict, key: str
+) -> Iterator[tuple[tuple[int, int, int, int, int], np.ndarray]]:
     """Yield ((i, j, Rx, Ry, Rz), block) for matrix ``key`` in nextham's convention."""
     n = atom_orbital_counts(record)
     ptr = record[K.BLOCK_PTR]

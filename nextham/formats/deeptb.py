@@ -66,8 +66,9 @@ def write(record: dict, out: str | Path) -> None:
         "pbc": True,
         "isspinful": bool(record[K.SPINOR]),
         "fermi_level": record[K.META].get("fermi_level"),
-        "basis": {chemical_symbols[int(z)]: basis_string(tuple(v))
-                  for z, v in record[K.BASIS_LS].items()},  # fmt: skip
+        "basis": {
+            chemical_symbols[int(z)]: basis_string(tuple(v)) for z, v in record[K.BASIS_LS].items()
+        },
         "shell_ls": {str(int(z)): list(v) for z, v in record[K.BASIS_LS].items()},
     }
     (out / "info.json").write_text(json.dumps(info, indent=1))

@@ -91,8 +91,7 @@ def _run_dask(scheduler: str, todo, settings: dict) -> Iterable[tuple]:
         from distributed import Client, as_completed
     except ImportError as exc:
         raise RuntimeError(
-            "running on a Dask cluster needs the 'distributed' package: "
-            "pip install 'nextham[dask]'"
+            "running on a Dask cluster needs the 'distributed' package: pip install 'nextham[dask]'"
         ) from exc
     with Client(scheduler) as client:
         futures = _submit_all(client.submit, todo, settings, 0)

@@ -79,7 +79,9 @@ def read_record(path: str | os.PathLike, verify: bool = True) -> dict:
     try:
         with h5py.File(path, "r") as f:
             rec = {key: f[key][()] for key in K.ARRAY_KEYS}
-            rec[K.BASIS_LS] = {int(z): tuple(int(l) for l in f[K.BASIS_LS][z][()]) for z in f[K.BASIS_LS]}
+            rec[K.BASIS_LS] = {
+                int(z): tuple(int(l) for l in f[K.BASIS_LS][z][()]) for z in f[K.BASIS_LS]
+            }
             rec[K.SPINOR] = bool(f.attrs[K.SPINOR])
             rec[K.META] = json.loads(f.attrs[K.META])
             stored = str(f.attrs["checksum"])

@@ -96,4 +96,3 @@ def generate_structures(spec: GeneratorSpec) -> list[tuple[str, Atoms]]:
             atoms = distort(base, rng, spec.strain, spec.rattle)
             out.append((f"{len(out):04d}_{atoms.get_chemical_formula()}_{kind}", atoms))
     return out
-

@@ -1,0 +1,35 @@
+"""Apply a trained model to records: H = H0 + ΔH in each record's flat layout."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from nextham.store import schema as K
+
+
+@torch.no_grad()
+def predict_hamiltonians(
+    model, records: Sequence[dict], max_edges: int = 20000, device: str | torch.device = "cpu"
+) -> list[np.ndarray]:
+    """Predicted H (eV) of every record, float64/complex128, in the layout of ``record[HT]``.
+
+    Records are batched up to ``max_edges`` pairs. TraceGrad needs gradients inside the forward
+    pass, so they are enabled locally; no parameter is updated.
+    """
+    from nextham.train.data import edge_batches
+
+    model.eval()
+    n_edges = [len(r[K.EDGE_INDEX]) for r in records]
+    out: list[np.ndarray | None] = [None] * len(records)
+    for batch_idx in edge_batches(range(len(records)), n_edges, max_edges, seed=None):
+        recs = [records[i] for i in batch_idx]
+        batch = model.make_batch(recs, device=device)
+        with torch.enable_grad():
+            res = model(batch)
+        for i, flat in zip(batch_idx, batch.split_flat(res["hamiltonian_flat"])):
+            h = flat.detach().cpu().numpy()
+            out[i] = h.astype(np.complex128 if np.iscomplexobj(h) else np.float64)
+    return out  # type: ignore[return-value]

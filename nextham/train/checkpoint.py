@@ -1,0 +1,125 @@
+"""Model files and training checkpoints: tensors in safetensors, everything else in JSON.
+
+Model file (``*.safetensors``, what users receive): the weights, and in the safetensors
+metadata one JSON string ``"nextham"`` with the model config, scales, engine settings, elements
+and version — enough to rebuild the model and to refuse structures it was not trained for.
+
+Checkpoint (what ``train`` resumes from): ``ckpt-NNNN.safetensors`` (weights, optimizer
+tensors, torch RNG state) and ``last.json`` (epoch, optimizer scalars, history, best metric)
+that names the tensor file. The tensor file is written first, then ``last.json`` is renamed
+into place, so a kill at any moment leaves the previous consistent checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+import nextham
+from nextham.errors import InputError
+from nextham.model.nextham import NextHAM, build_model
+from nextham.store.dataset import atomic_write_text
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict[str, str]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, meta)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: NextHAM, path: str | Path, info: dict[str, Any]) -> None:
+    """Write a self-describing model file (weights + metadata), atomically."""
+    meta = {
+        "format": "nextham-model/1",
+        "nextham_version": nextham.__version__,
+        "model_config": model.config.to_dict(),
+        **info,
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(dict(model.state_dict()), path, {"nextham": json.dumps(meta)})
+
+
+def read_model_metadata(path: str | Path) -> dict:
+    """The metadata of a model file; raises InputError for anything that is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such model file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get("nextham")
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a safetensors model file or corrupted ({exc})") from None
+    if raw is None:
+        raise InputError(f"{path}: safetensors file without nextham metadata (not a nextham model)")
+    return json.loads(raw)
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[NextHAM, dict]:
+    """Rebuild the model from a model file; returns (model in eval mode, metadata)."""
+    meta = read_model_metadata(path)
+    model = build_model(meta["model_config"])
+    try:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:
+            state = {k: f.get_tensor(k) for k in f.keys()}
+        model.load_state_dict(state)
+    except (SafetensorError, RuntimeError) as exc:
+        raise InputError(f"{path}: weights do not match the stored model config ({exc})") from None
+    return model.to(device).eval(), meta
+
+
+def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict) -> None:
+    """Write the checkpoint of a finished epoch (see module docstring)."""
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    scalars: dict[str, Any] = {}
+    for pid, st in opt["state"].items():
+        for key, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"optim/{pid}/{key}"] = value
+            else:
+                scalars[f"{pid}/{key}"] = value
+    tensors["rng/torch"] = torch.get_rng_state()
+    name = f"ckpt-{epoch:05d}.safetensors"
+    _atomic_save(tensors, out / name, {})
+    doc = {"epoch": epoch, "tensors": name, "param_groups": opt["param_groups"],
+           "optim_scalars": scalars, **state}  # fmt: skip
+    atomic_write_text(out / "last.json", json.dumps(doc, indent=1))
+    for old in out.glob("ckpt-*.safetensors"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+
+
+def load_checkpoint(out: Path, model, optimizer) -> dict | None:
+    """Restore model, optimizer and RNG from ``out``; returns the JSON state or None."""
+    doc_path = out / "last.json"
+    if not doc_path.exists():
+        return None
+    doc = json.loads(doc_path.read_text())
+    with safe_open(str(out / doc["tensors"]), framework="pt") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
+    state: dict[int, dict] = {}
+    for k, v in tensors.items():
+        if k.startswith("optim/"):
+            _, pid, key = k.split("/", 2)
+            state.setdefault(int(pid), {})[key] = v
+    for k, v in doc["optim_scalars"].items():
+        pid, key = k.split("/", 1)
+        state.setdefault(int(pid), {})[key] = v
+    optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
+    torch.set_rng_state(tensors["rng/torch"])
+    return doc

@@ -1,0 +1,134 @@
+"""The training configuration: one documented YAML file, read into small dataclasses.
+
+Example (every key optional except ``data.datasets``)::
+
+    data:
+      datasets: [data/scalar40]     # dataset directories (same engine settings)
+      split: [0.8, 0.1, 0.1]        # train / validation / test fractions, by structure
+      seed: 0                       # seed of the split
+      max_edges: 4000               # batch = structures packed up to this many pairs
+    model: {num_layers: 2, edge_mul: 8}      # nextham.model.config.ModelConfig fields
+    loss: {l1: 1.0, k_pp: 0.1, tracegrad: 0.1}   # nextham.loss.total.LossWeights fields
+    kspace: {n_k: 2, mesh: [4, 4, 4], window: 10.0}
+    optim: {lr: 3.0e-3, weight_decay: 0.0, epochs: 100, warmup_epochs: 2, grad_clip: 10.0}
+    out: runs/scalar40              # checkpoints, logs, best model
+    seed: 0                         # parameters, batch order, k-point sampling
+    device: auto                    # auto | cpu | cuda
+
+The basis (``basis_ls``) and the spin mode of the model come from the data, not the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nextham.errors import InputError
+from nextham.loss.total import LossWeights
+
+
+def _from(cls, data: dict | None, section: str):
+    data = data or {}
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise InputError(f"unknown keys {unknown} in section '{section}'; known: {sorted(names)}")
+    return cls(**data)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    datasets: tuple[str, ...] = ()
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    seed: int = 0
+    max_edges: int = 4000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        object.__setattr__(self, "split", tuple(float(x) for x in self.split))
+        if not self.datasets:
+            raise InputError("data.datasets is empty; list at least one dataset directory")
+        if len(self.split) != 3 or abs(sum(self.split) - 1) > 1e-6 or min(self.split) < 0:
+            raise InputError(
+                f"data.split must be three non-negative fractions summing to 1, got {self.split}"
+            )
+
+
+@dataclass(frozen=True)
+class KSpaceConfig:
+    """k-points per structure and step (0 disables), the grid they are drawn from, the window."""
+
+    n_k: int = 2
+    mesh: tuple[int, int, int] = (4, 4, 4)
+    window: float = 10.0
+    s_threshold: float = 1e-6
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    lr: float = 3e-3
+    weight_decay: float = 0.0
+    epochs: int = 100
+    warmup_epochs: int = 2
+    min_lr_ratio: float = 0.02
+    grad_clip: float = 10.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    data: DataConfig
+    model: dict = field(default_factory=dict)
+    loss: LossWeights = field(default_factory=LossWeights)
+    kspace: KSpaceConfig = field(default_factory=KSpaceConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    out: str = "runs/nextham"
+    seed: int = 0
+    device: str = "auto"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        top = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - top)
+        if unknown:
+            raise InputError(f"unknown top-level config keys {unknown}; known: {sorted(top)}")
+        if "data" not in d:
+            raise InputError("the config has no 'data' section (data.datasets is required)")
+        try:
+            loss = LossWeights.from_dict(d.get("loss") or {})
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        for key in ("basis_ls", "spinor"):
+            if key in (d.get("model") or {}):
+                raise InputError(f"model.{key} comes from the data; remove it from the config")
+        return cls(
+            data=_from(DataConfig, d["data"], "data"),
+            model=dict(d.get("model") or {}),
+            loss=loss,
+            kspace=_from(KSpaceConfig, d.get("kspace"), "kspace"),
+            optim=_from(OptimConfig, d.get("optim"), "optim"),
+            out=str(d.get("out", cls.out)),
+            seed=int(d.get("seed", 0)),
+            device=str(d.get("device", "auto")),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such config file")
+        try:
+            d = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({exc})") from None
+        if not isinstance(d, dict):
+            raise InputError(f"{path}: expected a mapping of sections (data, model, …)")
+        return cls.from_dict(d)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["loss"] = self.loss.as_dict()
+        return d

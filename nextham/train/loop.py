@@ -1,0 +1,163 @@
+"""The training loop: epochs over edge-bounded batches, validation Gauge MAE, checkpoints, resume.
+
+Determinism: parameters are initialised from ``seed``; the batch order of epoch e is drawn from
+``(seed, e)`` and the k-points of structure s in epoch e from ``(seed, e, s)``, so a run killed
+and restarted from its last checkpoint repeats the same trajectory.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from nextham.loss.metrics import gauge_mae
+from nextham.model.nextham import build_model
+from nextham.predict import predict_hamiltonians
+from nextham.store import schema as K
+from nextham.train import distributed as dist
+from nextham.train.checkpoint import load_checkpoint, save_checkpoint, save_model
+from nextham.train.config import TrainConfig
+from nextham.train.data import edge_batches, load_records, merged_basis, split_indices
+from nextham.train.logging import MetricLogger
+from nextham.train.step import batch_loss, delta_target
+
+
+@dataclass
+class TrainData:
+    names: list[str]
+    records: list[dict]
+    settings: dict
+    train: list[int]
+    val: list[int]
+    test: list[int]
+
+
+def prepare_data(cfg: TrainConfig) -> TrainData:
+    names, records, settings = load_records(cfg.data.datasets)
+    train, val, test = split_indices(len(records), cfg.data.split, cfg.data.seed)
+    return TrainData(names, records, settings, train, val, test)
+
+
+def data_scales(records: list[dict]) -> tuple[float, float]:
+    """(h0_scale, delta_scale) in eV: RMS of H0 and of ΔH over the training records."""
+    h0 = np.concatenate([np.abs(r[K.H0]) for r in records])
+    dh = np.concatenate([np.abs(r[K.HT] - r[K.H0]) for r in records])
+    return float(np.sqrt(np.mean(h0**2))), float(max(np.sqrt(np.mean(dh**2)), 1e-6))
+
+
+def make_model(cfg: TrainConfig, data: TrainData):
+    """The model for this config and data (basis and spin mode from the data)."""
+    train_recs = [data.records[i] for i in data.train]
+    h0_scale, delta_scale = data_scales(train_recs)
+    spinor = bool(data.records[0][K.SPINOR])
+    scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
+    model_cfg = {**scales, **cfg.model, "basis_ls": merged_basis(data.records), "spinor": spinor}
+    torch.manual_seed(cfg.seed)
+    return build_model(model_cfg)
+
+
+def learning_rate(cfg: TrainConfig, epoch: int) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr_ratio``·lr (per epoch)."""
+    o = cfg.optim
+    if epoch < o.warmup_epochs:
+        return o.lr * (epoch + 1) / (o.warmup_epochs + 1)
+    span = max(o.epochs - o.warmup_epochs, 1)
+    t = (epoch - o.warmup_epochs) / span
+    return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def validation_mae(model, records: list[dict], h_pred: list | None = None) -> float:
+    """Gauge MAE (meV) over all entries of ``records`` (predicted by ``model`` unless given)."""
+    if not records:
+        return float("nan")
+    h_pred = predict_hamiltonians(model, records) if h_pred is None else h_pred
+    stats = [gauge_mae(r, h)["overall"] for r, h in zip(records, h_pred)]
+    return sum(s["sum_meV"] for s in stats) / sum(s["count"] for s in stats)
+
+
+def _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device) -> dict:
+    rank, world = dist.rank_and_world()
+    n_edges = [len(r[K.EDGE_INDEX]) for r in data.records]
+    batches = edge_batches(data.train, n_edges, cfg.data.max_edges, seed=cfg.seed * 7919 + epoch)
+    sums: dict[str, float] = {}
+    for batch in batches:
+        mine = batch[rank::world] or batch[:1]
+        optimizer.zero_grad(set_to_none=True)
+        terms = batch_loss(
+            ddp_model, [data.records[i] for i in mine], mine, [targets[i] for i in mine],
+            cfg.loss, cfg.kspace, cfg.seed, epoch, device,
+        )  # fmt: skip
+        terms["total"].backward()
+        if cfg.optim.grad_clip:
+            torch.nn.utils.clip_grad_norm_(core.parameters(), cfg.optim.grad_clip)
+        optimizer.step()
+        for k, v in terms.items():
+            sums[k] = sums.get(k, 0.0) + float(v.detach()) / len(batches)
+    return {f"train_{k}": v for k, v in sums.items()}
+
+
+def fit(cfg: TrainConfig, progress: bool = True) -> dict:
+    """Train (or resume) according to ``cfg``; returns the final state (history, best)."""
+    device = dist.pick_device(cfg.device)
+    data = prepare_data(cfg)
+    core = make_model(cfg, data).to(device)
+    ddp_model = dist.wrap(core)
+    optimizer = torch.optim.AdamW(
+        core.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
+    )
+    out = Path(cfg.out)
+    ckpt = out / "checkpoint"
+    state = load_checkpoint(ckpt, core, optimizer) or {"epoch": -1, "history": [], "best": None}
+    targets = [delta_target(r, next(core.parameters()).dtype) for r in data.records]
+    val = [data.records[i] for i in data.val]
+    baseline = validation_mae(core, val, [r[K.H0] for r in val])
+    logger = MetricLogger(out, enabled=dist.is_main(), resume_epoch=state["epoch"])
+    for epoch in range(state["epoch"] + 1, cfg.optim.epochs):
+        for g in optimizer.param_groups:
+            g["lr"] = learning_rate(cfg, epoch)
+        t0 = time.perf_counter()
+        core.train()
+        row = _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device)
+        row.update(epoch=epoch, lr=optimizer.param_groups[0]["lr"], time_s=time.perf_counter() - t0)
+        row["val_gauge_mae_meV"] = validation_mae(core, val)
+        row["val_h0_gauge_mae_meV"] = baseline
+        state["history"].append(row)
+        if dist.is_main():
+            improved = (
+                state["best"] is None
+                or row["val_gauge_mae_meV"] < state["best"]["val_gauge_mae_meV"]
+            )
+            if improved:
+                state["best"] = {"epoch": epoch, "val_gauge_mae_meV": row["val_gauge_mae_meV"]}
+                save_model(core, out / "model.safetensors", model_info(cfg, data))
+            save_checkpoint(
+                ckpt, epoch, core, optimizer, {k: state[k] for k in ("history", "best")}
+            )
+            logger.log(row, progress)
+        dist.barrier()
+    logger.close()
+    return state
+
+
+def model_info(cfg: TrainConfig, data: TrainData) -> dict:
+    """Metadata stored in the model file (engine settings, elements, split, training config)."""
+    from ase.data import chemical_symbols
+
+    z = sorted({int(x) for r in data.records for x in r[K.NUMBERS]})
+    return {
+        "engine_settings": data.settings,
+        "elements": [chemical_symbols[i] for i in z],
+        "spin": data.settings.get("spin"),
+        "train_config": cfg.to_dict(),
+        "split": {
+            "train": [data.names[i] for i in data.train],
+            "val": [data.names[i] for i in data.val],
+            "test": [data.names[i] for i in data.test],
+        },
+        "element_details": data.records[0][K.META].get("elements", {}),
+    }
