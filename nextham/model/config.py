@@ -72,6 +72,10 @@ class ModelConfig:
         ``None`` is a single model.
     h0_skip : bool
         Add a learned linear map of the H0 irreps directly to the output.
+    h0_scale : float
+        H0 (eV) is divided by this before entering the network.
+    delta_scale : float
+        The network output is multiplied by this (eV) to give ΔH.
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     """
@@ -95,6 +99,8 @@ class ModelConfig:
     time_reversal: str = "auto"
     ensemble_bounds: list[float] | None = None
     h0_skip: bool = True
+    h0_scale: float = 10.0
+    delta_scale: float = 1.0
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
@@ -111,6 +117,8 @@ class ModelConfig:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")
         if self.sh_lmax < 0:
             raise ValueError(f"sh_lmax must be ≥ 0, got {self.sh_lmax}")
+        if not (self.h0_scale > 0 and self.delta_scale > 0):
+            raise ValueError("h0_scale and delta_scale must be > 0")
         if not self.cutoff > 0:
             raise ValueError(f"cutoff must be > 0 Å, got {self.cutoff}")
         if self.time_reversal not in TIME_REVERSAL_MODES:

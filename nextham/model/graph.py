@@ -137,6 +137,31 @@ def _flat_positions(
     return (((edge * 2 + s) * f + fa) * 2 + t) * f + fb
 
 
+def _record_arrays(
+    record: dict, layout: OrbitalLayout, spinor: bool, index: int
+) -> dict[str, np.ndarray]:
+    """Checked numpy arrays of one record (local atom and edge indices)."""
+    if bool(record[K.SPINOR]) != spinor:
+        raise ValueError(f"record {index} has SPINOR={record[K.SPINOR]}, the model {spinor}")
+    for z, ls in record[K.BASIS_LS].items():
+        if tuple(layout.basis_ls.get(int(z), ())) != tuple(ls):
+            raise ValueError(f"record {index}: basis of Z={z} {tuple(ls)} differs from the model")
+    species = layout.species_index(record[K.NUMBERS])
+    pairs = np.asarray(record[K.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
+    shift = np.asarray(record[K.CELL_SHIFT], dtype=np.int64).reshape(-1, 3)
+    return {
+        "pos": np.asarray(record[K.POSITIONS], dtype=np.float64),
+        "cell": np.asarray(record[K.CELL], dtype=np.float64),
+        "sp": species,
+        "ei": pairs,
+        "cs": shift,
+        "partner": partner_index(pairs, shift),
+        "fidx": _flat_positions(record, layout, species, spinor),
+        "flat": np.asarray(record[K.H0]),
+        "mag": np.array(bool(record.get(K.META, {}).get("magnetic", False))),
+    }
+
+
 def build_batch(
     records: Sequence[dict],
     layout: OrbitalLayout,
@@ -150,7 +175,8 @@ def build_batch(
     ----------
     records
         Records with at least CELL, POSITIONS, NUMBERS, EDGE_INDEX, CELL_SHIFT, BLOCK_PTR,
-        H0, SPINOR (BASIS_LS must agree with ``layout``).
+        H0, SPINOR and BASIS_LS (which must agree with ``layout``). ``META["magnetic"]``
+        (default False) selects the time-reversal projection in ``auto`` mode.
     layout
         The model's padded orbital layout.
     spinor
@@ -158,56 +184,35 @@ def build_batch(
     dtype
         Real floating type; spinor H0 uses the matching complex type.
     """
-    cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
     f = layout.dim
     per_edge = 4 * f * f if spinor else f * f
-    parts: dict[str, list] = {k: [] for k in ("pos", "cell", "sp", "ng", "ei", "cs", "eg")}
-    parts.update(partner=[], flat=[], fidx=[], mag=[])
-    n_atoms = n_edges = 0
-    for g, rec in enumerate(records):
-        if bool(rec[K.SPINOR]) != spinor:
-            raise ValueError(f"record {g} has SPINOR={rec[K.SPINOR]}, the model spinor={spinor}")
-        for z, ls in rec[K.BASIS_LS].items():
-            if tuple(layout.basis_ls.get(int(z), ())) != tuple(ls):
-                raise ValueError(f"record {g}: basis of Z={z} {tuple(ls)} differs from the model")
-        species = layout.species_index(rec[K.NUMBERS])
-        pairs = np.asarray(rec[K.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
-        shift = np.asarray(rec[K.CELL_SHIFT], dtype=np.int64).reshape(-1, 3)
-        parts["pos"].append(np.asarray(rec[K.POSITIONS], dtype=np.float64))
-        parts["cell"].append(np.asarray(rec[K.CELL], dtype=np.float64))
-        parts["sp"].append(species)
-        parts["ng"].append(np.full(len(species), g))
-        parts["ei"].append(pairs + n_atoms)
-        parts["cs"].append(shift)
-        parts["eg"].append(np.full(len(pairs), g))
-        parts["partner"].append(partner_index(pairs, shift) + n_edges)
-        parts["fidx"].append(_flat_positions(rec, layout, species, spinor) + n_edges * per_edge)
-        parts["flat"].append(np.asarray(rec[K.H0]))
-        parts["mag"].append(bool(rec.get(K.META, {}).get("magnetic", False)))
-        n_atoms += len(species)
-        n_edges += len(pairs)
-    flat_index = torch.as_tensor(np.concatenate(parts["fidx"]))
-    h0 = torch.zeros(n_edges * per_edge, dtype=cdtype if spinor else dtype)
-    h0[flat_index] = torch.as_tensor(np.concatenate(parts["flat"])).to(h0.dtype)
-    shape = (n_edges, 2, f, 2, f) if spinor else (n_edges, f, f)
+    parts = [_record_arrays(rec, layout, spinor, g) for g, rec in enumerate(records)]
+    n_atoms = np.cumsum([0] + [len(p["sp"]) for p in parts])
+    n_edges = np.cumsum([0] + [len(p["ei"]) for p in parts])
 
-    def cat(key: str, **kw) -> torch.Tensor:
-        return torch.as_tensor(np.concatenate(parts[key]), **kw)
+    def cat(key: str, offsets: np.ndarray | None = None, **kw) -> torch.Tensor:
+        arrays = [p[key] + (0 if offsets is None else offsets[g]) for g, p in enumerate(parts)]
+        return torch.as_tensor(np.concatenate(arrays), **kw)
 
+    flat_index = cat("fidx", n_edges * per_edge)
+    cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    h0 = torch.zeros(int(n_edges[-1]) * per_edge, dtype=cdtype if spinor else dtype)
+    h0[flat_index] = cat("flat").to(h0.dtype)
+    graph_of = [np.repeat(np.arange(len(parts)), np.diff(n)) for n in (n_atoms, n_edges)]
     batch = GraphBatch(
         positions=cat("pos", dtype=dtype),
-        cell=torch.as_tensor(np.stack(parts["cell"]), dtype=dtype),
+        cell=torch.as_tensor(np.stack([p["cell"] for p in parts]), dtype=dtype),
         species=cat("sp"),
-        node_graph=cat("ng"),
-        edge_index=cat("ei"),
+        node_graph=torch.as_tensor(graph_of[0]),
+        edge_index=cat("ei", n_atoms),
         cell_shift=cat("cs", dtype=dtype),
-        edge_graph=cat("eg"),
-        partner=cat("partner"),
-        h0=h0.reshape(shape),
+        edge_graph=torch.as_tensor(graph_of[1]),
+        partner=cat("partner", n_edges),
+        h0=h0.reshape((-1, 2, f, 2, f) if spinor else (-1, f, f)),
         flat_index=flat_index,
-        flat_ptr=torch.as_tensor(np.cumsum([0] + [len(x) for x in parts["flat"]])),
-        edge_ptr=torch.as_tensor(np.cumsum([0] + [len(x) for x in parts["ei"]])),
-        magnetic=torch.as_tensor(parts["mag"], dtype=torch.bool),
+        flat_ptr=torch.as_tensor(np.cumsum([0] + [len(p["flat"]) for p in parts])),
+        edge_ptr=torch.as_tensor(n_edges),
+        magnetic=torch.as_tensor(np.array([bool(p["mag"]) for p in parts])),
         spinor=spinor,
     )
     return batch if device is None else batch.to(device)

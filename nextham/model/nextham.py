@@ -78,16 +78,12 @@ class NextHAM(torch.nn.Module):
     Parameters
     ----------
     config : ModelConfig
-    h0_scale, delta_scale : float
-        H0 (eV) is divided by ``h0_scale`` on input; the network output is multiplied by
-        ``delta_scale`` (eV).
     """
 
-    def __init__(self, config: ModelConfig, h0_scale: float = 10.0, delta_scale: float = 1.0):
+    def __init__(self, config: ModelConfig):
         super().__init__()
         with default_dtype(getattr(torch, config.dtype)):
             self._build(config)
-        self.h0_scale, self.delta_scale = float(h0_scale), float(delta_scale)
         self.to(getattr(torch, config.dtype))
 
     def _build(self, config: ModelConfig) -> None:
@@ -145,33 +141,34 @@ class NextHAM(torch.nn.Module):
         i, j = batch.edge_index[:, 0], batch.edge_index[:, 1]
         self_pair = (i == j) & (batch.cell_shift == 0).all(dim=-1)
         weight = envelope * (~self_pair).to(envelope.dtype)
-        y0 = self.coupling.encode(batch.h0 / self.h0_scale)[:, self.perm]
+        y0 = self.coupling.encode(batch.h0 / self.config.h0_scale)[:, self.perm]
         masks = distance_masks(length, self.config.ensemble_bounds)
         y, z = 0.0, 0.0
         for mask, net in zip(masks, self.nets):
             yk, zk = net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
             y = y + mask[:, None] * yk
             z = z + mask * zk if zk is not None else None
-        y = y[:, self.unperm] * self.delta_scale
+        y = y[:, self.unperm] * self.config.delta_scale
         tr = self._time_reversal_edges(batch)
         if tr is not None:
             keep = self.coupling.time_reversal_mask(y.dtype)
             y = torch.where(tr[:, None], y * keep, y)
         blocks = self.coupling.decode(y)
         spinor = self.config.spinor
-        blocks = 0.5 * (blocks + dagger(blocks[batch.partner], spinor))
+        blocks = (blocks + dagger(blocks[batch.partner], spinor)).mul_(0.5)
+        delta_flat = batch.gather_flat(blocks)
         out = {
             "delta": blocks,
-            "delta_flat": batch.gather_flat(blocks),
-            "hamiltonian_flat": batch.gather_flat(batch.h0 + blocks),
+            "delta_flat": delta_flat,
+            "hamiltonian_flat": batch.gather_flat(batch.h0) + delta_flat,
         }
         if z is not None:
             out["z"] = 0.5 * (z + z[batch.partner])
         return out
 
 
-def build_model(config: ModelConfig | dict, **kwargs) -> NextHAM:
+def build_model(config: ModelConfig | dict) -> NextHAM:
     """:class:`NextHAM` from a config or a plain mapping (e.g. loaded from YAML)."""
     if not isinstance(config, ModelConfig):
         config = ModelConfig.from_dict(config)
-    return NextHAM(config, **kwargs)
+    return NextHAM(config)

@@ -1,0 +1,172 @@
+"""Forward cost of the NextHAM model versus system size (supercells of diamond Si).
+
+For supercells of the 8-atom conventional diamond cell (8 … 512 atoms) with synthetic H0
+blocks, prints the time to build the batch (index maps and padded H0; the pairs come from
+ASE's cell-list neighbour search when the synthetic record is made), the forward time
+(median of repeats after a warm-up, inference mode) and the peak memory of the forward
+pass: resident-set growth on CPU (each size runs in a fresh subprocess),
+``max_memory_allocated`` on GPU. The fitted exponents are slopes of log(cost) against
+log(N) over N ≥ 64.
+
+On CPU the forward is also timed with glibc told to retain freed memory ("retained s"):
+with the default allocator every tensor above 32 MiB is mapped afresh and page-faulted on
+each forward, a cost proportional to the bytes touched that makes the largest sizes look
+slightly superlinear on a loaded machine; the matrix products themselves scale linearly.
+
+    OMP_NUM_THREADS=1 python benchmarks/model_scaling.py [--spinor] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+from ase.build import bulk
+
+from nextham.model import ModelConfig, NextHAM
+from nextham.store import schema as K
+from nextham.testing import neighbor_pairs
+
+BASIS = {14: (0, 0, 1, 1, 2)}
+REPEATS = [(1, 1, 1), (2, 1, 1), (2, 2, 1), (2, 2, 2), (4, 2, 2), (4, 4, 2), (4, 4, 4)]
+CUTOFF = 4.0
+RETAIN_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "4000000000",
+    "MALLOC_TRIM_THRESHOLD_": "4000000000",
+    "MALLOC_TOP_PAD_": "1000000000",
+}
+"""glibc settings that keep freed memory in the process ("retained s" column): repeated
+forwards then reuse pages instead of page-faulting fresh ones for every large tensor."""
+
+
+def synthetic_record(reps: tuple[int, int, int], spinor: bool, seed: int = 0) -> dict:
+    """Supercell record with random (not Hermitian-paired) H0 blocks; O(N) to build."""
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(reps)
+    rng = np.random.default_rng(seed)
+    atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
+    rows = neighbor_pairs(atoms.cell.array, atoms.positions, CUTOFF)
+    n = 2 + 6 + 5
+    sizes = np.full(len(rows), n * n)
+    total = int(sizes.sum()) * (4 if spinor else 1)
+    h0 = rng.normal(size=total) + (1j * rng.normal(size=total) if spinor else 0)
+    return {
+        K.CELL: atoms.cell.array,
+        K.POSITIONS: atoms.positions,
+        K.NUMBERS: atoms.numbers,
+        K.EDGE_INDEX: rows[:, :2].copy(),
+        K.CELL_SHIFT: rows[:, 2:].copy(),
+        K.BLOCK_PTR: np.concatenate([[0], np.cumsum(sizes)]),
+        K.H0: h0,
+        K.BASIS_LS: BASIS,
+        K.SPINOR: spinor,
+        K.META: {"magnetic": False},
+    }
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(reps: tuple[int, int, int], spinor: bool, device: str, repeats: int) -> dict:
+    """Time and memory of one size (run in its own process for a clean CPU peak)."""
+    torch.manual_seed(0)
+    model = NextHAM(ModelConfig(basis_ls=BASIS, spinor=spinor, cutoff=CUTOFF)).to(device)
+    model.eval()
+    record = synthetic_record(reps, spinor)
+    t_batch = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        batch = model.make_batch([record], device=device)
+        t_batch.append(time.perf_counter() - t0)
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+    else:
+        base = _rss_bytes()
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats + 1):
+            sync()
+            t0 = time.perf_counter()
+            model(batch)
+            sync()
+            times.append(time.perf_counter() - t0)
+    if device.startswith("cuda"):
+        peak = torch.cuda.max_memory_allocated() - base
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+    return {
+        "atoms": len(record[K.NUMBERS]),
+        "edges": len(record[K.EDGE_INDEX]),
+        "batch_s": float(np.median(t_batch)),
+        "forward_s": float(np.median(times[1:])),
+        "peak_mib": max(peak, 0) / 2**20,
+    }
+
+
+def exponent(atoms: list[int], values: list[float], n_min: int = 64) -> float:
+    """Slope of log(value) against log(atoms) over sizes ≥ n_min."""
+    x = np.log([a for a in atoms if a >= n_min])
+    y = np.log([v for a, v in zip(atoms, values) if a >= n_min])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def _run_one(reps: tuple, spinor: bool, device: str, repeats: int, retain: bool) -> dict:
+    cmd = [sys.executable, __file__, "--one", ",".join(map(str, reps)), "--device", device]
+    cmd += ["--repeats", str(repeats)] + (["--spinor"] if spinor else [])
+    env = {**os.environ, **(RETAIN_ENV if retain else {})}
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def table(spinor: bool, device: str, repeats: int) -> None:
+    """Print one table (one device, one spin mode) with fitted exponents."""
+    rows = []
+    for reps in REPEATS:
+        row = _run_one(reps, spinor, device, repeats, retain=False)
+        if device == "cpu":
+            row["retained_s"] = _run_one(reps, spinor, device, repeats, True)["forward_s"]
+        rows.append(row)
+    mode = "spinor" if spinor else "scalar"
+    print(f"\n{device}, {mode}, torch threads={torch.get_num_threads()}")
+    head = f"{'atoms':>6} {'pairs':>7} {'batch s':>8} {'forward s':>10}"
+    print(head + (f" {'retained s':>11}" if device == "cpu" else "") + f" {'peak MiB':>9}")
+    for r in rows:
+        line = f"{r['atoms']:>6} {r['edges']:>7} {r['batch_s']:>8.3f} {r['forward_s']:>10.3f}"
+        line += f" {r['retained_s']:>11.3f}" if device == "cpu" else ""
+        print(line + f" {r['peak_mib']:>9.1f}")
+    atoms = [r["atoms"] for r in rows]
+    fits = {k: exponent(atoms, [r[k] for r in rows]) for k in rows[0] if k.endswith("_s")}
+    fits["peak_mib"] = exponent(atoms, [r["peak_mib"] for r in rows])
+    print("fitted exponents (N ≥ 64): " + ", ".join(f"{k} {v:.2f}" for k, v in fits.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spinor", action="store_true")
+    parser.add_argument("--device", default=None, help="cpu, cuda; default: cpu and cuda if any")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        reps = tuple(int(x) for x in args.one.split(","))
+        print(json.dumps(measure(reps, args.spinor, args.device, args.repeats)))
+        return
+    devices = [args.device] if args.device else ["cpu"]
+    if args.device is None and torch.cuda.is_available():
+        devices.append("cuda")
+    for device in devices:
+        table(args.spinor, device, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
