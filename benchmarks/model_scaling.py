@@ -4,14 +4,18 @@ For supercells of the 8-atom conventional diamond cell (8 … 512 atoms) with sy
 blocks, prints the time to build the batch (index maps and padded H0; the pairs come from
 ASE's cell-list neighbour search when the synthetic record is made), the forward time
 (median of repeats after a warm-up, inference mode) and the peak memory of the forward
-pass: resident-set growth on CPU (each size runs in a fresh subprocess),
+pass: resident-set growth on CPU (each size runs in fresh subprocesses; see
+:data:`EXACT_RSS_ENV`),
 ``max_memory_allocated`` on GPU. The fitted exponents are slopes of log(cost) against
 log(N) over N ≥ 64.
 
-On CPU the forward is also timed with glibc told to retain freed memory ("retained s"):
-with the default allocator every tensor above 32 MiB is mapped afresh and page-faulted on
-each forward, a cost proportional to the bytes touched that makes the largest sizes look
-slightly superlinear on a loaded machine; the matrix products themselves scale linearly.
+Columns ending in ``_s`` are seconds: ``batch_s`` batch building, ``forward_s`` wall-clock
+forward, ``cpu_s`` the process's CPU time of the forward (robust to other processes on a
+shared machine). On CPU the forward is also timed with glibc told to retain freed memory
+(``retained_*``): with the default allocator every tensor above 32 MiB is mapped afresh and
+page-faulted on each forward, a cost proportional to the bytes touched that makes the
+largest sizes look slightly superlinear on a loaded machine; the matrix products
+themselves scale linearly.
 
     OMP_NUM_THREADS=1 python benchmarks/model_scaling.py [--spinor] [--device cpu]
 """
@@ -42,8 +46,11 @@ RETAIN_ENV = {
     "MALLOC_TRIM_THRESHOLD_": "4000000000",
     "MALLOC_TOP_PAD_": "1000000000",
 }
-"""glibc settings that keep freed memory in the process ("retained s" column): repeated
+"""glibc settings that keep freed memory in the process (``retained_*`` columns): repeated
 forwards then reuse pages instead of page-faulting fresh ones for every large tensor."""
+EXACT_RSS_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+"""glibc setting for the memory run: every allocation above 64 KiB is its own mapping, returned
+on free, so the resident set follows live memory and its peak growth is the forward's peak."""
 
 
 def synthetic_record(reps: tuple[int, int, int], spinor: bool, seed: int = 0) -> dict:
@@ -92,14 +99,15 @@ def measure(reps: tuple[int, int, int], spinor: bool, device: str, repeats: int)
         base = torch.cuda.memory_allocated()
     else:
         base = _rss_bytes()
-    times = []
+    times, cpu_times = [], []
     with torch.no_grad():
         for _ in range(repeats + 1):
             sync()
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             model(batch)
             sync()
             times.append(time.perf_counter() - t0)
+            cpu_times.append(time.process_time() - c0)
     if device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() - base
     else:
@@ -109,6 +117,7 @@ def measure(reps: tuple[int, int, int], spinor: bool, device: str, repeats: int)
         "edges": len(record[K.EDGE_INDEX]),
         "batch_s": float(np.median(t_batch)),
         "forward_s": float(np.median(times[1:])),
+        "cpu_s": float(np.median(cpu_times[1:])),
         "peak_mib": max(peak, 0) / 2**20,
     }
 
@@ -120,10 +129,10 @@ def exponent(atoms: list[int], values: list[float], n_min: int = 64) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def _run_one(reps: tuple, spinor: bool, device: str, repeats: int, retain: bool) -> dict:
+def _run_one(reps: tuple, spinor: bool, device: str, repeats: int, extra_env: dict) -> dict:
     cmd = [sys.executable, __file__, "--one", ",".join(map(str, reps)), "--device", device]
     cmd += ["--repeats", str(repeats)] + (["--spinor"] if spinor else [])
-    env = {**os.environ, **(RETAIN_ENV if retain else {})}
+    env = {**os.environ, **extra_env}
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -132,18 +141,21 @@ def table(spinor: bool, device: str, repeats: int) -> None:
     """Print one table (one device, one spin mode) with fitted exponents."""
     rows = []
     for reps in REPEATS:
-        row = _run_one(reps, spinor, device, repeats, retain=False)
+        row = _run_one(reps, spinor, device, repeats, {})
         if device == "cpu":
-            row["retained_s"] = _run_one(reps, spinor, device, repeats, True)["forward_s"]
+            retained = _run_one(reps, spinor, device, repeats, RETAIN_ENV)
+            row["retained_s"], row["retained_cpu_s"] = retained["forward_s"], retained["cpu_s"]
+            row["peak_mib"] = _run_one(reps, spinor, device, 1, EXACT_RSS_ENV)["peak_mib"]
+        else:
+            row.pop("cpu_s")
         rows.append(row)
     mode = "spinor" if spinor else "scalar"
     print(f"\n{device}, {mode}, torch threads={torch.get_num_threads()}")
-    head = f"{'atoms':>6} {'pairs':>7} {'batch s':>8} {'forward s':>10}"
-    print(head + (f" {'retained s':>11}" if device == "cpu" else "") + f" {'peak MiB':>9}")
+    timed = [k for k in rows[0] if k.endswith("_s")]
+    print(f"{'atoms':>6} {'pairs':>7} " + " ".join(f"{k:>14}" for k in timed) + " peak_MiB")
     for r in rows:
-        line = f"{r['atoms']:>6} {r['edges']:>7} {r['batch_s']:>8.3f} {r['forward_s']:>10.3f}"
-        line += f" {r['retained_s']:>11.3f}" if device == "cpu" else ""
-        print(line + f" {r['peak_mib']:>9.1f}")
+        cols = " ".join(f"{r[k]:>14.3f}" for k in timed)
+        print(f"{r['atoms']:>6} {r['edges']:>7} {cols} {r['peak_mib']:>8.1f}")
     atoms = [r["atoms"] for r in rows]
     fits = {k: exponent(atoms, [r[k] for r in rows]) for k in rows[0] if k.endswith("_s")}
     fits["peak_mib"] = exponent(atoms, [r["peak_mib"] for r in rows])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 import yaml
-from model_kit import tiny_config
+from model_kit import crystal, tiny_config, tiny_model
+from safetensors.torch import load_file, save_file
 
 from nextham.model import ModelConfig, NextHAM, build_model
 
@@ -52,3 +54,17 @@ def test_impossible_irreps(overrides, message):
 def test_invalid_settings(overrides):
     with pytest.raises(ValueError):
         tiny_config(**overrides)
+
+
+def test_state_dict_round_trip_through_safetensors(tmp_path):
+    """Model files hold plain contiguous tensors; a rebuilt model predicts identically."""
+    model = tiny_model(spinor=True, dtype="float32", ensemble_bounds=[0.0, 2.5])
+    save_file(dict(model.state_dict()), tmp_path / "model.safetensors")
+    config = yaml.safe_load(yaml.safe_dump(model.config.to_dict()))
+    again = build_model(config)
+    again.load_state_dict(load_file(tmp_path / "model.safetensors"))
+    record = crystal(spinor=True)
+    with torch.no_grad():
+        a = model(model.make_batch([record]))["delta_flat"]
+        b = again(again.make_batch([record]))["delta_flat"]
+    assert torch.equal(a, b)

@@ -78,7 +78,7 @@ class BlockCoupling(torch.nn.Module):
         for i, (l1, l2) in enumerate(self.pairs):
             n12 = layout.slots[l1] * layout.slots[l2]
             irreps += [(n12, ir) for ir in product_irreps(l1, l2)]
-            self.register_buffer(f"k{i}", coupling_matrix(l1, l2))
+            self.register_buffer(f"k{i}", coupling_matrix(l1, l2).contiguous(), persistent=False)
         self.irreps_out = o3.Irreps(irreps)
 
     def _rows(self, l: int) -> slice:
@@ -139,7 +139,7 @@ class SpinVectorCoupling(torch.nn.Module):
         ls = sorted({ir.l for _, ir in self.irreps_in})
         self.ls = ls
         for L in ls:
-            self.register_buffer(f"w{L}", spin_coupling_matrix(L))
+            self.register_buffer(f"w{L}", spin_coupling_matrix(L).contiguous(), persistent=False)
         self.irreps_out = o3.Irreps(
             [(mul, j) for mul, ir in self.irreps_in for j in spin_vector_irreps(ir)]
         )

@@ -87,7 +87,7 @@ class SpinorCoupling(torch.nn.Module):
                 torch.ones(vec.dim),
             ]
         )
-        self.register_buffer("tr_keep", keep.to(torch.float64))
+        self.register_buffer("tr_keep", keep.to(torch.float64), persistent=False)
 
     def time_reversal_mask(self, dtype: torch.dtype | None = None) -> torch.Tensor:
         """(8 F²,) with 1 on the components of a time-reversal-symmetric H (Re H_0, Im H_vec)."""
