@@ -6,7 +6,7 @@ import pytest
 from model_kit import crystal, predictor, tiny_model
 
 from nextham.store import schema as K
-from nextham.testing import time_reversal_error
+from nextham.testing import assert_equivariant, time_reversal_error
 
 
 @pytest.mark.parametrize(
@@ -28,3 +28,9 @@ def test_time_reversal_modes(mode, magnetic, symmetric):
         assert err < 1e-12
     else:
         assert err > 1e-4
+
+
+def test_projected_output_stays_equivariant():
+    model = tiny_model(spinor=True)
+    record = crystal(spinor=True, magnetic=False)
+    assert_equivariant(predictor(model), record, 1e-10)
