@@ -62,4 +62,4 @@ def print_report(report: dict) -> None:
         t.add_row(name, f"{g['overall']['mae_meV']:.4g}", spin or "-",
                   f"{s['bands']['mae_meV']:.4g}" if s["bands"]["mae_meV"] is not None else "-",
                   str(s["ghost_states"]["total"]))  # fmt: skip
-    Console().print(t)
+    Console(width=140).print(t)

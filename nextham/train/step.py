@@ -66,7 +66,7 @@ def batch_loss(
     device: torch.device | str = "cpu",
 ) -> dict[str, torch.Tensor]:
     """Loss terms and ``total`` of a batch of records (global structure ``indices``)."""
-    batch = model.make_batch(records, device=device)
+    batch = getattr(model, "module", model).make_batch(records, device=device)
     out = model(batch)
     preds = batch.split_flat(out["delta_flat"])
     zs = batch.split_edges(out["z"]) if "z" in out else [None] * len(records)

@@ -1,0 +1,127 @@
+"""Training: resume after SIGKILL reproduces the trajectory, DDP equals one process, evaluate."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+from ase.build import bulk
+from safetensors.torch import load_file
+
+from nextham.cli.main import main
+from nextham.dft.settings import EngineSettings
+from nextham.store.build import build_dataset
+
+TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
+              "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4, "radial_hidden": 8,
+              "tracegrad_hidden": 8}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def tiny_dataset(tmp_path_factory):
+    """Six small diamond-carbon cells from the engine (Γ-only, loose pairs, low cutoff)."""
+    root = tmp_path_factory.mktemp("data") / "tiny"
+    rng = np.random.default_rng(0)
+    structures = []
+    for k in range(6):
+        atoms = bulk("C", "diamond", a=3.57 * (1 + 0.01 * k))
+        atoms.positions += rng.normal(0, 0.03, atoms.positions.shape)
+        structures.append((f"s{k}", atoms))
+    settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
+    build_dataset(root, structures, settings)
+    return root
+
+
+def _config(tmp_path, dataset, out, epochs=3, max_edges=100000):
+    data = {"datasets": [str(dataset)], "split": [0.67, 0.17, 0.16], "max_edges": max_edges}
+    cfg = {"data": data,
+           "model": TINY_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]},
+           "optim": {"epochs": epochs, "lr": 0.01, "warmup_epochs": 0},
+           "out": str(out), "seed": 1}  # fmt: skip
+    path = tmp_path / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _val_curve(out):
+    lines = (out / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    col = header.index("val_gauge_mae_meV")
+    return [float(line.split(",")[col]) for line in lines[1:]]
+
+
+def test_train_resume_after_sigkill_reproduces_trajectory(tmp_path, tiny_dataset):
+    ref = tmp_path / "ref"
+    assert main(["train", str(_config(tmp_path, tiny_dataset, ref)), "--quiet"]) == 0
+    out = tmp_path / "killed"
+    cfg = _config(tmp_path, tiny_dataset, out)
+    cmd = [sys.executable, "-m", "nextham.cli.main", "train", str(cfg), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "checkpoint" / "last.json").exists():
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = json.loads((out / "checkpoint" / "last.json").read_text())["epoch"]
+    assert subprocess.run(cmd, capture_output=True).returncode == 0
+    assert len(_val_curve(out)) == 3
+    np.testing.assert_allclose(_val_curve(out), _val_curve(ref), rtol=1e-5)
+    assert done < 2 or proc.returncode is not None  # the kill happened mid-run or at its end
+    w_ref = load_file(ref / "model.safetensors")
+    w_out = load_file(out / "model.safetensors")
+    for k in w_ref:
+        np.testing.assert_allclose(w_out[k].numpy(), w_ref[k].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_ddp_two_processes_equal_one(tmp_path, tiny_dataset):
+    torchrun = shutil.which("torchrun") or pytest.fail("torchrun not found next to torch")
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert main(["train", str(_config(tmp_path, tiny_dataset, one, epochs=2)), "--quiet"]) == 0
+    cfg = _config(tmp_path, tiny_dataset, two, epochs=2)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    res = subprocess.run(
+        [torchrun, "--nproc_per_node=2", "--master_port=29533", "-m", "nextham.cli.main",
+         "train", str(cfg), "--quiet"], capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
+    w1, w2 = load_file(one / "model.safetensors"), load_file(two / "model.safetensors")
+    for k in w1:
+        np.testing.assert_allclose(w2[k].numpy(), w1[k].numpy(), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(_val_curve(two), _val_curve(one), rtol=1e-5)
+
+
+def test_evaluate_reports_model_and_baselines(tmp_path, tiny_dataset, capsys):
+    out = tmp_path / "run"
+    assert main(["train", str(_config(tmp_path, tiny_dataset, out, epochs=1)), "--quiet"]) == 0
+    report_path = tmp_path / "eval.json"
+    rc = main(["evaluate", str(out / "model.safetensors"), str(tiny_dataset), "--split", "test",
+               "--kmesh", "2,2,2", "--json", str(report_path)])  # fmt: skip
+    assert rc == 0
+    report = json.loads(report_path.read_text())
+    assert set(report["summary"]) == {"model", "zero_correction", "zero_hamiltonian"}
+    h0 = report["summary"]["zero_correction"]["gauge_mae"]["overall"]["mae_meV"]
+    zero = report["summary"]["zero_hamiltonian"]["gauge_mae"]["overall"]["mae_meV"]
+    assert 0 < h0 < zero
+    assert "zero_correction" in capsys.readouterr().out.replace("\n", "")
+
+
+def test_bad_model_file(tmp_path, tiny_dataset, capsys):
+    bad = tmp_path / "model.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    assert main(["evaluate", str(bad), str(tiny_dataset)]) == 2
+    assert "not a safetensors model file" in capsys.readouterr().err
+
+
+def test_bad_config(tmp_path, tiny_dataset, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"data": {"datasets": [str(tiny_dataset)]}, "optimizer": {}}))
+    assert main(["train", str(path)]) == 2
+    assert "unknown top-level config keys ['optimizer']" in capsys.readouterr().err
