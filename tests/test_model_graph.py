@@ -68,3 +68,13 @@ def test_batch_equals_single(spinor, dtype):
             assert (z - single["z"]).abs().max() <= TOL[dtype] * single["z"].abs().max()
             assert flat.shape == rec[K.H0].shape
             assert flat.is_complex() == spinor
+
+
+def test_edge_chunking_does_not_change_results():
+    records = [crystal(spinor=True, seed=6)]
+    outs = []
+    for chunk in (7, 100000):
+        model = tiny_model(spinor=True, edge_chunk=chunk)
+        with torch.no_grad():
+            outs.append(model(model.make_batch(records))["delta_flat"])
+    assert torch.allclose(outs[0], outs[1], rtol=0, atol=1e-12)

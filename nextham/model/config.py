@@ -78,6 +78,9 @@ class ModelConfig:
         The network output is multiplied by this (eV) to give ΔH.
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
+    edge_chunk : int
+        Pairs per chunk in the per-pair block ↔ irreps maps (keeps their temporaries in
+        cache); affects speed only, not results.
     """
 
     basis_ls: dict[int, tuple[int, ...]]
@@ -102,6 +105,7 @@ class ModelConfig:
     h0_scale: float = 10.0
     delta_scale: float = 1.0
     dtype: str = "float32"
+    edge_chunk: int = 1024
 
     def __post_init__(self) -> None:
         self.basis_ls = {int(z): tuple(int(l) for l in ls) for z, ls in self.basis_ls.items()}
@@ -111,7 +115,7 @@ class ModelConfig:
 
     def check(self) -> None:
         """Validate the scalar settings (irreps are validated when the model is built)."""
-        positive = ("edge_mul", "num_layers", "num_heads", "head_dim", "num_radial")
+        positive = ("edge_mul", "num_layers", "num_heads", "head_dim", "num_radial", "edge_chunk")
         for name in (*positive, "radial_hidden", "tracegrad_hidden"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be ≥ 1, got {getattr(self, name)}")

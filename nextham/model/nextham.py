@@ -15,7 +15,7 @@ Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from e3nn import o3
@@ -37,6 +37,13 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
         yield
     finally:
         torch.set_default_dtype(old)
+
+
+def per_edge(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, chunk: int):
+    """``fn`` applied to chunks of ``chunk`` rows of ``x`` (a per-row map), concatenated."""
+    if x.shape[0] <= chunk:
+        return fn(x)
+    return torch.cat([fn(part) for part in x.split(chunk)])
 
 
 def resolve_irreps(config: ModelConfig, irreps_out: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps]:
@@ -122,6 +129,14 @@ class NextHAM(torch.nn.Module):
         on = ~batch.magnetic if mode == "auto" else torch.ones_like(batch.magnetic)
         return on[batch.edge_graph]
 
+    def _encode(self, h0: torch.Tensor) -> torch.Tensor:
+        """Padded H0 blocks → scaled irreps in the network's (sorted) order."""
+        return self.coupling.encode(h0)[:, self.perm] / self.config.h0_scale
+
+    def _decode(self, y: torch.Tensor) -> torch.Tensor:
+        """Network irreps (sorted order) → padded ΔH blocks (eV), before symmetrisation."""
+        return self.coupling.decode(y[:, self.unperm] * self.config.delta_scale)
+
     def forward(self, batch: GraphBatch) -> dict[str, torch.Tensor]:
         """Predict ΔH for every pair of the batch.
 
@@ -141,19 +156,22 @@ class NextHAM(torch.nn.Module):
         i, j = batch.edge_index[:, 0], batch.edge_index[:, 1]
         self_pair = (i == j) & (batch.cell_shift == 0).all(dim=-1)
         weight = envelope * (~self_pair).to(envelope.dtype)
-        y0 = self.coupling.encode(batch.h0 / self.config.h0_scale)[:, self.perm]
-        masks = distance_masks(length, self.config.ensemble_bounds)
-        y, z = 0.0, 0.0
-        for mask, net in zip(masks, self.nets):
-            yk, zk = net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
-            y = y + mask[:, None] * yk
-            z = z + mask * zk if zk is not None else None
-        y = y[:, self.unperm] * self.config.delta_scale
+        chunk = self.config.edge_chunk
+        y0 = per_edge(self._encode, batch.h0, chunk)
+        outs = [
+            net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
+            for net in self.nets
+        ]
+        y, z = outs[0]
+        if len(outs) > 1:
+            masks = distance_masks(length, self.config.ensemble_bounds)
+            y = sum(m[:, None] * yk for m, (yk, _) in zip(masks, outs))
+            z = None if z is None else sum(m * zk for m, (_, zk) in zip(masks, outs))
         tr = self._time_reversal_edges(batch)
         if tr is not None:
-            keep = self.coupling.time_reversal_mask(y.dtype)
+            keep = self.coupling.time_reversal_mask(y.dtype)[self.perm]
             y = torch.where(tr[:, None], y * keep, y)
-        blocks = self.coupling.decode(y)
+        blocks = per_edge(self._decode, y, chunk)
         spinor = self.config.spinor
         blocks = (blocks + dagger(blocks[batch.partner], spinor)).mul_(0.5)
         delta_flat = batch.gather_flat(blocks)
