@@ -2,7 +2,7 @@
 
 For edge features h (equivariant irreps) the module forms
 
-    z = MLP(‖(W h)_c‖² for every irrep channel c),     h ← h + λ ∂z/∂h,
+    z = MLP(log(1 + ‖(W h)_c‖²) for every irrep channel c),     h ← h + λ ∂z/∂h,
 
 with W an equivariant linear map. The squared norms are invariant, so z is invariant, and
 the gradient of an invariant with respect to an orthogonally transforming input transforms
@@ -45,7 +45,7 @@ class TraceGrad(torch.nn.Module):
         with torch.enable_grad():
             if not h.requires_grad:
                 h = h.detach().requires_grad_(True)
-            z = self.mlp(self.norm(self.linear(h))).squeeze(-1)
+            z = self.mlp(torch.log1p(self.norm(self.linear(h)))).squeeze(-1)
             (grad,) = torch.autograd.grad(z.sum(), h, create_graph=create_graph)
         if not create_graph:
             z, h = z.detach(), h.detach()

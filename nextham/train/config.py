@@ -14,6 +14,7 @@ Example (every key optional except ``data.datasets``)::
     out: runs/scalar40              # checkpoints, logs, best model
     seed: 0                         # parameters, batch order, k-point sampling
     device: auto                    # auto | cpu | cuda
+    gauge_loss: true                # real-space terms after removing μ*·S per structure
 
 The basis (``basis_ls``) and the spin mode of the model come from the data, not the file.
 """
@@ -88,6 +89,7 @@ class TrainConfig:
     out: str = "runs/nextham"
     seed: int = 0
     device: str = "auto"
+    gauge_loss: bool = True
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -113,6 +115,7 @@ class TrainConfig:
             out=str(d.get("out", cls.out)),
             seed=int(d.get("seed", 0)),
             device=str(d.get("device", "auto")),
+            gauge_loss=bool(d.get("gauge_loss", True)),
         )
 
     @classmethod

@@ -58,7 +58,17 @@ def make_model(cfg: TrainConfig, data: TrainData):
     scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
     model_cfg = {**scales, **cfg.model, "basis_ls": merged_basis(data.records), "spinor": spinor}
     torch.manual_seed(cfg.seed)
-    return build_model(model_cfg)
+    return zero_output_(build_model(model_cfg))
+
+
+def zero_output_(model):
+    """Start from ΔH = 0 (the H0 baseline): zero the read-out and skip maps of every sub-network."""
+    with torch.no_grad():
+        for net in model.nets:
+            net.readout.weight.zero_()
+            if net.skip is not None:
+                net.skip.weight.zero_()
+    return model
 
 
 def learning_rate(cfg: TrainConfig, epoch: int) -> float:
@@ -90,7 +100,7 @@ def _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device) 
         optimizer.zero_grad(set_to_none=True)
         terms = batch_loss(
             ddp_model, [data.records[i] for i in mine], mine, [targets[i] for i in mine],
-            cfg.loss, cfg.kspace, cfg.seed, epoch, device,
+            cfg.loss, cfg.kspace, cfg.seed, epoch, device, cfg.gauge_loss,
         )  # fmt: skip
         terms["total"].backward()
         if cfg.optim.grad_clip:

@@ -12,10 +12,11 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from nextham.loss.gauge import gauge_shift
 from nextham.loss.kspace import kspace_loss, sample_kpoints
-from nextham.loss.layout import record_orbitals
+from nextham.loss.layout import record_orbitals, record_overlap_flat
 from nextham.loss.realspace import l1_loss, l2_loss
-from nextham.loss.total import LossWeights, combine_losses
+from nextham.loss.total import LossWeights, combine_losses, realspace_terms
 from nextham.loss.tracegrad import tracegrad_loss
 from nextham.store import schema as K
 from nextham.train.config import KSpaceConfig
@@ -35,18 +36,25 @@ def kpoint_generator(seed: int, epoch: int, structure: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed) * 1_000_003 + epoch * 10_007 + structure)
 
 
-def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch) -> dict:
-    terms: dict[str, torch.Tensor] = {"l1": l1_loss(pred, target)}
-    if weights.l2:
-        terms["l2"] = l2_loss(pred, target)
+def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch, delta_scale, gauge):
+    shift = 0.0
+    if gauge:
+        overlap = torch.as_tensor(record_overlap_flat(rec)).to(pred.real.dtype).to(pred.device)
+        terms = realspace_terms(pred, target, overlap, gauge=True)
+        shift = gauge_shift(pred.detach(), target, overlap)[0] * overlap
+    else:
+        terms = {"l1": l1_loss(pred, target), "l2": l2_loss(pred, target)}
+    if not weights.l2:
+        terms.pop("l2")
     layout = (rec[K.BLOCK_PTR], rec[K.EDGE_INDEX], record_orbitals(rec), bool(rec[K.SPINOR]))
     if z is not None and weights.tracegrad:
-        terms["tracegrad"] = tracegrad_loss(z, target, *layout)
+        # z is built from log(1 + ‖features‖²): supervise it by log(1 + tr(ΔH ΔH†)/delta_scale²)
+        terms["tracegrad"] = tracegrad_loss(z, target, *layout, scaling="log1p", scale=delta_scale)
     if kcfg.n_k > 0 and (weights.k_pp or weights.k_qq or weights.k_pq):
         kpts = sample_kpoints(tuple(kcfg.mesh), kcfg.n_k, kpoint_generator(seed, epoch, idx))
         h0 = torch.as_tensor(rec[K.H0]).to(pred.dtype)
         k = kspace_loss(
-            h0 + pred, rec[K.HT], rec[K.S], rec[K.BLOCK_PTR], rec[K.EDGE_INDEX],
+            h0 + pred - shift, rec[K.HT], rec[K.S], rec[K.BLOCK_PTR], rec[K.EDGE_INDEX],
             rec[K.CELL_SHIFT], record_orbitals(rec), kpts, bool(rec[K.SPINOR]),
             float(rec[K.META]["fermi_level"]), kcfg.window, kcfg.s_threshold,
         )  # fmt: skip
@@ -64,17 +72,24 @@ def batch_loss(
     seed: int,
     epoch: int,
     device: torch.device | str = "cpu",
+    gauge: bool = True,
 ) -> dict[str, torch.Tensor]:
-    """Loss terms and ``total`` of a batch of records (global structure ``indices``)."""
+    """Loss terms and ``total`` of a batch of records (global structure ``indices``).
+
+    With ``gauge`` the real-space terms use ΔH_pred − ΔH_ref − μ*S, μ* per structure (the
+    uniform shift H → H + μS changes no physical quantity, so it is not penalized); the
+    k-space terms then see the prediction shifted by the same (detached) μ*.
+    """
     batch = getattr(model, "module", model).make_batch(records, device=device)
     out = model(batch)
     preds = batch.split_flat(out["delta_flat"])
     zs = batch.split_edges(out["z"]) if "z" in out else [None] * len(records)
     per: list[dict] = []
+    scale = getattr(model, "module", model).config.delta_scale
     for rec, idx, pred, target, z in zip(records, indices, preds, targets, zs):
-        per.append(
-            _structure_terms(rec, idx, pred, target.to(device), z, weights, kcfg, seed, epoch)
-        )
+        t = target.to(device)
+        args = (weights, kcfg, seed, epoch, scale, gauge)
+        per.append(_structure_terms(rec, idx, pred, t, z, *args))
     names = per[0].keys()
     terms = {name: torch.stack([p[name] for p in per]).mean() for name in names}
     return combine_losses(terms, weights)
