@@ -167,6 +167,7 @@ def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> 
         "ke_cutoff_ev": None if cell.ke_cutoff is None else float(cell.ke_cutoff * HARTREE_EV),
         "transform_mesh": list(tmesh),
         "fermi_level": e_f,
+        "magnetic": False,  # spin-restricted / unpolarized start: time-reversal symmetric
         "n_electrons": nelec,
         "scf_converged": bool(mf.converged),
         "scf_cycles": int(getattr(mf, "cycles", -1)),
