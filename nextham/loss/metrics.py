@@ -152,18 +152,18 @@ def gauge_mae(
 def generalized_eigvalsh(h_k: np.ndarray, s_k: np.ndarray, s_threshold: float = 1e-6) -> np.ndarray:
     """Eigenvalues of H c = ε S c per k with canonical orthogonalization, (nk, m) ascending.
 
-    ``h_k``, ``s_k`` (nk, M, M); S eigenvalues ≤ ``s_threshold`` are dropped. ``m`` must be
-    the same at every k (it is for a well-conditioned basis); otherwise an error is raised.
+    ``h_k``, ``s_k`` (nk, M, M). At every k the m largest S eigenvalues are kept, m being the
+    smallest number above ``s_threshold`` over the k-points, so every k has the same number
+    of states (prediction and reference share S, hence the same states are dropped).
     """
+    decomps = [np.linalg.eigh(0.5 * (s + s.conj().T)) for s in s_k]
+    m = min(int((sv > s_threshold).sum()) for sv, _ in decomps)
     out = []
-    for h, s in zip(h_k, s_k, strict=True):
-        sv, su = np.linalg.eigh(0.5 * (s + s.conj().T))
-        keep = sv > s_threshold
+    for h, (sv, su) in zip(h_k, decomps, strict=True):
+        keep = np.argsort(sv)[len(sv) - m :]
         x = su[:, keep] / np.sqrt(sv[keep])
         h_o = x.conj().T @ h @ x
         out.append(np.linalg.eigvalsh(0.5 * (h_o + h_o.conj().T)))
-    if len({len(e) for e in out}) > 1:
-        raise ValueError("the number of kept overlap eigenvalues differs between k-points")
     return np.stack(out)
 
 
