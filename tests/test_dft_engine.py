@@ -84,3 +84,20 @@ def test_h0_is_pyscf_fock_of_sad_density(si_record, si_settings):
     assert np.abs(gamma - f.real).max() == pytest.approx(
         si_record[K.META]["roundtrip_error_h0_ev"], rel=1e-6
     )
+
+
+@pytest.mark.parametrize("spin", ["scalar", "soc"])
+def test_element_table_resolves_to_library_bases(spin):
+    """Every supported element gets a basis and pseudopotential that PySCF's library has."""
+    from pyscf import gto
+
+    from nextham.dft.settings import element_choice
+
+    settings = EngineSettings(spin=spin)
+    for z in [*range(1, 57), *range(72, 84)]:
+        choice = element_choice(z, settings)
+        assert gto.basis.load(choice.basis, choice.symbol)
+        if choice.ecp:
+            assert gto.basis.load_ecp(choice.ecp, choice.symbol)
+    with pytest.raises(ValueError, match="no GTH basis"):
+        element_choice(64, EngineSettings())  # Gd

@@ -31,8 +31,9 @@ SCALAR_BASIS = {
 }
 """Basis family name → (plain GTH name, MOLOPT-SR name used where the plain one is missing)."""
 
-# Elements with a plain GTH basis in PySCF's library (the rest use MOLOPT-SR, K–Bi).
-_PLAIN_GTH = set(range(1, 19)) | {31, 32, 33, 34, 35, 36, 49, 50, 51, 52, 53, 54}
+# Elements with a plain GTH basis in PySCF's library, and those with MOLOPT-SR bases.
+_PLAIN_GTH = set(range(1, 19)) | {31, 32, 33}
+_MOLOPT = set(range(1, 57)) | set(range(72, 87))
 
 SO_ECP = {
     **dict.fromkeys(
@@ -165,10 +166,10 @@ def element_choice(z: int, settings: EngineSettings) -> ElementChoice:
     if settings.spin == "soc" and symbol in SO_ECP:
         return ElementChoice(symbol, SOC_BASIS, None, SO_ECP[symbol], True)
     plain, molopt = SCALAR_BASIS[settings.basis]
-    if z > 83:
+    if z not in _MOLOPT:
         raise ValueError(
-            f"element {symbol} (Z={z}) has no GTH basis in PySCF's library; "
-            "nextham supports Z ≤ 83 (Bi) in scalar mode"
+            f"element {symbol} (Z={z}) has no GTH basis in PySCF's library; scalar mode "
+            "supports H–Ba and Hf–Rn (spin-orbit mode adds SO-ECP elements)"
         )
     basis = plain if z in _PLAIN_GTH else molopt
     return ElementChoice(symbol, basis, "gth-pbe", None, False)
