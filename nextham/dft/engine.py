@@ -115,7 +115,7 @@ def roundtrip_error(mf, dm, blocks, edge_index, cell_shift, spinor) -> float:
     fk = np.asarray(mf.get_fock(dm=dm)) * HARTREE_EV
     kfrac = cell.get_scaled_kpts(mf.kpts)
     sl = _ao_slices(cell, spinor)
-    rows = [kspace._rows(s) for s in sl]
+    rows = [kspace.atom_rows(s) for s in sl]
     rec = np.zeros_like(fk, dtype=complex)
     ph = kspace.phases(kfrac, cell_shift)
     for e, (i, j) in enumerate(edge_index):

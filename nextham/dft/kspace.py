@@ -84,11 +84,12 @@ def blocks_from_k(
         hr = k_to_r(hk, kfrac, shift[None])[0]
         for e in np.nonzero(inverse == r)[0]:
             i, j = edge_index[e]
-            out[e] = hr[np.ix_(_rows(row_slices[i]), _rows(col_slices[j]))]
+            out[e] = hr[np.ix_(atom_rows(row_slices[i]), atom_rows(col_slices[j]))]
     return out  # type: ignore[return-value]
 
 
-def _rows(sl: np.ndarray) -> np.ndarray:
+def atom_rows(sl: np.ndarray) -> np.ndarray:
+    """Row indices of one atom from `[start, stop]` or per-spin `[[start, stop], [start, stop]]`."""
     sl = np.asarray(sl)
     if sl.ndim == 1:
         return np.arange(sl[0], sl[1])
