@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from ase import Atoms
 from ase.io import read, write
 
 from nextham.store import schema as K
+from nextham.store.atomic import atomic_output
 from nextham.store.hdf5 import CorruptEntryError, read_record, write_record
 
 MANIFEST = "manifest.json"
@@ -34,16 +34,8 @@ ENTRIES = "entries"
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write text through a temporary file in the same directory and rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
 
 
 def entry_summary(record: dict) -> dict:
@@ -90,10 +82,8 @@ class Dataset:
             a = atoms.copy()
             a.info = {"name": name}
             frames.append(a)
-        fd, tmp = tempfile.mkstemp(suffix=".extxyz", dir=root)
-        os.close(fd)
-        write(tmp, frames, format="extxyz")
-        os.replace(tmp, root / STRUCTURES)
+        with atomic_output(root / STRUCTURES) as tmp:
+            write(tmp, frames, format="extxyz")
         manifest = {"format_version": 1, "settings": settings, "names": names,
                     "entries": {}, "failed": {}}  # fmt: skip
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1))

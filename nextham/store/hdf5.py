@@ -15,13 +15,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import h5py
 import numpy as np
 
 from nextham.store import schema as K
+from nextham.store.atomic import atomic_output
 
 FORMAT_VERSION = 1
 
@@ -51,26 +51,17 @@ def write_record(path: str | os.PathLike, record: dict, name: str) -> str:
     """
     path = Path(path)
     checksum = record_checksum(record)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            for key in K.ARRAY_KEYS:
-                f.create_dataset(key, data=np.asarray(record[key]))
-            g = f.create_group(K.BASIS_LS)
-            for z, ls in record[K.BASIS_LS].items():
-                g.create_dataset(str(int(z)), data=np.asarray(ls, dtype=np.int64))
-            f.attrs["format_version"] = FORMAT_VERSION
-            f.attrs["name"] = name
-            f.attrs[K.SPINOR] = bool(record[K.SPINOR])
-            f.attrs[K.META] = json.dumps(record.get(K.META, {}), sort_keys=True)
-            f.attrs["checksum"] = checksum
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
+        for key in K.ARRAY_KEYS:
+            f.create_dataset(key, data=np.asarray(record[key]))
+        g = f.create_group(K.BASIS_LS)
+        for z, ls in record[K.BASIS_LS].items():
+            g.create_dataset(str(int(z)), data=np.asarray(ls, dtype=np.int64))
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["name"] = name
+        f.attrs[K.SPINOR] = bool(record[K.SPINOR])
+        f.attrs[K.META] = json.dumps(record.get(K.META, {}), sort_keys=True)
+        f.attrs["checksum"] = checksum
     return checksum
 
 

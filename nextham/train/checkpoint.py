@@ -13,8 +13,6 @@ into place, so a kill at any moment leaves the previous consistent checkpoint.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +23,13 @@ from safetensors.torch import save_file
 import nextham
 from nextham.errors import InputError
 from nextham.model.nextham import NextHAM, build_model
+from nextham.store.atomic import atomic_output
 from nextham.store.dataset import atomic_write_text
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict[str, str]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, meta)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: NextHAM, path: str | Path, info: dict[str, Any]) -> None:

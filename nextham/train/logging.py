@@ -6,6 +6,8 @@ import csv
 import math
 from pathlib import Path
 
+from nextham.store.atomic import atomic_output
+
 
 class MetricLogger:
     """Appends one row per epoch to ``out/metrics.csv`` and ``out/tensorboard``.
@@ -37,12 +39,10 @@ class MetricLogger:
             return
         self.rows.append({k: row[k] for k in sorted(row)})
         keys = sorted({k for r in self.rows for k in r})
-        tmp = self.path.with_suffix(".csv.tmp")
-        with open(tmp, "w", newline="") as fh:
+        with atomic_output(self.path) as tmp, open(tmp, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=keys)
             w.writeheader()
             w.writerows(self.rows)
-        tmp.replace(self.path)
         if self.writer is not None:
             for k, v in row.items():
                 if k != "epoch" and isinstance(v, float) and math.isfinite(v):
