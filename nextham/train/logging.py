@@ -12,25 +12,23 @@ from nextham.store.atomic import atomic_output
 class MetricLogger:
     """Appends one row per epoch to ``out/metrics.csv`` and ``out/tensorboard``.
 
-    On resume, rows of epochs after ``resume_epoch`` (written before a kill, not covered by a
-    checkpoint) are dropped so the file matches the restored trajectory.
+    On resume, ``history`` is the trajectory restored from the checkpoint: the CSV is rebuilt
+    from it, so rows written before a kill but not covered by the checkpoint disappear and rows
+    the kill prevented from being written come back.
     """
 
-    def __init__(self, out: Path, enabled: bool = True, resume_epoch: int = -1):
+    def __init__(self, out: Path, history: list[dict] | None = None, enabled: bool = True):
         self.enabled = enabled
         self.path = Path(out) / "metrics.csv"
-        self.rows: list[dict] = []
+        self.rows: list[dict] = [{k: r[k] for k in sorted(r)} for r in history or []]
         self.writer = None
         if not enabled:
             return
         Path(out).mkdir(parents=True, exist_ok=True)
-        if self.path.exists():
-            with open(self.path) as fh:
-                self.rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) <= resume_epoch]
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(Path(out) / "tensorboard"), purge_step=resume_epoch + 1)
+            self.writer = SummaryWriter(str(Path(out) / "tensorboard"), purge_step=len(self.rows))
         except ImportError:  # tensorboard is optional; CSV is always written
             self.writer = None
 

@@ -126,7 +126,7 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
     targets = [delta_target(r, next(core.parameters()).dtype) for r in data.records]
     val = [data.records[i] for i in data.val]
     baseline = validation_mae(core, val, [r[K.H0] for r in val])
-    logger = MetricLogger(out, enabled=dist.is_main(), resume_epoch=state["epoch"])
+    logger = MetricLogger(out, history=state["history"], enabled=dist.is_main())
     for epoch in range(state["epoch"] + 1, cfg.optim.epochs):
         for g in optimizer.param_groups:
             g["lr"] = learning_rate(cfg, epoch)
