@@ -30,6 +30,7 @@ from nextham.dft import kspace
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.fermi import fermi_level
 from nextham.dft.settings import EngineSettings, element_choice
+from nextham.formats.blocks import iter_blocks
 from nextham.store import schema as K
 
 
@@ -123,69 +124,50 @@ def roundtrip_error(mf, dm, blocks, edge_index, cell_shift, spinor) -> float:
     return float(np.abs(rec - fk).max())
 
 
-def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> dict:
-    """Run the engine on one structure and return its record (see :mod:`nextham.store.schema`)."""
+def _element_details(numbers, settings: EngineSettings) -> dict:
+    choices = (element_choice(int(z), settings) for z in sorted(set(numbers)))
+    return {
+        c.symbol: {"basis": c.basis, "pseudo": c.pseudo, "ecp": c.ecp, "spin_orbit": c.spin_orbit}
+        for c in choices
+    }
+
+
+def zeroth_step(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> tuple[dict, object]:
+    """S and H0 of one structure, no SCF: returns (record without ``HT``, SCF object).
+
+    The record's ``META`` holds the engine settings, element choices, mesh, electron count and
+    ``time_h0_s``; the SCF object (not yet run) and its SAD density ``mf.nextham_dm0`` let a
+    caller go on to the SCF.
+    """
     from nextham.dft.pairs import select_pairs
 
     spinor = settings.spin == "soc"
+    t0 = time.perf_counter()
     cell = build_cell(atoms, settings, verbose=verbose)
     edge_index, cell_shift, s_blocks = select_pairs(
         cell, settings.overlap_threshold, settings.cutoff
     )
     tmesh = kspace.covering_mesh(cell_shift)
-    kfrac = kspace.gamma_mesh(tmesh)
     mf = make_mf(cell, settings)
-
-    t0 = time.perf_counter()
     dm0 = mf.get_init_guess(key="atom")
+    kfrac = kspace.gamma_mesh(tmesh)
     h0_blocks, _ = _transform(mf, dm0, kfrac, edge_index, cell_shift, spinor)
-    t_h0 = time.perf_counter() - t0
-
-    t1 = time.perf_counter()
-    mf.kernel(dm0=dm0)
-    t_scf = time.perf_counter() - t1
-    dm = mf.make_rdm1()
-    ht_blocks, t_ht = _transform(mf, dm, kfrac, edge_index, cell_shift, spinor)
-
-    eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
-    nelec = float(cell.nelectron)
-    e_f = fermi_level(eigs, nelec, settings.smearing_ev, 1.0 if spinor else 2.0)
+    mf.nextham_dm0, mf.nextham_tmesh = dm0, kfrac
     meta = {
         "nextham_version": nextham.__version__,
         "pyscf_version": pyscf.__version__,
         "settings": settings.to_dict(),
-        "elements": {
-            c.symbol: {
-                "basis": c.basis,
-                "pseudo": c.pseudo,
-                "ecp": c.ecp,
-                "spin_orbit": c.spin_orbit,
-            }
-            for c in (element_choice(int(z), settings) for z in sorted(set(atoms.numbers)))
-        },
+        "elements": _element_details(atoms.numbers, settings),
         "mesh": [int(m) for m in cell.mesh],
         "ke_cutoff_ev": None if cell.ke_cutoff is None else float(cell.ke_cutoff * HARTREE_EV),
         "transform_mesh": list(tmesh),
-        "fermi_level": e_f,
         "magnetic": False,  # spin-restricted / unpolarized start: time-reversal symmetric
-        "n_electrons": nelec,
-        "scf_converged": bool(mf.converged),
-        "scf_cycles": int(getattr(mf, "cycles", -1)),
-        "energy_ev": float(mf.e_tot * HARTREE_EV),
-        "eigenvalues": np.asarray(eigs).tolist(),
-        "kpts_frac": cell.get_scaled_kpts(mf.kpts).tolist(),
-        "time_h0_s": t_h0,
-        "time_scf_s": t_scf,
-        "time_ht_transform_s": t_ht,
-        "roundtrip_error_h0_ev": roundtrip_error(
-            mf, dm0, h0_blocks, edge_index, cell_shift, spinor
-        ),
-        "roundtrip_error_ht_ev": roundtrip_error(mf, dm, ht_blocks, edge_index, cell_shift, spinor),
+        "n_electrons": float(cell.nelectron),
+        "time_h0_s": time.perf_counter() - t0,
     }
     shell_ls = atom_shell_ls(cell)
-    basis_ls = {int(z): shell_ls[a] for a, z in enumerate(atoms.numbers)}
     sizes = np.array([b.size for b in s_blocks], dtype=np.int64)
-    return {
+    record = {
         K.CELL: np.asarray(atoms.cell.array, dtype=float),
         K.POSITIONS: np.asarray(atoms.positions, dtype=float),
         K.NUMBERS: np.asarray(atoms.numbers, dtype=np.int64),
@@ -194,8 +176,45 @@ def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> 
         K.BLOCK_PTR: np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
         K.S: _flat(s_blocks),
         K.H0: _flat(h0_blocks),
-        K.HT: _flat(ht_blocks),
-        K.BASIS_LS: basis_ls,
+        K.BASIS_LS: {int(z): shell_ls[a] for a, z in enumerate(atoms.numbers)},
         K.SPINOR: spinor,
         K.META: meta,
     }
+    return record, mf
+
+
+def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> dict:
+    """Run the engine on one structure and return its record (see :mod:`nextham.store.schema`)."""
+    record, mf = zeroth_step(atoms, settings, verbose=verbose)
+    spinor, dm0, kfrac = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
+    edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
+    t1 = time.perf_counter()
+    mf.kernel(dm0=dm0)
+    t_scf = time.perf_counter() - t1
+    dm = mf.make_rdm1()
+    ht_blocks, t_ht = _transform(mf, dm, kfrac, edge_index, cell_shift, spinor)
+    record[K.HT] = _flat(ht_blocks)
+
+    eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
+    nelec = record[K.META]["n_electrons"]
+    h0_blocks = [b for _, b in iter_blocks(record, K.H0)]
+    record[K.META].update(
+        {
+            "hamiltonian": "dft",
+            "fermi_level": fermi_level(eigs, nelec, settings.smearing_ev, 1.0 if spinor else 2.0),
+            "scf_converged": bool(mf.converged),
+            "scf_cycles": int(getattr(mf, "cycles", -1)),
+            "energy_ev": float(mf.e_tot * HARTREE_EV),
+            "eigenvalues": np.asarray(eigs).tolist(),
+            "kpts_frac": mf.cell.get_scaled_kpts(mf.kpts).tolist(),
+            "time_scf_s": t_scf,
+            "time_ht_transform_s": t_ht,
+            "roundtrip_error_h0_ev": roundtrip_error(
+                mf, dm0, h0_blocks, edge_index, cell_shift, spinor
+            ),
+            "roundtrip_error_ht_ev": roundtrip_error(
+                mf, dm, ht_blocks, edge_index, cell_shift, spinor
+            ),
+        }
+    )
+    return record
