@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nextham.errors import InputError
 from nextham.loss.metrics import gauge_mae
 from nextham.model.nextham import build_model
 from nextham.predict import predict_hamiltonians
@@ -127,6 +128,7 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
     val = [data.records[i] for i in data.val]
     baseline = validation_mae(core, val, [r[K.H0] for r in val])
     logger = MetricLogger(out, history=state["history"], enabled=dist.is_main())
+    info = model_info(cfg, data) if dist.is_main() else {}
     for epoch in range(state["epoch"] + 1, cfg.optim.epochs):
         for g in optimizer.param_groups:
             g["lr"] = learning_rate(cfg, epoch)
@@ -144,7 +146,7 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
             )
             if improved:
                 state["best"] = {"epoch": epoch, "val_gauge_mae_meV": row["val_gauge_mae_meV"]}
-                save_model(core, out / "model.safetensors", model_info(cfg, data))
+                save_model(core, out / "model.safetensors", info)
             save_checkpoint(
                 ckpt, epoch, core, optimizer, {k: state[k] for k in ("history", "best")}
             )
@@ -155,10 +157,17 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
 
 
 def model_info(cfg: TrainConfig, data: TrainData) -> dict:
-    """Metadata stored in the model file (engine settings, elements, split, training config)."""
+    """Metadata stored in the model file (engine settings, elements, split, training config,
+    per-element engine choices and the training-domain statistics of the reliability flag)."""
     from ase.data import chemical_symbols
 
+    from nextham.dft.settings import EngineSettings
+    from nextham.predict.domain import domain_statistics
+    from nextham.predict.predictor import element_details
+
     z = sorted({int(x) for r in data.records for x in r[K.NUMBERS]})
+    settings = EngineSettings.from_dict(data.settings)
+    check_cutoffs(data, settings)
     return {
         "engine_settings": data.settings,
         "elements": [chemical_symbols[i] for i in z],
@@ -169,5 +178,20 @@ def model_info(cfg: TrainConfig, data: TrainData) -> dict:
             "val": [data.names[i] for i in data.val],
             "test": [data.names[i] for i in data.test],
         },
-        "element_details": data.records[0][K.META].get("elements", {}),
+        "element_details": element_details(z, settings),
+        "domain": domain_statistics([data.records[i] for i in data.train]),
     }
+
+
+def check_cutoffs(data: TrainData, settings) -> None:
+    """Every record must have been computed with this version's plane-wave cutoff table."""
+    from nextham.dft.settings import ke_cutoff_ev
+
+    for name, rec in zip(data.names, data.records, strict=True):
+        want, have = ke_cutoff_ev(rec[K.NUMBERS], settings), rec[K.META].get("ke_cutoff_ev")
+        if want is not None and have is not None and abs(want - have) > 1e-6:
+            raise InputError(
+                f"{name} was computed at a {have:.0f} eV cutoff but this nextham uses "
+                f"{want:.0f} eV for its elements; regenerate it (delete the entry and rerun "
+                "`nextham generate` with the same options)"
+            )

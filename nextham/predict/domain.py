@@ -1,0 +1,150 @@
+"""Training-domain statistics and the per-structure reliability flag of a prediction.
+
+A model file stores, next to its weights, compact statistics of the structures it was trained
+on (:func:`domain_statistics`). A prediction is then checked against them
+(:func:`reliability`), which costs a few array passes — no diagonalization, no reference:
+
+``unseen_pairs``
+    element pairs (e.g. ``"Ga-N"``) with stored blocks that never occurred in training.
+``out_of_range``
+    overlap-weighted fraction of pairs whose distance lies farther than one bin
+    (``bin_width`` Å) from every training distance of the same element pair; weights are
+    max |S_ij(R)| so that far pairs with tiny blocks barely count. Catches compressed,
+    stretched or new bonding geometries.
+``onsite_outliers``
+    atoms whose on-site H0 spread (largest minus smallest eigenvalue of the on-site block
+    H0_ii, S_ii) is outside the training range of that element by more than 10 % of the range
+    plus 0.05 eV. The spread is gauge invariant and sensitive to the chemical environment.
+``delta_ratio``
+    largest ‖ΔH‖ of a block divided by the largest training ‖ΔH‖ of the same element pair:
+    a correction far above anything seen in training is an extrapolation.
+
+The flag is ``"ok"`` when there are no unseen pairs, ``out_of_range`` < 0.05, no on-site
+outliers and ``delta_ratio`` < 1.5, otherwise ``"warn"`` with the reasons.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import scipy.linalg
+from ase.data import chemical_symbols
+
+from nextham.formats.blocks import iter_blocks
+from nextham.loss.layout import edge_distances
+from nextham.store import schema as K
+
+BIN_WIDTH = 0.1
+"""Distance bin (Å) of the training-domain statistics."""
+
+LIMITS = {"out_of_range": 0.05, "delta_ratio": 1.5}
+
+
+def pair_label(zi: int, zj: int) -> str:
+    """Unordered element-pair label, symbols sorted by atomic number (``"C-Si"``)."""
+    a, b = sorted((int(zi), int(zj)))
+    return f"{chemical_symbols[a]}-{chemical_symbols[b]}"
+
+
+def _edge_table(record: Mapping) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Per pair: label, distance bin, overlap weight max |S|."""
+    z = record[K.NUMBERS]
+    labels = [pair_label(z[i], z[j]) for i, j in record[K.EDGE_INDEX]]
+    bins = np.floor(edge_distances(record) / BIN_WIDTH).astype(np.int64)
+    weights = np.array([np.abs(b).max() for _, b in iter_blocks(record, K.S)])
+    return labels, bins, weights
+
+
+def onsite_spreads(record: Mapping) -> dict[int, float]:
+    """Spread (eV) of the generalized eigenvalues of each atom's on-site (H0, S) block."""
+    h0 = iter_blocks(record, K.H0)
+    s = iter_blocks(record, K.S)
+    out: dict[int, float] = {}
+    for ((i, j, *shift), h), (_, sb) in zip(h0, s, strict=True):
+        if i != j or any(shift):
+            continue
+        if record[K.SPINOR]:
+            sb = np.kron(np.eye(2), sb)
+        w = scipy.linalg.eigvalsh(0.5 * (h + h.conj().T), sb)
+        out[int(i)] = float(w[-1] - w[0])
+    return out
+
+
+def _block_norms(record: Mapping, h_flat: np.ndarray) -> np.ndarray:
+    rec = {**record, K.HT: np.asarray(h_flat) - np.asarray(record[K.H0])}
+    return np.array([np.linalg.norm(b) for _, b in iter_blocks(rec, K.HT)])
+
+
+def domain_statistics(records: Sequence[Mapping]) -> dict:
+    """JSON-serializable statistics of training records (each must hold H0 and HT)."""
+    bins: dict[str, set] = defaultdict(set)
+    delta_max: dict[str, float] = defaultdict(float)
+    spreads: dict[str, list[float]] = defaultdict(list)
+    for rec in records:
+        labels, b, _ = _edge_table(rec)
+        norms = _block_norms(rec, rec[K.HT])
+        for lab, k, n in zip(labels, b, norms, strict=True):
+            bins[lab].add(int(k))
+            delta_max[lab] = max(delta_max[lab], float(n))
+        for atom, spread in onsite_spreads(rec).items():
+            spreads[chemical_symbols[int(rec[K.NUMBERS][atom])]].append(spread)
+    return {
+        "bin_width": BIN_WIDTH,
+        "pairs": {
+            lab: {"bins": sorted(bins[lab]), "delta_max_ev": delta_max[lab]} for lab in sorted(bins)
+        },
+        "onsite_spread_ev": {el: [min(v), max(v)] for el, v in sorted(spreads.items())},
+    }
+
+
+def _onsite_outliers(record: Mapping, stats: dict) -> list[str]:
+    out = []
+    for atom, spread in onsite_spreads(record).items():
+        el = chemical_symbols[int(record[K.NUMBERS][atom])]
+        lo, hi = stats["onsite_spread_ev"].get(el, (np.inf, -np.inf))
+        margin = 0.1 * max(hi - lo, 0.0) + 0.05
+        if not lo - margin <= spread <= hi + margin:
+            out.append(f"{el}{atom} ({spread:.2f} eV, training {lo:.2f}–{hi:.2f})")
+    return out
+
+
+def reliability(record: Mapping, h_flat: np.ndarray, stats: dict) -> dict:
+    """Reliability report of a prediction ``h_flat`` for ``record`` against training ``stats``.
+
+    Returns the measures described in the module docstring, ``"flag"`` (``"ok"``/``"warn"``)
+    and ``"reasons"`` (list of one-line explanations).
+    """
+    labels, b, w = _edge_table(record)
+    norms = _block_norms(record, h_flat)
+    pairs = stats["pairs"]
+    unseen = sorted({lab for lab in labels if lab not in pairs})
+    outside = np.zeros(len(labels), dtype=bool)
+    ratio = 0.0
+    for e, lab in enumerate(labels):
+        if lab not in pairs:
+            outside[e] = True
+            continue
+        near = np.abs(np.asarray(pairs[lab]["bins"]) - b[e]).min()
+        outside[e] = near > 1
+        ratio = max(ratio, norms[e] / max(pairs[lab]["delta_max_ev"], 1e-12))
+    frac = float(w[outside].sum() / w.sum())
+    onsite = _onsite_outliers(record, stats)
+    reasons = []
+    if unseen:
+        reasons.append(f"element pairs never seen in training: {', '.join(unseen)}")
+    if frac >= LIMITS["out_of_range"]:
+        reasons.append(f"{100 * frac:.0f}% of the overlap weight is at distances not in training")
+    if onsite:
+        reasons.append(f"on-site H0 outside the training range: {', '.join(onsite[:4])}")
+    if ratio >= LIMITS["delta_ratio"]:
+        reasons.append(f"predicted correction {ratio:.1f}× the largest seen in training")
+    return {
+        "flag": "warn" if reasons else "ok",
+        "reasons": reasons,
+        "unseen_pairs": unseen,
+        "out_of_range": frac,
+        "onsite_outliers": onsite,
+        "delta_ratio": float(ratio),
+    }

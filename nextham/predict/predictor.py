@@ -1,0 +1,188 @@
+"""Predict a crystal's Hamiltonian from its structure: engine H0 (no SCF) + model ΔH.
+
+>>> from ase.build import bulk
+>>> from nextham.predict import Predictor
+>>> p = Predictor.from_file()                  # the model shipped with the package
+>>> pred = p.predict(bulk("Si", "diamond", a=5.43), name="Si")
+>>> pred.record["HT"], pred.reliability["flag"]   # H = H0 + ΔH (eV), "ok" or "warn"
+
+The prediction is a store record (:mod:`nextham.store.schema`) whose ``HT`` slot holds the
+predicted Hamiltonian and whose ``META["hamiltonian"]`` is ``"predicted"``; it can be written
+with :class:`nextham.store.dataset.Dataset`, exported to DeepH/DeePTB, or plotted.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from ase import Atoms
+
+from nextham.dft.fermi import fermi_level
+from nextham.dft.kspace import gamma_mesh
+from nextham.dft.settings import EngineSettings, element_choice, ke_cutoff_ev
+from nextham.errors import InputError
+from nextham.predict.core import predict_hamiltonians
+from nextham.predict.domain import reliability
+from nextham.store import schema as K
+
+
+def default_model_path() -> Path:
+    """The model file shipped with the package (see docs/default-model.md)."""
+    return Path(str(resources.files("nextham") / "data" / "models" / "default.safetensors"))
+
+
+@dataclass
+class Prediction:
+    """One predicted structure: its record (HT = predicted H), reliability report, timings (s)."""
+
+    name: str
+    record: dict
+    reliability: dict
+    times: dict
+
+
+def element_details(numbers, settings: EngineSettings) -> dict:
+    """Basis, pseudopotential/ECP and cutoff (eV) per element symbol, as the engine picks them."""
+    out = {}
+    for z in sorted({int(x) for x in numbers}):
+        c = element_choice(z, settings)
+        out[c.symbol] = {
+            "basis": c.basis,
+            "pseudo": c.pseudo,
+            "ecp": c.ecp,
+            "spin_orbit": c.spin_orbit,
+            "ke_cutoff_ev": ke_cutoff_ev([z], settings),
+        }
+    return out
+
+
+class Predictor:
+    """A loaded model plus the engine settings it was trained with.
+
+    Parameters
+    ----------
+    model : NextHAM
+        The network, in eval mode.
+    meta : dict
+        The model file's metadata (:func:`nextham.train.checkpoint.read_model_metadata`).
+    path : str
+        Where the model came from (reported in prediction metadata).
+    """
+
+    def __init__(self, model, meta: dict, path: str = "<memory>"):
+        self.model, self.meta, self.path = model, meta, str(path)
+        self.settings = EngineSettings.from_dict(meta["engine_settings"])
+        self.elements = set(meta["elements"])
+        self._check_engine_tables()
+
+    @classmethod
+    def from_file(cls, path: str | Path | None = None, device: str = "cpu") -> Predictor:
+        """Load a model file (``None``: the shipped default model)."""
+        from nextham.train.checkpoint import load_model
+
+        path = default_model_path() if path is None else Path(path)
+        model, meta = load_model(path, device=device)
+        return cls(model, meta, str(path))
+
+    def _check_engine_tables(self) -> None:
+        """The basis/pseudopotential/cutoff of each element must be what the model saw."""
+        from ase.data import atomic_numbers
+
+        stored = self.meta.get("element_details", {})
+        for symbol, want in stored.items():
+            have = element_details([atomic_numbers[symbol]], self.settings)[symbol]
+            diff = {k: (v, have.get(k)) for k, v in want.items() if k in have and have[k] != v}
+            if diff:
+                detail = ", ".join(f"{k}: model {a!r}, engine {b!r}" for k, (a, b) in diff.items())
+                raise InputError(
+                    f"{self.path}: this nextham's engine treats {symbol} differently from the "
+                    f"model's training data ({detail}); retrain the model with this version"
+                )
+
+    def check(self, atoms: Atoms, name: str = "structure") -> None:
+        """Refuse structures with elements the model was not trained on."""
+        missing = sorted(set(atoms.get_chemical_symbols()) - self.elements)
+        if missing:
+            raise InputError(
+                f"{name}: element(s) {', '.join(missing)} not covered by the model "
+                f"{self.path} (trained on {', '.join(sorted(self.elements))}); train a model "
+                "that includes them"
+            )
+
+    def check_record(self, record: dict, name: str = "record") -> None:
+        """Refuse a precomputed record made with other engine settings or elements."""
+        settings = record[K.META].get("settings")
+        if settings != self.settings.to_dict():
+            raise InputError(
+                f"{name}: computed with engine settings {settings}, but the model was trained "
+                f"with {self.settings.to_dict()}; recompute it with the model's settings"
+            )
+        from ase.data import chemical_symbols
+
+        self.check(Atoms([chemical_symbols[int(z)] for z in record[K.NUMBERS]]), name)
+
+    def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
+        """Build S and H0 with the engine (no SCF), then apply the model."""
+        from nextham.dft.engine import zeroth_step
+        from nextham.structures.read import validate
+
+        atoms = validate(atoms, name)
+        self.check(atoms, name)
+        record, _mf = zeroth_step(atoms, self.settings)
+        return self.predict_record(record, name)
+
+    def predict_record(self, record: dict, name: str = "structure") -> Prediction:
+        """Apply the model to a record holding S and H0 (``HT`` is replaced, not used)."""
+        self.check_record(record, name)
+        t0 = time.perf_counter()
+        (h,) = predict_hamiltonians(self.model, [record])
+        t_model = time.perf_counter() - t0
+        out = {**record, K.HT: h, K.META: dict(record[K.META])}
+        report = reliability(out, h, self.meta["domain"]) if "domain" in self.meta else {}
+        times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
+        out[K.META].update(
+            {
+                "hamiltonian": "predicted",
+                "model": {"path": self.path, "nextham_version": self.meta.get("nextham_version")},
+                "fermi_level": self.fermi_level(out),
+                "time_model_s": t_model,
+                "reliability": report,
+            }
+        )
+        for key in ("eigenvalues", "kpts_frac", "energy_ev", "scf_converged", "scf_cycles"):
+            out[K.META].pop(key, None)  # DFT results of a reference, not of the prediction
+        return Prediction(name, out, report, times)
+
+    def fermi_level(self, record: dict) -> float:
+        """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""
+        from nextham.loss.metrics import band_energies
+
+        eps = band_energies(record, record[K.HT], gamma_mesh(self.settings.kmesh))
+        occ = 1.0 if record[K.SPINOR] else 2.0
+        nelec = float(record[K.META]["n_electrons"])
+        return float(fermi_level(list(eps), nelec, self.settings.smearing_ev, occ))
+
+
+def predict_structures(
+    predictor: Predictor, structures: list[tuple[str, Atoms]]
+) -> list[Prediction]:
+    """Predictions for (name, atoms) pairs, in order (see :meth:`Predictor.predict`)."""
+    return [predictor.predict(atoms, name) for name, atoms in structures]
+
+
+def band_gap_summary(record: dict, kmesh=(4, 4, 4)) -> dict:
+    """Smallest direct/indirect gap (eV) around the record's Fermi level on a Γ-centred mesh."""
+    from nextham.loss.metrics import band_energies
+
+    eps = band_energies(record, record[K.HT], gamma_mesh(kmesh))
+    ef = float(record[K.META]["fermi_level"])
+    below, above = eps[eps <= ef], eps[eps > ef]
+    if not below.size or not above.size:
+        return {"gap_ev": 0.0}
+    return {"gap_ev": float(max(above.min() - below.max(), 0.0))}
+
+
+__all__ = ["Prediction", "Predictor", "default_model_path", "element_details", "predict_structures"]
