@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from nextham import __version__
-from nextham.cli import evaluate, export, generate, inspect_cmd, train
+from nextham.cli import evaluate, export, generate, inspect_cmd, predict, train
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "export": export,
     "train": train,
     "evaluate": evaluate,
+    "predict": predict,
 }
 
 

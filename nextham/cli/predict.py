@@ -1,0 +1,64 @@
+"""Predict Hamiltonians: build S and H0 with the engine settings the model was trained on (no
+SCF), apply the model, and write H = H0 + ΔH with S as a nextham store (``OUT/entries/*.h5``,
+the ``HT`` slot holding the prediction) and, with ``--format``, in the DeepH/DeePTB layouts.
+Each structure gets a reliability flag (``ok``/``warn``; see docs/predict.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "predict H (and S) of structures with a trained model (default: the shipped model)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("structures", nargs="+", help="structure files (POSCAR, CIF, extxyz, …)")
+    p.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    p.add_argument("--out", required=True, help="output directory (a nextham store)")
+    p.add_argument("--format", action="append", choices=("deeph", "deeptb"), default=[],
+                   help="also write this layout under OUT/<format>/ (repeatable)")  # fmt: skip
+
+
+def _export(ds, name: str, record: dict, formats: list[str]) -> None:
+    import os
+    import shutil
+
+    from nextham.formats import FORMATS
+
+    for fmt in formats:
+        final = ds.path / fmt / name
+        tmp = final.parent / f".{name}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        FORMATS[fmt].write(record, tmp)
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import track
+    from rich.table import Table
+
+    from nextham.predict import Predictor
+    from nextham.store.dataset import Dataset
+    from nextham.structures.read import read_structures
+
+    predictor = Predictor.from_file(args.model)
+    structures = read_structures(args.structures)
+    for name, atoms in structures:  # refuse before any work is done
+        predictor.check(atoms, name)
+    ds = Dataset.create(args.out, predictor.settings.to_dict(), structures)
+    table = Table("structure", "atoms", "H0 s", "model s", "E_F eV", "reliability")
+    for name, atoms in track(structures, description="predict", transient=True):
+        pred = predictor.predict(atoms, name)
+        ds.add(name, pred.record)
+        _export(ds, name, pred.record, args.format)
+        rel = pred.reliability
+        flag = rel.get("flag", "n/a") + "".join(f"\n  {r}" for r in rel.get("reasons", []))
+        table.add_row(name, str(len(atoms)), f"{pred.times['h0_s']:.2f}",
+                      f"{pred.times['model_s']:.2f}",
+                      f"{pred.record['meta']['fermi_level']:.3f}", flag)  # fmt: skip
+    Console().print(table)
+    print(f"wrote {len(structures)} predictions to {ds.path}")
+    return 0
