@@ -1,0 +1,128 @@
+"""Prediction with the shipped model: checks, reliability flag, CLI, bad inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from nextham.cli.main import main
+from nextham.errors import InputError
+from nextham.predict import Predictor, default_model_path
+from nextham.store import schema as K
+from nextham.store.dataset import Dataset
+from nextham.testing import hermiticity_error
+
+EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.from_file()
+
+
+@pytest.fixture(scope="module")
+def si_prediction(predictor):
+    return predictor.predict(read(EXAMPLE), "AlP")
+
+
+def test_shipped_model_metadata(predictor):
+    meta = predictor.meta
+    assert default_model_path().stat().st_size < 5e6
+    assert {"Si", "Ga", "As", "C"} <= set(meta["elements"])
+    assert meta["element_details"]["Si"]["pseudo"] == "gth-pbe"
+    assert "Si-Si" in meta["domain"]["pairs"]
+    assert predictor.settings.spin == "scalar"
+
+
+def test_prediction_record(si_prediction):
+    rec = si_prediction.record
+    assert rec[K.HT].shape == rec[K.H0].shape
+    assert rec[K.META]["hamiltonian"] == "predicted"
+    assert np.isfinite(rec[K.META]["fermi_level"])
+    assert hermiticity_error(rec, rec[K.HT]) < 1e-10
+    assert not np.allclose(rec[K.HT], rec[K.H0])  # the model corrects H0
+
+
+def test_in_domain_structure_is_ok(si_prediction):
+    rel = si_prediction.reliability
+    assert rel["flag"] == "ok", rel["reasons"]
+    assert rel["unseen_pairs"] == []
+    assert rel["out_of_range"] < 0.05
+
+
+def test_out_of_domain_structure_is_flagged(predictor):
+    """fcc Si (12 neighbours; training has only 4-fold diamond/zincblende bonding)."""
+    from ase.build import bulk
+
+    rel = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc").reliability
+    assert rel["flag"] == "warn"
+    assert rel["out_of_range"] > 0.3
+    assert any("distances" in r for r in rel["reasons"])
+    assert rel["onsite_outliers"]
+
+
+def test_prediction_beats_h0_against_dft(predictor, si_prediction):
+    """The shipped model brings H closer to the converged DFT Hamiltonian than H0 is."""
+    from nextham.dft.engine import compute_record
+    from nextham.loss.metrics import gauge_mae
+
+    ref = compute_record(read(EXAMPLE), predictor.settings)
+    model = gauge_mae(ref, si_prediction.record[K.HT])["overall"]["mae_meV"]
+    h0 = gauge_mae(ref, ref[K.H0])["overall"]["mae_meV"]
+    assert model < 0.7 * h0
+
+
+def test_unknown_element_refused(predictor):
+    from ase.build import bulk
+
+    with pytest.raises(InputError, match="Fe"):
+        predictor.check(bulk("Fe", "bcc", a=2.87), "Fe")
+
+
+def test_record_with_other_settings_refused(predictor, si_prediction):
+    rec = {**si_prediction.record, K.META: dict(si_prediction.record[K.META])}
+    rec[K.META]["settings"] = {**rec[K.META]["settings"], "kmesh": [1, 1, 1]}
+    with pytest.raises(InputError, match="engine settings"):
+        predictor.check_record(rec, "other")
+
+
+def test_cli_predict_writes_store_and_deeph(tmp_path, capsys):
+    out = tmp_path / "pred"
+    assert main(["predict", str(EXAMPLE), "--out", str(out), "--format", "deeph"]) == 0
+    ds = Dataset(out)
+    assert ds.names == ["AlP"]
+    rec = ds.load("AlP")
+    assert rec[K.META]["hamiltonian"] == "predicted"
+    assert rec[K.META]["reliability"]["flag"] == "ok"
+    assert (out / "deeph" / "AlP" / "hamiltonians.h5").is_file()
+    assert "wrote 1 predictions" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("content", [b"not a model at all", None], ids=["text", "truncated"])
+def test_cli_bad_model_file(tmp_path, capsys, content):
+    bad = tmp_path / "bad.safetensors"
+    if content is None:  # a real model file cut in half
+        content = default_model_path().read_bytes()
+        content = content[: len(content) // 2]
+    bad.write_bytes(content)
+    out = tmp_path / "out"
+    code = main(["predict", str(EXAMPLE), "--model", str(bad), "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "bad.safetensors" in err
+    assert not out.exists()
+
+
+def test_cli_unknown_element_and_unreadable_file(tmp_path, capsys):
+    fe = tmp_path / "Fe.vasp"
+    fe.write_text(EXAMPLE.read_text().replace("Al", "Fe"))
+    out = tmp_path / "out"
+    assert main(["predict", str(fe), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "Fe" in err and "not covered" in err
+    assert not out.exists()
+    missing = tmp_path / "missing.cif"
+    assert main(["predict", str(missing), "--out", str(out)]) == 2
+    assert "missing.cif" in capsys.readouterr().err
+    assert not out.exists()
