@@ -26,6 +26,10 @@ spin-major: [all orbitals of the atom with spin up, then the same orbitals with 
 (see :mod:`nextham.conventions`). Orbital order inside an atom follows the shells of its
 basis in the order PySCF lists them, m ordered as in :mod:`nextham.conventions`.
 
+``HT`` is the converged DFT Hamiltonian in dataset entries (``META["hamiltonian"] == "dft"``)
+and the model's H = H0 + ΔH in prediction stores (``META["hamiltonian"] == "predicted"``), so
+that exports and band plots read either the same way.
+
 Basis description
 -----------------
 ``BASIS_LS``    mapping Z -> tuple of l of each shell of that element, in PySCF order.
