@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from nextham import __version__
-from nextham.cli import evaluate, export, generate, inspect_cmd, predict, train
+from nextham.cli import bands, evaluate, export, generate, inspect_cmd, predict, train
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "train": train,
     "evaluate": evaluate,
     "predict": predict,
+    "bands": bands,
 }
 
 

@@ -1,0 +1,96 @@
+"""Band structure and DOS plot, with the numbers as JSON and CSV.
+
+``INPUT`` is a structure file (predicted with ``--model``, default the shipped model) or a store
+entry (``*.h5``): a dataset entry plots its DFT Hamiltonian — or, with ``--model``, the
+prediction with the entry's DFT bands overlaid; a prediction entry plots the stored prediction.
+``--dft`` overlays bands from a PySCF SCF of the structure (``get_bands``).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "band structure + DOS plot of a predicted or stored Hamiltonian"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="structure file (POSCAR, CIF, …) or store entry (.h5)")
+    p.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    p.add_argument("--out", default="bands.png", help="PNG path; .json/.csv written beside it")
+    p.add_argument("--npoints", type=int, default=120, help="k-points along the path")
+    p.add_argument("--kmesh", default="6,6,6", help="mesh for the Fermi level and DOS")
+    p.add_argument("--dft", action="store_true", help="overlay self-consistent PySCF bands")
+    p.add_argument("--window", default="-6,6", help="energy window around E_F, eV")
+
+
+def _sources(args) -> tuple[dict, object, object, dict | None]:
+    """(record with HT = Hamiltonian to plot, atoms, settings, stored DFT reference record)."""
+    from pathlib import Path
+
+    from nextham.dft.settings import EngineSettings
+    from nextham.predict import Predictor
+    from nextham.store import schema as K
+    from nextham.store.hdf5 import read_record
+    from nextham.structures.read import read_structures
+
+    path = Path(args.input)
+    if path.suffix == ".h5":
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such entry file")
+        rec = read_record(path)
+        atoms = _atoms(rec)
+        settings = EngineSettings.from_dict(rec[K.META]["settings"])
+        if rec[K.META].get("hamiltonian", "dft") == "predicted" or args.model is None:
+            return rec, atoms, settings, None
+        pred = Predictor.from_file(args.model).predict_record(rec, path.stem)
+        return pred.record, atoms, settings, rec
+    ((name, atoms),) = read_structures([path])
+    predictor = Predictor.from_file(args.model)
+    pred = predictor.predict(atoms, name)
+    for reason in pred.reliability.get("reasons", []):
+        print(f"warning: {reason}")
+    return pred.record, atoms, predictor.settings, None
+
+
+def _atoms(rec: dict):
+    from ase import Atoms
+
+    from nextham.store import schema as K
+
+    return Atoms(numbers=rec[K.NUMBERS], positions=rec[K.POSITIONS], cell=rec[K.CELL], pbc=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import numpy as np
+
+    from nextham.bands import band_path, band_structure, dft_bands, plot_bands
+    from nextham.loss.metrics import band_mae
+    from nextham.store import schema as K
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    kmesh = tuple(int(x) for x in args.kmesh.split(","))
+    window = tuple(float(x) for x in args.window.split(","))
+    rec, atoms, settings, ref_rec = _sources(args)
+    path = band_path(rec[K.CELL], args.npoints)
+    source = "nextham" if rec[K.META].get("hamiltonian") == "predicted" else "DFT (stored)"
+    bs = band_structure(rec, npoints=args.npoints, kmesh=kmesh, source=source, path=path)
+    if ref_rec is not None:
+        ref = band_structure(ref_rec, npoints=args.npoints, kmesh=kmesh, path=path)
+        bs.reference = {"bands": ref.bands, "fermi_level": ref.fermi_level, "label": "DFT"}
+    elif args.dft:
+        bs.reference = dft_bands(atoms, settings, path.kpts)
+    plot_bands(bs, out, window)
+    bs.to_json(out.with_suffix(".json"))
+    bs.to_csv(out.with_suffix(".csv"))
+    print(f"{bs.formula}: E_F = {bs.fermi_level:.3f} eV ({source})")
+    if bs.reference is not None:
+        a, b = np.asarray(bs.reference["bands"]), np.asarray(bs.bands)
+        m = min(a.shape[1], b.shape[1])
+        shift = bs.fermi_level - bs.reference["fermi_level"]
+        mae = band_mae(a[:, :m], b[:, :m] - shift, bs.reference["fermi_level"])["mae_meV"]
+        print(f"band MAE vs {bs.reference['label']} within E_F ± 2 eV (E_F aligned): {mae:.1f} meV")
+    print(f"wrote {out}, {out.with_suffix('.json')}, {out.with_suffix('.csv')}")
+    return 0
