@@ -23,3 +23,15 @@ def si_record(si_settings):
     atoms = bulk("Si", "diamond", a=5.43)
     atoms.positions += np.random.default_rng(0).normal(0, 0.03, atoms.positions.shape)
     return compute_record(atoms, si_settings)
+
+
+@pytest.fixture(scope="session")
+def si_tight():
+    """(atoms, settings, record) of Si2 with the default pair threshold 1e-5 and Γ-only SCF:
+    the stored H(R) reproduces PySCF's H(k) to about a meV."""
+    from nextham.dft.engine import compute_record
+
+    settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-5)
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.positions += np.random.default_rng(1).normal(0, 0.03, atoms.positions.shape)
+    return atoms, settings, compute_record(atoms, settings)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from ase.build import bulk
 
 from nextham.bands import BandStructure, band_path, band_structure, density_of_states, dft_bands
 from nextham.cli.main import main
-from nextham.dft.settings import EngineSettings
 from nextham.predict import default_model_path
 from nextham.store import schema as K
 from nextham.store.hdf5 import write_record
@@ -33,32 +31,19 @@ def test_dos_counts_states():
         assert abs(np.trapezoid(dos, energies) - 7 * degeneracy) < 1e-6
 
 
-TIGHT = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-5)
-
-
-@pytest.fixture(scope="module")
-def tight():
-    """Si2 with the default pair threshold (stored H(R) reproduces H(k) to ~1 meV), Γ-only SCF."""
-    from nextham.dft.engine import compute_record
-
-    atoms = bulk("Si", "diamond", a=5.43)
-    atoms.positions += np.random.default_rng(1).normal(0, 0.03, atoms.positions.shape)
-    return atoms, compute_record(atoms, TIGHT)
-
-
-def test_gamma_bands_match_scf_eigenvalues(tight):
+def test_gamma_bands_match_scf_eigenvalues(si_tight):
     """Bands of the stored HT at Γ reproduce PySCF's SCF eigenvalues (Γ-only SCF)."""
-    _, rec = tight
+    _, _, rec = si_tight
     bs = band_structure(rec, npoints=40, kmesh=(1, 1, 1))
     scf = np.asarray(rec[K.META]["eigenvalues"])[0]
     assert np.abs(np.asarray(bs.bands)[0] - scf).max() < 0.01
 
 
-def test_dft_bands_agree_with_stored_hamiltonian(tight):
+def test_dft_bands_agree_with_stored_hamiltonian(si_tight):
     """PySCF get_bands along the path = Bloch sums of the stored blocks away from Γ too."""
-    atoms, rec = tight
+    atoms, settings, rec = si_tight
     path = band_path(rec[K.CELL], npoints=40)
-    ref = dft_bands(atoms, TIGHT, path.kpts)
+    ref = dft_bands(atoms, settings, path.kpts)
     stored = band_structure(rec, path=path, kmesh=(1, 1, 1))
     assert np.abs(np.asarray(ref["bands"]) - np.asarray(stored.bands)).max() < 0.01
     assert abs(ref["fermi_level"] - rec[K.META]["fermi_level"]) < 1e-6

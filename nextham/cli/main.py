@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from nextham import __version__
-from nextham.cli import bands, evaluate, export, generate, inspect_cmd, predict, train
+from nextham.cli import bands, evaluate, export, generate, inspect_cmd, predict, scf, train
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "evaluate": evaluate,
     "predict": predict,
     "bands": bands,
+    "scf": scf,
 }
 
 

@@ -110,17 +110,31 @@ def _flat(blocks: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([b.ravel() for b in blocks]) if blocks else np.zeros(0)
 
 
+def bloch_assemble(
+    cell, blocks, kfrac: np.ndarray, edge_index, cell_shift, spinor: bool
+) -> np.ndarray:
+    """Σ_R e^{ik·R} H_ij(R) into PySCF's full AO matrices at fractional ``kfrac``.
+
+    ``blocks``: one (n_i, n_j) block per pair, or (2 n_i, 2 n_j) spin-major spinor blocks, any
+    unit. Returns (nk, M, M) complex with M = nao (scalar) or 2 nao (spinor, PySCF's GHF order:
+    all α AOs, then all β AOs).
+    """
+    sl = _ao_slices(cell, spinor)
+    rows = [kspace.atom_rows(s) for s in sl]
+    size = cell.nao_nr() * (2 if spinor else 1)
+    out = np.zeros((len(kfrac), size, size), dtype=complex)
+    ph = kspace.phases(kfrac, cell_shift)
+    for e, (i, j) in enumerate(edge_index):
+        out[:, rows[i][:, None], rows[j][None, :]] += ph[:, e, None, None] * blocks[e]
+    return out
+
+
 def roundtrip_error(mf, dm, blocks, edge_index, cell_shift, spinor) -> float:
     """Max |H(k) from stored blocks − PySCF Fock(k)| over the SCF k-points, in eV."""
     cell = mf.cell
     fk = np.asarray(mf.get_fock(dm=dm)) * HARTREE_EV
     kfrac = cell.get_scaled_kpts(mf.kpts)
-    sl = _ao_slices(cell, spinor)
-    rows = [kspace.atom_rows(s) for s in sl]
-    rec = np.zeros_like(fk, dtype=complex)
-    ph = kspace.phases(kfrac, cell_shift)
-    for e, (i, j) in enumerate(edge_index):
-        rec[:, rows[i][:, None], rows[j][None, :]] += ph[:, e, None, None] * blocks[e]
+    rec = bloch_assemble(cell, blocks, kfrac, edge_index, cell_shift, spinor)
     return float(np.abs(rec - fk).max())
 
 
