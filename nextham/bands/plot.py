@@ -35,10 +35,13 @@ def plot_bands(bs: BandStructure, out: str | Path, window: tuple[float, float] =
     ax.set_ylim(*window)
     ax.set_ylabel("E − E$_F$ (eV)")
     ax.legend(loc="upper right", fontsize=8, framealpha=0.9)
-    ax_dos.plot(bs.dos, np.asarray(bs.dos_energy) - bs.fermi_level, color="tab:blue", lw=1.0)
+    e_dos, dos = np.asarray(bs.dos_energy) - bs.fermi_level, np.asarray(bs.dos)
+    ax_dos.plot(dos, e_dos, color="tab:blue", lw=1.0)
+    inside = (e_dos >= window[0]) & (e_dos <= window[1])
+    top = dos[inside].max() if inside.any() else 0.0
     ax_dos.axhline(0.0, color="k", ls=":", lw=0.8)
     ax_dos.set_xlabel("DOS (states/eV)")
-    ax_dos.set_xlim(left=0)
+    ax_dos.set_xlim(0, 1.05 * top if top > 0 else None)
     soc = ", spin–orbit" if bs.spinor else ""
     ax.set_title(f"{bs.formula}{soc}")
     out = Path(out)
