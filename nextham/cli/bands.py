@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", default="-6,6", help="energy window around E_F, eV")
 
 
-def _sources(args) -> tuple[dict, object, object, dict | None]:
+def resolve_input(args) -> tuple[dict, object, object, dict | None]:
     """(record with HT = Hamiltonian to plot, atoms, settings, stored DFT reference record)."""
     from pathlib import Path
 
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     window = tuple(float(x) for x in args.window.split(","))
-    rec, atoms, settings, ref_rec = _sources(args)
+    rec, atoms, settings, ref_rec = resolve_input(args)
     path = band_path(rec[K.CELL], args.npoints)
     source = "nextham" if rec[K.META].get("hamiltonian") == "predicted" else "DFT (stored)"
     bs = band_structure(rec, npoints=args.npoints, kmesh=kmesh, source=source, path=path)

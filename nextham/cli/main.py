@@ -8,7 +8,17 @@ import sys
 from collections.abc import Sequence
 
 from nextham import __version__
-from nextham.cli import bands, evaluate, export, generate, inspect_cmd, predict, scf, train
+from nextham.cli import (
+    bands,
+    evaluate,
+    export,
+    generate,
+    inspect_cmd,
+    optics,
+    predict,
+    scf,
+    train,
+)
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -19,6 +29,7 @@ SUBCOMMANDS = {
     "predict": predict,
     "bands": bands,
     "scf": scf,
+    "optics": optics,
 }
 
 

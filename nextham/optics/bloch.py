@@ -1,0 +1,73 @@
+"""Dense H(k), S(k) and their k-derivatives from a record, in the atomic (bond-vector) gauge.
+
+The phase of block (i, j, R) is e^{i k·d} with d = R·cell + τ_j − τ_i the bond vector, not
+the lattice vector alone: the eigenvalues are the same, but k-derivatives then carry the
+tight-binding position operator r = τ_i (the convention under which velocities, and hence
+optical spectra, do not depend on the choice of unit cell). k is Cartesian in 1/Å (with 2π);
+derivatives are ∂/∂k_a, a = x, y, z, in eV·Å.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nextham.formats.blocks import atom_orbital_counts, iter_blocks
+from nextham.store import schema as K
+
+
+def _bond_vectors(record: dict) -> np.ndarray:
+    pos = np.asarray(record[K.POSITIONS], dtype=float)
+    cell = np.asarray(record[K.CELL], dtype=float)
+    ei, shift = record[K.EDGE_INDEX], np.asarray(record[K.CELL_SHIFT], dtype=float)
+    return pos[ei[:, 1]] + shift @ cell - pos[ei[:, 0]]
+
+
+class DenseBloch:
+    """Precomputed blocks of one record for repeated Bloch sums.
+
+    Parameters
+    ----------
+    record : dict
+        A store record; ``key`` selects the Hamiltonian (``HT`` by default, e.g. a prediction).
+    """
+
+    def __init__(self, record: dict, key: str = K.HT):
+        spin = 2 if record[K.SPINOR] else 1
+        n = atom_orbital_counts(record) * spin
+        self.offsets = np.concatenate([[0], np.cumsum(n)])
+        self.size = int(self.offsets[-1])
+        self.spinor = bool(record[K.SPINOR])
+        self.d = _bond_vectors(record)  # (E, 3) Å
+        self.pairs = np.asarray(record[K.EDGE_INDEX])
+        self.h = [b for _, b in iter_blocks(record, key)]
+        eye = np.eye(spin)
+        self.s = [np.kron(eye, b) for _, b in iter_blocks(record, K.S)]
+
+    def _sum(self, blocks, kcart: np.ndarray, deriv: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        nk = len(kcart)
+        ph = np.exp(1j * kcart @ self.d.T)  # (nk, E)
+        out = np.zeros((nk, self.size, self.size), dtype=complex)
+        dout = np.zeros((3, nk, self.size, self.size), dtype=complex) if deriv else None
+        o = self.offsets
+        for e, (i, j) in enumerate(self.pairs):
+            term = ph[:, e, None, None] * blocks[e]
+            out[:, o[i] : o[i + 1], o[j] : o[j + 1]] += term
+            if deriv:
+                dout[:, :, o[i] : o[i + 1], o[j] : o[j + 1]] += (
+                    1j * self.d[e][:, None, None, None] * term[None]
+                )
+        return out, dout
+
+    def hamiltonian(self, kcart: np.ndarray, deriv: bool = False):
+        """H(k) (nk, M, M) in eV and, with ``deriv``, ∂H/∂k (3, nk, M, M) in eV·Å."""
+        return self._sum(self.h, np.atleast_2d(kcart), deriv)
+
+    def overlap(self, kcart: np.ndarray, deriv: bool = False):
+        """S(k) (nk, M, M) and, with ``deriv``, ∂S/∂k (3, nk, M, M) in Å."""
+        return self._sum(self.s, np.atleast_2d(kcart), deriv)
+
+
+def frac_to_cart(record: dict, kfrac: np.ndarray) -> np.ndarray:
+    """Fractional k (reciprocal-lattice units) → Cartesian 1/Å including 2π."""
+    recip = 2 * np.pi * np.linalg.inv(np.asarray(record[K.CELL], dtype=float)).T
+    return np.asarray(kfrac, dtype=float) @ recip
