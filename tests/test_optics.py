@@ -149,3 +149,39 @@ def test_bad_inputs():
         conductivity(DenseBloch(singular), np.zeros((1, 3)), A**3, np.ones(3), 0.0)
     with pytest.raises(InputError, match="broadening"):
         line_shape(np.zeros(2), 0.1, "box")
+
+
+def test_engine_record_supercell_invariance(si_record):
+    """Real engine data (Si2, gth-szv): a 1×2×1 supercell on the folded mesh gives the same ε."""
+    from nextham.optics.spectrum import optical_spectrum
+    from nextham.store.supercell import supercell_record
+
+    omega = np.linspace(0.5, 8, 40)
+    big = supercell_record(si_record, (1, 2, 1))
+    assert len(big[K.NUMBERS]) == 4 and big[K.S].size == 2 * si_record[K.S].size
+    a = optical_spectrum(si_record, (2, 4, 2), omega, width_ev=0.3)
+    b = optical_spectrum(big, (2, 2, 2), omega, width_ev=0.3)
+    assert np.allclose(a.eps_imag, b.eps_imag, atol=1e-8 * np.abs(a.eps_imag).max())
+    assert np.allclose(a.eps_real, b.eps_real, atol=1e-8 * np.abs(a.eps_real).max())
+    assert np.asarray(a.eps_imag).max() > 1.0  # a real spectrum, not zeros
+
+
+def test_cli_optics_entry(tmp_path, si_record, capsys):
+    from nextham.cli.main import main
+    from nextham.store.hdf5 import write_record
+
+    entry = tmp_path / "si.h5"
+    write_record(entry, si_record, "si")
+    out = tmp_path / "o" / "si.png"
+    assert (
+        main(["optics", str(entry), "--out", str(out), "--kmesh", "2,2,2", "--points", "50"]) == 0
+    )
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert out.with_suffix(".csv").is_file() and out.with_suffix(".json").is_file()
+    no_ef = {
+        **si_record,
+        K.META: {k: v for k, v in si_record[K.META].items() if k != "fermi_level"},
+    }
+    write_record(entry, no_ef, "si")
+    assert main(["optics", str(entry), "--out", str(out), "--kmesh", "2,2,2"]) == 2
+    assert "Fermi level" in capsys.readouterr().err
