@@ -185,3 +185,18 @@ def test_cli_optics_entry(tmp_path, si_record, capsys):
     write_record(entry, no_ef, "si")
     assert main(["optics", str(entry), "--out", str(out), "--kmesh", "2,2,2"]) == 2
     assert "Fermi level" in capsys.readouterr().err
+
+
+def test_spinor_record_without_soc_equals_scalar(si_record):
+    """kron(1₂, H) spinor blocks (no spin–orbit): same spectrum as the scalar record."""
+    from nextham.formats.blocks import iter_blocks
+    from nextham.optics.spectrum import optical_spectrum
+
+    blocks = [np.kron(np.eye(2), b) for _, b in iter_blocks(si_record, K.HT)]
+    flat = np.concatenate([b.ravel() for b in blocks]).astype(complex)
+    spinor = {**si_record, K.SPINOR: True, K.HT: flat, K.H0: flat}
+    omega = np.linspace(0.5, 8, 30)
+    a = optical_spectrum(si_record, (2, 2, 2), omega, width_ev=0.3)
+    b = optical_spectrum(spinor, (2, 2, 2), omega, width_ev=0.3)
+    assert np.allclose(a.eps_imag, b.eps_imag, atol=1e-9 * np.abs(a.eps_imag).max())
+    assert np.allclose(a.sigma_real, b.sigma_real, atol=1e-9 * np.abs(a.sigma_real).max())
