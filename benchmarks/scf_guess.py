@@ -1,11 +1,12 @@
-"""SCF iterations and wall time from the SAD guess vs from the nextham-predicted Hamiltonian.
+"""SCF cycles and wall time from PySCF's SAD guess vs from the nextham-predicted Hamiltonian.
 
-Held-out structures: the model's test split of a dataset (default: the shipped model on
-data/scalar40). Both runs use the model's engine settings (``--conv-tol-ev`` overrides the SCF
-energy tolerance); the nextham column's guess time (S/H0 build + model + diagonalization) is
-listed separately. Prints a Markdown table.
+Held-out structures: the model's test split (``split["test"]`` of its metadata) found in the
+dataset's ``structures.extxyz``. Both runs use the model's engine settings (``--conv-tol-ev``
+overrides the SCF energy tolerance). "SCF s" is PySCF's kernel alone; the nextham guess costs
+the prediction (engine S and H0 + model) and the guess density, listed separately. Prints the
+machine, the date and a Markdown table.
 
-    python benchmarks/scf_guess.py [--model M] [--dataset data/scalar40] [--limit N]
+    python benchmarks/scf_guess.py data/scalar40 [--model M] [--limit N] [--json out.json]
 """
 
 from __future__ import annotations
@@ -15,49 +16,90 @@ import dataclasses
 import json
 import os
 import platform
+import statistics
 from datetime import date
+
+
+def held_out(dataset, predictor) -> list:
+    """(name, atoms) of the model's test split that the dataset holds, in the dataset's order."""
+    test = {n.rpartition("/")[2] for n in predictor.meta.get("split", {}).get("test", [])}
+    found = [(n, a) for n, a in dataset.structures() if n in test]
+    if not found:
+        raise SystemExit(f"none of the model's test structures {sorted(test)} is in the dataset")
+    return found
+
+
+def run_pair(predictor, name: str, atoms) -> dict:
+    """SAD and nextham-guess SCF of one structure, as a JSON-ready row."""
+    from nextham.scf import run_scf
+
+    settings = predictor.settings
+    sad = run_scf(atoms, settings, "sad")
+    pred = predictor.predict(atoms, name)
+    nh = run_scf(atoms, settings, "hamiltonian", pred.record)
+    return {
+        "name": name,
+        "natoms": len(atoms),
+        "predict_s": float(sum(pred.times.values())),
+        "sad": sad.to_dict(),
+        "nextham": nh.to_dict(),
+        "delta_e_mev": 1000 * (nh.energy_ev - sad.energy_ev),
+    }
+
+
+def print_table(rows: list[dict]) -> None:
+    """Markdown table and mean ratios SAD / nextham."""
+    print("| structure | cycles SAD | cycles nextham | SCF s SAD | SCF s nextham "
+          "| guess s nextham (predict + density) | ΔE meV |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        s, n = r["sad"], r["nextham"]
+        print(f"| {r['name']} | {s['cycles']} | {n['cycles']} | {s['wall_s']:.1f} | "
+              f"{n['wall_s']:.1f} | {r['predict_s']:.1f} + {n['guess_s']:.2f} | "
+              f"{r['delta_e_mev']:.1e} |")  # fmt: skip
+    cyc = statistics.mean(r["sad"]["cycles"] / r["nextham"]["cycles"] for r in rows)
+    scf = statistics.mean(r["sad"]["wall_s"] / r["nextham"]["wall_s"] for r in rows)
+    tot = statistics.mean(
+        r["sad"]["wall_s"] / (r["nextham"]["wall_s"] + r["predict_s"] + r["nextham"]["guess_s"])
+        for r in rows
+    )
+    print(f"\nmean over {len(rows)} structures, SAD / nextham: cycles {cyc:.2f}, "
+          f"SCF time {scf:.2f}, SCF time incl. prediction {tot:.2f}")  # fmt: skip
+    unconverged = [
+        r["name"] for r in rows if not (r["sad"]["converged"] and r["nextham"]["converged"])
+    ]
+    if unconverged:
+        print(f"not converged: {', '.join(unconverged)}")
 
 
 def main() -> None:
     from nextham.predict import Predictor
-    from nextham.scf import predicted_guess, run_scf
+    from nextham.store.atomic import atomic_output
     from nextham.store.dataset import Dataset
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default=None)
-    ap.add_argument("--dataset", default="data/scalar40")
-    ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--conv-tol-ev", type=float, default=None)
-    ap.add_argument("--json", default=None)
+    ap.add_argument("dataset", help="dataset directory (e.g. data/scalar40)")
+    ap.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    ap.add_argument("--limit", type=int, default=None, help="at most N structures")
+    ap.add_argument("--conv-tol-ev", type=float, default=None, help="SCF energy tolerance (eV)")
+    ap.add_argument("--json", default=None, help="write the rows as JSON")
     args = ap.parse_args()
     predictor = Predictor.from_file(args.model)
     if args.conv_tol_ev is not None:
         predictor.settings = dataclasses.replace(predictor.settings, conv_tol_ev=args.conv_tol_ev)
-    ds = Dataset(args.dataset)
-    test = {n.split("/", 1)[1] for n in predictor.meta["split"]["test"]}
-    structures = [(n, a) for n, a in ds.structures() if n in test][: args.limit]
+    structures = held_out(Dataset(args.dataset), predictor)[: args.limit]
+    print(f"{platform.platform()}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs, {date.today()}")  # fmt: skip
+    print(f"model {predictor.path}; engine settings {predictor.settings.to_dict()}\n")
     rows = []
     for name, atoms in structures:
-        sad = run_scf(atoms, predictor.settings)
-        dm, t_guess = predicted_guess(predictor, atoms, name)
-        nh = run_scf(atoms, predictor.settings, dm0=dm, guess_s=t_guess)
-        rows.append({"name": name, "sad": sad.to_dict(), "nextham": nh.to_dict()})
+        rows.append(run_pair(predictor, name, atoms))
         print(json.dumps(rows[-1]), flush=True)
-    print(f"\n{platform.machine()}, {os.cpu_count()} CPUs, {date.today()}; "
-          f"conv_tol {predictor.settings.conv_tol_ev} eV")  # fmt: skip
-    print("| structure | cycles SAD | cycles nextham | SCF s SAD | SCF s nextham (+ guess s) "
-          "| ΔE meV |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
-    for r in rows:
-        s, n = r["sad"], r["nextham"]
-        print(f"| {r['name']} | {s['cycles']} | {n['cycles']} | {s['wall_s']:.1f} | "
-              f"{n['wall_s']:.1f} (+{n['guess_s']:.1f}) | "
-              f"{1000 * (n['energy_ev'] - s['energy_ev']):.2e} |")  # fmt: skip
-    ratio = sum(r["sad"]["cycles"] for r in rows) / sum(r["nextham"]["cycles"] for r in rows)
-    print(f"\ncycles SAD / nextham over {len(rows)} structures: {ratio:.2f}")
+    print()
+    print_table(rows)
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
+        with atomic_output(args.json) as tmp:
+            tmp.write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,16 +1,17 @@
-"""SCF from a predicted Hamiltonian: the density of H = H0 + ΔH as PySCF's initial guess.
+"""SCF from a Hamiltonian guess: the density of a stored or predicted H as PySCF's dm0.
 
-The guess density at the SCF k-points is built from the predicted H(k) = Σ_R e^{ik·R} H(R) and
-PySCF's own S(k): H c = ε S c, Fermi–Dirac occupations with the settings' smearing and a Fermi
-level that gives the cell's electron count, dm(k) = C f C†. A good Hamiltonian gives a density
-close to self-consistency, so the SCF needs fewer iterations than from the SAD guess and ends
-at the same energy (same functional, basis and mesh).
+At every SCF k-point the record's blocks are summed to H(k) = Σ_R e^{i2πk·R} H(R) in PySCF's AO
+layout, diagonalized with PySCF's own overlap, H(k) c = ε S(k) c, and occupied with the engine's
+Fermi–Dirac smearing at the chemical potential that holds the cell's electrons (aufbau when the
+smearing is 0): dm(k) = C f C†. A Hamiltonian close to self-consistency gives a density close to
+the converged one, so PySCF's SCF starts near its end point; it converges to the same energy as
+from the SAD guess (same functional, basis and meshes). See docs/predict.md.
 
 >>> from nextham.predict import Predictor
->>> from nextham.scf import run_scf, predicted_guess
->>> p = Predictor.from_file()
->>> dm0, t_guess = predicted_guess(p, atoms)
->>> run_scf(atoms, p.settings, dm0=dm0).cycles
+>>> from nextham.scf import run_scf
+>>> p = Predictor.from_file()                   # shipped model
+>>> pred = p.predict(atoms)
+>>> run_scf(atoms, p.settings, "hamiltonian", pred.record).cycles
 """
 
 from __future__ import annotations
@@ -19,92 +20,172 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.linalg
 from ase import Atoms
+from scipy.optimize import brentq
 from scipy.special import expit
 
 from nextham.conventions import HARTREE_EV
 from nextham.dft.fermi import fermi_level
 from nextham.dft.settings import EngineSettings
-from nextham.formats.blocks import iter_blocks
+from nextham.formats.blocks import atom_orbital_counts, iter_blocks
 from nextham.store import schema as K
+
+GUESSES = ("sad", "minao", "hamiltonian")
+"""Initial guesses of :func:`run_scf`: PySCF's superposition of atomic densities (``"sad"``, the
+engine's H0 density), PySCF's default ``"minao"``, or the density of a given Hamiltonian."""
 
 
 @dataclass
 class ScfResult:
-    """Outcome of one SCF run (energies in eV, times in s)."""
+    """One SCF run: energy and Fermi level in eV; ``wall_s`` is PySCF's kernel alone and
+    ``guess_s`` the time to build its initial density (s)."""
 
     guess: str
     energy_ev: float
     converged: bool
     cycles: int
     wall_s: float
-    guess_s: float = 0.0
+    guess_s: float
+    fermi_level_ev: float
 
     def to_dict(self) -> dict:
+        """JSON-serializable form."""
         return asdict(self)
 
 
 def hamiltonian_at_kpts(record: dict, h_flat: np.ndarray, mf) -> np.ndarray:
-    """H(k) in Hartree at ``mf.kpts``, PySCF AO layout, (nk, M, M) with M = nao or 2 nao."""
+    """H(k) in Hartree at ``mf.kpts`` from the record's pairs and blocks ``h_flat`` (eV).
+
+    Returns (nk, M, M) complex in PySCF's AO layout: M = nao (scalar, KRKS) or 2 nao (spinor,
+    KGKS: all α AOs, then all β AOs; the records' spinor blocks are spin-major per atom).
+    """
+    from nextham.dft.cell import atom_ao_slices
     from nextham.dft.engine import bloch_assemble
 
-    blocks = [b for _, b in iter_blocks({**record, K.HT: np.asarray(h_flat)}, K.HT)]
-    kfrac = mf.cell.get_scaled_kpts(mf.kpts)
-    hk = bloch_assemble(
-        mf.cell, blocks, kfrac, record[K.EDGE_INDEX], record[K.CELL_SHIFT], record[K.SPINOR]
-    )
+    cell, spinor = mf.cell, bool(record[K.SPINOR])
+    if spinor != (mf.istype("KGHF") or mf.istype("GHF")):
+        kind = "spinor" if spinor else "scalar"
+        raise ValueError(f"a {kind} record needs a {'KGKS' if spinor else 'KRKS'} SCF object")
+    n_rec, n_cell = atom_orbital_counts(record), np.diff(atom_ao_slices(cell), axis=1).ravel()
+    if len(n_rec) != cell.natm or np.any(n_rec != n_cell):
+        raise ValueError(
+            f"the record's atoms/orbitals per atom {n_rec.tolist()} differ from the cell's "
+            f"{n_cell.tolist()}: another structure or basis"
+        )
+    h_flat = np.asarray(h_flat)
+    if h_flat.shape != (int(record[K.BLOCK_PTR][-1]) * (4 if spinor else 1),):
+        raise ValueError(f"h_flat has shape {h_flat.shape}, not that of the record's blocks")
+    blocks = [b for _, b in iter_blocks({**record, K.HT: h_flat}, K.HT)]
+    kfrac = cell.get_scaled_kpts(mf.kpts)
+    hk = bloch_assemble(cell, blocks, kfrac, record[K.EDGE_INDEX], record[K.CELL_SHIFT], spinor)
     return hk / HARTREE_EV
 
 
-def fermi_occupations(eps_ev: list[np.ndarray], nelec: float, smearing_ev: float, occ: float):
-    """Occupations per k (same shapes as ``eps_ev``) and the Fermi level (eV)."""
-    mu = fermi_level(eps_ev, nelec, smearing_ev, occ)
-    if smearing_ev > 0:
-        return [occ * expit((mu - e) / smearing_ev) for e in eps_ev], mu
-    return [occ * (e <= mu) for e in eps_ev], mu
+def occupations(
+    eps_ev: list[np.ndarray], n_electrons: float, smearing_ev: float, degeneracy: float
+) -> tuple[list[np.ndarray], float]:
+    """Occupations of band energies ``eps_ev`` (one (n_mo,) array per k, eV), equal k weights.
+
+    Fermi–Dirac with width ``smearing_ev`` at the μ (root search between the lowest and highest
+    level) that gives Σ_k f / n_k = ``n_electrons``; ``smearing_ev == 0``: aufbau, the lowest
+    ``n_electrons · n_k / degeneracy`` levels over all k (as PySCF's k-point ``get_occ``).
+    Returns (occupations shaped like ``eps_ev``, μ in eV).
+    """
+    flat, nk = np.concatenate([np.ravel(e) for e in eps_ev]), len(eps_ev)
+    target = n_electrons * nk
+    if target > degeneracy * flat.size + 1e-9 or target <= 0:
+        raise ValueError(f"cannot place {n_electrons} electrons in {flat.size // nk} bands")
+    if smearing_ev > 0 and target < degeneracy * flat.size - 1e-9:
+
+        def excess(mu: float) -> float:
+            return degeneracy * expit((mu - flat) / smearing_ev).sum() - target
+
+        lo, hi = flat.min() - 50 * smearing_ev, flat.max() + 50 * smearing_ev
+        mu = brentq(excess, lo, hi, xtol=1e-12, maxiter=500)
+        f = degeneracy * expit((mu - flat) / smearing_ev)
+    else:
+        order = np.argsort(flat, kind="stable")
+        n_occ = round(target / degeneracy)
+        f = np.zeros_like(flat)
+        f[order[:n_occ]] = degeneracy
+        top = flat[order[min(n_occ, flat.size - 1)]]
+        mu = 0.5 * (flat[order[n_occ - 1]] + top)
+    split = np.cumsum([np.size(e) for e in eps_ev])[:-1]
+    return [x.reshape(np.shape(e)) for x, e in zip(np.split(f, split), eps_ev)], float(mu)
 
 
-def guess_density(mf, record: dict, h_flat: np.ndarray, smearing_ev: float) -> np.ndarray:
-    """Density matrices (nk, M, M) at ``mf.kpts`` from the Hamiltonian ``h_flat`` (eV)."""
+def _smearing_ev(mf) -> float:
+    """Fermi–Dirac width (eV) of a PySCF SCF object; 0 without smearing."""
+    sigma = getattr(mf, "sigma", None) or 0.0
+    if sigma and str(getattr(mf, "smearing_method", "fermi")).lower() != "fermi":
+        raise ValueError("only Fermi–Dirac smearing is supported (the engine's choice)")
+    return float(sigma) * HARTREE_EV
+
+
+def guess_density(
+    mf, record: dict, h_flat: np.ndarray, smearing_ev: float | None = None
+) -> np.ndarray:
+    """Density matrices at ``mf.kpts`` from the Hamiltonian ``h_flat`` (eV) of ``record``.
+
+    Diagonalizes H(k) in PySCF's S(k) with ``mf.eig`` (PySCF's handling of near-linear
+    dependence), occupies with :func:`occupations` (smearing of ``mf`` unless ``smearing_ev``
+    is given; ``mf.cell.nelectron`` electrons; 2 per level scalar, 1 spinor) and returns
+    dm(k) = C f C†, shape (nk, nao, nao) for KRKS or (nk, 2 nao, 2 nao) for KGKS, complex.
+    """
     hk = hamiltonian_at_kpts(record, h_flat, mf)
+    hk = 0.5 * (hk + hk.conj().transpose(0, 2, 1))
     sk = np.asarray(mf.get_ovlp())
-    eigs, vecs = [], []
-    for h, s in zip(hk, sk, strict=True):
-        w, c = scipy.linalg.eigh(0.5 * (h + h.conj().T), s)
-        eigs.append(w * HARTREE_EV)
-        vecs.append(c)
-    occ = 1.0 if record[K.SPINOR] else 2.0
-    f, _mu = fermi_occupations(eigs, float(mf.cell.nelectron), smearing_ev, occ)
-    return np.stack([(c * fk) @ c.conj().T for c, fk in zip(vecs, f, strict=True)])
+    eps, coeff = mf.eig(hk, sk, x=mf.check_linear_dependency(sk, 0))
+    keep = [np.asarray(e) < 1e20 for e in eps]  # PySCF marks removed directions with 1e30
+    eps_ev = [np.asarray(e)[m] * HARTREE_EV for e, m in zip(eps, keep, strict=True)]
+    coeff = [np.asarray(c)[:, m] for c, m in zip(coeff, keep, strict=True)]
+    sigma = _smearing_ev(mf) if smearing_ev is None else float(smearing_ev)
+    degeneracy = 1.0 if record[K.SPINOR] else 2.0
+    f, _mu = occupations(eps_ev, float(mf.cell.nelectron), sigma, degeneracy)
+    return np.stack([(c * fk) @ c.conj().T for c, fk in zip(coeff, f, strict=True)])
 
 
-def predicted_guess(predictor, atoms: Atoms, name: str = "structure") -> tuple[object, float]:
-    """(guess density at the SCF k-points, seconds to predict and build it)."""
+def run_scf(
+    atoms: Atoms,
+    settings: EngineSettings,
+    guess: str = "sad",
+    record: dict | None = None,
+    h_flat: np.ndarray | None = None,
+    verbose: int = 0,
+) -> ScfResult:
+    """PySCF SCF of ``atoms`` (Å) with the engine's ``settings``, from the chosen guess.
+
+    ``guess="hamiltonian"`` starts from :func:`guess_density` of ``h_flat`` (eV; default
+    ``record[HT]``, e.g. a prediction's H) on ``record``'s pairs, which must describe ``atoms``
+    under the same basis and spin mode. ``"sad"`` is the engine's atomic-density start.
+    """
     from nextham.dft.cell import build_cell
     from nextham.dft.engine import make_mf
 
+    if guess not in GUESSES:
+        raise ValueError(f"guess must be one of {GUESSES}, got {guess!r}")
+    if guess == "hamiltonian" and record is None:
+        raise ValueError('guess="hamiltonian" needs a record (and optionally h_flat)')
+    if record is not None and (record[K.NUMBERS].tolist() != atoms.numbers.tolist()):
+        raise ValueError("the record's atoms are not those of the structure")
+    mf = make_mf(build_cell(atoms, settings, verbose=verbose), settings)
     t0 = time.perf_counter()
-    pred = predictor.predict(atoms, name)
-    settings = predictor.settings
-    mf = make_mf(build_cell(atoms, settings), settings)
-    dm = guess_density(mf, pred.record, pred.record[K.HT], settings.smearing_ev)
-    return dm, time.perf_counter() - t0
-
-
-def run_scf(atoms: Atoms, settings: EngineSettings, dm0=None, guess_s: float = 0.0) -> ScfResult:
-    """PySCF SCF of ``atoms`` with the engine settings, from ``dm0`` (``None``: SAD guess)."""
-    from nextham.dft.cell import build_cell
-    from nextham.dft.engine import make_mf
-
-    t0 = time.perf_counter()
-    mf = make_mf(build_cell(atoms, settings), settings)
+    if guess == "hamiltonian":
+        h = record[K.HT] if h_flat is None else h_flat
+        dm0 = guess_density(mf, record, h, settings.smearing_ev)
+    else:
+        dm0 = mf.get_init_guess(key="atom" if guess == "sad" else "minao")
+    t1 = time.perf_counter()
     mf.kernel(dm0=dm0)
+    t2 = time.perf_counter()
+    eps = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
+    occ = 1.0 if settings.spin == "soc" else 2.0
     return ScfResult(
-        guess="sad" if dm0 is None else "nextham",
+        guess=guess,
         energy_ev=float(mf.e_tot * HARTREE_EV),
         converged=bool(mf.converged),
         cycles=int(getattr(mf, "cycles", -1)),
-        wall_s=time.perf_counter() - t0,
-        guess_s=guess_s,
+        wall_s=t2 - t1,
+        guess_s=t1 - t0,
+        fermi_level_ev=fermi_level(eps, float(mf.cell.nelectron), settings.smearing_ev, occ),
     )
