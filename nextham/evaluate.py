@@ -15,7 +15,9 @@ def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
     if split == "all":
         return ds.names
     wanted = {
-        n.split("/", 1)[1] for n in meta["split"][split] if n.split("/", 1)[0] == ds.path.name
+        n.split("/", 1)[1]
+        for n in meta["split"].get(split, [])
+        if n.split("/", 1)[0] == ds.path.name
     }
     names = [n for n in ds.names if n in wanted]
     if not names:

@@ -49,6 +49,7 @@ def test_impossible_irreps(overrides, message):
         {"dtype": "float16"},
         {"cutoff": 0.0},
         {"num_heads": 0},
+        {"h0_input": False, "species_embedding": False},
     ],
 )
 def test_invalid_settings(overrides):

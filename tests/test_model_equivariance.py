@@ -24,6 +24,17 @@ def test_ensemble_and_no_tracegrad_are_equivariant():
     assert_equivariant(predictor(model), crystal(spinor=True, magnetic=True), TOL["float64"])
 
 
+def test_without_h0_input_is_equivariant_and_ignores_h0():
+    """The "distance and element only" ablation: equivariant, and H0 does not change ΔH."""
+    model = tiny_model(spinor=False, h0_input=False)
+    record = crystal(spinor=False)
+    assert_equivariant(predictor(model), record, TOL["float64"])
+    other = {**record, K.H0: 2.0 * record[K.H0]}
+    assert np.allclose(predictor(model)(record), predictor(model)(other))
+    with_h0 = tiny_model(spinor=False)
+    assert not np.allclose(predictor(with_h0)(record), predictor(with_h0)(other))
+
+
 def test_z_is_invariant():
     model = tiny_model(spinor=True)
     record = crystal(spinor=True, magnetic=True)

@@ -113,6 +113,25 @@ def test_evaluate_reports_model_and_baselines(tmp_path, tiny_dataset, capsys):
     assert "zero_correction" in capsys.readouterr().out.replace("\n", "")
 
 
+def test_holdout_elements_form_the_ood_split(tmp_path, tiny_dataset):
+    """Structures with a held-out element never enter train/val/test; evaluate --split ood."""
+    from nextham.store.dataset import Dataset
+    from nextham.train.config import TrainConfig
+    from nextham.train.loop import prepare_data
+
+    si = tmp_path / "si"
+    atoms = bulk("Si", "diamond", a=5.43)
+    build_dataset(
+        si, [("si0", atoms)], EngineSettings(**Dataset(tiny_dataset).manifest["settings"])
+    )
+    cfg = {"data": {"datasets": [str(tiny_dataset), str(si)], "holdout_elements": ["Si"]}}
+    data = prepare_data(TrainConfig.from_dict(cfg))
+    assert [data.names[i] for i in data.ood] == ["si/si0"]
+    assert sorted(data.train + data.val + data.test) == list(range(6))
+    with pytest.raises(Exception, match="not element symbols"):
+        TrainConfig.from_dict({"data": {"datasets": ["x"], "holdout_elements": ["Xx"]}})
+
+
 def test_bad_model_file(tmp_path, tiny_dataset, capsys):
     bad = tmp_path / "model.safetensors"
     bad.write_bytes(b"\x00" * 64)

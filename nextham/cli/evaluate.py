@@ -13,8 +13,8 @@ HELP = "metrics of a model on a dataset, next to the H0 and zero baselines"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model file (.safetensors)")
     p.add_argument("dataset", help="dataset directory")
-    p.add_argument("--split", choices=("all", "train", "val", "test"), default="all",
-                   help="restrict to the model's split of this dataset")  # fmt: skip
+    p.add_argument("--split", choices=("all", "train", "val", "test", "ood"), default="all",
+                   help="the model's split of this dataset (ood: held-out elements)")  # fmt: skip
     p.add_argument("--kmesh", default="4,4,4", help="k-mesh for bands and ghost states")
     p.add_argument("--json", default=None, help="output JSON (default: <model>.eval.json)")
 

@@ -70,8 +70,13 @@ class ModelConfig:
         Distance interval edges (Å), e.g. ``[0, 2.5, 5.0]``; the last interval is open
         above. One sub-model per interval predicts the pairs whose length falls in it.
         ``None`` is a single model.
+    h0_input : bool
+        Feed the H0 irreps to the network (default). ``False`` is the ablation "distance and
+        element only": nodes and edges start from the species embedding and the radial basis
+        (``species_embedding`` must then be on); the target is still ΔH = HT − H0.
     h0_skip : bool
-        Add a learned linear map of the H0 irreps directly to the output.
+        Add a learned linear map of the H0 irreps directly to the output (only with
+        ``h0_input``).
     h0_scale : float
         H0 (eV) is divided by this before entering the network.
     delta_scale : float
@@ -101,6 +106,7 @@ class ModelConfig:
     tracegrad_hidden: int = 32
     time_reversal: str = "auto"
     ensemble_bounds: list[float] | None = None
+    h0_input: bool = True
     h0_skip: bool = True
     h0_scale: float = 10.0
     delta_scale: float = 1.0
@@ -125,6 +131,11 @@ class ModelConfig:
             raise ValueError("h0_scale and delta_scale must be > 0")
         if not self.cutoff > 0:
             raise ValueError(f"cutoff must be > 0 Å, got {self.cutoff}")
+        if not self.h0_input and not self.species_embedding:
+            raise ValueError(
+                "h0_input=False needs species_embedding=True: without H0 the element must "
+                "enter through the embedding"
+            )
         if self.time_reversal not in TIME_REVERSAL_MODES:
             raise ValueError(f"time_reversal must be one of {TIME_REVERSAL_MODES}")
         if self.dtype not in DTYPES:

@@ -41,8 +41,9 @@ class HamiltonianNet(torch.nn.Module):
         self.num_species = num_species if config.species_embedding else 0
         extra_node = o3.Irreps(f"{self.num_species}x0e") if self.num_species else o3.Irreps("")
         extra_edge = o3.Irreps(f"{config.num_radial + 2 * self.num_species}x0e")
-        self.node_embed = o3.Linear(irreps_h0 + extra_node, irreps_node)
-        self.edge_embed = o3.Linear(irreps_h0 + extra_edge, irreps_edge)
+        irreps_in = irreps_h0 if config.h0_input else o3.Irreps("")
+        self.node_embed = o3.Linear(irreps_in + extra_node, irreps_node)
+        self.edge_embed = o3.Linear(irreps_in + extra_edge, irreps_edge)
         self.blocks = torch.nn.ModuleList(
             TransformerBlock(
                 irreps_node,
@@ -61,7 +62,8 @@ class HamiltonianNet(torch.nn.Module):
             else None
         )
         self.readout = o3.Linear(irreps_edge, irreps_h0)
-        self.skip = o3.Linear(irreps_h0, irreps_h0) if config.h0_skip else None
+        use_skip = config.h0_skip and config.h0_input
+        self.skip = o3.Linear(irreps_h0, irreps_h0) if use_skip else None
 
     def forward(
         self,
@@ -92,7 +94,7 @@ class HamiltonianNet(torch.nn.Module):
         onsite = y0.new_zeros(species.shape[0], y0.shape[1]).index_add(
             0, i[self_pair], y0[self_pair]
         )
-        node_in, edge_in = [onsite], [y0, radial]
+        node_in, edge_in = ([onsite], [y0, radial]) if self.config.h0_input else ([], [radial])
         if self.num_species:
             onehot = torch.nn.functional.one_hot(species, self.num_species).to(y0.dtype)
             node_in.append(onehot)

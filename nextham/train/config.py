@@ -7,6 +7,7 @@ Example (every key optional except ``data.datasets``)::
       split: [0.8, 0.1, 0.1]        # train / validation / test fractions, by structure
       seed: 0                       # seed of the split
       max_edges: 4000               # batch = structures packed up to this many pairs
+      holdout_elements: [Ge]        # structures with these elements: "ood" split, never trained
     model: {num_layers: 2, edge_mul: 8}      # nextham.model.config.ModelConfig fields
     loss: {l1: 1.0, k_pp: 0.1, tracegrad: 0.1}   # nextham.loss.total.LossWeights fields
     kspace: {n_k: 2, mesh: [4, 4, 4], window: 10.0}
@@ -47,9 +48,16 @@ class DataConfig:
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 0
     max_edges: int = 4000
+    holdout_elements: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        from ase.data import atomic_numbers
+
         object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        object.__setattr__(self, "holdout_elements", tuple(self.holdout_elements))
+        bad = [e for e in self.holdout_elements if e not in atomic_numbers]
+        if bad:
+            raise InputError(f"data.holdout_elements: {bad} are not element symbols (e.g. Ge)")
         object.__setattr__(self, "split", tuple(float(x) for x in self.split))
         if not self.datasets:
             raise InputError("data.datasets is empty; list at least one dataset directory")

@@ -36,12 +36,23 @@ class TrainData:
     train: list[int]
     val: list[int]
     test: list[int]
+    ood: list[int]
 
 
 def prepare_data(cfg: TrainConfig) -> TrainData:
+    """Records and their split: structures with a held-out element form the "ood" part, the
+    rest is split into train/validation/test by structure."""
+    from ase.data import atomic_numbers
+
     names, records, settings = load_records(cfg.data.datasets)
-    train, val, test = split_indices(len(records), cfg.data.split, cfg.data.seed)
-    return TrainData(names, records, settings, train, val, test)
+    held = {atomic_numbers[e] for e in cfg.data.holdout_elements}
+    ood = [i for i, r in enumerate(records) if held & {int(z) for z in r[K.NUMBERS]}]
+    rest = [i for i in range(len(records)) if i not in set(ood)]
+    if not rest:
+        raise InputError(f"every structure holds one of {cfg.data.holdout_elements}")
+    parts = split_indices(len(rest), cfg.data.split, cfg.data.seed)
+    train, val, test = ([rest[i] for i in p] for p in parts)
+    return TrainData(names, records, settings, train, val, test, ood)
 
 
 def data_scales(records: list[dict]) -> tuple[float, float]:
@@ -177,6 +188,7 @@ def model_info(cfg: TrainConfig, data: TrainData) -> dict:
             "train": [data.names[i] for i in data.train],
             "val": [data.names[i] for i in data.val],
             "test": [data.names[i] for i in data.test],
+            "ood": [data.names[i] for i in data.ood],
         },
         "element_details": element_details(z, settings),
         "domain": domain_statistics([data.records[i] for i in data.train]),
