@@ -52,13 +52,16 @@ EXACT_RSS_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 on free, so the resident set follows live memory and its peak growth is the forward's peak."""
 
 
-def synthetic_record(reps: tuple[int, int, int], spinor: bool, seed: int = 0) -> dict:
+def synthetic_record(
+    reps: tuple[int, int, int], spinor: bool, seed: int = 0, basis: dict | None = None
+) -> dict:
     """Supercell record with random (not Hermitian-paired) H0 blocks; O(N) to build."""
+    basis = basis or BASIS
     atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat(reps)
     rng = np.random.default_rng(seed)
     atoms.positions += rng.normal(0, 0.05, atoms.positions.shape)
     rows = neighbor_pairs(atoms.cell.array, atoms.positions, CUTOFF)
-    n = 2 + 6 + 5
+    n = sum(2 * l + 1 for l in basis[14])
     sizes = np.full(len(rows), n * n)
     total = int(sizes.sum()) * (4 if spinor else 1)
     h0 = rng.normal(size=total) + (1j * rng.normal(size=total) if spinor else 0)
@@ -70,7 +73,7 @@ def synthetic_record(reps: tuple[int, int, int], spinor: bool, seed: int = 0) ->
         K.CELL_SHIFT: rows[:, 2:].copy(),
         K.BLOCK_PTR: np.concatenate([[0], np.cumsum(sizes)]),
         K.H0: h0,
-        K.BASIS_LS: BASIS,
+        K.BASIS_LS: basis,
         K.SPINOR: spinor,
         K.META: {"magnetic": False},
     }
@@ -81,12 +84,24 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def measure(reps: tuple[int, int, int], spinor: bool, device: str, repeats: int) -> dict:
-    """Time and memory of one size (run in its own process for a clean CPU peak)."""
+def measure(
+    reps: tuple[int, int, int], spinor: bool, device: str, repeats: int, model_path=None
+) -> dict:
+    """Time and memory of one size (run in its own process for a clean CPU peak).
+
+    ``model_path``: a trained model file (its Si basis and spin mode) instead of the default
+    configuration."""
     torch.manual_seed(0)
-    model = NextHAM(ModelConfig(basis_ls=BASIS, spinor=spinor, cutoff=CUTOFF)).to(device)
+    if model_path:
+        from nextham.train.checkpoint import load_model
+
+        model, _ = load_model(model_path, device)
+        basis, spinor = {14: model.config.basis_ls[14]}, model.config.spinor
+    else:
+        model = NextHAM(ModelConfig(basis_ls=BASIS, spinor=spinor, cutoff=CUTOFF)).to(device)
+        basis = BASIS
     model.eval()
-    record = synthetic_record(reps, spinor)
+    record = synthetic_record(reps, spinor, basis=basis)
     t_batch = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -166,11 +181,12 @@ def main() -> None:
     parser.add_argument("--spinor", action="store_true")
     parser.add_argument("--device", default=None, help="cpu, cuda; default: cpu and cuda if any")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", default=None, help="trained model file (with --one)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
         reps = tuple(int(x) for x in args.one.split(","))
-        print(json.dumps(measure(reps, args.spinor, args.device, args.repeats)))
+        print(json.dumps(measure(reps, args.spinor, args.device, args.repeats, args.model)))
         return
     devices = [args.device] if args.device else ["cpu"]
     if args.device is None and torch.cuda.is_available():

@@ -1,0 +1,151 @@
+"""Benchmark nextham against the baselines a user would pick instead, and write the report.
+
+One command generates (or reuses) the data with the engine, trains nextham and its ablations
+(no k-space loss, no TraceGrad, no H0 input) and DeePTB-E3 on the same training structures,
+evaluates all of them next to the "zero Hamiltonian" and "H0 alone" baselines on the test split,
+the out-of-distribution subset (an element held out of training) and a spin–orbit set, times
+prediction against the SCF and the model against system size, and writes ``docs/benchmarks.md``.
+
+    python benchmarks/run.py --mode small            # < 1 h on 2 CPU cores once data exist
+    python benchmarks/run.py --mode full             # the documented large run
+    python benchmarks/run.py --mode tiny --work /tmp/b --report /tmp/b/report.md --no-deeptb
+
+Every step stores its result under ``--work`` and is skipped on a rerun, so an interrupted run
+resumes with the same command. See docs/benchmarks.md for the recipe and its cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from suite import steps
+from suite.recipe import RECIPES, VARIANTS, Recipe, soc_config, train_config
+from suite.report import write_report
+
+
+def machine() -> str:
+    """One line describing this machine."""
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs, CPU only"
+
+
+def run_data(recipe: Recipe, data_root: Path, work: Path) -> dict:
+    scalar, soc = data_root / recipe.scalar_data, data_root / recipe.soc_data
+    return {
+        "scalar": steps.cached(work / "data_scalar.json",
+                               lambda: steps.generate(scalar, recipe.scalar_generate)),
+        "soc": steps.cached(work / "data_soc.json",
+                            lambda: steps.generate(soc, recipe.soc_generate)),
+    }  # fmt: skip
+
+
+def run_nextham(recipe: Recipe, data: dict, work: Path) -> tuple[dict, dict]:
+    """Train every scalar variant and the spin–orbit model; evaluate each on its splits."""
+    train, ev = {}, {}
+    scalar = data["scalar"]["path"]
+    for v in VARIANTS:
+        cfg = train_config(recipe, v, scalar, str(work / "models" / v))
+        train[v] = steps.cached(
+            work / f"train_{v}.json", lambda cfg=cfg, v=v: steps.train(cfg, work / f"{v}.yaml")
+        )
+        ev[v] = {
+            split: steps.cached(
+                work / f"eval_{v}_{split}.json",
+                lambda v=v, split=split: steps.evaluate(
+                    train[v]["model"], scalar, split, recipe.eval_kmesh
+                ),
+            )
+            for split in ("test", "ood")
+        }
+    cfg = soc_config(recipe, data["soc"]["path"], str(work / "models" / "soc"))
+    train["soc"] = steps.cached(work / "train_soc.json",
+                                lambda: steps.train(cfg, work / "soc.yaml"))  # fmt: skip
+    ev["soc"] = {"val": steps.cached(work / "eval_soc_val.json", lambda: steps.evaluate(
+        train["soc"]["model"], data["soc"]["path"], "val", recipe.eval_kmesh))}  # fmt: skip
+    return train, ev
+
+
+def run_deeptb(recipe: Recipe, data: dict, train: dict, work: Path, venv: Path) -> tuple:
+    """DeePTB-E3 on the base model's training structures; predictions on test and ood."""
+    from suite import deeptb
+
+    from nextham.store.dataset import Dataset
+
+    scalar = data["scalar"]["path"]
+    ds, base = Dataset(scalar), train["nextham"]["model"]
+
+    def records(split: str) -> list:
+        return [(n, ds.load(n)) for n in steps.split_names(base, split)]
+
+    def fit() -> dict:
+        python = deeptb.ensure_venv(venv)
+        out = deeptb.train_and_predict(
+            records("train"), records("val"), records("test") + records("ood"),
+            work / "deeptb", python, recipe.deeptb,
+        )  # fmt: skip
+        h = {n: v.tolist() for n, v in out.pop("h").items()}
+        return {**out, "h": h}
+
+    res = steps.cached(work / "train_deeptb.json", fit)
+    preds = {n: np.asarray(h) for n, h in res["h"].items()}
+    ev = {}
+    for split in ("test", "ood"):
+        names = steps.split_names(base, split)
+        sub = {n: preds[n] for n in names}
+        ev[split] = steps.cached(work / f"eval_deeptb_{split}.json",
+                                 lambda sub=sub, split=split: steps.evaluate(
+                                     None, scalar, split, recipe.eval_kmesh, sub))  # fmt: skip
+        ev[split]["predict_s"] = res["predict_s"] / max(len(preds), 1)
+    return {"train_s": res["train_s"], "missing_pairs": res.get("missing_pairs")}, ev
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mode", choices=sorted(RECIPES), default="small")
+    ap.add_argument("--work", default=None, help="work directory (default runs/benchmark-MODE)")
+    ap.add_argument("--data-root", default=None, help="datasets (default data/; tiny: WORK/data)")
+    ap.add_argument("--report", default="docs/benchmarks.md", help="Markdown report to write")
+    ap.add_argument("--no-deeptb", action="store_true", help="skip the DeePTB-E3 baseline")
+    ap.add_argument("--deeptb-venv", default="runs/deeptb-venv", help="DeePTB's virtualenv")
+    args = ap.parse_args(argv)
+    recipe = RECIPES[args.mode]
+    work = Path(args.work or f"runs/benchmark-{args.mode}").resolve()
+    default_root = work / "data" if args.mode == "tiny" else Path("data")
+    data_root = Path(args.data_root or default_root).resolve()
+    given = sys.argv[1:] if argv is None else argv
+    results = {
+        "command": " ".join(["python benchmarks/run.py", *given]),
+        "date": str(date.today()),
+        "machine": machine(),
+        "recipe": dataclasses.asdict(recipe),
+    }  # fmt: skip
+    results["data"] = run_data(recipe, data_root, work)
+    results["train"], results["eval"] = run_nextham(recipe, results["data"], work)
+    if not args.no_deeptb:
+        venv = Path(args.deeptb_venv).resolve()
+        results["train"]["deeptb"], results["eval"]["deeptb"] = run_deeptb(
+            recipe, results["data"], results["train"], work, venv
+        )
+    results["scaling"] = steps.cached(
+        work / "scaling.json",
+        lambda: steps.scaling(results["train"]["nextham"]["model"], recipe.scaling_repeats),
+    )
+    (work / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_report(results, Path(args.report))
+    print(f"wrote {args.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

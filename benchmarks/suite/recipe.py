@@ -1,0 +1,217 @@
+"""The benchmark recipes: which data, which models, how long, for each mode.
+
+``full`` is the documented large run, ``small`` finishes on a 2-core CPU in under an hour when
+its data exist (and in about 1.5 h with generation), ``tiny`` is the CI smoke run (minutes).
+Every mode has the same structure: a scalar dataset with one element held out of training
+(the out-of-distribution subset), a spin–orbit dataset with heavy elements, the nextham model
+and its ablations trained with one base config, DeePTB-E3 on the same training structures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One benchmark mode.
+
+    Attributes
+    ----------
+    scalar_data, soc_data : str
+        Dataset directories (relative to the data root).
+    scalar_generate, soc_generate : list of str
+        ``nextham generate`` options creating them (rerunning resumes).
+    holdout : list of str
+        Elements held out of training; their structures form the "ood" test subset.
+    model : dict
+        ``ModelConfig`` fields of the nextham base model.
+    loss, kspace, optim : dict
+        Training config sections of the base model (variants edit them).
+    soc_model, soc_optim : dict
+        Model and optimizer of the spin–orbit model.
+    eval_kmesh : tuple
+        k-mesh of band MAE and ghost states.
+    scaling_repeats : list of tuple
+        Supercells of the 8-atom diamond Si cell for predict-time scaling.
+    deeptb : dict
+        Training budget of DeePTB-E3.
+    """
+
+    name: str
+    scalar_data: str
+    scalar_generate: list[str]
+    soc_data: str
+    soc_generate: list[str]
+    holdout: list[str]
+    model: dict
+    loss: dict
+    kspace: dict
+    optim: dict
+    soc_model: dict
+    soc_optim: dict
+    eval_kmesh: tuple[int, int, int]
+    scaling_repeats: list[tuple[int, int, int]]
+    deeptb: dict = field(default_factory=dict)
+    split: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    max_edges: int = 2500
+    seed: int = 0
+
+
+SCALAR40 = ["--elements", "Si,C,Ge", "--binaries", "Si-C,B-N,Al-P,Ga-As,Al-As",
+            "--elemental-prototypes", "diamond", "--binary-prototypes", "zincblende",
+            "--n", "5", "--seed", "0", "--kmesh", "2,2,2"]  # fmt: skip
+"""The scalar set of the shipped model (docs/default-model.md): 40 structures, 9 elements."""
+
+
+def pbte(n: int) -> list[str]:
+    """Spin–orbit set: ``n`` rocksalt PbTe cells with SO-ECPs (≈ 3 min each on 2 cores)."""
+    return ["--spin", "soc", "--binaries", "Pb-Te", "--binary-prototypes", "rocksalt",
+            "--n", str(n), "--seed", "0", "--kmesh", "2,2,2"]  # fmt: skip
+
+
+MODEL = {"num_layers": 2, "edge_mul": 8, "node_irreps": "32x0e+8x1o+8x1e+8x2e+4x2o",
+         "num_heads": 4, "head_dim": 8, "sh_lmax": 2, "tracegrad": True}  # fmt: skip
+SOC_MODEL = {"num_layers": 2, "edge_mul": 4, "node_irreps": "16x0e+4x1o+4x1e+4x2e+4x2o",
+             "num_heads": 4, "head_dim": 8, "sh_lmax": 2}  # fmt: skip
+LOSS = {"l1": 1.0, "k_pp": 0.002, "k_qq": 0.0, "k_pq": 0.002, "tracegrad": 0.001}
+KSPACE = {"n_k": 1, "mesh": [3, 3, 3], "window": 10.0}
+
+TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
+              "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4,
+              "radial_hidden": 8, "tracegrad_hidden": 8}  # fmt: skip
+TINY_ENGINE = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
+
+RECIPES = {
+    "full": Recipe(
+        name="full",
+        scalar_data="scalar40",
+        scalar_generate=SCALAR40,
+        soc_data="pbte6",
+        soc_generate=pbte(6),
+        holdout=["Ge"],
+        model=MODEL,
+        loss=LOSS,
+        kspace=KSPACE,
+        optim={"epochs": 250, "lr": 3.0e-3, "warmup_epochs": 1},
+        soc_model=SOC_MODEL,
+        soc_optim={"epochs": 100, "lr": 3.0e-3, "warmup_epochs": 1},
+        eval_kmesh=(4, 4, 4),
+        scaling_repeats=[
+            (1, 1, 1),
+            (2, 1, 1),
+            (2, 2, 1),
+            (2, 2, 2),
+            (4, 2, 2),
+            (4, 4, 2),
+            (4, 4, 4),
+        ],
+        deeptb={"epochs": 500},
+    ),
+    "small": Recipe(
+        name="small",
+        scalar_data="scalar40",
+        scalar_generate=SCALAR40,
+        soc_data="pbte3",
+        soc_generate=pbte(3),
+        holdout=["Ge"],
+        model=MODEL,
+        loss=LOSS,
+        kspace=KSPACE,
+        optim={"epochs": 80, "lr": 3.0e-3, "warmup_epochs": 1},
+        soc_model=SOC_MODEL,
+        soc_optim={"epochs": 30, "lr": 3.0e-3, "warmup_epochs": 1},
+        eval_kmesh=(4, 4, 4),
+        scaling_repeats=[(1, 1, 1), (2, 1, 1), (2, 2, 1), (2, 2, 2), (4, 2, 2)],
+        deeptb={"epochs": 150},
+    ),
+    "tiny": Recipe(
+        name="tiny",
+        scalar_data="tiny_scalar",
+        scalar_generate=[
+            "--elements",
+            "C,Si",
+            "--elemental-prototypes",
+            "diamond",
+            "--n",
+            "4",
+            "--seed",
+            "0",
+            *TINY_ENGINE,
+        ],
+        soc_data="tiny_soc",
+        soc_generate=[
+            "--spin",
+            "soc",
+            "--elements",
+            "C",
+            "--elemental-prototypes",
+            "diamond",
+            "--n",
+            "3",
+            "--seed",
+            "1",
+            *TINY_ENGINE,
+        ],
+        holdout=["Si"],
+        model=TINY_MODEL,
+        loss=LOSS,
+        kspace={"n_k": 1, "mesh": [2, 2, 2], "window": 10.0},
+        optim={"epochs": 2, "lr": 3.0e-3, "warmup_epochs": 1},
+        soc_model=TINY_MODEL,
+        soc_optim={"epochs": 2, "lr": 3.0e-3, "warmup_epochs": 1},
+        eval_kmesh=(2, 2, 2),
+        scaling_repeats=[(1, 1, 1), (2, 1, 1)],
+        deeptb={"epochs": 2},
+        split=(0.5, 0.25, 0.25),
+    ),
+}
+
+VARIANTS = {
+    "nextham": "the base model",
+    "no_kspace": "without the reciprocal-space loss",
+    "no_tracegrad": "without TraceGrad (model and auxiliary loss)",
+    "no_h0_input": "without H0 input features (distance and element only)",
+}
+"""Model variants trained on the scalar set, all from the base config of the recipe."""
+
+
+def train_config(recipe: Recipe, variant: str, data_dir: str, out: str) -> dict:
+    """The ``nextham train`` config of one scalar variant."""
+    model, loss = dict(recipe.model), dict(recipe.loss)
+    if variant == "no_kspace":
+        loss.update(k_pp=0.0, k_qq=0.0, k_pq=0.0)
+    elif variant == "no_tracegrad":
+        model["tracegrad"], loss["tracegrad"] = False, 0.0
+    elif variant == "no_h0_input":
+        model["h0_input"] = False
+    elif variant != "nextham":
+        raise ValueError(f"unknown variant {variant!r}; known: {sorted(VARIANTS)}")
+    return {
+        "data": {"datasets": [data_dir], "split": list(recipe.split), "seed": recipe.seed,
+                 "max_edges": recipe.max_edges, "holdout_elements": list(recipe.holdout)},
+        "model": model,
+        "loss": loss,
+        "kspace": dict(recipe.kspace),
+        "optim": dict(recipe.optim),
+        "gauge_loss": True,
+        "out": out,
+        "seed": recipe.seed,
+        "device": "cpu",
+    }  # fmt: skip
+
+
+def soc_config(recipe: Recipe, data_dir: str, out: str) -> dict:
+    """The ``nextham train`` config of the spin–orbit model (2/3 train, 1/3 held out for
+    validation, on which it is reported)."""
+    return {
+        "data": {"datasets": [data_dir], "split": [0.67, 0.33, 0.0], "seed": recipe.seed,
+                 "max_edges": 2000},
+        "model": dict(recipe.soc_model),
+        "loss": {"l1": 1.0, "k_pp": 0.0, "k_qq": 0.0, "k_pq": 0.0, "tracegrad": 0.001},
+        "optim": dict(recipe.soc_optim),
+        "gauge_loss": True,
+        "out": out,
+        "seed": recipe.seed,
+        "device": "cpu",
+    }  # fmt: skip

@@ -1,0 +1,160 @@
+"""Markdown report of a benchmark run, written from its results only (no typed numbers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nextham.store.atomic import atomic_output
+
+ROWS = [
+    ("zero Hamiltonian", "nextham", "zero_hamiltonian"),
+    ("H0 alone (no correction)", "nextham", "zero_correction"),
+    ("nextham", "nextham", "model"),
+    ("nextham without k-space loss", "no_kspace", "model"),
+    ("nextham without TraceGrad", "no_tracegrad", "model"),
+    ("nextham without H0 input (distance/element only)", "no_h0_input", "model"),
+    ("DeePTB-E3 (dptb 2.2.1)", "deeptb", "model"),
+]
+SPIN_BLOCKS = ["uu_dd_real", "uu_dd_imag", "ud_du_real", "ud_du_imag"]
+
+
+def _f(x, fmt: str = ".3g") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def _metrics_row(label: str, s: dict, train_s=None, predict_s=None) -> str:
+    g, b, gh = s["gauge_mae"]["overall"]["mae_meV"], s["bands"]["mae_meV"], s["ghost_states"]
+    return (
+        f"| {label} | {_f(g, '.4g')} | {_f(b, '.4g')} | {gh['per_structure_mean']:.2f} "
+        f"| {_f(train_s, '.0f')} | {_f(predict_s, '.3f')} |"
+    )
+
+
+def metrics_table(results: dict, split: str) -> list[str]:
+    """Gauge MAE, band MAE, ghosts, train and predict time of every model on one split."""
+    lines = [
+        "| model | Gauge MAE (meV) | band MAE E_F ± 2 eV (meV) | ghost states per structure "
+        "| train (s) | model time per structure (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, variant, key in ROWS:
+        ev = results["eval"].get(variant, {}).get(split)
+        if ev is None or key not in ev["summary"]:
+            continue
+        is_model = key == "model"
+        train_s = results["train"].get(variant, {}).get("train_s") if is_model else None
+        predict_s = ev.get("predict_s") if is_model else None
+        lines.append(_metrics_row(label, ev["summary"][key], train_s, predict_s))
+    return lines
+
+
+def soc_table(ev: dict) -> list[str]:
+    """Gauge MAE per spin block of the spin–orbit model and the baselines."""
+    lines = ["| model | Gauge MAE | " + " | ".join(SPIN_BLOCKS) + " | band MAE | ghosts |",
+             "|---|---|" + "---|" * len(SPIN_BLOCKS) + "---|---|"]  # fmt: skip
+    for label, key in (("H0 alone", "zero_correction"), ("nextham", "model")):
+        s = ev["summary"][key]
+        spin = s["gauge_mae"].get("spin", {})
+        cells = [_f(spin.get(b, {}).get("mae_meV"), ".3g") for b in SPIN_BLOCKS]
+        overall, bands = s["gauge_mae"]["overall"]["mae_meV"], s["bands"]["mae_meV"]
+        cells = [_f(overall, ".4g"), *cells, _f(bands, ".4g"), str(s["ghost_states"]["total"])]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def speed_table(results: dict) -> list[str]:
+    """Predict time per structure (engine S + H0, then the model) next to the SCF time."""
+    data, ev = results["data"]["scalar"], results["eval"]["nextham"]["test"]
+    h0, scf, model = data["h0_s_mean"], data["scf_s_mean"], ev["predict_s"]
+    return [
+        "| atoms (mean) | S + H0 (s) | model (s) | predict total (s) | SCF (s) | SCF / predict |",
+        "|---|---|---|---|---|---|",
+        f"| {data['natoms_mean']:.1f} | {h0:.2f} | {model:.3f} | {h0 + model:.2f} | {scf:.2f} "
+        f"| {scf / (h0 + model):.1f} |",
+    ]
+
+
+def scaling_table(sc: dict) -> list[str]:
+    """Forward time and peak memory against the number of atoms, fitted exponents."""
+    lines = ["| atoms | pairs | forward (s) | CPU time (s) | peak memory (MiB) |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for r in sc["rows"]:
+        lines.append(f"| {r['atoms']} | {r['edges']} | {r['forward_s']:.3f} | "
+                     f"{r['cpu_s']:.3f} | {r['peak_mib']:.1f} |")  # fmt: skip
+    e = sc["exponent"]
+    lines.append("")
+    lines.append(f"Fitted exponent (last three sizes): time {_f(e['forward_s'], '.2f')}, "
+                 f"memory {_f(e['peak_mib'], '.2f')}.")  # fmt: skip
+    return lines
+
+
+def goals(results: dict) -> list[str]:
+    """The stated goals against the test-split numbers of this run."""
+    test = {v: results["eval"].get(v, {}).get("test") for v in ("nextham", "deeptb")}
+    s = test["nextham"]["summary"]
+    ours = s["model"]["gauge_mae"]["overall"]["mae_meV"]
+    h0 = s["zero_correction"]["gauge_mae"]["overall"]["mae_meV"]
+    lines = [f"- nextham / H0 Gauge MAE: {ours / h0:.3f} (goal ≤ 0.25)",
+             f"- ghost states of nextham on the test split: {s['model']['ghost_states']['total']} "
+             "(goal 0)"]  # fmt: skip
+    if test["deeptb"] is not None:
+        dp = test["deeptb"]["summary"]["model"]["gauge_mae"]["overall"]["mae_meV"]
+        lines.insert(1, f"- nextham / DeePTB-E3 Gauge MAE: {ours / dp:.3f} (goal ≤ 0.5)")
+    else:
+        lines.insert(1, "- DeePTB-E3 was not run in this report (`--no-deeptb`)")
+    return lines
+
+
+def write_report(results: dict, path: Path) -> None:
+    """Write the Markdown report atomically."""
+    r = results
+    data = r["data"]
+    lines = [
+        "# Benchmark: nextham against the baselines",
+        "",
+        f"Generated by `{r['command']}` on {r['date']}; machine: {r['machine']}. "
+        "Every number below comes from that run (`benchmarks/run.py`); do not edit by hand.",
+        "",
+        "## Data",
+        "",
+        f"- scalar set `{data['scalar']['path']}`: {data['scalar']['n_structures']} structures "
+        f"(`nextham generate {' '.join(data['scalar']['options'])}`); held out of training: "
+        f"{', '.join(r['recipe']['holdout'])} (the out-of-distribution subset); the rest split "
+        f"{tuple(r['recipe']['split'])} by structure, seed {r['recipe']['seed']}.",
+        f"- spin–orbit set `{data['soc']['path']}`: {data['soc']['n_structures']} structures "
+        f"(`nextham generate {' '.join(data['soc']['options'])}`).",
+        f"- band MAE and ghost states on a {'×'.join(map(str, r['recipe']['eval_kmesh']))} "
+        "Γ-centred k-mesh; ghost = predicted level in E_F ± 2 eV with no reference level "
+        "within 0.1 eV.",
+        "",
+        f"## Test split ({len(r['eval']['nextham']['test']['names'])} structures)",
+        "",
+        *metrics_table(r, "test"),
+        "",
+        f"## Out of distribution: structures with {', '.join(r['recipe']['holdout'])} "
+        f"({len(r['eval']['nextham']['ood']['names'])} structures)",
+        "",
+        *metrics_table(r, "ood"),
+        "",
+        "## Spin–orbit set (held-out validation structures, Gauge MAE per spin block, meV)",
+        "",
+        *soc_table(r["eval"]["soc"]["val"]),
+        "",
+        "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
+        "",
+        "## Predict time per structure next to the SCF (scalar test set, engine timings)",
+        "",
+        *speed_table(r),
+        "",
+        "## Model cost against system size (Si supercells, CPU, the trained nextham model)",
+        "",
+        *scaling_table(r["scaling"]),
+        "",
+        "## Goals",
+        "",
+        *goals(r),
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        tmp.write_text("\n".join(lines))

@@ -1,0 +1,132 @@
+"""The benchmark's steps: data, training, evaluation, speed. Each step caches its result in
+the work directory (``<step>.json``) and is skipped when that file exists, so an interrupted
+run resumes by rerunning the same command.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from nextham.store.atomic import atomic_output
+
+
+def cached(path: Path, compute: Callable[[], dict]) -> dict:
+    """``compute()`` once: its JSON result is stored at ``path`` and read back on reruns."""
+    if path.is_file():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def nextham_cli(*args: str) -> None:
+    """Run ``nextham ARGS`` in a subprocess (the package's own command line)."""
+    cmd = [sys.executable, "-m", "nextham.cli.main", *args]
+    subprocess.run(cmd, check=True)
+
+
+def generate(out: Path, options: list[str]) -> dict:
+    """Generate (or resume) a dataset; returns its size and engine cost from the records."""
+    from nextham.store.dataset import Dataset
+
+    t0 = time.perf_counter()
+    nextham_cli("generate", str(out), *options)
+    ds = Dataset(out)
+    metas = [ds.load(n)["meta"] for n in ds.names]
+    return {
+        "path": str(out),
+        "options": options,
+        "n_structures": len(ds.names),
+        "wall_s_this_run": time.perf_counter() - t0,
+        "h0_s_mean": float(np.mean([m.get("time_h0_s", np.nan) for m in metas])),
+        "scf_s_mean": float(np.mean([m.get("time_scf_s", np.nan) for m in metas])),
+        "natoms_mean": float(np.mean([len(ds.load(n)["numbers"]) for n in ds.names])),
+    }
+
+
+def train(config: dict, config_path: Path) -> dict:
+    """``nextham train`` of one config (resumes from its last checkpoint); wall time."""
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False))
+    t0 = time.perf_counter()
+    nextham_cli("train", str(config_path), "--quiet")
+    model = Path(config["out"]) / "model.safetensors"
+    return {"model": str(model), "train_s": time.perf_counter() - t0}
+
+
+def evaluate(
+    model_path: str | None, dataset: str, split: str, kmesh: tuple, predictions=None
+) -> dict:
+    """Metrics of a model (or of given ``predictions``: name → H flat) and the baselines.
+
+    Returns ``{"summary": {model/zero_correction/zero_hamiltonian: metrics}, "predict_s": …,
+    "names": […]}``; ``predict_s`` is the model's time per structure (no engine time).
+    """
+    from nextham.dft.kspace import gamma_mesh
+    from nextham.evaluate import select_names
+    from nextham.loss.report import aggregate_reports, evaluate_structure
+    from nextham.predict import predict_hamiltonians
+    from nextham.store.dataset import Dataset
+    from nextham.train.checkpoint import load_model
+
+    ds = Dataset(dataset)
+    if model_path is not None:
+        model, meta = load_model(model_path)
+        names = select_names(ds, meta, split)
+        records = [ds.load(n) for n in names]
+        t0 = time.perf_counter()
+        preds = predict_hamiltonians(model, records)
+        predict_s = (time.perf_counter() - t0) / len(records)
+    else:
+        names = sorted(predictions)
+        records = [ds.load(n) for n in names]
+        preds, predict_s = [predictions[n] for n in names], None
+    kpts = gamma_mesh(tuple(kmesh))
+    per = [evaluate_structure(r, h, kpts) for r, h in zip(records, preds, strict=True)]
+    return {"summary": aggregate_reports(per), "predict_s": predict_s, "names": names}
+
+
+def split_names(model_path: str, split: str) -> list[str]:
+    """Entry names (without the dataset prefix) of a model's split."""
+    from nextham.train.checkpoint import load_model
+
+    _, meta = load_model(model_path)
+    return [n.split("/", 1)[1] for n in meta["split"].get(split, [])]
+
+
+def scaling(model_path: str, repeats: list[tuple[int, int, int]]) -> dict:
+    """Forward time and peak memory of a trained model on Si supercells (8 atoms × repeats),
+    each size in a fresh process (see ``benchmarks/model_scaling.py``); fitted exponent."""
+    import os
+
+    here = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(here))
+    from model_scaling import EXACT_RSS_ENV
+
+    def one(reps: tuple, env: dict) -> dict:
+        cmd = [sys.executable, str(here / "model_scaling.py"), "--one", ",".join(map(str, reps)),
+               "--device", "cpu", "--repeats", "2", "--model", model_path]  # fmt: skip
+        run = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+        return json.loads(run.stdout.strip().splitlines()[-1])
+
+    rows = []
+    for reps in repeats:
+        row = one(reps, dict(os.environ))
+        row["peak_mib"] = one(reps, {**os.environ, **EXACT_RSS_ENV})["peak_mib"]
+        rows.append(row)
+    atoms = np.log([r["atoms"] for r in rows])
+    fit = {}
+    for key in ("forward_s", "peak_mib"):
+        vals = np.array([max(r[key], 1e-9) for r in rows])
+        fit[key] = float(np.polyfit(atoms[-3:], np.log(vals[-3:]), 1)[0]) if len(rows) > 1 else None
+    return {"rows": rows, "exponent": fit}

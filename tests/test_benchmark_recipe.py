@@ -1,0 +1,47 @@
+"""The benchmark recipe end to end in its tiny mode: data, nextham and its ablations, baselines,
+out-of-distribution and spin–orbit subsets, speed and scaling tables, the report; and resume."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
+
+
+def _run(work: Path, report: Path) -> None:
+    cmd = [sys.executable, str(RUN), "--mode", "tiny", "--work", str(work),
+           "--report", str(report), "--no-deeptb"]  # fmt: skip
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+
+def test_tiny_recipe_end_to_end(tmp_path):
+    work, report = tmp_path / "work", tmp_path / "report.md"
+    _run(work, report)
+    res = json.loads((work / "results.json").read_text())
+    assert set(res["eval"]) == {"nextham", "no_kspace", "no_tracegrad", "no_h0_input", "soc"}
+    test = res["eval"]["nextham"]["test"]["summary"]
+    mae = {k: v["gauge_mae"]["overall"]["mae_meV"] for k, v in test.items()}
+    assert 0 < mae["zero_correction"] < mae["zero_hamiltonian"] and mae["model"] > 0
+    # the held-out element forms the ood subset and never enters training
+    _, ood = res["eval"]["nextham"]["test"]["names"], res["eval"]["nextham"]["ood"]["names"]
+    assert ood and all("Si" in n for n in ood)
+    assert res["data"]["scalar"]["n_structures"] == 8 and res["data"]["soc"]["n_structures"] == 3
+    soc = res["eval"]["soc"]["val"]["summary"]["model"]["gauge_mae"]["spin"]
+    assert set(soc) >= {"uu_dd_real", "uu_dd_imag", "ud_du_real", "ud_du_imag"}
+    assert [r["atoms"] for r in res["scaling"]["rows"]] == [8, 16]
+    text = report.read_text()
+    for heading in ("## Test split", "## Out of distribution", "## Spin–orbit set",
+                    "## Predict time", "## Model cost", "## Goals"):  # fmt: skip
+        assert heading in text
+    row = next(line for line in text.splitlines() if line.startswith("| H0 alone (no corr"))
+    assert f"{mae['zero_correction']:.4g}" in row
+    assert "without H0 input" in text and "DeePTB-E3 was not run" in text
+    # a rerun reuses every cached step and rewrites the same tables
+    before = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
+    report.unlink()
+    _run(work, report)
+    after = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
+    assert before == after and report.read_text() == text
