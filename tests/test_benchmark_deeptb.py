@@ -14,9 +14,9 @@ from records import random_record
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from suite import deeptb  # noqa: E402
+from suite import deeptb
 
-from nextham.store import schema as K  # noqa: E402
+from nextham.store import schema as K
 
 
 def _blocks(folder: Path) -> dict[tuple, np.ndarray]:
@@ -60,6 +60,7 @@ def test_cutoffs_cover_every_stored_pair():
     z = rec[K.NUMBERS][rec[K.EDGE_INDEX]]
     need = np.array([0.5 * (r_max[sym[a]] + r_max[sym[b]]) for a, b in z])
     assert np.all(need >= d + 0.2 - 1e-9)  # dptb keeps an A–B pair within ½(r_A + r_B)
+
 
 def test_basis_and_config_and_scalar_only():
     rec = random_record(basis_ls={14: (0, 1, 2), 8: (0, 0, 1)})
