@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nextham.dft.settings import same_settings
 from nextham.errors import InputError
 from nextham.loss.report import aggregate_reports, evaluate_structure
 from nextham.predict import predict_hamiltonians
@@ -28,7 +29,7 @@ def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
 def evaluate_dataset(model, meta: dict, path: str, split: str, kpts: np.ndarray) -> dict:
     """Aggregated metrics of model and baselines plus per-structure reports."""
     ds = Dataset(path)
-    if ds.manifest["settings"] != meta["engine_settings"]:
+    if not same_settings(ds.manifest["settings"], meta["engine_settings"]):
         raise InputError(
             f"{path} was generated with other engine settings than the model was trained on"
         )

@@ -50,3 +50,39 @@ def test_spin_orbit_blocks_hermitian_and_time_reversal(pbs_record, key):
     n = onsite.shape[0] // 2
     assert np.abs(onsite[:n, n:]).max() > 1.0  # ↑↓ coupling of the SO-ECP, eV
     assert np.abs(onsite[:n, :n].imag).max() > 1.0  # imaginary ↑↑ part (L_z S_z)
+
+
+def test_scalar_h0_leaves_the_whole_spin_orbit_term_to_delta_h():
+    """``h0_spin_orbit=False``: H0 is spin-diagonal and real (up to the coarse test mesh's
+    ≤ 0.05 eV, see above), and differs from the default H0
+    by exactly the ECP's spin–orbit term (a pure ↑↓ / imaginary, Hermitian matrix)."""
+    from nextham.dft.engine import zeroth_step
+
+    atoms = bulk("PbS", "rocksalt", a=5.94)
+    base = {"spin": "soc", "kmesh": (1, 1, 1), "cutoff": 3.0, "ke_cutoff_ev": 300.0}
+    full, _ = zeroth_step(atoms, EngineSettings(**base))
+    scal, _ = zeroth_step(atoms, EngineSettings(**base, h0_spin_orbit=False))
+    assert scal[K.META]["settings"]["h0_spin_orbit"] is False
+    for k, blk in iter_blocks(scal, K.H0):
+        n, m = blk.shape[0] // 2, blk.shape[1] // 2
+        assert np.abs(blk[:n, m:]).max() < 1e-12 and np.abs(blk.imag).max() < 0.05, k
+        np.testing.assert_allclose(blk[:n, :m], blk[n:, m:], atol=1e-12)
+    so = dict(iter_blocks(full, K.H0))
+    diff = {k: so[k] - b for k, b in iter_blocks(scal, K.H0)}
+    pb = int(np.nonzero(full[K.NUMBERS] == 82)[0][0])
+    d = diff[(pb, pb, 0, 0, 0)]
+    assert (
+        np.abs(d).max() > 1.0 and np.abs(d.real[: d.shape[0] // 2, : d.shape[0] // 2]).max() < 1e-8
+    )
+    np.testing.assert_allclose(d, d.conj().T, atol=1e-10)
+
+
+def test_settings_written_before_a_field_existed_still_match():
+    from nextham.dft.settings import same_settings
+
+    new = EngineSettings(spin="soc").to_dict()
+    old = {k: v for k, v in new.items() if k != "h0_spin_orbit"}
+    assert same_settings(old, new)
+    assert not same_settings(old, {**new, "h0_spin_orbit": False})
+    with pytest.raises(ValueError, match="needs spin='soc'"):
+        EngineSettings(h0_spin_orbit=False)

@@ -122,7 +122,15 @@ RECIPES = {
         soc_model=SOC_MODEL,
         soc_optim={"epochs": 30, "lr": 3.0e-3, "warmup_epochs": 1},
         eval_kmesh=(4, 4, 4),
-        scaling_repeats=[(1, 1, 1), (2, 1, 1), (2, 2, 1), (2, 2, 2), (4, 2, 2)],
+        scaling_repeats=[
+            (1, 1, 1),
+            (2, 1, 1),
+            (2, 2, 1),
+            (2, 2, 2),
+            (4, 2, 2),
+            (4, 4, 2),
+            (4, 4, 4),
+        ],
         deeptb={"epochs": 150},
     ),
     "tiny": Recipe(

@@ -109,6 +109,7 @@ def write_report(results: dict, path: Path) -> None:
     """Write the Markdown report atomically."""
     r = results
     data = r["data"]
+    stamp = f"_{r['date']}, {r['machine']}._"
     lines = [
         "# Benchmark: nextham against the baselines",
         "",
@@ -131,14 +132,20 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *metrics_table(r, "test"),
         "",
+        stamp,
+        "",
         f"## Out of distribution: structures with {', '.join(r['recipe']['holdout'])} "
         f"({len(r['eval']['nextham']['ood']['names'])} structures)",
         "",
         *metrics_table(r, "ood"),
         "",
+        stamp,
+        "",
         "## Spin–orbit set (held-out validation structures, Gauge MAE per spin block, meV)",
         "",
         *soc_table(r["eval"]["soc"]["val"]),
+        "",
+        stamp,
         "",
         "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
         "",
@@ -146,9 +153,13 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *speed_table(r),
         "",
+        stamp,
+        "",
         "## Model cost against system size (Si supercells, CPU, the trained nextham model)",
         "",
         *scaling_table(r["scaling"]),
+        "",
+        stamp,
         "",
         "## Goals",
         "",

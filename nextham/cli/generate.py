@@ -48,6 +48,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--threshold", type=float, default=1e-5, help="overlap threshold of pairs")
     e.add_argument("--cutoff", type=float, default=None, help="pair cutoff radius, Å")
     e.add_argument("--ke-cutoff", type=float, default=None, help="plane-wave cutoff, eV")
+    e.add_argument(
+        "--scalar-h0",
+        action="store_true",
+        help="with --spin soc: H0 without the ECPs' spin–orbit term (ΔH then carries all of it)",
+    )
     r = p.add_argument_group("execution")
     r.add_argument("--workers", type=int, default=1, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
@@ -90,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     settings = EngineSettings(
         spin=args.spin, basis=args.basis, kmesh=args.kmesh, smearing_ev=args.smearing,
         overlap_threshold=args.threshold, cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff,
+        h0_spin_orbit=not args.scalar_h0,
     )  # fmt: skip
     structures = structures_from_args(args)
     with Progress() as bar:

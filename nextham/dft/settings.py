@@ -113,6 +113,11 @@ class EngineSettings:
         If set, pairs are stored when the interatomic distance is at most this (Å) instead.
     ke_cutoff_ev : float or None
         Override of the per-element cutoff table (eV).
+    h0_spin_orbit : bool
+        ``soc`` only: whether H0 includes the ECPs' spin–orbit term (default). With ``False``
+        H0 is the scalar-relativistic SAD Fock matrix (spin-diagonal, real) while HT keeps the
+        full spinor Hamiltonian, so ΔH = HT − H0 carries the whole spin–orbit coupling and a
+        model learns it instead of copying it from H0.
     """
 
     spin: str = "scalar"
@@ -125,6 +130,7 @@ class EngineSettings:
     overlap_threshold: float = 1e-5
     cutoff: float | None = None
     ke_cutoff_ev: float | None = None
+    h0_spin_orbit: bool = True
 
     def __post_init__(self) -> None:
         if self.spin not in SPIN_MODES:
@@ -134,6 +140,8 @@ class EngineSettings:
         if len(self.kmesh) != 3 or min(self.kmesh) < 1:
             raise ValueError(f"kmesh must be three positive integers, got {self.kmesh!r}")
         object.__setattr__(self, "kmesh", tuple(int(k) for k in self.kmesh))
+        if not self.h0_spin_orbit and self.spin != "soc":
+            raise ValueError("h0_spin_orbit=False needs spin='soc' (scalar runs have no SO term)")
 
     def to_dict(self) -> dict:
         """JSON-serializable form (stored in every dataset entry and model file)."""
@@ -149,6 +157,12 @@ class EngineSettings:
         if unknown:
             raise ValueError(f"unknown engine settings {sorted(unknown)}; known: {sorted(names)}")
         return cls(**{**d, "kmesh": tuple(d.get("kmesh", cls.kmesh))})
+
+
+def same_settings(a: dict, b: dict) -> bool:
+    """Whether two stored settings mappings mean the same engine run (absent keys take their
+    defaults, so files written before a setting existed still match)."""
+    return EngineSettings.from_dict(a) == EngineSettings.from_dict(b)
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ class Predictor:
     def check_record(self, record: dict, name: str = "record") -> None:
         """Refuse a precomputed record made with other engine settings or elements."""
         settings = record[K.META].get("settings")
-        if settings != self.settings.to_dict():
+        if settings is None or EngineSettings.from_dict(settings) != self.settings:
             raise InputError(
                 f"{name}: computed with engine settings {settings}, but the model was trained "
                 f"with {self.settings.to_dict()}; recompute it with the model's settings"

@@ -23,6 +23,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import read, write
 
+from nextham.dft.settings import same_settings
 from nextham.store import schema as K
 from nextham.store.atomic import atomic_output
 from nextham.store.hdf5 import CorruptEntryError, read_record, write_record
@@ -99,7 +100,7 @@ class Dataset:
         return json.loads(p.read_text())
 
     def _check_compatible(self, settings: dict, names: list[str]) -> None:
-        if self.manifest["settings"] != settings:
+        if not same_settings(self.manifest["settings"], settings):
             raise ValueError(
                 f"{self.path} was generated with other engine settings; use a new directory "
                 "or the same options (stored in its manifest.json)"

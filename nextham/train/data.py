@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nextham.dft.settings import same_settings
 from nextham.errors import InputError
 from nextham.store import schema as K
 from nextham.store.dataset import Dataset
@@ -21,7 +22,7 @@ def load_records(paths: Sequence[str]) -> tuple[list[str], list[dict], dict]:
         ds = Dataset(p)
         if settings is None:
             settings = ds.manifest["settings"]
-        elif ds.manifest["settings"] != settings:
+        elif not same_settings(ds.manifest["settings"], settings):
             raise InputError(f"{p} was generated with other engine settings than {paths[0]}")
         for name in ds.names:
             names.append(f"{ds.path.name}/{name}")
