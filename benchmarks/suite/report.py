@@ -62,6 +62,16 @@ def soc_table(ev: dict) -> list[str]:
     return lines
 
 
+def soc_note(options: list[str]) -> list[str]:
+    """What the H0 of the spin–orbit set contains, hence what the ↑↓/imaginary columns mean."""
+    if "--scalar-h0" in options:
+        return ["H0 of this set is scalar-relativistic (`--scalar-h0`): the whole spin–orbit "
+                "coupling (↑↓ blocks, imaginary parts) is in ΔH, so the H0 row shows its size "
+                "and the nextham row what remains after learning it.", ""]  # fmt: skip
+    return ["H0 of this set includes the ECPs' spin–orbit term; for non-magnetic semi-local "
+            "data ΔH then has no ↑↓ or imaginary part (docs/engine.md).", ""]  # fmt: skip
+
+
 def speed_table(results: dict) -> list[str]:
     """Predict time per structure (engine S + H0, then the model) next to the SCF time."""
     data, ev = results["data"]["scalar"], results["eval"]["nextham"]["test"]
@@ -147,6 +157,7 @@ def write_report(results: dict, path: Path) -> None:
         "",
         stamp,
         "",
+        *soc_note(data["soc"]["options"]),
         "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
         "",
         "## Predict time per structure next to the SCF (scalar test set, engine timings)",
