@@ -40,20 +40,16 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs, CPU only"
 
 
-def run_data(recipe: Recipe, data_root: Path, work: Path) -> dict:
-    scalar, soc = data_root / recipe.scalar_data, data_root / recipe.soc_data
-    return {
-        "scalar": steps.cached(work / "data_scalar.json",
-                               lambda: steps.generate(scalar, recipe.scalar_generate)),
-        "soc": steps.cached(work / "data_soc.json",
-                            lambda: steps.generate(soc, recipe.soc_generate)),
-    }  # fmt: skip
+def run_data(recipe: Recipe, data_root: Path, work: Path, which: str) -> dict:
+    """Generate (or resume) the ``which`` ("scalar" or "soc") dataset of the recipe."""
+    path = data_root / (recipe.scalar_data if which == "scalar" else recipe.soc_data)
+    options = recipe.scalar_generate if which == "scalar" else recipe.soc_generate
+    return steps.cached(work / f"data_{which}.json", lambda: steps.generate(path, options))
 
 
-def run_nextham(recipe: Recipe, data: dict, work: Path) -> tuple[dict, dict]:
-    """Train every scalar variant and the spin–orbit model; evaluate each on its splits."""
+def run_nextham(recipe: Recipe, scalar: str, work: Path) -> tuple[dict, dict]:
+    """Train every scalar variant; evaluate each on the test and ood splits."""
     train, ev = {}, {}
-    scalar = data["scalar"]["path"]
     for v in VARIANTS:
         cfg = train_config(recipe, v, scalar, str(work / "models" / v))
         train[v] = steps.cached(
@@ -68,11 +64,15 @@ def run_nextham(recipe: Recipe, data: dict, work: Path) -> tuple[dict, dict]:
             )
             for split in ("test", "ood")
         }
-    cfg = soc_config(recipe, data["soc"]["path"], str(work / "models" / "soc"))
-    train["soc"] = steps.cached(work / "train_soc.json",
-                                lambda: steps.train(cfg, work / "soc.yaml"))  # fmt: skip
-    ev["soc"] = {"val": steps.cached(work / "eval_soc_val.json", lambda: steps.evaluate(
-        train["soc"]["model"], data["soc"]["path"], "val", recipe.eval_kmesh))}  # fmt: skip
+    return train, ev
+
+
+def run_soc(recipe: Recipe, soc: str, work: Path) -> tuple[dict, dict]:
+    """Train the spin–orbit model; evaluate it on its held-out structures."""
+    cfg = soc_config(recipe, soc, str(work / "models" / "soc"))
+    train = steps.cached(work / "train_soc.json", lambda: steps.train(cfg, work / "soc.yaml"))
+    ev = {"val": steps.cached(work / "eval_soc_val.json", lambda: steps.evaluate(
+        train["model"], soc, "val", recipe.eval_kmesh))}  # fmt: skip
     return train, ev
 
 
@@ -130,13 +130,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "recipe": dataclasses.asdict(recipe),
     }  # fmt: skip
-    results["data"] = run_data(recipe, data_root, work)
-    results["train"], results["eval"] = run_nextham(recipe, results["data"], work)
+    data = results["data"] = {"scalar": run_data(recipe, data_root, work, "scalar")}
+    results["train"], results["eval"] = run_nextham(recipe, data["scalar"]["path"], work)
     if not args.no_deeptb:
         venv = Path(args.deeptb_venv).resolve()
         results["train"]["deeptb"], results["eval"]["deeptb"] = run_deeptb(
-            recipe, results["data"], results["train"], work, venv
+            recipe, data, results["train"], work, venv
         )
+    data["soc"] = run_data(recipe, data_root, work, "soc")
+    results["train"]["soc"], results["eval"]["soc"] = run_soc(recipe, data["soc"]["path"], work)
     results["scaling"] = steps.cached(
         work / "scaling.json",
         lambda: steps.scaling(results["train"]["nextham"]["model"], recipe.scaling_repeats),
