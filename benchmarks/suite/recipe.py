@@ -135,7 +135,7 @@ RECIPES = {
             (4, 4, 2),
             (4, 4, 4),
         ],
-        deeptb={"epochs": 150},
+        deeptb={"epochs": 100},
     ),
     "tiny": Recipe(
         name="tiny",
