@@ -118,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", default="docs/benchmarks.md", help="Markdown report to write")
     ap.add_argument("--no-deeptb", action="store_true", help="skip the DeePTB-E3 baseline")
     ap.add_argument("--deeptb-venv", default="runs/deeptb-venv", help="DeePTB's virtualenv")
+    ap.add_argument("--part", choices=("all", "soc"), default="all",
+                    help="soc: only the spin–orbit data and model (cached for a later full run, "
+                         "e.g. in a second process); all: every step and the report")  # fmt: skip
     args = ap.parse_args(argv)
     recipe = RECIPES[args.mode]
     work = Path(args.work or f"runs/benchmark-{args.mode}").resolve()
@@ -130,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "recipe": dataclasses.asdict(recipe),
     }  # fmt: skip
+    if args.part == "soc":
+        soc = run_data(recipe, data_root, work, "soc")["path"]
+        run_soc(recipe, soc, work)
+        return 0
     data = results["data"] = {"scalar": run_data(recipe, data_root, work, "scalar")}
     results["train"], results["eval"] = run_nextham(recipe, data["scalar"]["path"], work)
     if not args.no_deeptb:
