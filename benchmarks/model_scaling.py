@@ -4,8 +4,9 @@ For supercells of the 8-atom conventional diamond cell (8 … 512 atoms) with sy
 blocks, prints the time to build the batch (index maps and padded H0; the pairs come from
 ASE's cell-list neighbour search when the synthetic record is made), the forward time
 (fastest of the repeats after a warm-up, inference mode: the least disturbed by other
-processes) and the peak memory of the forward pass: resident-set growth on CPU (each size
-runs in fresh subprocesses, see :data:`EXACT_RSS_ENV`), ``max_memory_allocated`` on GPU.
+processes) and the peak memory of the forward pass: resident-set growth on CPU (the kernel's
+peak-RSS mark is reset just before the forward; each size runs in fresh subprocesses, see
+:data:`EXACT_RSS_ENV`), ``max_memory_allocated`` on GPU.
 The fitted exponents are slopes of log(cost) against log(N) over N ≥ 64.
 
 Columns ending in ``_s`` are seconds: ``batch_s`` batch building, ``forward_s`` wall-clock
@@ -84,6 +85,29 @@ def _rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM) of this process (Linux ≥ 4.0), so that the peak
+    measured after the forward is the forward's own, not that of loading or batch building."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss_bytes() -> int:
+    """Peak RSS since the last reset (VmHWM), else since the process started."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def measure(
     reps: tuple[int, int, int], spinor: bool, device: str, repeats: int, model_path=None
 ) -> dict:
@@ -112,6 +136,7 @@ def measure(
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
     else:
+        _reset_peak_rss()
         base = _rss_bytes()
     times, cpu_times = [], []
     with torch.no_grad():
@@ -125,7 +150,7 @@ def measure(
     if device.startswith("cuda"):
         peak = torch.cuda.max_memory_allocated() - base
     else:
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        peak = _peak_rss_bytes() - base
     return {
         "atoms": len(record[K.NUMBERS]),
         "edges": len(record[K.EDGE_INDEX]),
