@@ -63,7 +63,7 @@ def predict(root: Path, out: Path, model_path: Path) -> None:
     from dptb.nn.build import build_model
     from dptb.utils.argcheck import get_cutoffs_from_model_options
 
-    ckpt = torch.load(model_path, map_location="cpu", weights_only=False)
+    ckpt = torch.load(model_path, map_location="cpu", weights_only=True)
     torch.set_default_dtype(getattr(torch, ckpt["config"]["common_options"]["dtype"]))
     model = build_model(str(model_path))
     model.eval()
