@@ -9,6 +9,7 @@ and its ablations trained with one base config, DeePTB-E3 on the same training s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 
@@ -90,55 +91,42 @@ TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2
               "radial_hidden": 8, "tracegrad_hidden": 8}  # fmt: skip
 TINY_ENGINE = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
 
+FULL = Recipe(
+    name="full",
+    scalar_data="scalar40",
+    scalar_generate=SCALAR40,
+    soc_data="pbte6-scalarh0",
+    soc_generate=pbte(6),
+    holdout=["Ge"],
+    model=MODEL,
+    loss=LOSS,
+    kspace=KSPACE,
+    optim={"epochs": 250, "lr": 3.0e-3, "warmup_epochs": 1},
+    soc_model=SOC_MODEL,
+    soc_optim={"epochs": 400, "lr": 3.0e-3, "warmup_epochs": 1},
+    eval_kmesh=(4, 4, 4),
+    scaling_repeats=[
+        (1, 1, 1),
+        (2, 1, 1),
+        (2, 2, 1),
+        (2, 2, 2),
+        (4, 2, 2),
+        (4, 4, 2),
+        (4, 4, 4),
+    ],
+    deeptb={"epochs": 500},
+)
+"""The documented large run."""
+
 RECIPES = {
-    "full": Recipe(
-        name="full",
-        scalar_data="scalar40",
-        scalar_generate=SCALAR40,
-        soc_data="pbte6-scalarh0",
-        soc_generate=pbte(6),
-        holdout=["Ge"],
-        model=MODEL,
-        loss=LOSS,
-        kspace=KSPACE,
-        optim={"epochs": 250, "lr": 3.0e-3, "warmup_epochs": 1},
-        soc_model=SOC_MODEL,
-        soc_optim={"epochs": 400, "lr": 3.0e-3, "warmup_epochs": 1},
-        eval_kmesh=(4, 4, 4),
-        scaling_repeats=[
-            (1, 1, 1),
-            (2, 1, 1),
-            (2, 2, 1),
-            (2, 2, 2),
-            (4, 2, 2),
-            (4, 4, 2),
-            (4, 4, 4),
-        ],
-        deeptb={"epochs": 500},
-    ),
-    "small": Recipe(
+    "full": FULL,
+    "small": dataclasses.replace(
+        FULL,
         name="small",
-        scalar_data="scalar40",
-        scalar_generate=SCALAR40,
         soc_data="pbte3-scalarh0",
         soc_generate=pbte(3),
-        holdout=["Ge"],
-        model=MODEL,
-        loss=LOSS,
-        kspace=KSPACE,
         optim={"epochs": 80, "lr": 3.0e-3, "warmup_epochs": 1},
-        soc_model=SOC_MODEL,
         soc_optim={"epochs": 200, "lr": 3.0e-3, "warmup_epochs": 1},
-        eval_kmesh=(4, 4, 4),
-        scaling_repeats=[
-            (1, 1, 1),
-            (2, 1, 1),
-            (2, 2, 1),
-            (2, 2, 2),
-            (4, 2, 2),
-            (4, 4, 2),
-            (4, 4, 4),
-        ],
         deeptb={"epochs": 25},
     ),
     "tiny": Recipe(

@@ -119,7 +119,10 @@ def write_report(results: dict, path: Path) -> None:
     """Write the Markdown report atomically."""
     r = results
     data = r["data"]
-    stamp = f"_{r['date']}, {r['machine']}._"
+
+    def stamped(table: list[str]) -> list[str]:
+        return [*table, "", f"_{r['date']}, {r['machine']}._"]
+
     lines = [
         "# Benchmark: nextham against the baselines",
         "",
@@ -140,37 +143,27 @@ def write_report(results: dict, path: Path) -> None:
         "",
         f"## Test split ({len(r['eval']['nextham']['test']['names'])} structures)",
         "",
-        *metrics_table(r, "test"),
-        "",
-        stamp,
+        *stamped(metrics_table(r, "test")),
         "",
         f"## Out of distribution: structures with {', '.join(r['recipe']['holdout'])} "
         f"({len(r['eval']['nextham']['ood']['names'])} structures)",
         "",
-        *metrics_table(r, "ood"),
-        "",
-        stamp,
+        *stamped(metrics_table(r, "ood")),
         "",
         "## Spin–orbit set (held-out validation structures, Gauge MAE per spin block, meV)",
         "",
-        *soc_table(r["eval"]["soc"]["val"]),
-        "",
-        stamp,
+        *stamped(soc_table(r["eval"]["soc"]["val"])),
         "",
         *soc_note(data["soc"]["options"]),
         "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
         "",
         "## Predict time per structure next to the SCF (scalar test set, engine timings)",
         "",
-        *speed_table(r),
-        "",
-        stamp,
+        *stamped(speed_table(r)),
         "",
         "## Model cost against system size (Si supercells, CPU, the trained nextham model)",
         "",
-        *scaling_table(r["scaling"]),
-        "",
-        stamp,
+        *stamped(scaling_table(r["scaling"])),
         "",
         "## Goals",
         "",

@@ -22,7 +22,7 @@ from ase import Atoms
 
 from nextham.dft.fermi import fermi_level
 from nextham.dft.kspace import gamma_mesh
-from nextham.dft.settings import EngineSettings, element_choice, ke_cutoff_ev
+from nextham.dft.settings import EngineSettings, element_choice, ke_cutoff_ev, same_settings
 from nextham.errors import InputError
 from nextham.predict.core import predict_hamiltonians
 from nextham.predict.domain import reliability
@@ -115,7 +115,7 @@ class Predictor:
     def check_record(self, record: dict, name: str = "record") -> None:
         """Refuse a precomputed record made with other engine settings or elements."""
         settings = record[K.META].get("settings")
-        if settings is None or EngineSettings.from_dict(settings) != self.settings:
+        if settings is None or not same_settings(settings, self.settings.to_dict()):
             raise InputError(
                 f"{name}: computed with engine settings {settings}, but the model was trained "
                 f"with {self.settings.to_dict()}; recompute it with the model's settings"
