@@ -17,7 +17,7 @@ page-faulted on each forward, a cost proportional to the bytes touched that make
 largest sizes look slightly superlinear on a loaded machine; the matrix products
 themselves scale linearly.
 
-    OMP_NUM_THREADS=1 python benchmarks/model_scaling.py [--spinor] [--device cpu]
+    OMP_NUM_THREADS=1 python benchmarks/model_scaling.py [--spinor | --model M] [--device cpu]
 """
 
 from __future__ import annotations
@@ -167,27 +167,31 @@ def exponent(atoms: list[int], values: list[float], n_min: int = 64) -> float:
     return float(np.polyfit(x, y, 1)[0])
 
 
-def _run_one(reps: tuple, spinor: bool, device: str, repeats: int, extra_env: dict) -> dict:
+def _run_one(
+    reps: tuple, spinor: bool, device: str, repeats: int, extra_env: dict, model=None
+) -> dict:
     cmd = [sys.executable, __file__, "--one", ",".join(map(str, reps)), "--device", device]
     cmd += ["--repeats", str(repeats)] + (["--spinor"] if spinor else [])
+    cmd += ["--model", str(model)] if model else []
     env = {**os.environ, **extra_env}
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
-def table(spinor: bool, device: str, repeats: int) -> None:
-    """Print one table (one device, one spin mode) with fitted exponents."""
+def table(spinor: bool, device: str, repeats: int, model=None) -> None:
+    """Print one table (one device, one spin mode or one trained model) with exponents."""
     rows = []
     for reps in REPEATS:
-        row = _run_one(reps, spinor, device, repeats, {})
+        row = _run_one(reps, spinor, device, repeats, {}, model)
         if device == "cpu":
-            retained = _run_one(reps, spinor, device, repeats, RETAIN_ENV)
+            retained = _run_one(reps, spinor, device, repeats, RETAIN_ENV, model)
             row["retained_s"], row["retained_cpu_s"] = retained["forward_s"], retained["cpu_s"]
-            row["peak_mib"] = _run_one(reps, spinor, device, 1, EXACT_RSS_ENV)["peak_mib"]
+            peak = _run_one(reps, spinor, device, 1, EXACT_RSS_ENV, model)["peak_mib"]
+            row["peak_mib"] = peak
         else:
             row.pop("cpu_s")
         rows.append(row)
-    mode = "spinor" if spinor else "scalar"
+    mode = f"model {model}" if model else ("spinor" if spinor else "scalar")
     print(f"\n{device}, {mode}, torch threads={torch.get_num_threads()}")
     timed = [k for k in rows[0] if k.endswith("_s")]
     print(f"{'atoms':>6} {'pairs':>7} " + " ".join(f"{k:>14}" for k in timed) + " peak_MiB")
@@ -205,7 +209,7 @@ def main() -> None:
     parser.add_argument("--spinor", action="store_true")
     parser.add_argument("--device", default=None, help="cpu, cuda; default: cpu and cuda if any")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--model", default=None, help="trained model file (with --one)")
+    parser.add_argument("--model", default=None, help="a trained model file (its basis, spin)")
     parser.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one is not None:
@@ -216,7 +220,7 @@ def main() -> None:
     if args.device is None and torch.cuda.is_available():
         devices.append("cuda")
     for device in devices:
-        table(args.spinor, device, args.repeats)
+        table(args.spinor, device, args.repeats, args.model)
 
 
 if __name__ == "__main__":

@@ -84,8 +84,9 @@ class ModelConfig:
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     edge_chunk : int
-        Pairs per chunk in the per-pair block ↔ irreps maps (keeps their temporaries in
-        cache); affects speed only, not results.
+        Pairs per chunk of all per-pair work (block ↔ irreps maps, embedding, Transformer
+        values and edge updates, TraceGrad, read-out): keeps temporaries in cache, so the cost
+        per pair does not grow with the crystal; affects speed and memory, not results.
     """
 
     basis_ls: dict[int, tuple[int, ...]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from e3nn import nn as e3nn_nn
 from e3nn import o3
@@ -21,6 +23,23 @@ def sorted_irreps(irreps: o3.Irreps) -> tuple[o3.Irreps, torch.Tensor]:
     order = sorted(range(len(irreps)), key=lambda k: (irreps[k].ir, k))
     perm = torch.cat([torch.arange(slices[k].start, slices[k].stop) for k in order])
     return o3.Irreps([irreps[k] for k in order]).simplify(), perm
+
+
+def map_rows(fn: Callable, chunk: int, *rows: torch.Tensor):
+    """``fn(*rows)`` evaluated on chunks of ``chunk`` rows and concatenated along dim 0.
+
+    ``fn`` must be a row-wise map (row k of its output depends only on row k of every
+    input); it may return a tensor or a tuple of tensors. Chunking keeps the temporaries
+    of a large graph in cache, so the cost per row does not grow with the graph; results
+    equal the unchunked call up to floating-point summation order.
+    """
+    n = rows[0].shape[0]
+    if n <= chunk:
+        return fn(*rows)
+    parts = [fn(*(r[s : s + chunk] for r in rows)) for s in range(0, n, chunk)]
+    if isinstance(parts[0], tuple):
+        return tuple(torch.cat(p) for p in zip(*parts))
+    return torch.cat(parts)
 
 
 def scalar_slice(irreps: o3.Irreps) -> slice:

@@ -10,6 +10,7 @@ import torch
 from e3nn import o3
 
 from nextham.model.config import ModelConfig
+from nextham.model.layers import map_rows
 from nextham.model.tracegrad import TraceGrad
 from nextham.model.transformer import TransformerBlock
 
@@ -53,6 +54,7 @@ class HamiltonianNet(torch.nn.Module):
                 config.radial_hidden,
                 config.num_heads,
                 config.head_dim,
+                config.edge_chunk,
             )
             for _ in range(config.num_layers)
         )
@@ -91,6 +93,7 @@ class HamiltonianNet(torch.nn.Module):
         z : (E,) TraceGrad invariant, or None when TraceGrad is off
         """
         i, j = edge_index[:, 0], edge_index[:, 1]
+        chunk = self.config.edge_chunk
         onsite = y0.new_zeros(species.shape[0], y0.shape[1]).index_add(
             0, i[self_pair], y0[self_pair]
         )
@@ -100,10 +103,15 @@ class HamiltonianNet(torch.nn.Module):
             node_in.append(onehot)
             edge_in += [onehot[i], onehot[j]]
         x = self.node_embed(torch.cat(node_in, dim=-1))
-        h = self.edge_embed(torch.cat(edge_in, dim=-1))
+        h = map_rows(lambda *c: self.edge_embed(torch.cat(c, dim=-1)), chunk, *edge_in)
         for block in self.blocks:
             x, h = block(x, h, sh, radial, weight, edge_index)
-        z = None
+        y, z = map_rows(self._read_out, chunk, h, y0)
+        return y, (z if self.tracegrad is not None else None)
+
+    def _read_out(self, h: torch.Tensor, y0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Edge features → (ΔH irreps, TraceGrad z or an empty column); row-wise."""
+        z = h.new_zeros(h.shape[0], 0)
         if self.tracegrad is not None:
             z, h = self.tracegrad(h)
         y = self.readout(h)

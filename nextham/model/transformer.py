@@ -20,7 +20,13 @@ import torch
 from e3nn import nn as e3nn_nn
 from e3nn import o3
 
-from nextham.model.layers import GatedLinear, head_index, masked_softmax, scalar_slice
+from nextham.model.layers import (
+    GatedLinear,
+    head_index,
+    map_rows,
+    masked_softmax,
+    scalar_slice,
+)
 
 
 def uvu_instructions(
@@ -49,6 +55,8 @@ class TransformerBlock(torch.nn.Module):
         Spherical harmonics of the edge direction.
     num_radial, radial_hidden : int
     num_heads, head_dim : int
+    chunk : int
+        Edges per chunk of the per-edge work (speed and memory only).
     """
 
     def __init__(
@@ -60,8 +68,10 @@ class TransformerBlock(torch.nn.Module):
         radial_hidden: int,
         num_heads: int,
         head_dim: int,
+        chunk: int = 1024,
     ):
         super().__init__()
+        self.chunk = chunk
         self.scalars = scalar_slice(irreps_node)
         n_scalar = self.scalars.stop - self.scalars.start
         if n_scalar == 0:
@@ -105,13 +115,20 @@ class TransformerBlock(torch.nn.Module):
         edge_index : (E, 2) receiver i, sender j
         """
         i, j = edge_index[:, 0], edge_index[:, 1]
-        m = self.pre(torch.cat([x[j], h], dim=-1))
-        v = self.value(self.tp(m, sh, self.tp_weights(radial)))
+
+        def values(jc, hc, shc, rc):
+            m = self.pre(torch.cat([x[jc], hc], dim=-1))
+            v = self.value(self.tp(m, shc, self.tp_weights(rc)))
+            return v, self.key(torch.cat([v[:, self.scalars], rc], dim=-1))
+
+        v, k = map_rows(values, self.chunk, j, h, sh, radial)
         q = self.query(x[:, self.scalars])[i]
-        k = self.key(torch.cat([v[:, self.scalars], radial], dim=-1))
         logits = (q * k).view(-1, self.num_heads, self.head_dim).sum(-1)
         alpha = masked_softmax(logits / math.sqrt(self.head_dim), i, weight, x.shape[0])
         agg = torch.zeros_like(x).index_add(0, i, alpha[:, self.heads] * v)
         x = x + self.node_update(torch.cat([x, agg], dim=-1))
-        h = h + self.edge_update(torch.cat([h, v, x[i], x[j]], dim=-1))
-        return x, h
+
+        def update(hc, vc, ic, jc):
+            return hc + self.edge_update(torch.cat([hc, vc, x[ic], x[jc]], dim=-1))
+
+        return x, map_rows(update, self.chunk, h, v, i, j)
