@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output directory (a nextham store)")
     p.add_argument("--format", action="append", choices=("deeph", "deeptb"), default=[],
                    help="also write this layout under OUT/<format>/ (repeatable)")  # fmt: skip
+    p.add_argument("--h0", default="auto", choices=("auto", "reference", "multigrid"),
+                   help="H0 build: multigrid where it applies (auto, fast) or the engine's FFT "
+                        "reference used for training data")  # fmt: skip
 
 
 def _export(ds, name: str, record: dict, formats: list[str]) -> None:
@@ -45,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from nextham.structures.read import read_structures
 
     predictor = Predictor.from_file(args.model)
+    predictor.h0_method = args.h0
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)

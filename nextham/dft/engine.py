@@ -10,6 +10,8 @@ Method (see docs/engine.md)
    whose Born–von Kármán supercell holds every stored R uniquely — exactly as PySCF's
    ``get_bands`` does (``get_hcore(k) + get_veff(dm, kpts_band=k)``), and Fourier-transformed to
    the stored blocks. Scalar runs use time reversal (H(−k) = H(k)*) to halve the Fock builds.
+   H0 may instead be built by multigrid integration (:mod:`nextham.dft.gridfock`, same matrix
+   to ~1e-4 eV, several times faster; ``h0_method``), which ``predict`` uses.
 5. The transform is checked: the stored H(R) summed back to the SCF k-points must reproduce
    PySCF's own Fock matrices there; the largest deviation (eV) is stored as metadata.
 """
@@ -28,7 +30,7 @@ from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
 from nextham.conventions import HARTREE_EV
-from nextham.dft import kspace
+from nextham.dft import gridfock, kspace
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.fermi import fermi_level
 from nextham.dft.settings import EngineSettings, element_choice
@@ -89,14 +91,42 @@ def _veff_gks_band(mf, dm, kband: np.ndarray) -> np.ndarray:
     return out
 
 
-def fock_on_mesh(mf, dm, kfrac: np.ndarray, time_reversal: bool) -> np.ndarray:
-    """Fock matrices (Hartree) of density ``dm`` (on ``mf.kpts``) at fractional ``kfrac``."""
+H0_METHODS = ("auto", "reference", "multigrid")
+"""How H0 is built: ``reference`` (PySCF's FFT-based ``get_hcore`` + ``get_veff``, as for the
+training data), ``multigrid`` (:mod:`nextham.dft.gridfock`, GTH scalar runs only) or ``auto``
+(multigrid where it applies, else reference)."""
+
+
+def resolve_h0_method(cell, settings: EngineSettings, method: str) -> str:
+    """``reference`` or ``multigrid`` for this cell; raises ValueError for an impossible choice."""
+    if method not in H0_METHODS:
+        raise ValueError(f"h0_method must be one of {H0_METHODS}, got {method!r}")
+    if method == "reference":
+        return method
+    ok = settings.spin == "scalar" and gridfock.applies(cell, settings.xc)
+    if method == "multigrid" and not ok:
+        raise ValueError(
+            "h0_method 'multigrid' needs a scalar run with GTH pseudopotentials on every atom "
+            "and an LDA/GGA functional; use 'reference' (or 'auto')"
+        )
+    return "multigrid" if ok else "reference"
+
+
+def fock_on_mesh(
+    mf, dm, kfrac: np.ndarray, time_reversal: bool, method: str = "reference"
+) -> np.ndarray:
+    """Fock matrices (Hartree) of density ``dm`` (on ``mf.kpts``) at fractional ``kfrac``.
+
+    ``method``: ``reference`` or ``multigrid`` (see :data:`H0_METHODS`)."""
     cell = mf.cell
     rep, _partner = kspace.time_reversal_pairs(kfrac)
     todo = np.unique(rep) if time_reversal else np.arange(len(kfrac))
     kabs = cell.get_abs_kpts(kfrac[todo])
-    veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
-    f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
+    if method == "multigrid":
+        f = gridfock.sad_fock(cell, mf.xc, dm, mf.kpts, kabs)
+    else:
+        veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
+        f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
     if not time_reversal:
         return f
     full = np.empty((len(kfrac), *f.shape[1:]), dtype=complex)
@@ -113,10 +143,10 @@ def _ao_slices(cell, spinor: bool) -> np.ndarray:
     return np.stack([sl, sl + cell.nao_nr()], axis=1)  # (natm, 2 spins, 2)
 
 
-def _transform(mf, dm, kfrac, edge_index, cell_shift, spinor):
+def _transform(mf, dm, kfrac, edge_index, cell_shift, spinor, method="reference"):
     """Blocks (eV) of the Fock matrix of ``dm`` for the stored pairs, plus its wall time."""
     t0 = time.perf_counter()
-    fk = fock_on_mesh(mf, dm, kfrac, time_reversal=not spinor)
+    fk = fock_on_mesh(mf, dm, kfrac, time_reversal=not spinor, method=method)
     blocks = kspace.blocks_from_k(fk, kfrac, edge_index, cell_shift, _ao_slices(mf.cell, spinor))
     blocks = [b * HARTREE_EV if spinor else b.real * HARTREE_EV for b in blocks]
     return blocks, time.perf_counter() - t0
@@ -162,18 +192,21 @@ def _element_details(numbers, settings: EngineSettings) -> dict:
     }
 
 
-def zeroth_step(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> tuple[dict, object]:
+def zeroth_step(
+    atoms: Atoms, settings: EngineSettings, verbose: int = 0, h0_method: str = "reference"
+) -> tuple[dict, object]:
     """S and H0 of one structure, no SCF: returns (record without ``HT``, SCF object).
 
-    The record's ``META`` holds the engine settings, element choices, mesh, electron count and
-    ``time_h0_s``; the SCF object (not yet run) and its SAD density ``mf.nextham_dm0`` let a
-    caller go on to the SCF.
+    The record's ``META`` holds the engine settings, element choices, mesh, electron count,
+    the H0 method used (``h0_method``, see :data:`H0_METHODS`) and ``time_h0_s``; the SCF
+    object (not yet run) and its SAD density ``mf.nextham_dm0`` let a caller go on to the SCF.
     """
     from nextham.dft.pairs import select_pairs
 
     spinor = settings.spin == "soc"
     t0 = time.perf_counter()
     cell = build_cell(atoms, settings, verbose=verbose)
+    method = resolve_h0_method(cell, settings, h0_method)
     edge_index, cell_shift, s_blocks = select_pairs(
         cell, settings.overlap_threshold, settings.cutoff
     )
@@ -182,7 +215,7 @@ def zeroth_step(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> tup
     dm0 = mf.get_init_guess(key="atom")
     kfrac = kspace.gamma_mesh(tmesh)
     with h0_hamiltonian(mf, settings):
-        h0_blocks, _ = _transform(mf, dm0, kfrac, edge_index, cell_shift, spinor)
+        h0_blocks, _ = _transform(mf, dm0, kfrac, edge_index, cell_shift, spinor, method)
     mf.nextham_dm0, mf.nextham_tmesh = dm0, kfrac
     meta = {
         "nextham_version": nextham.__version__,
@@ -192,6 +225,7 @@ def zeroth_step(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> tup
         "mesh": [int(m) for m in cell.mesh],
         "ke_cutoff_ev": None if cell.ke_cutoff is None else float(cell.ke_cutoff * HARTREE_EV),
         "transform_mesh": list(tmesh),
+        "h0_method": method,
         "magnetic": False,  # spin-restricted / unpolarized start: time-reversal symmetric
         "n_electrons": float(cell.nelectron),
         "time_h0_s": time.perf_counter() - t0,

@@ -72,23 +72,18 @@ def select_pairs(
     shifts, s = overlap_images(cell, _image_counts(cell, reach))
     sl = atom_ao_slices(cell)
     coords = cell.atom_coords()  # Bohr
-    lattice = cell.lattice_vectors()
-    edges, blocks = [], []
-    for r, shift in enumerate(shifts):
-        disp = coords[None, :, :] + shift @ lattice - coords[:, None, :]
-        dist = np.linalg.norm(disp, axis=-1) * BOHR_ANGSTROM
-        for i in range(cell.natm):
-            for j in range(cell.natm):
-                blk = s[r, sl[i, 0] : sl[i, 1], sl[j, 0] : sl[j, 1]]
-                is_self = i == j and not shift.any()
-                keep = (
-                    dist[i, j] <= cutoff
-                    if cutoff is not None
-                    else (np.abs(blk).max() > overlap_threshold)
-                )
-                if keep or is_self:
-                    edges.append((i, j, *shift))
-                    blocks.append(np.ascontiguousarray(blk))
-    order = sorted(range(len(edges)), key=lambda e: edges[e])
-    arr = np.asarray([edges[e] for e in order], dtype=np.int64).reshape(-1, 5)
-    return arr[:, :2].copy(), arr[:, 2:].copy(), [blocks[e] for e in order]
+    disp = coords[None, None] + (shifts @ cell.lattice_vectors())[:, None, None] - coords[:, None]
+    if cutoff is not None:
+        keep = np.linalg.norm(disp, axis=-1) * BOHR_ANGSTROM <= cutoff  # (N_R, natm, natm)
+    else:
+        starts = sl[:, 0]  # atoms' AO ranges are contiguous and in order
+        peak = np.maximum.reduceat(np.maximum.reduceat(np.abs(s), starts, axis=1), starts, axis=2)
+        keep = peak > overlap_threshold
+    home = np.flatnonzero(~shifts.any(axis=1))[0]
+    keep[home, np.arange(cell.natm), np.arange(cell.natm)] = True  # self pairs always
+    r, i, j = np.nonzero(keep)
+    order = np.lexsort((*shifts[r].T[::-1], j, i))
+    r, i, j = r[order], i[order], j[order]
+    blocks = [np.ascontiguousarray(s[a, sl[b, 0] : sl[b, 1], sl[c, 0] : sl[c, 1]])
+              for a, b, c in zip(r, i, j)]  # fmt: skip
+    return np.stack([i, j], 1).astype(np.int64), shifts[r].astype(np.int64), blocks

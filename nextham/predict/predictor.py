@@ -124,6 +124,10 @@ class Predictor:
 
         self.check(Atoms([chemical_symbols[int(z)] for z in record[K.NUMBERS]]), name)
 
+    h0_method = "auto"
+    """How ``predict`` builds H0 (:data:`nextham.dft.engine.H0_METHODS`): ``auto`` uses the
+    multigrid build where it applies (same H0 as the training data's to ~1e-4 eV, faster)."""
+
     def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
         """Build S and H0 with the engine (no SCF), then apply the model."""
         from nextham.dft.engine import zeroth_step
@@ -131,7 +135,7 @@ class Predictor:
 
         atoms = validate(atoms, name)
         self.check(atoms, name)
-        record, _mf = zeroth_step(atoms, self.settings)
+        record, _mf = zeroth_step(atoms, self.settings, h0_method=self.h0_method)
         return self.predict_record(record, name)
 
     def predict_record(self, record: dict, name: str = "structure") -> Prediction:
