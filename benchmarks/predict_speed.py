@@ -7,10 +7,12 @@ model. The SCF column is PySCF's ``kernel`` from the SAD guess with the same set
 build included) — the engine's SCF, which made the training data, i.e. what a user would run
 instead. ``--multigrid-scf`` adds the same SCF with PySCF's multigrid integration
 (``mf.multigrid_numint()``), the fastest SCF PySCF offers for these cells. Prints a table;
-``--json`` also writes the numbers.
+``--json`` also writes the numbers; ``--scf-json`` reuses the SCF columns of such a file (same
+cells, model and settings: they do not depend on the predict path) so that a change to predict
+is re-timed without repeating the SCFs.
 
     python benchmarks/predict_speed.py [--model M] [--sizes 2,8,16,64] [--multigrid-scf]
-                                       [--json out.json]
+                                       [--json out.json] [--scf-json earlier.json]
 """
 
 from __future__ import annotations
@@ -71,21 +73,31 @@ def main() -> None:
     ap.add_argument("--sizes", default="2,8,16,64")
     ap.add_argument("--json", default=None)
     ap.add_argument("--multigrid-scf", action="store_true", help="also time a multigrid SCF")
+    ap.add_argument("--scf-json", default=None, help="reuse SCF columns of an earlier --json")
     args = ap.parse_args()
     predictor = Predictor.from_file(args.model)
+    earlier = {}
+    if args.scf_json:
+        with open(args.scf_json) as f:
+            earlier = {r["atoms"]: r for r in json.load(f)}
     rows = []
     for n in (int(x) for x in args.sizes.split(",")):
         atoms = si_cell(n)
-        row = {"atoms": n, **time_predict(predictor, atoms), **time_scf(predictor.settings, atoms)}
-        if args.multigrid_scf:
+        row = {"atoms": n, **time_predict(predictor, atoms)}
+        old = earlier.get(n, {})
+        row.update({k: v for k, v in old.items() if k.startswith(("scf_", "mg_scf_"))})
+        if "scf_s" not in row:
+            row.update(time_scf(predictor.settings, atoms))
+        if args.multigrid_scf and "mg_scf_s" not in row:
             row.update(time_scf(predictor.settings, atoms, multigrid=True))
+        if "mg_scf_s" in row:
             row["mg_speedup"] = row["mg_scf_s"] / row["predict_s"]
         row["speedup"] = row["scf_s"] / row["predict_s"]
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {date.today()}")
     print(f"settings: {predictor.settings.to_dict()}")
-    mg = args.multigrid_scf
+    mg = all("mg_scf_s" in r for r in rows)
     head = "| atoms | H0 build s | model s | predict s | SCF s (cycles) | SCF / predict |"
     print(head + (" multigrid SCF s (cycles) | multigrid SCF / predict |" if mg else ""))
     print("|---" * (8 if mg else 6) + "|")

@@ -161,6 +161,10 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *stamped(speed_table(r)),
         "",
+        "S + H0 is the dataset's reference (FFT) build, timed when the data were generated; "
+        "`nextham predict` builds the same H0 by multigrid integration, several times faster "
+        "(docs/default-model.md, `benchmarks/predict_speed.py`).",
+        "",
         "## Model cost against system size (Si supercells, CPU, the trained nextham model)",
         "",
         *stamped(scaling_table(r["scaling"])),

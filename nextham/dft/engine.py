@@ -127,11 +127,14 @@ def fock_on_mesh(
     else:
         veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
         f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
-    if not time_reversal:
-        return f
-    full = np.empty((len(kfrac), *f.shape[1:]), dtype=complex)
+    return _time_reversal_expand(f, rep, todo) if time_reversal else f
+
+
+def _time_reversal_expand(f: np.ndarray, rep: np.ndarray, todo: np.ndarray) -> np.ndarray:
+    """Matrices at every k from those at ``todo`` (H(−k) = H(k)*; ``rep``: each k's partner)."""
+    full = np.empty((len(rep), *f.shape[1:]), dtype=complex)
     where = {q: n for n, q in enumerate(todo)}
-    for q in range(len(kfrac)):
+    for q in range(len(rep)):
         full[q] = f[where[q]] if rep[q] == q else f[where[rep[q]]].conj()
     return full
 
@@ -146,8 +149,20 @@ def _ao_slices(cell, spinor: bool) -> np.ndarray:
 def _transform(mf, dm, kfrac, edge_index, cell_shift, spinor, method="reference"):
     """Blocks (eV) of the Fock matrix of ``dm`` for the stored pairs, plus its wall time."""
     t0 = time.perf_counter()
-    fk = fock_on_mesh(mf, dm, kfrac, time_reversal=not spinor, method=method)
-    blocks = kspace.blocks_from_k(fk, kfrac, edge_index, cell_shift, _ao_slices(mf.cell, spinor))
+    slices = _ao_slices(mf.cell, spinor)
+    if method == "multigrid":  # local potential straight to real space (scalar runs only)
+        rep, _ = kspace.time_reversal_pairs(kfrac)
+        todo = np.unique(rep)
+        kabs = mf.cell.get_abs_kpts(kfrac[todo])
+        fk, by_shift = gridfock.sad_fock_split(mf.cell, mf.xc, dm, mf.kpts, kabs)
+        blocks = kspace.blocks_from_k(
+            _time_reversal_expand(fk, rep, todo), kfrac, edge_index, cell_shift, slices
+        )
+        mesh = tuple(len(np.unique(np.round(np.mod(kfrac[:, a], 1.0), 9))) for a in range(3))
+        gridfock.add_shift_blocks(blocks, by_shift, edge_index, cell_shift, slices, mesh)
+    else:
+        fk = fock_on_mesh(mf, dm, kfrac, time_reversal=not spinor, method=method)
+        blocks = kspace.blocks_from_k(fk, kfrac, edge_index, cell_shift, slices)
     blocks = [b * HARTREE_EV if spinor else b.real * HARTREE_EV for b in blocks]
     return blocks, time.perf_counter() - t0
 

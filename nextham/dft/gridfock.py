@@ -26,17 +26,21 @@ from pyscf import gto
 from pyscf.gto.ft_ao import ft_aopair
 from pyscf.pbc import tools
 from pyscf.pbc.dft import multigrid
-from pyscf.pbc.dft.multigrid.multigrid import _eval_rhoG, _get_j_pass2
 from pyscf.pbc.gto import pseudo
 from pyscf.pbc.gto.pseudo import pp_int
+
+try:  # PySCF's multigrid internals (2.x); if they move, every cell takes the reference build
+    from pyscf.pbc.dft.multigrid.multigrid import _eval_rhoG, _get_j_pass2
+except ImportError:  # pragma: no cover - depends on the installed PySCF
+    _eval_rhoG = _get_j_pass2 = None
 
 
 def applies(cell, xc: str) -> bool:
     """True when :func:`sad_fock` reproduces the reference Fock build for this cell and functional.
 
     Needs a GTH pseudopotential on every atom (no ECP, no all-electron atom) and an LDA or GGA
-    functional."""
-    if getattr(cell, "_ecp", None):
+    functional (and PySCF's multigrid internals this module calls)."""
+    if _get_j_pass2 is None or getattr(cell, "_ecp", None):
         return False
     symbols = {cell.atom_symbol(a) for a in range(cell.natm)}
     if not cell._pseudo or not symbols <= set(cell._pseudo):
@@ -157,6 +161,31 @@ def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray) -> np.ndarray:
     return v
 
 
+def sad_fock_split(
+    cell, xc: str, dm, kpts: np.ndarray, kband: np.ndarray
+) -> tuple[np.ndarray, dict]:
+    """The Fock matrix of density ``dm`` (on ``kpts``) in two parts, Hartree.
+
+    Returns
+    -------
+    fock_k : (nband, nao, nao) complex at the band k-points: T, V_nl and the local potential
+        of the multigrid's plain-FFT task
+    by_shift : dict, integer lattice shift R → (nao, nao) real ⟨φ_i(r)|v|φ_j(r − R)⟩ of the
+        local potential's other tasks (:func:`nextham.dft.realspace_grid.local_matrices`)
+
+    F(k) = fock_k + Σ_R e^{ik·R} by_shift[R] (:func:`sad_fock`).
+    """
+    from nextham.dft.realspace_grid import local_matrices
+
+    ni = multigrid.MultiGridNumInt(cell).build()
+    kpts, kband = np.reshape(kpts, (-1, 3)), np.reshape(kband, (-1, 3))
+    v_g = local_potential_g(ni, cell, xc, np.asarray(dm), kpts)
+    by_shift, fock = local_matrices(ni, cell, v_g, kband)
+    fock += np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kband)).reshape(fock.shape)
+    fock += np.asarray(pp_int.get_pp_nl(cell, kband)).reshape(fock.shape)
+    return fock, by_shift
+
+
 def sad_fock(cell, xc: str, dm, kpts: np.ndarray, kband: np.ndarray) -> np.ndarray:
     """Fock matrices (Hartree) of density ``dm`` given on ``kpts`` at the band k-points.
 
@@ -171,10 +200,30 @@ def sad_fock(cell, xc: str, dm, kpts: np.ndarray, kband: np.ndarray) -> np.ndarr
     -------
     (nband, nao, nao) complex Fock matrices, Hermitian
     """
-    ni = multigrid.MultiGridNumInt(cell).build()
-    kpts, kband = np.reshape(kpts, (-1, 3)), np.reshape(kband, (-1, 3))
-    v_g = local_potential_g(ni, cell, xc, np.asarray(dm), kpts)
-    fock = np.asarray(_get_j_pass2(ni, v_g, 1, kband)[0], dtype=complex)
-    fock += np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kband)).reshape(fock.shape)
-    fock += np.asarray(pp_int.get_pp_nl(cell, kband)).reshape(fock.shape)
+    fock, by_shift = sad_fock_split(cell, xc, dm, kpts, kband)
+    a = cell.lattice_vectors()
+    for shift, mat in by_shift.items():
+        fock += (
+            np.exp(1j * np.reshape(kband, (-1, 3)) @ (np.asarray(shift) @ a))[:, None, None] * mat
+        )
     return fock
+
+
+def add_shift_blocks(
+    blocks: list, by_shift: dict, edge_index, cell_shift, ao_slices, mesh: tuple[int, int, int]
+) -> None:
+    """Add the real-space part to each pair's block (i, j, R), in place.
+
+    Adds Σ_{R' ≡ R mod mesh} ``by_shift[R'][i rows, j cols]``: exactly what a Fourier transform
+    from the Γ-centred k-mesh ``mesh`` gives (it folds the images R' beyond its Born–von Kármán
+    supercell onto R), so the blocks equal those of the engine's k-space transform."""
+    n = np.asarray(mesh, dtype=int)
+    folded: dict[tuple, np.ndarray] = {}
+    for shift, mat in by_shift.items():
+        key = tuple(int(x) for x in np.mod(shift, n))
+        folded[key] = folded[key] + mat if key in folded else mat.copy()
+    for e, ((i, j), shift) in enumerate(zip(edge_index, cell_shift)):
+        mat = folded.get(tuple(int(x) for x in np.mod(shift, n)))
+        if mat is not None:
+            rows, cols = slice(*ao_slices[i]), slice(*ao_slices[j])
+            blocks[e] = blocks[e] + mat[rows, cols]

@@ -1,0 +1,116 @@
+"""Matrix elements ⟨φ_i(r)| v |φ_j(r − R)⟩ of a periodic local potential, per lattice vector R.
+
+PySCF's multigrid integration (``pyscf.pbc.dft.multigrid``) computes these real-space matrices
+for every image R internally and then multiplies them by Bloch phases for each requested k;
+for the Hamiltonian blocks H_ij(R) that the engine stores, the phases (and their transform
+back) are wasted work, a large part of the cost for big cells. This module runs the same
+multigrid tasks and keeps the per-image matrices. The one task that PySCF integrates on a plain
+FFT grid (the most diffuse functions, no sparse partner) is still done at the band k-points and
+returned as k-space matrices, to be Fourier-transformed with the other k-space terms.
+
+Follows PySCF 2.x's ``multigrid._get_j_pass2`` / ``eval_mat`` (LDA-type potential, real), and
+is checked against them in ``tests/test_dft_gridfock.py``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+import scipy.linalg
+from pyscf import gto as molgto
+from pyscf import lib
+from pyscf.dft.numint import libdft
+from pyscf.pbc import gto, tools
+from pyscf.pbc.df import fft
+from pyscf.pbc.dft import numint
+from pyscf.pbc.dft.multigrid import multigrid as mg
+
+
+def _image_matrices(t_cell, weights: np.ndarray, shls_slice, mesh) -> tuple:
+    """Raw per-image matrices of ``eval_mat`` (LDA, comp 1, hermi 0): (Ls (nL, 3) Bohr,
+    mat (nL, naoj, naoi)) with mat[L, q, p] = ⟨χ_p| v |χ_q(r − L)⟩ over primitive Cartesians."""
+    vol = t_cell.vol
+    weight_penalty = np.prod(mesh) / vol
+    exp_min = np.hstack(t_cell.bas_exps()).min()
+    lattice_sum_fac = max(2 * np.pi * t_cell.rcut / (vol * exp_min / 2), 1)
+    precision = t_cell.precision / weight_penalty / lattice_sum_fac
+    atm, bas, env = molgto.conc_env(
+        t_cell._atm, t_cell._bas, t_cell._env, t_cell._atm, t_cell._bas, t_cell._env
+    )
+    env[mg.PTR_EXPDROP] = min(precision * mg.EXTRA_PREC, mg.EXPDROP)
+    ao_loc = molgto.moleintor.make_loc(bas, "cart")
+    i0, i1, j0, j1 = shls_slice
+    j0, j1 = j0 + t_cell.nbas, j1 + t_cell.nbas
+    naoi, naoj = ao_loc[i1] - ao_loc[i0], ao_loc[j1] - ao_loc[j0]
+    ls = gto.eval_gto.get_lattice_Ls(t_cell, dimension=3)
+    a = t_cell.lattice_vectors()
+    b = np.linalg.inv(a.T)
+    orth = abs(a - np.diag(a.diagonal())).max() < 1e-12
+    fn = getattr(libdft, "NUMINTeval_lda" + ("_orth" if orth else "_nonorth"))
+    weights = np.ascontiguousarray(weights, dtype=np.double)
+    mat = np.zeros((len(ls), 1, naoj, naoi))
+    c_int3 = ctypes.c_int * 3
+    libdft.NUMINT_fill2c(
+        fn, weights.ctypes.data_as(ctypes.c_void_p), mat.ctypes.data_as(ctypes.c_void_p),
+        ctypes.c_int(1), ctypes.c_int(0), (ctypes.c_int * 4)(i0, i1, j0, j1),
+        ao_loc.ctypes.data_as(ctypes.c_void_p), ctypes.c_double(np.log(precision * mg.EXTRA_PREC)),
+        ctypes.c_int(3), ctypes.c_int(len(ls)), ls.ctypes.data_as(ctypes.c_void_p),
+        a.ctypes.data_as(ctypes.c_void_p), b.ctypes.data_as(ctypes.c_void_p),
+        c_int3(0, 0, 0), c_int3(*mesh), c_int3(*mesh),
+        atm.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(atm)),
+        bas.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(bas)),
+        env.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(env)),
+    )  # fmt: skip
+    return ls, mat[:, 0]
+
+
+def local_matrices(ni, cell, v_g: np.ndarray, kband: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Matrix elements of the local potential ``v_g`` (multigrid G-space convention).
+
+    Returns
+    -------
+    by_shift : dict mapping integer lattice shifts (3-tuples) to (nao, nao) real matrices
+        H_ij(R) = ⟨φ_i(r)| v |φ_j(r − R)⟩ from the sparse multigrid tasks
+    dense_k : (nband, nao, nao) complex, the plain-FFT task at ``kband`` (Bloch sums)
+    """
+    nao = cell.nao_nr()
+    vg = v_g.reshape(ni.mesh)
+    inv_a = np.linalg.inv(cell.lattice_vectors())
+    by_shift: dict[tuple, np.ndarray] = {}
+    dense_k = np.zeros((len(kband), nao, nao), dtype=complex)
+    for dense, sparse in ni.tasks:
+        mesh = dense.mesh
+        freqs = [np.fft.fftfreq(m, 1.0 / m).astype(int) for m in mesh]
+        sub = vg[np.ix_(*freqs)].reshape(-1)
+        v_r = np.ascontiguousarray(tools.ifft(sub, mesh).real.reshape(-1))
+        idx_h = dense.ao_idx
+        if sparse is None:
+            for ao_etc, p0, p1 in fft.FFTDF(cell, kpts=kband).aoR_loop(dense, kband):
+                for k, ao in enumerate(ao_etc[0]):
+                    aow = numint._scale_ao(ao, v_r[p0:p1])
+                    dense_k[k, idx_h[:, None], idx_h] += lib.dot(ao.conj().T, aow)
+            continue
+        idx_l = sparse.ao_idx
+        h_pcell, h_coeff = dense.cell.decontract_basis(to_cart=True, aggregate=True)
+        l_pcell, l_coeff = sparse.cell.decontract_basis(to_cart=True, aggregate=True)
+        t_cell = h_pcell + l_pcell
+        t_coeff = scipy.linalg.block_diag(h_coeff, l_coeff)
+        n_h = mg._pgto_shells(dense.cell)
+        ls, mat = _image_matrices(t_cell, v_r, (0, n_h, 0, mg._pgto_shells(t_cell)), mesh)
+        keep = np.abs(mat).max(axis=(1, 2)) > 0  # images the integration screened out entirely
+        ls, mat = ls[keep], mat[keep]
+        # vp[L, j, i] = Σ_pq t_coeff[q, j] mat[L, q, p] h_coeff[p, i]: two GEMMs, no einsum
+        n_l, n_q, n_p = mat.shape
+        vp = np.matmul(t_coeff.T, (mat.reshape(-1, n_p) @ h_coeff).reshape(n_l, n_q, -1))
+        shifts = np.rint(ls @ inv_a).astype(int)
+        naoh = len(idx_h)
+        hh, hl, lh = np.ix_(idx_h, idx_h), np.ix_(idx_h, idx_l), np.ix_(idx_l, idx_h)
+        for shift, block in zip(map(tuple, shifts), vp):
+            out = by_shift.setdefault(shift, np.zeros((nao, nao)))
+            out[hh] += block[:naoh].T
+            out[hl] += block[naoh:].T
+        for shift, block in zip(map(tuple, -shifts), vp):  # H_lh(R) = H_hl(−R)ᵀ
+            out = by_shift.setdefault(shift, np.zeros((nao, nao)))
+            out[lh] += block[naoh:]
+    return by_shift, dense_k
