@@ -7,6 +7,11 @@ smearing is 0): dm(k) = C f C†. A Hamiltonian close to self-consistency gives 
 the converged one, so PySCF's SCF starts near its end point; it converges to the same energy as
 from the SAD guess (same functional, basis and meshes). See docs/predict.md.
 
+By default the guess takes H0 exactly at the SCF k-points (one SAD Fock build with the SCF's
+own operators) and adds only the correction ΔH = H − H0 from the stored pairs: the long, slowly
+decaying tail of H0 beyond the stored pairs is then not lost, which otherwise costs the SCF
+about three cycles even for the exact Hamiltonian (docs/default-model.md).
+
 >>> from nextham.predict import Predictor
 >>> from nextham.scf import run_scf
 >>> p = Predictor.from_file()                   # shipped model
@@ -122,17 +127,48 @@ def _smearing_ev(mf) -> float:
     return float(sigma) * HARTREE_EV
 
 
+def sad_fock_at_kpts(mf, settings: EngineSettings) -> np.ndarray:
+    """H0 (Hartree) exactly at ``mf.kpts`` with the SCF's own operators: ``get_hcore`` plus
+    ``get_veff`` of PySCF's SAD density (without the SO term when the settings say so).
+
+    The SCF's own discretisation matters: the multigrid H0 of ``predict`` differs from it by
+    up to ~0.5 meV, enough to cost the SCF extra cycles. The core Hamiltonian computed here
+    is pinned on ``mf`` (when it is the SCF's: not for a scalar-H0 spin–orbit run), so the SCF
+    does not compute it again; the guess then costs one J + V_xc build.
+    """
+    from nextham.dft.engine import h0_hamiltonian
+
+    dm0 = mf.get_init_guess(key="atom")
+    with h0_hamiltonian(mf, settings):
+        h1e = np.asarray(mf.get_hcore())
+        veff = np.asarray(mf.get_veff(dm=dm0))
+    if settings.h0_spin_orbit or settings.spin != "soc":
+        mf.get_hcore = lambda *args, **kwargs: h1e
+    return h1e + veff
+
+
 def guess_density(
-    mf, record: dict, h_flat: np.ndarray, smearing_ev: float | None = None
+    mf,
+    record: dict,
+    h_flat: np.ndarray,
+    smearing_ev: float | None = None,
+    h0_k: np.ndarray | None = None,
 ) -> np.ndarray:
     """Density matrices at ``mf.kpts`` from the Hamiltonian ``h_flat`` (eV) of ``record``.
+
+    With ``h0_k`` (H0 in Hartree at ``mf.kpts``, :func:`sad_fock_at_kpts`), H(k) is
+    ``h0_k`` plus the Bloch sum of ``h_flat − record[H0]`` (only the correction comes from the
+    stored pairs); without it, the Bloch sum of ``h_flat``.
 
     Diagonalizes H(k) in PySCF's S(k) with ``mf.eig`` (PySCF's handling of near-linear
     dependence), occupies with :func:`occupations` (smearing of ``mf`` unless ``smearing_ev``
     is given; ``mf.cell.nelectron`` electrons; 2 per level scalar, 1 spinor) and returns
     dm(k) = C f C†, shape (nk, nao, nao) for KRKS or (nk, 2 nao, 2 nao) for KGKS, complex.
     """
-    hk = hamiltonian_at_kpts(record, h_flat, mf)
+    if h0_k is None:
+        hk = hamiltonian_at_kpts(record, h_flat, mf)
+    else:
+        hk = np.asarray(h0_k) + hamiltonian_at_kpts(record, h_flat - record[K.H0], mf)
     hk = 0.5 * (hk + hk.conj().transpose(0, 2, 1))
     sk = np.asarray(mf.get_ovlp())
     eps, coeff = mf.eig(hk, sk, x=mf.check_linear_dependency(sk, 0))
@@ -152,12 +188,15 @@ def run_scf(
     record: dict | None = None,
     h_flat: np.ndarray | None = None,
     verbose: int = 0,
+    exact_h0: bool = True,
 ) -> ScfResult:
     """PySCF SCF of ``atoms`` (Å) with the engine's ``settings``, from the chosen guess.
 
     ``guess="hamiltonian"`` starts from :func:`guess_density` of ``h_flat`` (eV; default
     ``record[HT]``, e.g. a prediction's H) on ``record``'s pairs, which must describe ``atoms``
-    under the same basis and spin mode. ``"sad"`` is the engine's atomic-density start.
+    under the same basis and spin mode; ``exact_h0`` (default) takes H0 exactly at the SCF
+    k-points and only ΔH from the pairs (:func:`guess_density`). ``"sad"`` is the engine's
+    atomic-density start.
     """
     from nextham.dft.cell import build_cell
     from nextham.dft.engine import make_mf
@@ -172,7 +211,8 @@ def run_scf(
     t0 = time.perf_counter()
     if guess == "hamiltonian":
         h = record[K.HT] if h_flat is None else h_flat
-        dm0 = guess_density(mf, record, h, settings.smearing_ev)
+        h0_k = sad_fock_at_kpts(mf, settings) if exact_h0 else None
+        dm0 = guess_density(mf, record, h, settings.smearing_ev, h0_k)
     else:
         dm0 = mf.get_init_guess(key="atom" if guess == "sad" else "minao")
     t1 = time.perf_counter()

@@ -86,6 +86,10 @@ def test_h0_method_rules(alp):
     with pytest.raises(ValueError, match="h0_method must be one of"):
         resolve_h0_method(cell, SETTINGS, "fast")
     assert not gridfock.applies(cell, "tpss")  # meta-GGA: not in the multigrid path
+    bn = build_cell(bulk("BN", "zincblende", a=3.62), SETTINGS)
+    assert gridfock.applies(bn, "pbe") and not gridfock.verified(bn)
+    assert resolve_h0_method(bn, SETTINGS, "auto") == "reference"  # B, N: not verified
+    assert resolve_h0_method(bn, SETTINGS, "multigrid") == "multigrid"  # the user's choice
 
 
 @pytest.fixture(scope="module")

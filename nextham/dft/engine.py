@@ -94,7 +94,8 @@ def _veff_gks_band(mf, dm, kband: np.ndarray) -> np.ndarray:
 H0_METHODS = ("auto", "reference", "multigrid")
 """How H0 is built: ``reference`` (PySCF's FFT-based ``get_hcore`` + ``get_veff``, as for the
 training data), ``multigrid`` (:mod:`nextham.dft.gridfock`, GTH scalar runs only) or ``auto``
-(multigrid where it applies, else reference)."""
+(multigrid where it applies and every element is verified to match the reference, see
+:data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`; else reference)."""
 
 
 def resolve_h0_method(cell, settings: EngineSettings, method: str) -> str:
@@ -109,6 +110,8 @@ def resolve_h0_method(cell, settings: EngineSettings, method: str) -> str:
             "h0_method 'multigrid' needs a scalar run with GTH pseudopotentials on every atom "
             "and an LDA/GGA functional; use 'reference' (or 'auto')"
         )
+    if method == "auto" and not gridfock.verified(cell):
+        return "reference"
     return "multigrid" if ok else "reference"
 
 
