@@ -132,3 +132,16 @@ def test_realspace_blocks_equal_reference_h0(si8):
     ref, _ = zeroth_step(atoms, settings)
     fast, _ = zeroth_step(atoms, settings, h0_method="multigrid")
     assert np.abs(fast[K.H0] - ref[K.H0]).max() < 3e-4
+
+
+@pytest.mark.parametrize("formula, a", [("AlP", 5.46), ("GaAs", 5.65)])
+def test_nonlocal_pp_equals_pyscf(formula, a):
+    """The grouped contraction of the GTH projectors gives PySCF's get_pp_nl (s, p, d
+    projectors with one to three channels)."""
+    from pyscf.pbc.gto.pseudo import pp_int
+
+    cell = build_cell(bulk(formula, "zincblende", a=a), SETTINGS)
+    kpts = cell.get_abs_kpts(kspace.gamma_mesh((3, 2, 1)) + 0.05)
+    ref = np.asarray(pp_int.get_pp_nl(cell, kpts))
+    assert np.abs(gridfock.nonlocal_pp(cell, kpts) - ref).max() < 1e-12
+    assert np.abs(ref).max() > 0.1

@@ -199,8 +199,43 @@ def sad_fock_split(
     v_g = local_potential_g(ni, cell, xc, np.asarray(dm), kpts)
     by_shift, fock = local_matrices(ni, cell, v_g, kband)
     fock += np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kband)).reshape(fock.shape)
-    fock += np.asarray(pp_int.get_pp_nl(cell, kband)).reshape(fock.shape)
+    fock += nonlocal_pp(cell, kband).reshape(fock.shape)
     return fock, by_shift
+
+
+def nonlocal_pp(cell, kpts: np.ndarray) -> np.ndarray:
+    """GTH nonlocal pseudopotential at ``kpts``, (nk, nao, nao) complex, Hartree.
+
+    PySCF's ``pp_int.get_pp_nl`` (same projector integrals), with the contraction
+    Σ_a Σ_ij ⟨φ|p_ai⟩ h_ij ⟨p_aj|φ⟩ done as one matrix product per k and distinct projector
+    set instead of one small product per atom, angular momentum and k."""
+    fakecell, hl_blocks = pp_int.fake_cell_vnl(cell)
+    kpts = np.reshape(kpts, (-1, 3))
+    nao = cell.nao_nr()
+    out = np.zeros((len(kpts), nao, nao), dtype=complex)
+    if not hl_blocks:
+        return out
+    half = pp_int._int_vnl(cell, fakecell, hl_blocks, kpts)
+    groups: dict[bytes, tuple[np.ndarray, list]] = {}
+    offset = [0, 0, 0]
+    for ib, hl in enumerate(hl_blocks):
+        nd = 2 * fakecell.bas_angular(ib) + 1
+        rows = []
+        for i in range(hl.shape[0]):
+            rows.append((i, offset[i], nd))
+            offset[i] += nd
+        key = np.asarray(hl).tobytes() + bytes([nd])
+        groups.setdefault(key, (np.asarray(hl), []))[1].append(rows)
+    nk = len(kpts)
+    for hl, members in groups.values():
+        # ilp[m, i, k, d, p] = ⟨p_m,i,d | φ_k,p⟩ (member m, channel i, component d)
+        ilp = np.stack(
+            [np.stack([half[i][:, p0 : p0 + nd] for i, p0, nd in rows]) for rows in members]
+        )
+        right = np.einsum("ij,mjkdq->kmidq", hl, ilp).reshape(nk, -1, nao)
+        left = ilp.transpose(2, 0, 1, 3, 4).conj().reshape(nk, -1, nao)
+        out += np.matmul(left.transpose(0, 2, 1), right)
+    return out
 
 
 def sad_fock(cell, xc: str, dm, kpts: np.ndarray, kband: np.ndarray) -> np.ndarray:

@@ -98,19 +98,17 @@ def local_matrices(ni, cell, v_g: np.ndarray, kband: np.ndarray) -> tuple[dict, 
         t_coeff = scipy.linalg.block_diag(h_coeff, l_coeff)
         n_h = mg._pgto_shells(dense.cell)
         ls, mat = _image_matrices(t_cell, v_r, (0, n_h, 0, mg._pgto_shells(t_cell)), mesh)
-        keep = np.abs(mat).max(axis=(1, 2)) > 0  # images the integration screened out entirely
-        ls, mat = ls[keep], mat[keep]
-        # vp[L, j, i] = Σ_pq t_coeff[q, j] mat[L, q, p] h_coeff[p, i]: two GEMMs, no einsum
-        n_l, n_q, n_p = mat.shape
-        vp = np.matmul(t_coeff.T, (mat.reshape(-1, n_p) @ h_coeff).reshape(n_l, n_q, -1))
         shifts = np.rint(ls @ inv_a).astype(int)
         naoh = len(idx_h)
         hh, hl, lh = np.ix_(idx_h, idx_h), np.ix_(idx_h, idx_l), np.ix_(idx_l, idx_h)
-        for shift, block in zip(map(tuple, shifts), vp):
-            out = by_shift.setdefault(shift, np.zeros((nao, nao)))
+        for img, shift in enumerate(shifts):
+            if not mat[img].any():  # image screened out entirely by the integration
+                continue
+            # block[j, i] = Σ_pq t_coeff[q, j] mat[q, p] h_coeff[p, i]
+            block = t_coeff.T @ (mat[img] @ h_coeff)
+            out = by_shift.setdefault(tuple(shift), np.zeros((nao, nao)))
             out[hh] += block[:naoh].T
             out[hl] += block[naoh:].T
-        for shift, block in zip(map(tuple, -shifts), vp):  # H_lh(R) = H_hl(−R)ᵀ
-            out = by_shift.setdefault(shift, np.zeros((nao, nao)))
-            out[lh] += block[naoh:]
+            out = by_shift.setdefault(tuple(-shift), np.zeros((nao, nao)))
+            out[lh] += block[naoh:]  # H_lh(−R) = H_hl(R)ᵀ
     return by_shift, dense_k
