@@ -209,8 +209,12 @@ def nonlocal_pp(cell, kpts: np.ndarray) -> np.ndarray:
     PySCF's ``pp_int.get_pp_nl`` (same projector integrals), with the contraction
     Σ_a Σ_ij ⟨φ|p_ai⟩ h_ij ⟨p_aj|φ⟩ done as one matrix product per k and distinct projector
     set instead of one small product per atom, angular momentum and k."""
-    fakecell, hl_blocks = pp_int.fake_cell_vnl(cell)
     kpts = np.reshape(kpts, (-1, 3))
+    if not hasattr(pp_int, "_int_vnl"):  # PySCF internals moved: its own (slower) contraction
+        return np.asarray(pp_int.get_pp_nl(cell, kpts), dtype=complex).reshape(
+            len(kpts), *2 * (cell.nao_nr(),)
+        )
+    fakecell, hl_blocks = pp_int.fake_cell_vnl(cell)
     nao = cell.nao_nr()
     out = np.zeros((len(kpts), nao, nao), dtype=complex)
     if not hl_blocks:
