@@ -28,6 +28,7 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
+from nextham.conventions import HARTREE_EV
 from nextham.store import schema as K
 
 
@@ -62,7 +63,7 @@ def time_scf(settings, atoms: Atoms, multigrid: bool = False) -> dict:
     mf.kernel()
     key = "mg_scf" if multigrid else "scf"
     return {f"{key}_s": time.perf_counter() - t0, f"{key}_cycles": int(getattr(mf, "cycles", -1)),
-            f"{key}_energy_ev": float(mf.e_tot) * 27.211386245988}  # fmt: skip
+            f"{key}_energy_ev": float(mf.e_tot) * HARTREE_EV}  # fmt: skip
 
 
 def main() -> None:

@@ -10,8 +10,9 @@ Method (see docs/engine.md)
    whose Born–von Kármán supercell holds every stored R uniquely — exactly as PySCF's
    ``get_bands`` does (``get_hcore(k) + get_veff(dm, kpts_band=k)``), and Fourier-transformed to
    the stored blocks. Scalar runs use time reversal (H(−k) = H(k)*) to halve the Fock builds.
-   H0 may instead be built by multigrid integration (:mod:`nextham.dft.gridfock`, same matrix
-   to ~1e-4 eV, several times faster; ``h0_method``), which ``predict`` uses.
+   H0 may instead be built by multigrid integration (:mod:`nextham.dft.gridfock`, within
+   0.1 meV of this for verified elements, several times faster; ``h0_method``), which
+   ``predict`` uses.
 5. The transform is checked: the stored H(R) summed back to the SCF k-points must reproduce
    PySCF's own Fock matrices there; the largest deviation (eV) is stored as metadata.
 """
@@ -122,15 +123,20 @@ def fock_on_mesh(
 
     ``method``: ``reference`` or ``multigrid`` (see :data:`H0_METHODS`)."""
     cell = mf.cell
-    rep, _partner = kspace.time_reversal_pairs(kfrac)
-    todo = np.unique(rep) if time_reversal else np.arange(len(kfrac))
-    kabs = cell.get_abs_kpts(kfrac[todo])
+    rep, todo, kabs = _irreducible(cell, kfrac, time_reversal)
     if method == "multigrid":
         f = gridfock.sad_fock(cell, mf.xc, dm, mf.kpts, kabs)
     else:
         veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
         f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
     return _time_reversal_expand(f, rep, todo) if time_reversal else f
+
+
+def _irreducible(cell, kfrac: np.ndarray, time_reversal: bool) -> tuple:
+    """(each k's time-reversal representative, the k to compute, their absolute k-points)."""
+    rep, _partner = kspace.time_reversal_pairs(kfrac)
+    todo = np.unique(rep) if time_reversal else np.arange(len(kfrac))
+    return rep, todo, cell.get_abs_kpts(kfrac[todo])
 
 
 def _time_reversal_expand(f: np.ndarray, rep: np.ndarray, todo: np.ndarray) -> np.ndarray:
@@ -149,20 +155,19 @@ def _ao_slices(cell, spinor: bool) -> np.ndarray:
     return np.stack([sl, sl + cell.nao_nr()], axis=1)  # (natm, 2 spins, 2)
 
 
-def _transform(mf, dm, kfrac, edge_index, cell_shift, spinor, method="reference"):
-    """Blocks (eV) of the Fock matrix of ``dm`` for the stored pairs, plus its wall time."""
+def _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, method="reference"):
+    """Blocks (eV) of the Fock matrix of ``dm`` for the stored pairs, from the Γ-centred
+    transform mesh ``tmesh``, plus its wall time."""
     t0 = time.perf_counter()
+    kfrac = kspace.gamma_mesh(tmesh)
     slices = _ao_slices(mf.cell, spinor)
     if method == "multigrid":  # local potential straight to real space (scalar runs only)
-        rep, _ = kspace.time_reversal_pairs(kfrac)
-        todo = np.unique(rep)
-        kabs = mf.cell.get_abs_kpts(kfrac[todo])
+        rep, todo, kabs = _irreducible(mf.cell, kfrac, time_reversal=True)
         fk, by_shift = gridfock.sad_fock_split(mf.cell, mf.xc, dm, mf.kpts, kabs)
         blocks = kspace.blocks_from_k(
             _time_reversal_expand(fk, rep, todo), kfrac, edge_index, cell_shift, slices
         )
-        mesh = tuple(len(np.unique(np.round(np.mod(kfrac[:, a], 1.0), 9))) for a in range(3))
-        gridfock.add_shift_blocks(blocks, by_shift, edge_index, cell_shift, slices, mesh)
+        gridfock.add_shift_blocks(blocks, by_shift, edge_index, cell_shift, slices, tmesh)
     else:
         fk = fock_on_mesh(mf, dm, kfrac, time_reversal=not spinor, method=method)
         blocks = kspace.blocks_from_k(fk, kfrac, edge_index, cell_shift, slices)
@@ -231,10 +236,9 @@ def zeroth_step(
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
     dm0 = mf.get_init_guess(key="atom")
-    kfrac = kspace.gamma_mesh(tmesh)
     with h0_hamiltonian(mf, settings):
-        h0_blocks, _ = _transform(mf, dm0, kfrac, edge_index, cell_shift, spinor, method)
-    mf.nextham_dm0, mf.nextham_tmesh = dm0, kfrac
+        h0_blocks, _ = _transform(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
+    mf.nextham_dm0, mf.nextham_tmesh = dm0, tmesh
     meta = {
         "nextham_version": nextham.__version__,
         "pyscf_version": pyscf.__version__,
@@ -269,13 +273,13 @@ def zeroth_step(
 def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> dict:
     """Run the engine on one structure and return its record (see :mod:`nextham.store.schema`)."""
     record, mf = zeroth_step(atoms, settings, verbose=verbose)
-    spinor, dm0, kfrac = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
+    spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
     edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
     t1 = time.perf_counter()
     mf.kernel(dm0=dm0)
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()
-    ht_blocks, t_ht = _transform(mf, dm, kfrac, edge_index, cell_shift, spinor)
+    ht_blocks, t_ht = _transform(mf, dm, tmesh, edge_index, cell_shift, spinor)
     record[K.HT] = _flat(ht_blocks)
 
     eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]

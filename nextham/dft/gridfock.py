@@ -8,12 +8,13 @@ computes the same matrix as
 
     F(k) = T(k) + V_nl(k) + ⟨φ_k| V_loc + V_H[ρ] + V_xc[ρ] |φ_k⟩,
 
-with T and the GTH nonlocal part V_nl analytic (PySCF ``pbc_intor('int1e_kin')`` and
-``pp_int.get_pp_nl``) and the whole local potential — the full local pseudopotential on the
-FFT mesh (the same ``get_vlocG`` as the FFT path), Hartree and exchange–correlation of the
-density — integrated once by the multigrid algorithm, whose Gaussian-pair lattice sums are
-independent of the number of band k-points. It agrees with the reference to ~1e-4 eV
-(tested) and is several times faster (``benchmarks/predict_speed.py``).
+with T and the GTH nonlocal part V_nl analytic (PySCF ``pbc_intor('int1e_kin')`` and the
+projector integrals of ``pp_int.get_pp_nl``, :func:`nonlocal_pp`) and the whole local
+potential — the full local pseudopotential on the FFT mesh (the same ``get_vlocG`` as the FFT
+path), Hartree and exchange–correlation of the density — integrated once by the multigrid
+algorithm, whose Gaussian-pair lattice sums are independent of the number of band k-points
+(:mod:`nextham.dft.realspace_grid`). It is several times faster than the reference
+(``benchmarks/predict_speed.py``).
 
 Applies to scalar-relativistic cells whose every atom has a GTH pseudopotential and an LDA or
 GGA functional (:func:`applies`); anything else (ECPs, spin–orbit, meta-GGA) uses the reference.
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 from pyscf import gto
+from pyscf.dft import libxc
 from pyscf.gto.ft_ao import ft_aopair
 from pyscf.pbc import tools
 from pyscf.pbc.dft import multigrid
@@ -35,9 +37,9 @@ from pyscf.pbc.gto import pseudo
 from pyscf.pbc.gto.pseudo import pp_int
 
 try:  # PySCF's multigrid internals (2.x); if they move, every cell takes the reference build
-    from pyscf.pbc.dft.multigrid.multigrid import _eval_rhoG, _get_j_pass2
+    from pyscf.pbc.dft.multigrid.multigrid import _eval_rhoG
 except ImportError:  # pragma: no cover - depends on the installed PySCF
-    _eval_rhoG = _get_j_pass2 = None
+    _eval_rhoG = None
 
 
 VERIFIED_ELEMENTS = {"Si": 0.006, "Ge": 0.017, "Al": 0.088, "P": 0.088, "As": 0.001}
@@ -57,13 +59,12 @@ def applies(cell, xc: str) -> bool:
 
     Needs a GTH pseudopotential on every atom (no ECP, no all-electron atom) and an LDA or GGA
     functional (and PySCF's multigrid internals this module calls)."""
-    if _get_j_pass2 is None or getattr(cell, "_ecp", None):
+    if _eval_rhoG is None or getattr(cell, "_ecp", None):
         return False
     symbols = {cell.atom_symbol(a) for a in range(cell.natm)}
     if not cell._pseudo or not symbols <= set(cell._pseudo):
         return False
-    ni = multigrid.MultiGridNumInt(cell)
-    return ni._xc_type(xc) in ("LDA", "GGA")
+    return libxc.xc_type(xc) in ("LDA", "GGA")
 
 
 def atomic_blocks(cell, dm: np.ndarray) -> list[np.ndarray] | None:
@@ -159,9 +160,9 @@ def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str) -> np.ndarray:
 def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray) -> np.ndarray:
     """The local potential V_loc + V_H + V_xc of density ``dm`` in G space, (ngrids,) complex.
 
-    Scaled as PySCF's multigrid ``_get_j_pass2`` expects (the convention of its ``nr_rks``);
+    Scaled as PySCF's multigrid integration expects (the convention of its ``nr_rks``);
     GGA terms are folded into the LDA-like potential through i G · ∂f/∂∇ρ, as there."""
-    xctype = ni._xc_type(xc)
+    xctype = libxc.xc_type(xc)
     mesh = np.asarray(ni.mesh)
     ngrids = int(np.prod(mesh))
     rho_g = density_g(ni, cell, dm, kpts, xctype)

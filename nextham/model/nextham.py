@@ -15,7 +15,7 @@ Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from e3nn import o3
@@ -24,7 +24,7 @@ from nextham.basis import BlockCoupling, OrbitalLayout, SpinorCoupling, dagger
 from nextham.model.config import ModelConfig
 from nextham.model.ensemble import distance_masks
 from nextham.model.graph import GraphBatch, build_batch
-from nextham.model.layers import RadialBasis, sorted_irreps
+from nextham.model.layers import RadialBasis, map_rows, sorted_irreps
 from nextham.model.network import HamiltonianNet
 
 
@@ -37,13 +37,6 @@ def default_dtype(dtype: torch.dtype) -> Iterator[None]:
         yield
     finally:
         torch.set_default_dtype(old)
-
-
-def per_edge(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, chunk: int):
-    """``fn`` applied to chunks of ``chunk`` rows of ``x`` (a per-row map), concatenated."""
-    if x.shape[0] <= chunk:
-        return fn(x)
-    return torch.cat([fn(part) for part in x.split(chunk)])
 
 
 def resolve_irreps(config: ModelConfig, irreps_out: o3.Irreps) -> tuple[o3.Irreps, o3.Irreps]:
@@ -157,7 +150,7 @@ class NextHAM(torch.nn.Module):
         self_pair = (i == j) & (batch.cell_shift == 0).all(dim=-1)
         weight = envelope * (~self_pair).to(envelope.dtype)
         chunk = self.config.edge_chunk
-        y0 = per_edge(self._encode, batch.h0, chunk)
+        y0 = map_rows(self._encode, chunk, batch.h0)
         outs = [
             net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
             for net in self.nets
@@ -171,7 +164,7 @@ class NextHAM(torch.nn.Module):
         if tr is not None:
             keep = self.coupling.time_reversal_mask(y.dtype)[self.perm]
             y = torch.where(tr[:, None], y * keep, y)
-        blocks = per_edge(self._decode, y, chunk)
+        blocks = map_rows(self._decode, chunk, y)
         spinor = self.config.spinor
         blocks = (blocks + dagger(blocks[batch.partner], spinor)).mul_(0.5)
         delta_flat = batch.gather_flat(blocks)

@@ -126,7 +126,8 @@ class Predictor:
 
     h0_method = "auto"
     """How ``predict`` builds H0 (:data:`nextham.dft.engine.H0_METHODS`): ``auto`` uses the
-    multigrid build where it applies (same H0 as the training data's to ~1e-4 eV, faster)."""
+    multigrid build where it applies and its elements are verified (within 0.1 meV of the
+    training data's H0, faster; :data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`)."""
 
     def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
         """Build S and H0 with the engine (no SCF), then apply the model."""
