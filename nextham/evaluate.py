@@ -53,7 +53,9 @@ def print_report(report: dict) -> None:
 
     n = report["summary"]["model"]["n_structures"]
     t = Table(title=f"{report['dataset']} ({report['split']}, {n} structures)")
-    for col in ("", "Gauge MAE meV", "spin blocks meV", "band MAE meV (E_F±2 eV)", "ghost states"):
+    cols = ("", "Gauge MAE meV", "spin blocks meV", "band MAE meV (E_F±2 eV)", "ghost states",
+            "levels > 0.1 eV off")  # fmt: skip
+    for col in cols:
         t.add_column(col)
     for name, s in report["summary"].items():
         g = s["gauge_mae"]
@@ -64,5 +66,6 @@ def print_report(report: dict) -> None:
         )
         t.add_row(name, f"{g['overall']['mae_meV']:.4g}", spin or "-",
                   f"{s['bands']['mae_meV']:.4g}" if s["bands"]["mae_meV"] is not None else "-",
-                  str(s["ghost_states"]["total"]))  # fmt: skip
+                  str(s["ghost_states"]["total"]),
+                  str(s.get("unmatched_levels", {}).get("total", "-")))  # fmt: skip
     Console(width=140).print(t)

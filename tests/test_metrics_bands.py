@@ -10,7 +10,12 @@ import scipy.linalg
 from test_loss_bloch import loop_bloch
 from test_loss_records import make_record
 
-from nextham.loss.metrics import band_mae, count_ghost_states, generalized_eigvalsh
+from nextham.loss.metrics import (
+    band_mae,
+    count_ghost_states,
+    count_unmatched_levels,
+    generalized_eigvalsh,
+)
 from nextham.loss.report import (
     aggregate_reports,
     evaluate_structure,
@@ -45,10 +50,30 @@ def test_band_mae_index_by_index():
 def test_ghost_counter_on_arrays():
     ref = np.array([[-1.0, 0.5, 3.0], [-1.2, 0.4, 2.8]])
     pred = np.array([[-1.02, 0.5, 1.4, 3.0], [-1.2, 0.45, 2.1, 2.8]])
-    # k0: 1.4 is inside ±2 eV and 0.9 eV from every reference → ghost;
-    # k1: 2.1 is outside the window → not counted; 0.45 is within tol of 0.4.
-    np.testing.assert_array_equal(count_ghost_states(ref, pred, 0.0, 2.0, 0.1), [1, 0])
-    np.testing.assert_array_equal(count_ghost_states(ref, pred, 0.0, 2.0, 1.0), [0, 0])
+    # k0: 1.4 is an extra level inside ±2 eV (2 reference levels in ±2.5 eV) → one ghost;
+    # k1: 2.1 is outside the window, so -1.2 and 0.45 match the two reference levels.
+    np.testing.assert_array_equal(count_ghost_states(ref, pred, 0.0, 2.0, 0.5), [1, 0])
+    # a margin reaching the reference level at 3.0 accounts for the extra level
+    np.testing.assert_array_equal(count_ghost_states(ref, pred, 0.0, 2.0, 1.5), [0, 0])
+
+
+def test_shifted_bands_are_not_ghosts():
+    ref = np.array([[-3.0, -1.5, 0.2, 1.9, 2.6]])
+    shifted = ref + 0.3  # 2.6 moves into nothing, 1.9 → 2.2 leaves the window
+    np.testing.assert_array_equal(count_ghost_states(ref, shifted, 0.0, 2.0, 0.5), [0])
+    np.testing.assert_array_equal(count_unmatched_levels(ref, shifted, 0.0, 2.0, 0.1), [2])
+    np.testing.assert_array_equal(count_ghost_states(ref, ref - 0.8, 0.0, 2.0, 0.5), [0])
+    one = ref.copy()
+    one[0, 4] = 1.8  # a level from beyond the margin lands in the window: counted
+    np.testing.assert_array_equal(count_ghost_states(ref, one, 0.0, 2.0, 0.5), [1])
+
+
+def test_unmatched_levels_on_arrays():
+    ref = np.array([[-1.0, 0.5, 3.0], [-1.2, 0.4, 2.8]])
+    pred = np.array([[-1.02, 0.5, 1.4, 3.0], [-1.2, 0.45, 2.1, 2.8]])
+    # k0: 1.4 is 0.9 eV from every reference level; k1: 0.45 is within tol of 0.4
+    np.testing.assert_array_equal(count_unmatched_levels(ref, pred, 0.0, 2.0, 0.1), [1, 0])
+    np.testing.assert_array_equal(count_unmatched_levels(ref, pred, 0.0, 2.0, 1.0), [0, 0])
 
 
 def gamma_record(diag_o, diag_h):
@@ -85,9 +110,10 @@ def gamma_record(diag_o, diag_h):
 def test_ghost_state_inserted_in_window():
     rec = gamma_record([-5.0, -1.0, 0.5, 4.0], [6.0])
     pred = gamma_record([-5.0, -1.0, 0.5, 8.5], [1.5])[schema.HT]  # trace kept: μ* = 0
-    got = structure_metrics(rec, pred, KPTS[:2], ghost_tol=0.1)
+    got = structure_metrics(rec, pred, KPTS[:2])
     assert got["gauge_mae"]["mu_star_meV"] == pytest.approx(0.0, abs=1e-9)
     assert got["ghost_states"] == {"count": 2, "n_kpts_with_ghosts": 2}
+    assert got["unmatched_levels"]["count"] == 2
     assert got["bands"]["mae_meV"] == pytest.approx(0.0, abs=1e-9)
     assert structure_metrics(rec, rec[schema.HT], KPTS[:2])["ghost_states"]["count"] == 0
 

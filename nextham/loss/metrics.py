@@ -21,8 +21,16 @@ Eigenvalues come from H(k) c = ε S(k) c with the canonical orthogonalization of
 :mod:`nextham.loss.kspace` (same S, so the same number of states for prediction and
 reference). Band MAE compares bands index by index at each k over the reference bands
 inside E_F ± ``band_window``; it is given with the μ* shift removed (``mae_meV``) and
-without (``mae_raw_meV``). A ghost state is a μ*-corrected predicted eigenvalue inside the
-window farther than ``ghost_tol`` from every reference eigenvalue at that k.
+without (``mae_raw_meV``).
+
+A *ghost state* is a spurious level, one the reference spectrum has no counterpart for: at
+each k, the number of μ*-corrected predicted eigenvalues inside E_F ± ``band_window`` in
+excess of the reference eigenvalues inside the window widened by ``ghost_margin`` on both
+sides. Levels that are merely shifted keep the count (their error is the band MAE), so a
+physical Hamiltonian such as H0 scores zero unless a band crosses the window's edge by more
+than the margin. *Unmatched levels* (the stricter, older count) are predicted eigenvalues in
+the window farther than ``level_tol`` from every reference eigenvalue at that k: band errors
+above ``level_tol`` and ghosts alike.
 """
 
 from __future__ import annotations
@@ -200,9 +208,25 @@ def count_ghost_states(
     eps_pred: np.ndarray,
     fermi_level: float,
     window: float = 2.0,
+    margin: float = 0.5,
+) -> np.ndarray:
+    """Ghost states per k: predicted ε in E_F ± window in excess of the reference ε in
+    E_F ± (window + margin). ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
+    ref = np.asarray(eps_ref) - fermi_level
+    pred = np.asarray(eps_pred) - fermi_level
+    n_pred = np.sum(np.abs(pred) <= window, axis=1)
+    n_ref = np.sum(np.abs(ref) <= window + margin, axis=1)
+    return np.maximum(n_pred - n_ref, 0).astype(np.int64)
+
+
+def count_unmatched_levels(
+    eps_ref: np.ndarray,
+    eps_pred: np.ndarray,
+    fermi_level: float,
+    window: float = 2.0,
     tol: float = 0.1,
 ) -> np.ndarray:
-    """Ghost states per k: predicted ε in E_F ± window farther than ``tol`` from every
+    """Unmatched levels per k: predicted ε in E_F ± window farther than ``tol`` from every
     reference ε at that k. ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
     counts = []
     for ref, pred in zip(eps_ref, eps_pred, strict=True):

@@ -8,7 +8,8 @@ name: the prediction under evaluation and the two baselines
 
 all computed with the same functions and the same reference eigenvalues.
 :func:`aggregate_reports` merges a list of such dicts into dataset-level numbers: every
-MAE is Σ errors / Σ counts over the structures (entry-weighted); ghost states are summed.
+MAE is Σ errors / Σ counts over the structures (entry-weighted); ghost states and unmatched
+levels are summed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nextham.loss.metrics import (
     band_energies,
     band_mae,
     count_ghost_states,
+    count_unmatched_levels,
     gauge_mae,
 )
 from nextham.store import schema
@@ -43,7 +45,8 @@ def structure_metrics(
     kpts: np.ndarray,
     eps_ref: np.ndarray | None = None,
     band_window: float = 2.0,
-    ghost_tol: float = 0.1,
+    ghost_margin: float = 0.5,
+    level_tol: float = 0.1,
     distance_bins: Sequence[float] = DEFAULT_DISTANCE_BINS,
     s_threshold: float = 1e-6,
 ) -> dict:
@@ -59,13 +62,14 @@ def structure_metrics(
         Fractional k-points for bands and ghost states (a mesh or a band path).
     eps_ref : (nk, m), optional
         Reference eigenvalues at ``kpts`` (computed when omitted).
-    band_window, ghost_tol
-        Half-width of the window around E_F and ghost tolerance, eV.
+    band_window, ghost_margin, level_tol
+        Half-width of the window around E_F, the ghost-state margin and the unmatched-level
+        tolerance, eV (:mod:`nextham.loss.metrics`).
 
     Returns
     -------
     dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"bands"`` and
-    ``"ghost_states"``.
+    ``"ghost_states"`` and ``"unmatched_levels"``.
     """
     fermi = float(record[schema.META]["fermi_level"])
     if eps_ref is None:
@@ -76,11 +80,13 @@ def structure_metrics(
     bands = band_mae(eps_ref, eps_pred - mu, fermi, band_window)
     raw = band_mae(eps_ref, eps_pred, fermi, band_window)
     bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts))
-    ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, band_window, ghost_tol)
+    ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, band_window, ghost_margin)
+    levels = count_unmatched_levels(eps_ref, eps_pred - mu, fermi, band_window, level_tol)
     return {
         "gauge_mae": gauge,
         "bands": bands,
         "ghost_states": {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())},
+        "unmatched_levels": {"count": int(levels.sum()), "tol_eV": level_tol},
     }
 
 
@@ -123,6 +129,7 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
     gauges = [s["gauge_mae"] for s in structures]
     bands = [s["bands"] for s in structures]
     ghosts = np.array([s["ghost_states"]["count"] for s in structures], dtype=np.int64)
+    levels = [s.get("unmatched_levels", {}).get("count", 0) for s in structures]
     overall = [g["overall"]["mae_meV"] for g in gauges if g["overall"]["mae_meV"] is not None]
     band_raw = _merge_groups([{"sum_meV": b["sum_raw_meV"], "count": b["count"]} for b in bands])
     out = {
@@ -138,6 +145,10 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
             "total": int(ghosts.sum()),
             "per_structure_mean": float(ghosts.mean()) if len(ghosts) else 0.0,
             "n_structures_with_ghosts": int((ghosts > 0).sum()),
+        },
+        "unmatched_levels": {
+            "total": int(sum(levels)),
+            "per_structure_mean": float(np.mean(levels)) if levels else 0.0,
         },
     }
     spins = [g["spin"] for g in gauges if "spin" in g]
