@@ -141,7 +141,7 @@ def write_report(results: dict, path: Path) -> None:
         f"- band MAE and ghost states on a {'×'.join(map(str, r['recipe']['eval_kmesh']))} "
         "Γ-centred k-mesh. A ghost state is a spurious level: at each k, a predicted level in "
         "E_F ± 2 eV in excess of the reference levels in E_F ± 2.5 eV (shifted bands keep the "
-        "count; their error is the band MAE). \"Levels > 0.1 eV off\" is the stricter count "
+        'count; their error is the band MAE). "Levels > 0.1 eV off" is the stricter count '
         "of predicted levels in the window farther than 0.1 eV from every reference level: "
         "band errors and ghosts alike (docs/losses.md).",
         "",
