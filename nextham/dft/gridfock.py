@@ -105,7 +105,11 @@ def bvk_shifts(cell, kpts: np.ndarray) -> np.ndarray:
 
 
 def superposition_density_g(
-    cell, blocks: list[np.ndarray], mesh, kpts: np.ndarray | None = None
+    cell,
+    blocks: list[np.ndarray],
+    mesh,
+    kpts: np.ndarray | None = None,
+    structure_factors: np.ndarray | None = None,
 ) -> np.ndarray:
     """ρ(G) = ∫_cell ρ(r) e^{−iG·r} dr of atomic density blocks, (ngrids,) complex.
 
@@ -113,9 +117,10 @@ def superposition_density_g(
     D(R) = blockdiag(D_a) on the Born–von Kármán lattice of that mesh (:func:`bvk_shifts`), so
     ρ = Σ_a Σ_R Σ_μν D_a,μν φ_μ(r − R_a) φ_ν(r − R_a − R). Each distinct atom's Gaussian-pair
     Fourier transforms are analytic (images with overlap < 1e-12 dropped), then structure
-    factors e^{−iG·R_a} place the atoms."""
+    factors e^{−iG·R_a} place the atoms (``structure_factors`` (natm, ngrids): those of
+    ``cell.get_SI`` on this mesh, computed when omitted)."""
     gv = cell.get_Gv(mesh)
-    coords = cell.atom_coords()
+    sf = cell.get_SI(gv) if structure_factors is None else structure_factors
     shifts = bvk_shifts(cell, np.zeros((1, 3)) if kpts is None else kpts)
     groups: dict[tuple, list[int]] = {}
     for a, block in enumerate(blocks):
@@ -123,7 +128,7 @@ def superposition_density_g(
     rho = np.zeros(len(gv), dtype=complex)
     for atoms in groups.values():
         block = blocks[atoms[0]]
-        phase = np.exp(-1j * gv @ coords[atoms].T).sum(axis=1)
+        phase = sf[atoms].sum(axis=0)
         rho += _atom_density_g(cell, atoms[0], block, shifts, gv) * phase
     return rho
 
@@ -145,12 +150,14 @@ def _atom_density_g(cell, atom: int, block, shifts, gv) -> np.ndarray:
     return out
 
 
-def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str) -> np.ndarray:
+def density_g(
+    ni, cell, dm, kpts: np.ndarray, xctype: str, structure_factors: np.ndarray | None = None
+) -> np.ndarray:
     """(1 or 4, ngrids) density (and, for GGA, its gradient iGρ) in multigrid's convention."""
     blocks = atomic_blocks(cell, dm)
     if blocks is None:
         return _eval_rhoG(ni, dm, 1, kpts, 0 if xctype == "LDA" else 1, xctype=xctype)[0]
-    rho = superposition_density_g(cell, blocks, ni.mesh, kpts)
+    rho = superposition_density_g(cell, blocks, ni.mesh, kpts, structure_factors)
     if xctype == "LDA":
         return rho[None]
     gv = cell.get_Gv(ni.mesh)
@@ -165,15 +172,16 @@ def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray) -> np.ndarray:
     xctype = libxc.xc_type(xc)
     mesh = np.asarray(ni.mesh)
     ngrids = int(np.prod(mesh))
-    rho_g = density_g(ni, cell, dm, kpts, xctype)
+    gv = cell.get_Gv(mesh)
+    sf = cell.get_SI(gv)
+    rho_g = density_g(ni, cell, dm, kpts, xctype, sf)
     weight = cell.vol / ngrids
     rho_r = tools.ifft(rho_g.reshape(-1, ngrids), mesh).real / weight
     rho_in = rho_r[0] if xctype == "LDA" else rho_r
     vxc = ni.eval_xc_eff(xc, rho_in, deriv=1, xctype=xctype)[1]
     wv = tools.fft(weight * np.asarray(vxc), mesh).reshape(-1, ngrids)
-    gv = cell.get_Gv(mesh)
     v = wv[0] + rho_g[0] * tools.get_coulG(cell, mesh=mesh)
-    v -= np.einsum("ij,ij->j", cell.get_SI(gv), pseudo.get_vlocG(cell, gv))
+    v -= np.einsum("ij,ij->j", sf, pseudo.get_vlocG(cell, gv))
     if xctype == "GGA":
         v -= np.einsum("xp,px->p", 1j * wv[1:4], gv)
     return v
