@@ -67,5 +67,5 @@ def print_report(report: dict) -> None:
         t.add_row(name, f"{g['overall']['mae_meV']:.4g}", spin or "-",
                   f"{s['bands']['mae_meV']:.4g}" if s["bands"]["mae_meV"] is not None else "-",
                   str(s["ghost_states"]["total"]),
-                  str(s.get("unmatched_levels", {}).get("total", "-")))  # fmt: skip
+                  str(s["unmatched_levels"]["total"]))  # fmt: skip
     Console(width=140).print(t)

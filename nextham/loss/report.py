@@ -129,7 +129,7 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
     gauges = [s["gauge_mae"] for s in structures]
     bands = [s["bands"] for s in structures]
     ghosts = np.array([s["ghost_states"]["count"] for s in structures], dtype=np.int64)
-    levels = [s.get("unmatched_levels", {}).get("count", 0) for s in structures]
+    levels = np.array([s["unmatched_levels"]["count"] for s in structures], dtype=np.int64)
     overall = [g["overall"]["mae_meV"] for g in gauges if g["overall"]["mae_meV"] is not None]
     band_raw = _merge_groups([{"sum_meV": b["sum_raw_meV"], "count": b["count"]} for b in bands])
     out = {
@@ -147,8 +147,8 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
             "n_structures_with_ghosts": int((ghosts > 0).sum()),
         },
         "unmatched_levels": {
-            "total": int(sum(levels)),
-            "per_structure_mean": float(np.mean(levels)) if levels else 0.0,
+            "total": int(levels.sum()),
+            "per_structure_mean": float(levels.mean()) if len(levels) else 0.0,
         },
     }
     spins = [g["spin"] for g in gauges if "spin" in g]
