@@ -40,11 +40,11 @@ def tiny_dataset(tmp_path_factory):
     return root
 
 
-def _config(tmp_path, dataset, out, epochs=3, max_edges=100000):
+def _config(tmp_path, dataset, out, epochs=3, max_edges=100000, **optim_extra):
     data = {"datasets": [str(dataset)], "split": [0.67, 0.17, 0.16], "max_edges": max_edges}
+    optim = {"epochs": epochs, "lr": 0.01, "warmup_epochs": 0, **optim_extra}
     cfg = {"data": data,
-           "model": TINY_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]},
-           "optim": {"epochs": epochs, "lr": 0.01, "warmup_epochs": 0},
+           "model": TINY_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": optim,
            "out": str(out), "seed": 1}  # fmt: skip
     path = tmp_path / f"{out.name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -79,6 +79,38 @@ def test_train_resume_after_sigkill_reproduces_trajectory(tmp_path, tiny_dataset
     w_out = load_file(out / "model.safetensors")
     for k in w_ref:
         np.testing.assert_allclose(w_out[k].numpy(), w_ref[k].numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_ema_resume_and_saved_model_is_the_average(tmp_path, tiny_dataset):
+    """With optim.ema_decay the checkpoint carries the average, a resumed run repeats the
+    uninterrupted one, and the saved model holds the averaged (not the last) parameters.
+    A constant learning rate makes 2 epochs + 1 more the same schedule as 3 epochs."""
+    opt = {"ema_decay": 0.9, "min_lr_ratio": 1.0}
+    ref = tmp_path / "ema_ref"
+    cfg = _config(tmp_path, tiny_dataset, ref, epochs=3, max_edges=300, **opt)
+    assert main(["train", str(cfg), "--quiet"]) == 0
+    out = tmp_path / "ema_resumed"
+    for epochs in (2, 3):
+        cfg = _config(tmp_path, tiny_dataset, out, epochs=epochs, max_edges=300, **opt)
+        assert main(["train", str(cfg), "--quiet"]) == 0
+    np.testing.assert_allclose(_val_curve(out), _val_curve(ref), rtol=1e-6)
+    doc = json.loads((ref / "checkpoint" / "last.json").read_text())
+    ckpt = load_file(ref / "checkpoint" / doc["tensors"])
+    assert doc["ema_updates"] > 3  # several steps per epoch (max_edges holds one cell)
+    raw = {k[6:]: v for k, v in ckpt.items() if k.startswith("model/")}
+    avg = {k[4:]: v for k, v in ckpt.items() if k.startswith("ema/")}
+    assert set(avg) <= set(raw) and avg
+    assert max(float((avg[k] - raw[k]).abs().max()) for k in avg) > 1e-6
+    assert doc["best"]["epoch"] == 2  # the validation error falls: the last epoch was saved
+    saved = load_file(ref / "model.safetensors")
+    for k, v in avg.items():
+        np.testing.assert_allclose(saved[k].numpy(), v.numpy(), rtol=1e-6, atol=1e-8)
+
+
+def test_ema_decay_out_of_range_is_an_input_error(tmp_path, tiny_dataset, capsys):
+    cfg = _config(tmp_path, tiny_dataset, tmp_path / "bad_ema", epochs=1, ema_decay=1.5)
+    assert main(["train", str(cfg), "--quiet"]) == 2
+    assert "optim.ema_decay must lie in [0, 1)" in capsys.readouterr().err
 
 
 def test_ddp_two_processes_equal_one(tmp_path, tiny_dataset):

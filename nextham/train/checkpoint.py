@@ -73,10 +73,14 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Ne
     return model.to(device).eval(), meta
 
 
-def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict) -> None:
-    """Write the checkpoint of a finished epoch (see module docstring)."""
+def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict, ema=None) -> None:
+    """Write the checkpoint of a finished epoch (see module docstring); ``ema`` is an optional
+    :class:`nextham.train.ema.ParameterEMA` saved alongside (``ema/…`` tensors)."""
     out.mkdir(parents=True, exist_ok=True)
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
+    if ema is not None:
+        tensors.update({f"ema/{k}": v for k, v in ema.tensors().items()})
+        state = {**state, "ema_updates": ema.num_updates}
     opt = optimizer.state_dict()
     scalars: dict[str, Any] = {}
     for pid, st in opt["state"].items():
@@ -96,8 +100,9 @@ def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict) -> Non
             old.unlink(missing_ok=True)
 
 
-def load_checkpoint(out: Path, model, optimizer) -> dict | None:
-    """Restore model, optimizer and RNG from ``out``; returns the JSON state or None."""
+def load_checkpoint(out: Path, model, optimizer, ema=None) -> dict | None:
+    """Restore model, optimizer, RNG (and ``ema`` if given) from ``out``; returns the JSON
+    state or None."""
     doc_path = out / "last.json"
     if not doc_path.exists():
         return None
@@ -115,4 +120,12 @@ def load_checkpoint(out: Path, model, optimizer) -> dict | None:
         state.setdefault(int(pid), {})[key] = v
     optimizer.load_state_dict({"state": state, "param_groups": doc["param_groups"]})
     torch.set_rng_state(tensors["rng/torch"])
+    if ema is not None:
+        averaged = {k[4:]: v for k, v in tensors.items() if k.startswith("ema/")}
+        if not averaged:
+            raise InputError(
+                f"{out}: the checkpoint has no parameter average but the config asks for "
+                "optim.ema_decay; resume with the config it was written with, or start afresh"
+            )
+        ema.load(averaged, doc["ema_updates"])
     return doc

@@ -11,7 +11,8 @@ Example (every key optional except ``data.datasets``)::
     model: {num_layers: 2, edge_mul: 8}      # nextham.model.config.ModelConfig fields
     loss: {l1: 1.0, k_pp: 0.1, tracegrad: 0.1}   # nextham.loss.total.LossWeights fields
     kspace: {n_k: 2, mesh: [4, 4, 4], window: 10.0}
-    optim: {lr: 3.0e-3, weight_decay: 0.0, epochs: 100, warmup_epochs: 2, grad_clip: 10.0}
+    optim: {lr: 3.0e-3, weight_decay: 0.0, epochs: 100, warmup_epochs: 2, grad_clip: 10.0,
+            ema_decay: 0.99}        # validate/save the parameters' moving average (0: off)
     out: runs/scalar40              # checkpoints, logs, best model
     seed: 0                         # parameters, batch order, k-point sampling
     device: auto                    # auto | cpu | cuda
@@ -85,6 +86,13 @@ class OptimConfig:
     warmup_epochs: int = 2
     min_lr_ratio: float = 0.02
     grad_clip: float = 10.0
+    ema_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise InputError(
+                f"optim.ema_decay must lie in [0, 1) (0 disables the average), got {self.ema_decay}"
+            )
 
 
 @dataclass(frozen=True)

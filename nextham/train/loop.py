@@ -1,5 +1,8 @@
 """The training loop: epochs over edge-bounded batches, validation Gauge MAE, checkpoints, resume.
 
+The validated and saved model is the moving average of the parameters when
+``optim.ema_decay`` > 0 (:mod:`nextham.train.ema`), the last iterate otherwise.
+
 Determinism: parameters are initialised from ``seed``; the batch order of epoch e is drawn from
 ``(seed, e)`` and the k-points of structure s in epoch e from ``(seed, e, s)``, so a run killed
 and restarted from its last checkpoint repeats the same trajectory.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +28,7 @@ from nextham.train import distributed as dist
 from nextham.train.checkpoint import load_checkpoint, save_checkpoint, save_model
 from nextham.train.config import TrainConfig
 from nextham.train.data import edge_batches, load_records, merged_basis, split_indices
+from nextham.train.ema import ParameterEMA
 from nextham.train.logging import MetricLogger
 from nextham.train.step import batch_loss, delta_target
 
@@ -102,7 +107,7 @@ def validation_mae(model, records: list[dict], h_pred: list | None = None) -> fl
     return sum(s["sum_meV"] for s in stats) / sum(s["count"] for s in stats)
 
 
-def _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device) -> dict:
+def _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device, ema) -> dict:
     rank, world = dist.rank_and_world()
     n_edges = [len(r[K.EDGE_INDEX]) for r in data.records]
     batches = edge_batches(data.train, n_edges, cfg.data.max_edges, seed=cfg.seed * 7919 + epoch)
@@ -118,6 +123,8 @@ def _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device) 
         if cfg.optim.grad_clip:
             torch.nn.utils.clip_grad_norm_(core.parameters(), cfg.optim.grad_clip)
         optimizer.step()
+        if ema is not None:
+            ema.update(core)
         for k, v in terms.items():
             sums[k] = sums.get(k, 0.0) + float(v.detach()) / len(batches)
     return {f"train_{k}": v for k, v in sums.items()}
@@ -134,7 +141,9 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
     )
     out = Path(cfg.out)
     ckpt = out / "checkpoint"
-    state = load_checkpoint(ckpt, core, optimizer) or {"epoch": -1, "history": [], "best": None}
+    ema = ParameterEMA(core, cfg.optim.ema_decay) if cfg.optim.ema_decay else None
+    state = load_checkpoint(ckpt, core, optimizer, ema)
+    state = state or {"epoch": -1, "history": [], "best": None}
     targets = [delta_target(r, next(core.parameters()).dtype) for r in data.records]
     val = [data.records[i] for i in data.val]
     baseline = validation_mae(core, val, [r[K.H0] for r in val])
@@ -145,26 +154,26 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
             g["lr"] = learning_rate(cfg, epoch)
         t0 = time.perf_counter()
         core.train()
-        row = _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device)
+        row = _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device, ema)
         row.update(epoch=epoch, lr=optimizer.param_groups[0]["lr"], time_s=time.perf_counter() - t0)
-        row["val_gauge_mae_meV"] = validation_mae(core, val)
-        row["val_h0_gauge_mae_meV"] = baseline
-        state["history"].append(row)
-        if dist.is_main():
-            improved = (
-                state["best"] is None
-                or row["val_gauge_mae_meV"] < state["best"]["val_gauge_mae_meV"]
-            )
-            if improved:
+        with ema.averaged(core) if ema is not None else nullcontext(core):
+            row["val_gauge_mae_meV"] = validation_mae(core, val)
+            row["val_h0_gauge_mae_meV"] = baseline
+            state["history"].append(row)
+            if dist.is_main() and _improved(state["best"], row):
                 state["best"] = {"epoch": epoch, "val_gauge_mae_meV": row["val_gauge_mae_meV"]}
                 save_model(core, out / "model.safetensors", info)
-            save_checkpoint(
-                ckpt, epoch, core, optimizer, {k: state[k] for k in ("history", "best")}
-            )
+        if dist.is_main():
+            history = {k: state[k] for k in ("history", "best")}
+            save_checkpoint(ckpt, epoch, core, optimizer, history, ema)
             logger.log(row, progress)
         dist.barrier()
     logger.close()
     return state
+
+
+def _improved(best: dict | None, row: dict) -> bool:
+    return best is None or row["val_gauge_mae_meV"] < best["val_gauge_mae_meV"]
 
 
 def model_info(cfg: TrainConfig, data: TrainData) -> dict:
