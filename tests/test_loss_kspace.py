@@ -18,7 +18,7 @@ KPTS = np.array([[0.1, 0.2, 0.0], [0.45, -0.3, 0.25]])
 
 def brute_terms(h_pred_k, h_ref_k, s_k, fermi, window):
     """pp, qq, pq with scipy's generalized eigh and explicit loops."""
-    acc = {"pp": [], "qq": [], "pq": []}
+    acc = {"pp": [], "qq": [], "pq": [], "ghost": []}
     for hp, hr, s in zip(h_pred_k, h_ref_k, s_k):
         eps, c = scipy.linalg.eigh(hr, s)
         ht = c.conj().T @ hp @ c
@@ -33,6 +33,8 @@ def brute_terms(h_pred_k, h_ref_k, s_k, fermi, window):
         acc["pp"].append(sums["pp"] / len(p) if p else 0.0)
         acc["qq"].append(sums["qq"] / len(q) if q else 0.0)
         acc["pq"].append(sums["pq"] / len(p) if p else 0.0)
+        fall = [max(0.0, fermi + window - ht[a, a].real) ** 2 for a in q]
+        acc["ghost"].append(sum(fall) / len(q) if q else 0.0)
     return {k: float(np.mean(v)) for k, v in acc.items()}
 
 
@@ -67,6 +69,30 @@ def test_kspace_terms_match_brute_force(spinor):
     for name in ("pp", "qq", "pq"):
         assert want[name] > 1e-3
         assert got[name].item() == pytest.approx(want[name], rel=1e-9)
+    assert got["ghost"].item() == pytest.approx(want["ghost"], rel=1e-9, abs=1e-12)
+
+
+def test_ghost_term_counts_only_states_pulled_into_the_window():
+    """Lowering one high-energy reference state by Δ (H − Δ·S c c† S) gives exactly
+    (E_F + window − ε + Δ)² / n_Q once it crosses E_F + window, and nothing before."""
+    rng = np.random.default_rng(5)
+    n = 6
+    a = rng.standard_normal((n, n))
+    s = a @ a.T + n * np.eye(n)
+    h = rng.standard_normal((n, n))
+    h = h + h.T
+    eps, c = scipy.linalg.eigh(h, s)
+    fermi, window = float(eps[1]), 0.5  # P: ε < eps[1] + 0.5
+    st = reference_states(torch.as_tensor(h[None] + 0j), torch.as_tensor(s[None] + 0j))
+    top = n - 1
+    q = [i for i in range(n) if eps[i] >= fermi + window]
+    sc = s @ c[:, top]
+    for delta in (0.0, 0.5 * (eps[top] - fermi - window), eps[top] - fermi - window + 0.7):
+        h_pred = torch.as_tensor((h - delta * np.outer(sc, sc))[None] + 0j)
+        got = projected_terms(h_pred, st, fermi, window)["ghost"].item()
+        want = max(0.0, fermi + window - eps[top] + delta) ** 2 / len(q)
+        assert got == pytest.approx(want, abs=1e-10)
+    assert want == pytest.approx(0.49 / len(q))
 
 
 def test_exact_prediction_gives_zero():

@@ -9,9 +9,20 @@ with ε < E_F + window (default 10 eV) and Q the others, the three terms are
     qq = (1/n_Q) Σ_{a∈Q} Σ_{b∈Q} |H̃_ab − ε_a δ_ab|²
     pq = (1/n_P) Σ_{a∈P} Σ_{b∈Q} |H̃_ab|²
 
-in eV², averaged over the k-points (an empty P or Q gives 0). ``pp + pq`` is the mean over
-P-states of the squared residual ‖(H_pred − ε_a S) c_a‖² measured in the S⁻¹ metric, so it
-vanishes only if every low-energy reference state is an exact eigenstate of the prediction.
+in eV², averaged over the k-points (an empty P or Q gives 0), and a one-sided term on the
+high-energy states' predicted energies (Rayleigh quotients H̃_aa, a ∈ Q)
+
+    ghost = (1/n_Q) Σ_{a∈Q} max(0, E_F + window − Re H̃_aa)²
+
+which is zero unless the prediction pulls a reference high-energy state down into the
+window — the first-order mechanism of a ghost band. Where S is near-singular the Q states
+along its small-eigenvalue directions have coefficients ∝ s^{-1/2}, so small real-space
+errors move their H̃_aa by errors/s: ``qq`` then weighs every such error quadratically and
+dominates the gradient, ``ghost`` acts only on the states that actually fall.
+
+``pp + pq`` is the mean over P-states of the squared residual ‖(H_pred − ε_a S) c_a‖²
+measured in the S⁻¹ metric, so it vanishes only if every low-energy reference state is an
+exact eigenstate of the prediction.
 
 Near-singular S (canonical orthogonalization)
 ---------------------------------------------
@@ -115,7 +126,7 @@ def projected_terms(
     fermi_level: float,
     window: float = 10.0,
 ) -> dict[str, torch.Tensor]:
-    """The pp, qq and pq terms (eV²), averaged over k; differentiable in ``h_pred_k``.
+    """The pp, qq, pq and ghost terms (eV²), averaged over k; differentiable in ``h_pred_k``.
 
     Parameters
     ----------
@@ -128,7 +139,7 @@ def projected_terms(
     """
     if len(states) != h_pred_k.shape[0]:
         raise ValueError("one ReferenceStates per k-point is required")
-    terms: dict[str, list[torch.Tensor]] = {"pp": [], "qq": [], "pq": []}
+    terms: dict[str, list[torch.Tensor]] = {"pp": [], "qq": [], "pq": [], "ghost": []}
     for h, st in zip(h_pred_k, states, strict=True):
         c = st.vectors.to(h.dtype)
         err = c.conj().T @ h @ c - torch.diag(st.energies.to(h.dtype))
@@ -137,6 +148,8 @@ def projected_terms(
         terms["pp"].append(_block_mean(err[p][:, p], n_p))
         terms["qq"].append(_block_mean(err[~p][:, ~p], n_q))
         terms["pq"].append(_block_mean(err[p][:, ~p], n_p))
+        fall = torch.relu(fermi_level + window - torch.diagonal(c.conj().T @ h @ c).real[~p])
+        terms["ghost"].append(_block_mean(fall, n_q))
     return {name: torch.stack(vals).mean() for name, vals in terms.items()}
 
 
@@ -174,7 +187,7 @@ def kspace_loss(
 
     Returns
     -------
-    dict with ``"pp"``, ``"qq"``, ``"pq"`` scalar tensors (eV²).
+    dict with ``"pp"``, ``"qq"``, ``"pq"``, ``"ghost"`` scalar tensors (eV²).
 
     Notes
     -----

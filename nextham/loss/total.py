@@ -9,6 +9,7 @@ Term names and units
 ``k_pp``       eV²     low-energy block of :func:`nextham.loss.kspace.projected_terms`
 ``k_qq``       eV²     high-energy block
 ``k_pq``       eV²     coupling between them
+``k_ghost``    eV²     high-energy reference states pulled into the window (one-sided)
 ``tracegrad``  t²      :func:`nextham.loss.tracegrad.tracegrad_loss` (t: scaled target)
 =============  ======  =================================================================
 
@@ -42,6 +43,7 @@ class LossWeights:
     k_pp: float = 0.1
     k_qq: float = 0.01
     k_pq: float = 0.1
+    k_ghost: float = 0.0
     tracegrad: float = 0.1
 
     @classmethod

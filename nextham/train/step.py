@@ -50,7 +50,7 @@ def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch, delt
     if z is not None and weights.tracegrad:
         # z is built from log(1 + ‖features‖²): supervise it by log(1 + tr(ΔH ΔH†)/delta_scale²)
         terms["tracegrad"] = tracegrad_loss(z, target, *layout, scaling="log1p", scale=delta_scale)
-    if kcfg.n_k > 0 and (weights.k_pp or weights.k_qq or weights.k_pq):
+    if kcfg.n_k > 0 and (weights.k_pp or weights.k_qq or weights.k_pq or weights.k_ghost):
         kpts = sample_kpoints(tuple(kcfg.mesh), kcfg.n_k, kpoint_generator(seed, epoch, idx))
         h0 = torch.as_tensor(rec[K.H0]).to(pred.dtype)
         k = kspace_loss(
