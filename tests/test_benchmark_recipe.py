@@ -45,3 +45,32 @@ def test_tiny_recipe_end_to_end(tmp_path):
     _run(work, report)
     after = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
     assert before == after and report.read_text() == text
+
+
+_WORKER = """
+import sys, time
+sys.path.insert(0, {bench!r})
+from pathlib import Path
+from suite.steps import cached
+
+def compute():
+    with open({log!r}, "a") as f:
+        f.write("computed\\n")
+    time.sleep(1.0)
+    return {{"value": 42}}
+
+print(cached(Path({path!r}), compute)["value"])
+"""
+
+
+def test_cached_step_runs_once_across_processes(tmp_path):
+    """Two processes asking for the same step: one computes, the other waits and reads it."""
+    log, path = tmp_path / "log.txt", tmp_path / "work" / "step.json"
+    code = _WORKER.format(bench=str(RUN.parent), log=str(log), path=str(path))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+             for _ in range(2)]  # fmt: skip
+    outs = [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    assert outs == ["42", "42"]
+    assert log.read_text().splitlines() == ["computed"]
+    assert json.loads(path.read_text()) == {"value": 42}

@@ -1,15 +1,22 @@
 """The benchmark's steps: data, training, evaluation, speed. Each step caches its result in
 the work directory (``<step>.json``) and is skipped when that file exists, so an interrupted
 run resumes by rerunning the same command.
+
+Two processes may share a work directory (``run.py --part soc`` next to the full run): a
+cached step and a dataset's generation each hold an exclusive lock file (``<path>.lock``)
+while they run, so the second process waits for the first and then reads its result instead
+of computing the same step into the same files.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -18,14 +25,29 @@ import yaml
 from nextham.store.atomic import atomic_output
 
 
+@contextmanager
+def exclusive(path: Path) -> Iterator[None]:
+    """Hold the lock file ``<path>.lock`` (blocking until another process releases it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def cached(path: Path, compute: Callable[[], dict]) -> dict:
-    """``compute()`` once: its JSON result is stored at ``path`` and read back on reruns."""
+    """``compute()`` once: its JSON result is stored at ``path`` and read back on reruns (or
+    when another process computed it while this one waited for the lock)."""
     if path.is_file():
         return json.loads(path.read_text())
-    result = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(path) as tmp:
-        tmp.write_text(json.dumps(result, indent=1))
+    with exclusive(path):
+        if path.is_file():
+            return json.loads(path.read_text())
+        result = compute()
+        with atomic_output(path) as tmp:
+            tmp.write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -40,7 +62,8 @@ def generate(out: Path, options: list[str]) -> dict:
     from nextham.store.dataset import Dataset
 
     t0 = time.perf_counter()
-    nextham_cli("generate", str(out), *options)
+    with exclusive(out):
+        nextham_cli("generate", str(out), *options)
     ds = Dataset(out)
     metas = [ds.load(n)["meta"] for n in ds.names]
     return {
