@@ -148,7 +148,8 @@ def projected_terms(
         terms["pp"].append(_block_mean(err[p][:, p], n_p))
         terms["qq"].append(_block_mean(err[~p][:, ~p], n_q))
         terms["pq"].append(_block_mean(err[p][:, ~p], n_p))
-        fall = torch.relu(fermi_level + window - torch.diagonal(c.conj().T @ h @ c).real[~p])
+        predicted = st.energies.to(err.real.dtype) + torch.diagonal(err).real  # Re H̃_aa
+        fall = torch.relu(fermi_level + window - predicted[~p])
         terms["ghost"].append(_block_mean(fall, n_q))
     return {name: torch.stack(vals).mean() for name, vals in terms.items()}
 
