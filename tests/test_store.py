@@ -84,3 +84,19 @@ def test_reopen_requires_same_settings_and_structures(tmp_path):
 def test_not_a_dataset(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a nextham dataset"):
         Dataset(tmp_path)
+
+
+def test_atomic_output_gives_plain_file_permissions(tmp_path):
+    """Files written through the temporary name get 0666 less the umask, as open() gives."""
+    import os
+
+    from nextham.store.atomic import atomic_output
+
+    old = os.umask(0o027)
+    try:
+        with atomic_output(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
