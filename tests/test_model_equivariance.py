@@ -24,18 +24,6 @@ def test_ensemble_and_no_tracegrad_are_equivariant():
     assert_equivariant(predictor(model), crystal(spinor=True, magnetic=True), TOL["float64"])
 
 
-@pytest.mark.parametrize("spinor", [False, True])
-def test_pair_tensor_product_is_equivariant_and_used(spinor):
-    """The optional pair product TP(h_e, p_i + p_j) keeps every symmetry and changes ΔH."""
-    model = tiny_model(spinor=spinor, pair_irreps="4x0e+2x1o+2x1e+2x2e")
-    record = crystal(spinor=spinor, magnetic=True)
-    assert_equivariant(predictor(model), record, TOL["float64"])
-    before = predictor(model)(record)
-    for block in model.nets[0].blocks:
-        block.pair_tp.weight.data.zero_()
-    assert np.abs(predictor(model)(record) - before).max() > 1e-6
-
-
 def test_without_h0_input_is_equivariant_and_ignores_h0():
     """The "distance and element only" ablation: equivariant, and H0 does not change ΔH."""
     model = tiny_model(spinor=False, h0_input=False)

@@ -9,7 +9,8 @@ Method (see docs/engine.md)
 4. Both Fock matrices are then evaluated at every k of a *transform mesh* — a Γ-centred mesh
    whose Born–von Kármán supercell holds every stored R uniquely — exactly as PySCF's
    ``get_bands`` does (``get_hcore(k) + get_veff(dm, kpts_band=k)``), and Fourier-transformed to
-   the stored blocks. Scalar runs use time reversal (H(−k) = H(k)*) to halve the Fock builds.
+   the stored blocks. Time reversal (scalar H(−k) = H(k)*, spinor H(−k) = Θ H(k) Θ⁻¹) halves
+   the Fock builds.
    H0 may instead be built by multigrid integration (:mod:`nextham.dft.gridfock`, within
    0.1 meV of this for verified elements, several times faster; ``h0_method``), which
    ``predict`` uses.
@@ -121,15 +122,18 @@ def fock_on_mesh(
 ) -> np.ndarray:
     """Fock matrices (Hartree) of density ``dm`` (on ``mf.kpts``) at fractional ``kfrac``.
 
+    ``time_reversal``: compute one k of each pair (k, −k) and obtain the other by time
+    reversal (:func:`_time_reversal_expand`; only for a non-magnetic density).
     ``method``: ``reference`` or ``multigrid`` (see :data:`H0_METHODS`)."""
     cell = mf.cell
+    spinor = isinstance(mf, pbcdft.kgks.KGKS)
     rep, todo, kabs = _irreducible(cell, kfrac, time_reversal)
     if method == "multigrid":
         f = gridfock.sad_fock(cell, mf.xc, dm, mf.kpts, kabs)
     else:
-        veff = _veff_gks_band if isinstance(mf, pbcdft.kgks.KGKS) else _veff_band
+        veff = _veff_gks_band if spinor else _veff_band
         f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
-    return _time_reversal_expand(f, rep, todo) if time_reversal else f
+    return _time_reversal_expand(f, rep, todo, spinor) if time_reversal else f
 
 
 def _irreducible(cell, kfrac: np.ndarray, time_reversal: bool) -> tuple:
@@ -139,12 +143,27 @@ def _irreducible(cell, kfrac: np.ndarray, time_reversal: bool) -> tuple:
     return rep, todo, cell.get_abs_kpts(kfrac[todo])
 
 
-def _time_reversal_expand(f: np.ndarray, rep: np.ndarray, todo: np.ndarray) -> np.ndarray:
-    """Matrices at every k from those at ``todo`` (H(−k) = H(k)*; ``rep``: each k's partner)."""
+def _time_reversal_expand(
+    f: np.ndarray, rep: np.ndarray, todo: np.ndarray, spinor: bool = False
+) -> np.ndarray:
+    """Matrices at every k from those at ``todo`` (``rep``: each k's time-reversal partner).
+
+    Scalar: H(−k) = H(k)*. Spinor (PySCF's GHF layout, all α then all β AOs; Θ = iσ_y K on
+    real AOs): H(−k) = U H(k)* U†, U = [[0, 1], [−1, 0]] ⊗ 1, i.e. with H(k) = [[A, B], [C, D]]
+    in spin blocks, H(−k) = [[D*, −C*], [−B*, A*]] — exact for a non-magnetic density.
+    """
     full = np.empty((len(rep), *f.shape[1:]), dtype=complex)
     where = {q: n for n, q in enumerate(todo)}
+    n = f.shape[-1] // 2
     for q in range(len(rep)):
-        full[q] = f[where[q]] if rep[q] == q else f[where[rep[q]]].conj()
+        m = f[where[rep[q]]]
+        if rep[q] == q:
+            full[q] = m
+        elif not spinor:
+            full[q] = m.conj()
+        else:
+            a, b, c, d = m[:n, :n], m[:n, n:], m[n:, :n], m[n:, n:]
+            full[q] = np.block([[d.conj(), -c.conj()], [-b.conj(), a.conj()]])
     return full
 
 
@@ -157,7 +176,9 @@ def _ao_slices(cell, spinor: bool) -> np.ndarray:
 
 def _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, method="reference"):
     """Blocks (eV) of the Fock matrix of ``dm`` for the stored pairs, from the Γ-centred
-    transform mesh ``tmesh``, plus its wall time."""
+    transform mesh ``tmesh``, plus its wall time. Time reversal halves the Fock builds, for
+    spinor densities too: the engine's densities are non-magnetic (SAD, and the SCF that
+    starts from it keeps Kramers pairs equally occupied)."""
     t0 = time.perf_counter()
     kfrac = kspace.gamma_mesh(tmesh)
     slices = _ao_slices(mf.cell, spinor)
@@ -169,7 +190,7 @@ def _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, method="reference"
         )
         gridfock.add_shift_blocks(blocks, by_shift, edge_index, cell_shift, slices, tmesh)
     else:
-        fk = fock_on_mesh(mf, dm, kfrac, time_reversal=not spinor, method=method)
+        fk = fock_on_mesh(mf, dm, kfrac, time_reversal=True, method=method)
         blocks = kspace.blocks_from_k(fk, kfrac, edge_index, cell_shift, slices)
     blocks = [b * HARTREE_EV if spinor else b.real * HARTREE_EV for b in blocks]
     return blocks, time.perf_counter() - t0

@@ -83,10 +83,6 @@ class ModelConfig:
         The network output is multiplied by this (eV) to give ΔH.
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
-    pair_irreps : str or None
-        Irreps of the node projection p in the pair tensor product TP(h_e, p_i + p_j) that
-        each Transformer block adds to its edge update (e.g. ``"8x0e+4x1o+4x1e+4x2e"``);
-        None (default): no pair product.
     edge_chunk : int
         Pairs per chunk of all per-pair work (block ↔ irreps maps, embedding, Transformer
         values and edge updates, TraceGrad, read-out): keeps temporaries in cache, so the cost
@@ -116,7 +112,6 @@ class ModelConfig:
     h0_scale: float = 10.0
     delta_scale: float = 1.0
     dtype: str = "float32"
-    pair_irreps: str | None = None
     edge_chunk: int = 1024
 
     def __post_init__(self) -> None:

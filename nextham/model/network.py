@@ -55,7 +55,6 @@ class HamiltonianNet(torch.nn.Module):
                 config.num_heads,
                 config.head_dim,
                 config.edge_chunk,
-                o3.Irreps(config.pair_irreps) if config.pair_irreps else None,
             )
             for _ in range(config.num_layers)
         )

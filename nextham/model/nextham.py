@@ -45,8 +45,7 @@ def resolve_irreps(config: ModelConfig, irreps_out: o3.Irreps) -> tuple[o3.Irrep
     Raises
     ------
     ValueError
-        For unparsable irreps (node, edge or pair), node irreps without ``0e``, multiplicities
-        not divisible by
+        For unparsable irreps, node irreps without ``0e``, multiplicities not divisible by
         the number of heads, or edge irreps missing an irrep type of the output.
     """
     try:
@@ -57,8 +56,6 @@ def resolve_irreps(config: ModelConfig, irreps_out: o3.Irreps) -> tuple[o3.Irrep
         else:
             edge = o3.Irreps(config.edge_irreps)
         edge = edge.sort().irreps.simplify()
-        if config.pair_irreps is not None:
-            o3.Irreps(config.pair_irreps)
     except (ValueError, AssertionError) as err:
         raise ValueError(f"invalid irreps in the model config: {err}") from err
     if o3.Irrep("0e") not in [ir for _, ir in node]:

@@ -7,12 +7,7 @@ For an edge e = (i ← j) with direction harmonics Y_e and radial basis ρ_e:
 * weights α_eh = softmax over i's incoming edges, times the cutoff envelope (self pairs
   send no message)
 * nodes   x_i ← x_i + GatedLinear(x_i ⊕ Σ_e α_e,head(c) v_e,c)
-* edges   h_e ← h_e + GatedLinear(h_e ⊕ v_e ⊕ x_i ⊕ x_j) [+ TP(h_e, p_i + p_j)]
-
-The optional pair tensor product (``pair_irreps``) couples the edge features with the two
-atoms' features, p = Linear(x) (a fully connected, weighted Clebsch–Gordan product): without
-it the edge update is linear in h_e and the node features up to the gates, so products such as
-(on-site environment) × (pair block) must be built by the gates alone.
+* edges   h_e ← h_e + GatedLinear(h_e ⊕ v_e ⊕ x_i ⊕ x_j)
 
 Heads split the value channels of every irrep evenly.
 """
@@ -62,9 +57,6 @@ class TransformerBlock(torch.nn.Module):
     num_heads, head_dim : int
     chunk : int
         Edges per chunk of the per-edge work (speed and memory only).
-    pair_irreps : o3.Irreps or None
-        Irreps of the node projection p entering the pair tensor product TP(h_e, p_i + p_j)
-        of the edge update; None: no pair product.
     """
 
     def __init__(
@@ -77,7 +69,6 @@ class TransformerBlock(torch.nn.Module):
         num_heads: int,
         head_dim: int,
         chunk: int = 1024,
-        pair_irreps: o3.Irreps | None = None,
     ):
         super().__init__()
         self.chunk = chunk
@@ -105,10 +96,6 @@ class TransformerBlock(torch.nn.Module):
         self.edge_update = GatedLinear(
             irreps_edge + irreps_node + irreps_node + irreps_node, irreps_edge
         )
-        self.pair_proj, self.pair_tp = None, None
-        if pair_irreps is not None and o3.Irreps(pair_irreps).dim:
-            self.pair_proj = o3.Linear(irreps_node, pair_irreps)
-            self.pair_tp = o3.FullyConnectedTensorProduct(irreps_edge, pair_irreps, irreps_edge)
 
     def forward(
         self,
@@ -141,12 +128,7 @@ class TransformerBlock(torch.nn.Module):
         agg = torch.zeros_like(x).index_add(0, i, alpha[:, self.heads] * v)
         x = x + self.node_update(torch.cat([x, agg], dim=-1))
 
-        p = None if self.pair_proj is None else self.pair_proj(x)
-
         def update(hc, vc, ic, jc):
-            out = hc + self.edge_update(torch.cat([hc, vc, x[ic], x[jc]], dim=-1))
-            if p is not None:
-                out = out + self.pair_tp(hc, p[ic] + p[jc])
-            return out
+            return hc + self.edge_update(torch.cat([hc, vc, x[ic], x[jc]], dim=-1))
 
         return x, map_rows(update, self.chunk, h, v, i, j)
