@@ -11,15 +11,21 @@ from pathlib import Path
 RUN = Path(__file__).resolve().parent.parent / "benchmarks" / "run.py"
 
 
-def _run(work: Path, report: Path) -> None:
+def _run(work: Path, report: Path, *extra: str) -> None:
     cmd = [sys.executable, str(RUN), "--mode", "tiny", "--work", str(work),
-           "--report", str(report), "--no-deeptb"]  # fmt: skip
+           "--report", str(report), "--no-deeptb", *extra]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True, text=True)
 
 
 def test_tiny_recipe_end_to_end(tmp_path):
     work, report = tmp_path / "work", tmp_path / "report.md"
+    # one variant first, as a second process would: only it is trained, and the full run reuses it
+    _run(work, report, "--part", "variants", "--variants", "no_h0_input")
+    assert {p.name for p in work.glob("train_*.json")} == {"train_no_h0_input.json"}
+    assert not report.exists()
+    early = (work / "train_no_h0_input.json").read_text()
     _run(work, report)
+    assert (work / "train_no_h0_input.json").read_text() == early
     res = json.loads((work / "results.json").read_text())
     assert set(res["eval"]) == {"nextham", "no_kspace", "no_tracegrad", "no_h0_input", "soc"}
     test = res["eval"]["nextham"]["test"]["summary"]
@@ -45,6 +51,13 @@ def test_tiny_recipe_end_to_end(tmp_path):
     _run(work, report)
     after = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
     assert before == after and report.read_text() == text
+
+
+def test_variants_option_rejects_unknown_names(tmp_path):
+    cmd = [sys.executable, str(RUN), "--mode", "tiny", "--work", str(tmp_path / "w"),
+           "--part", "variants", "--variants", "nextham,no_such"]  # fmt: skip
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    assert res.returncode == 2 and "no_such" in res.stderr and not (tmp_path / "w").exists()
 
 
 _WORKER = """

@@ -69,3 +69,29 @@ def test_state_dict_round_trip_through_safetensors(tmp_path):
         a = model(model.make_batch([record]))["delta_flat"]
         b = again(again.make_batch([record]))["delta_flat"]
     assert torch.equal(a, b)
+
+
+def test_model_files_from_before_h0_squash_load_without_it(tmp_path):
+    """A stored config without ``h0_squash`` (files written before the option) loads with it
+    off and predicts what was saved; a new file keeps its own setting."""
+    import json
+
+    import numpy as np
+    from model_kit import predictor
+    from safetensors import safe_open
+
+    from nextham.train.checkpoint import load_model, save_model
+
+    old = tiny_model(h0_squash=False, dtype="float64")
+    save_model(old, tmp_path / "m.safetensors", {})
+    with safe_open(str(tmp_path / "m.safetensors"), framework="pt") as f:
+        meta = json.loads(f.metadata()["nextham"])
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    del meta["model_config"]["h0_squash"]
+    save_file(tensors, str(tmp_path / "old.safetensors"), {"nextham": json.dumps(meta)})
+    loaded, _ = load_model(tmp_path / "old.safetensors")
+    assert loaded.config.h0_squash is False
+    record = crystal()
+    np.testing.assert_allclose(predictor(loaded)(record), predictor(old)(record), atol=1e-12)
+    save_model(tiny_model(), tmp_path / "new.safetensors", {})
+    assert load_model(tmp_path / "new.safetensors")[0].config.h0_squash is True

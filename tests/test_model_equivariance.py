@@ -24,6 +24,29 @@ def test_ensemble_and_no_tracegrad_are_equivariant():
     assert_equivariant(predictor(model), crystal(spinor=True, magnetic=True), TOL["float64"])
 
 
+@pytest.mark.parametrize("spinor", [False, True])
+def test_squashed_h0_input_is_equivariant(spinor):
+    """``h0_squash``: v / (1 + ‖v‖) per irrep instance keeps every symmetry and changes ΔH."""
+    record = crystal(spinor=spinor, magnetic=True)
+    model = tiny_model(spinor=spinor, h0_squash=True)
+    assert_equivariant(predictor(model), record, TOL["float64"])
+    plain = tiny_model(spinor=spinor, h0_squash=False)
+    assert np.abs(predictor(model)(record) - predictor(plain)(record)).max() > 1e-6
+
+
+def test_squash_irreps_maps_each_instance_into_the_unit_ball():
+    import torch
+    from e3nn import o3
+
+    from nextham.model.network import squash_irreps
+
+    irreps = o3.Irreps("2x0e+1x1o+1x2e")
+    y = torch.tensor([[3.0, -0.5, 0.0, 3.0, 4.0, 1.0, 0.0, 0.0, 0.0, 0.0]], dtype=torch.float64)
+    out = squash_irreps(y, irreps)
+    expect = [0.75, -0.5 / 1.5, 0.0, 0.5, 4.0 / 6.0, 0.5, 0.0, 0.0, 0.0, 0.0]
+    np.testing.assert_allclose(out[0].numpy(), expect, atol=1e-12)
+
+
 def test_without_h0_input_is_equivariant_and_ignores_h0():
     """The "distance and element only" ablation: equivariant, and H0 does not change ΔH."""
     model = tiny_model(spinor=False, h0_input=False)

@@ -77,6 +77,11 @@ class ModelConfig:
     h0_skip : bool
         Add a learned linear map of the H0 irreps directly to the output (only with
         ``h0_input``).
+    h0_squash : bool
+        Feed the network each H0 irrep instance v as v / (1 + ‖v‖) (after ``h0_scale``),
+        compressing the decades between on-site and long-range blocks; the ``h0_skip``
+        read-out still sees the plain H0 irreps. Default on; model files written before
+        this option existed load with it off (:func:`nextham.train.checkpoint.load_model`).
     h0_scale : float
         H0 (eV) is divided by this before entering the network.
     delta_scale : float
@@ -109,6 +114,7 @@ class ModelConfig:
     ensemble_bounds: list[float] | None = None
     h0_input: bool = True
     h0_skip: bool = True
+    h0_squash: bool = True
     h0_scale: float = 10.0
     delta_scale: float = 1.0
     dtype: str = "float32"

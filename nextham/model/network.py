@@ -15,6 +15,21 @@ from nextham.model.tracegrad import TraceGrad
 from nextham.model.transformer import TransformerBlock
 
 
+def squash_irreps(y: torch.Tensor, irreps: o3.Irreps) -> torch.Tensor:
+    """Every irrep instance v of ``y`` (…, irreps.dim) mapped to v / (1 + ‖v‖).
+
+    Equivariant (a rotation keeps each instance's norm) and monotonic in the norm; it
+    compresses the many decades that H0 blocks span (tens of eV on site, micro-eV at the
+    overlap threshold) into [0, 1) without losing the direction or the order of magnitudes.
+    """
+    parts = []
+    for (mul, ir), sl in zip(irreps, irreps.slices()):
+        seg = y[..., sl].reshape(*y.shape[:-1], mul, ir.dim)
+        norm = torch.sqrt(seg.square().sum(-1, keepdim=True) + 1e-24)
+        parts.append((seg / (1 + norm)).reshape(*y.shape[:-1], mul * ir.dim))
+    return torch.cat(parts, dim=-1)
+
+
 class HamiltonianNet(torch.nn.Module):
     """Embedding → Transformer blocks → TraceGrad → linear read-out.
 
@@ -66,6 +81,7 @@ class HamiltonianNet(torch.nn.Module):
         self.readout = o3.Linear(irreps_edge, irreps_h0)
         use_skip = config.h0_skip and config.h0_input
         self.skip = o3.Linear(irreps_h0, irreps_h0) if use_skip else None
+        self.irreps_h0 = irreps_h0
 
     def forward(
         self,
@@ -94,10 +110,11 @@ class HamiltonianNet(torch.nn.Module):
         """
         i, j = edge_index[:, 0], edge_index[:, 1]
         chunk = self.config.edge_chunk
+        y_in = squash_irreps(y0, self.irreps_h0) if self.config.h0_squash else y0
         onsite = y0.new_zeros(species.shape[0], y0.shape[1]).index_add(
-            0, i[self_pair], y0[self_pair]
+            0, i[self_pair], y_in[self_pair]
         )
-        node_in, edge_in = ([onsite], [y0, radial]) if self.config.h0_input else ([], [radial])
+        node_in, edge_in = ([onsite], [y_in, radial]) if self.config.h0_input else ([], [radial])
         if self.num_species:
             onehot = torch.nn.functional.one_hot(species, self.num_species).to(y0.dtype)
             node_in.append(onehot)

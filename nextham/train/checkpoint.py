@@ -63,7 +63,8 @@ def read_model_metadata(path: str | Path) -> dict:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[NextHAM, dict]:
     """Rebuild the model from a model file; returns (model in eval mode, metadata)."""
     meta = read_model_metadata(path)
-    model = build_model(meta["model_config"])
+    # files written before ``h0_squash`` existed were trained without it
+    model = build_model({"h0_squash": False, **meta["model_config"]})
     try:
         with safe_open(str(path), framework="pt", device=str(device)) as f:
             state = {k: f.get_tensor(k) for k in f.keys()}
