@@ -107,6 +107,27 @@ def test_ema_resume_and_saved_model_is_the_average(tmp_path, tiny_dataset):
         np.testing.assert_allclose(saved[k].numpy(), v.numpy(), rtol=1e-6, atol=1e-8)
 
 
+def test_resume_refuses_a_checkpoint_with_other_h0_squash(tmp_path, tiny_dataset, capsys):
+    """A checkpoint written before ``h0_squash`` existed (no key in last.json) was trained
+    without it: resuming under the new default is refused with the fix named; with the
+    setting given the run resumes."""
+    out = tmp_path / "old"
+    cfg = _config(tmp_path, tiny_dataset, out, epochs=1)
+    assert main(["train", str(cfg), "--quiet"]) == 0
+    last = out / "checkpoint" / "last.json"
+    doc = json.loads(last.read_text())
+    assert doc.pop("h0_squash") is True
+    last.write_text(json.dumps(doc))
+    cfg = _config(tmp_path, tiny_dataset, out, epochs=2)
+    assert main(["train", str(cfg), "--quiet"]) == 2
+    assert "model.h0_squash: false" in capsys.readouterr().err
+    data = yaml.safe_load(cfg.read_text())
+    data["model"] = {**data["model"], "h0_squash": False}
+    cfg.write_text(yaml.safe_dump(data))
+    assert main(["train", str(cfg), "--quiet"]) == 0
+    assert json.loads(last.read_text())["epoch"] == 1 and len(_val_curve(out)) == 2
+
+
 def test_ema_decay_out_of_range_is_an_input_error(tmp_path, tiny_dataset, capsys):
     cfg = _config(tmp_path, tiny_dataset, tmp_path / "bad_ema", epochs=1, ema_decay=1.5)
     assert main(["train", str(cfg), "--quiet"]) == 2

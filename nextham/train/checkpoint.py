@@ -94,7 +94,7 @@ def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict, ema=No
     name = f"ckpt-{epoch:05d}.safetensors"
     _atomic_save(tensors, out / name, {})
     doc = {"epoch": epoch, "tensors": name, "param_groups": opt["param_groups"],
-           "optim_scalars": scalars, **state}  # fmt: skip
+           "optim_scalars": scalars, "h0_squash": model.config.h0_squash, **state}  # fmt: skip
     atomic_write_text(out / "last.json", json.dumps(doc, indent=1))
     for old in out.glob("ckpt-*.safetensors"):
         if old.name != name:
@@ -108,6 +108,13 @@ def load_checkpoint(out: Path, model, optimizer, ema=None) -> dict | None:
     if not doc_path.exists():
         return None
     doc = json.loads(doc_path.read_text())
+    written = doc.get("h0_squash", False)  # checkpoints from before the option: off
+    if written != model.config.h0_squash:
+        raise InputError(
+            f"{out}: the checkpoint was trained with model.h0_squash: {str(written).lower()}, "
+            f"the config asks for {str(model.config.h0_squash).lower()}; set it in the "
+            "config's model section to resume, or start afresh"
+        )
     with safe_open(str(out / doc["tensors"]), framework="pt") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys()}
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model/")})
