@@ -31,6 +31,8 @@ Spin order
 Spinor blocks are spin-major: rows are [orbitals of the atom with spin ↑, the same orbitals
 with spin ↓]; a (2 n_i, 2 n_j) block is ``[[H↑↑, H↑↓], [H↓↑, H↓↓]]``. This is also PySCF's
 GHF order restricted to one atom pair, and the order of the DeepH and DeePTB exports.
+Time reversal Θ = iσ_y K (real orbitals) acts on such a block as
+Θ B Θ⁻¹ = σ_y B* σ_y = [[H↓↓*, −H↓↑*], [−H↑↓*, H↑↑*]] (:func:`time_reverse_spinor`).
 """
 
 from __future__ import annotations
@@ -157,3 +159,18 @@ def transform_block(
     if inverse:
         return ui.T @ block @ uj
     return ui @ block @ uj.T
+
+
+def time_reverse_spinor(block: np.ndarray) -> np.ndarray:
+    """Θ B Θ⁻¹ = σ_y B* σ_y of spin-major spinor blocks, shape (…, 2 n, 2 m), Θ = iσ_y K.
+
+    With B = [[A, B], [C, D]] in spin blocks the result is [[D*, −C*], [−B*, A*]]. A whole
+    PySCF GHF matrix (all α AOs, then all β AOs) is one such block: for a non-magnetic
+    Hamiltonian, H(−k) = Θ H(k) Θ⁻¹.
+    """
+    n, m = block.shape[-2] // 2, block.shape[-1] // 2
+    a, b = block[..., :n, :m], block[..., :n, m:]
+    c, d = block[..., n:, :m], block[..., n:, m:]
+    top = np.concatenate([d, -c], axis=-1)
+    bottom = np.concatenate([-b, a], axis=-1)
+    return np.concatenate([top, bottom], axis=-2).conj()

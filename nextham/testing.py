@@ -24,7 +24,7 @@ from ase.neighborlist import neighbor_list
 from e3nn import o3
 from scipy.spatial.transform import Rotation
 
-from nextham.conventions import PYSCF_TO_E3NN, n_orbitals
+from nextham.conventions import PYSCF_TO_E3NN, n_orbitals, time_reverse_spinor
 from nextham.store import schema as K
 
 Predict = Callable[[dict], np.ndarray]
@@ -99,11 +99,9 @@ def _partners(record: dict) -> np.ndarray:
     return partner_index(np.asarray(record[K.EDGE_INDEX]), np.asarray(record[K.CELL_SHIFT]))
 
 
-def time_reverse_block(block: np.ndarray) -> np.ndarray:
-    """Θ B Θ⁻¹ of a spin-major spinor block, Θ = iσ_y K."""
-    n, m = block.shape[0] // 2, block.shape[1] // 2
-    sy_l, sy_r = np.kron(PAULI[1], np.eye(n)), np.kron(PAULI[1], np.eye(m))
-    return sy_l @ block.conj() @ sy_r
+time_reverse_block = time_reverse_spinor
+"""Θ B Θ⁻¹ of a spin-major spinor block, Θ = iσ_y K
+(:func:`nextham.conventions.time_reverse_spinor`)."""
 
 
 def hermitian_blocks(record: dict, rng: np.random.Generator, spinor: bool) -> np.ndarray:

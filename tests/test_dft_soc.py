@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from nextham.conventions import time_reverse_spinor
 from nextham.dft.engine import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.formats.blocks import iter_blocks
@@ -17,15 +18,6 @@ def pbs_record():
     """Rocksalt PbS: Pb with its SO-ECP, S with GTH (scalar treatment), tiny settings."""
     settings = EngineSettings(spin="soc", kmesh=(1, 1, 1), cutoff=3.0, ke_cutoff_ev=300.0)
     return compute_record(bulk("PbS", "rocksalt", a=5.94), settings)
-
-
-def _time_reversed(blk: np.ndarray) -> np.ndarray:
-    """σ_y H* σ_y for a spin-major spinor block (Θ = iσ_y K)."""
-    n = blk.shape[0] // 2
-    m = blk.shape[1] // 2
-    sy_l = np.kron(np.array([[0, -1j], [1j, 0]]), np.eye(n))
-    sy_r = np.kron(np.array([[0, -1j], [1j, 0]]), np.eye(m))
-    return sy_l @ blk.conj() @ sy_r
 
 
 def test_spinor_record(pbs_record):
@@ -44,7 +36,7 @@ def test_spin_orbit_blocks_hermitian_and_time_reversal(pbs_record, key):
         assert np.allclose(blocks[(j, i, -a, -b, -c)], blk.conj().T, atol=1e-8)
         # non-magnetic: exact for kinetic and ECP terms; the GTH local part of S on this coarse
         # test mesh (300 eV) breaks H(-k) = H(k)* by ~0.05 eV, which vanishes with the cutoff
-        assert np.abs(_time_reversed(blk) - blk).max() < 0.1
+        assert np.abs(time_reverse_spinor(blk) - blk).max() < 0.1
     pb = int(np.nonzero(pbs_record[K.NUMBERS] == 82)[0][0])
     onsite = blocks[(pb, pb, 0, 0, 0)]
     n = onsite.shape[0] // 2

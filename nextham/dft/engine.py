@@ -31,7 +31,7 @@ from pyscf.pbc import dft as pbcdft
 from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
-from nextham.conventions import HARTREE_EV
+from nextham.conventions import HARTREE_EV, time_reverse_spinor
 from nextham.dft import gridfock, kspace
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.fermi import fermi_level
@@ -148,22 +148,14 @@ def _time_reversal_expand(
 ) -> np.ndarray:
     """Matrices at every k from those at ``todo`` (``rep``: each k's time-reversal partner).
 
-    Scalar: H(−k) = H(k)*. Spinor (PySCF's GHF layout, all α then all β AOs; Θ = iσ_y K on
-    real AOs): H(−k) = U H(k)* U†, U = [[0, 1], [−1, 0]] ⊗ 1, i.e. with H(k) = [[A, B], [C, D]]
-    in spin blocks, H(−k) = [[D*, −C*], [−B*, A*]] — exact for a non-magnetic density.
+    Scalar: H(−k) = H(k)*. Spinor (PySCF's GHF layout, one spin-major block): H(−k) =
+    Θ H(k) Θ⁻¹ (:func:`nextham.conventions.time_reverse_spinor`), exact for a non-magnetic
+    density.
     """
-    full = np.empty((len(rep), *f.shape[1:]), dtype=complex)
     where = {q: n for n, q in enumerate(todo)}
-    n = f.shape[-1] // 2
-    for q in range(len(rep)):
-        m = f[where[rep[q]]]
-        if rep[q] == q:
-            full[q] = m
-        elif not spinor:
-            full[q] = m.conj()
-        else:
-            a, b, c, d = m[:n, :n], m[:n, n:], m[n:, :n], m[n:, n:]
-            full[q] = np.block([[d.conj(), -c.conj()], [-b.conj(), a.conj()]])
+    full = np.asarray(f)[[where[r] for r in rep]].astype(complex)
+    partner = rep != np.arange(len(rep))
+    full[partner] = time_reverse_spinor(full[partner]) if spinor else full[partner].conj()
     return full
 
 
