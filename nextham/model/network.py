@@ -110,21 +110,33 @@ class HamiltonianNet(torch.nn.Module):
         """
         i, j = edge_index[:, 0], edge_index[:, 1]
         chunk = self.config.edge_chunk
-        y_in = squash_irreps(y0, self.irreps_h0) if self.config.h0_squash else y0
-        onsite = y0.new_zeros(species.shape[0], y0.shape[1]).index_add(
-            0, i[self_pair], y_in[self_pair]
-        )
-        node_in, edge_in = ([onsite], [y_in, radial]) if self.config.h0_input else ([], [radial])
+        node_in, edge_in = [], [radial]
+        if self.config.h0_input:
+            onsite = y0.new_zeros(species.shape[0], y0.shape[1]).index_add(
+                0, i[self_pair], self._h0_features(y0[self_pair])
+            )
+            node_in, edge_in = [onsite], [y0, radial]
         if self.num_species:
             onehot = torch.nn.functional.one_hot(species, self.num_species).to(y0.dtype)
             node_in.append(onehot)
             edge_in += [onehot[i], onehot[j]]
         x = self.node_embed(torch.cat(node_in, dim=-1))
-        h = map_rows(lambda *c: self.edge_embed(torch.cat(c, dim=-1)), chunk, *edge_in)
+        h = map_rows(self._embed_edges, chunk, *edge_in)
         for block in self.blocks:
             x, h = block(x, h, sh, radial, weight, edge_index)
         y, z = map_rows(self._read_out, chunk, h, y0)
         return y, (z if self.tracegrad is not None else None)
+
+    def _h0_features(self, y0: torch.Tensor) -> torch.Tensor:
+        """H0 irreps as the network sees them (squashed with ``h0_squash``); row-wise."""
+        return squash_irreps(y0, self.irreps_h0) if self.config.h0_squash else y0
+
+    def _embed_edges(self, *columns: torch.Tensor) -> torch.Tensor:
+        """Initial edge features from [H0 irreps,] radial basis [, element one-hots]; row-wise
+        (run in chunks, so the squashed H0 copy never exists for the whole graph)."""
+        if self.config.h0_input:
+            columns = (self._h0_features(columns[0]), *columns[1:])
+        return self.edge_embed(torch.cat(columns, dim=-1))
 
     def _read_out(self, h: torch.Tensor, y0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Edge features → (ΔH irreps, TraceGrad z or an empty column); row-wise."""
