@@ -15,6 +15,9 @@ from typing import Any
 
 TIME_REVERSAL_MODES = ("auto", "on", "off")
 DTYPES = ("float32", "float64")
+BEFORE_OPTION = {"h0_squash": False}
+"""Values of options for configs stored before the option existed (model files, checkpoints):
+what those models were trained with, which may differ from today's default."""
 
 
 @dataclass

@@ -22,6 +22,7 @@ from safetensors.torch import save_file
 
 import nextham
 from nextham.errors import InputError
+from nextham.model.config import BEFORE_OPTION
 from nextham.model.nextham import NextHAM, build_model
 from nextham.store.atomic import atomic_output
 from nextham.store.dataset import atomic_write_text
@@ -63,8 +64,7 @@ def read_model_metadata(path: str | Path) -> dict:
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[NextHAM, dict]:
     """Rebuild the model from a model file; returns (model in eval mode, metadata)."""
     meta = read_model_metadata(path)
-    # files written before ``h0_squash`` existed were trained without it
-    model = build_model({"h0_squash": False, **meta["model_config"]})
+    model = build_model({**BEFORE_OPTION, **meta["model_config"]})
     try:
         with safe_open(str(path), framework="pt", device=str(device)) as f:
             state = {k: f.get_tensor(k) for k in f.keys()}
@@ -108,7 +108,7 @@ def load_checkpoint(out: Path, model, optimizer, ema=None) -> dict | None:
     if not doc_path.exists():
         return None
     doc = json.loads(doc_path.read_text())
-    written = doc.get("h0_squash", False)  # checkpoints from before the option: off
+    written = doc.get("h0_squash", BEFORE_OPTION["h0_squash"])
     if written != model.config.h0_squash:
         raise InputError(
             f"{out}: the checkpoint was trained with model.h0_squash: {str(written).lower()}, "
