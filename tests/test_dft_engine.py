@@ -101,3 +101,27 @@ def test_element_table_resolves_to_library_bases(spin):
             assert gto.basis.load_ecp(choice.ecp, choice.symbol)
     with pytest.raises(ValueError, match="no GTH basis"):
         element_choice(64, EngineSettings())  # Gd
+
+
+def test_kspacing_gives_each_cell_its_mesh():
+    """k-spacing: the primitive and the cubic Si cell sample the zone alike, and the SCF object
+    gets the mesh; settings stored before the option still compare equal to a fixed mesh."""
+    from nextham.dft.engine import make_mf
+    from nextham.dft.settings import kmesh_from_spacing, same_settings
+
+    prim, cubic = bulk("Si", "diamond", a=5.43), bulk("Si", "diamond", a=5.43, cubic=True)
+    # |b| = 2π√3/a = 2.004 Å⁻¹ (primitive), 2π/a = 1.157 Å⁻¹ (cubic)
+    assert kmesh_from_spacing(prim.cell.array, 0.55) == (4, 4, 4)
+    assert kmesh_from_spacing(cubic.cell.array, 0.55) == (3, 3, 3)
+    assert kmesh_from_spacing(cubic.cell.array, 2 * np.pi / 5.43 / 2) == (2, 2, 2)  # exact
+    assert kmesh_from_spacing(cubic.repeat((1, 1, 4)).cell.array, 1.0) == (2, 2, 1)
+    settings = EngineSettings(kspacing=0.55)
+    mf = make_mf(build_cell(cubic, settings), settings)
+    assert len(mf.kpts) == 27
+    assert settings.kmesh_for(prim.cell.array) == (4, 4, 4)
+    assert EngineSettings().kmesh_for(prim.cell.array) == (2, 2, 2)
+    old = {k: v for k, v in EngineSettings().to_dict().items() if k != "kspacing"}
+    assert same_settings(old, EngineSettings().to_dict())
+    assert not same_settings(old, settings.to_dict())
+    with pytest.raises(ValueError, match="kspacing"):
+        EngineSettings(kspacing=0.0)

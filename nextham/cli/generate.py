@@ -43,7 +43,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e = p.add_argument_group("engine")
     e.add_argument("--spin", choices=("scalar", "soc"), default="scalar")
     e.add_argument("--basis", choices=("szv", "dzvp"), default="szv")
-    e.add_argument("--kmesh", type=_ints, default=(2, 2, 2))
+    e.add_argument("--kmesh", type=_ints, default=None, help="SCF k-mesh of every cell (2,2,2)")
+    e.add_argument(
+        "--kspacing",
+        type=float,
+        default=None,
+        help="k-point spacing, Å⁻¹ (2π included): each cell's mesh from its size, replaces "
+        "--kmesh (supercells then converge to the Hamiltonian of their primitive cell)",
+    )
     e.add_argument("--smearing", type=float, default=0.1, help="Fermi–Dirac width, eV")
     e.add_argument("--threshold", type=float, default=1e-5, help="overlap threshold of pairs")
     e.add_argument("--cutoff", type=float, default=None, help="pair cutoff radius, Å")
@@ -92,8 +99,11 @@ def run(args: argparse.Namespace) -> int:
     from nextham.dft.settings import EngineSettings
     from nextham.store.build import build_dataset
 
+    if args.kmesh is not None and args.kspacing is not None:
+        raise InputError("give --kmesh or --kspacing, not both")
     settings = EngineSettings(
-        spin=args.spin, basis=args.basis, kmesh=args.kmesh, smearing_ev=args.smearing,
+        spin=args.spin, basis=args.basis, kmesh=args.kmesh or (2, 2, 2), kspacing=args.kspacing,
+        smearing_ev=args.smearing,
         overlap_threshold=args.threshold, cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff,
         h0_spin_orbit=not args.scalar_h0,
     )  # fmt: skip

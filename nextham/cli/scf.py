@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         runs["sad"] = run_scf(atoms, settings, "sad")
     flag = pred.reliability.get("flag", "n/a")
-    kmesh = "×".join(map(str, settings.kmesh))
+    kmesh = "×".join(map(str, settings.kmesh_for(atoms.cell.array)))
     print(f"{name}: {len(atoms)} atoms, model {predictor.path}, k-mesh {kmesh}, "
           f"prediction reliability {flag}")  # fmt: skip
     print("\n".join(_table(runs, predict_s)))

@@ -31,7 +31,7 @@ from pyscf.pbc import dft as pbcdft
 from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
-from nextham.conventions import HARTREE_EV, time_reverse_spinor
+from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, time_reverse_spinor
 from nextham.dft import gridfock, kspace
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.fermi import fermi_level
@@ -41,8 +41,9 @@ from nextham.store import schema as K
 
 
 def make_mf(cell, settings: EngineSettings):
-    """The SCF object (KRKS or KGKS with SOC) on the settings' Γ-centred k-mesh."""
-    kpts = cell.make_kpts(settings.kmesh, wrap_around=True)
+    """The SCF object (KRKS or KGKS with SOC) on the settings' Γ-centred k-mesh of ``cell``."""
+    mesh = settings.kmesh_for(cell.lattice_vectors() * BOHR_ANGSTROM)
+    kpts = cell.make_kpts(mesh, wrap_around=True)
     if settings.spin == "soc":
         mf = pbcdft.KGKS(cell, kpts=kpts)
         mf.with_soc = True

@@ -165,7 +165,8 @@ class Predictor:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""
         from nextham.loss.metrics import band_energies
 
-        eps = band_energies(record, record[K.HT], gamma_mesh(self.settings.kmesh))
+        mesh = self.settings.kmesh_for(record[K.CELL])
+        eps = band_energies(record, record[K.HT], gamma_mesh(mesh))
         occ = 1.0 if record[K.SPINOR] else 2.0
         nelec = float(record[K.META]["n_electrons"])
         return float(fermi_level(list(eps), nelec, self.settings.smearing_ev, occ))
