@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Rebuild the shipped default model: generate (or resume) data/scalar40, train, evaluate on the
+# Rebuild the shipped default model: generate (or resume) data/scalar40k, train, evaluate on the
 # held-out test split, copy the model into the package. ≈ 15 min of engine time and ≈ 10 min of
 # training on a 2-core CPU.
 set -euo pipefail
-nextham generate data/scalar40 --elements Si,C,Ge --binaries Si-C,B-N,Al-P,Ga-As,Al-As \
-  --elemental-prototypes diamond --binary-prototypes zincblende --n 5 --seed 0 --kmesh 2,2,2
+nextham generate data/scalar40k --elements Si,C,Ge --binaries Si-C,B-N,Al-P,Ga-As,Al-As \
+  --elemental-prototypes diamond --binary-prototypes zincblende --n 5 --seed 0 --kspacing 0.55
 nextham train benchmarks/configs/default_model.yaml
-nextham evaluate runs/default_model/model.safetensors data/scalar40 --split test --kmesh 4,4,4
+nextham evaluate runs/default_model/model.safetensors data/scalar40k --split test --kmesh 4,4,4
 cp runs/default_model/model.safetensors nextham/data/models/default.safetensors

@@ -5,10 +5,14 @@ dataset's ``structures.extxyz``. Both runs use the model's engine settings (``--
 overrides the SCF energy tolerance). "SCF s" is PySCF's kernel alone; the nextham guess costs
 the prediction (engine S and H0 + model) and the guess density, listed separately. The "exact
 H" column starts from the dataset's own converged Hamiltonian (HT) the same way: the fewest
-cycles any Hamiltonian model can reach with this guess scheme and tolerance. Prints the
-machine, the date and a Markdown table.
+cycles any Hamiltonian model can reach with this guess scheme and tolerance. ``--supercell
+2,2,2`` runs each held-out cell repeated so (rattled 0.02 Å, seeded) instead: larger held-out
+cells, where an SCF costs more (meaningful with a k-spacing model, whose supercells converge to
+the Hamiltonian of their primitive cell; no exact-H column). Prints the machine, the date and
+a Markdown table.
 
-    python benchmarks/scf_guess.py data/scalar40 [--model M] [--limit N] [--json out.json]
+    python benchmarks/scf_guess.py data/scalar40k [--model M] [--names A,B] [--limit N]
+                                   [--supercell 2,2,2] [--json out.json]
 """
 
 from __future__ import annotations
@@ -21,28 +25,49 @@ import platform
 import statistics
 from datetime import date
 
+import numpy as np
 
-def held_out(dataset, predictor) -> list:
-    """(name, atoms) of the model's test split that the dataset holds, in the dataset's order."""
+
+def held_out(dataset, predictor, names: list[str] | None = None) -> list:
+    """(name, atoms) of the model's test split that the dataset holds, in the dataset's order
+    (only ``names`` when given)."""
     test = {n.rpartition("/")[2] for n in predictor.meta.get("split", {}).get("test", [])}
+    if names:
+        test &= set(names)
     found = [(n, a) for n, a in dataset.structures() if n in test]
     if not found:
         raise SystemExit(f"none of the model's test structures {sorted(test)} is in the dataset")
     return found
 
 
-def run_pair(predictor, name: str, atoms, reference: dict | None = None) -> dict:
+def supercell(atoms, reps: tuple[int, int, int], seed: int = 0):
+    """``atoms`` repeated ``reps`` times, every position displaced by N(0, 0.02 Å)."""
+    big = atoms.repeat(reps)
+    big.positions += np.random.default_rng(seed).normal(0, 0.02, big.positions.shape)
+    return big
+
+
+def run_pair(
+    predictor, name: str, atoms, reference: dict | None = None, alphas: tuple = ()
+) -> dict:
     """SAD, nextham-guess and (with the dataset's ``reference`` record) exact-H SCF of one
-    structure, as a JSON-ready row."""
+    structure, as a JSON-ready row; with a reference, also the cycles from the interpolated
+    guesses HT + α (H_pred − HT) for each α in ``alphas`` (how cycles follow guess accuracy)."""
     from nextham.scf import run_scf
+    from nextham.store import schema as K
 
     settings = predictor.settings
     sad = run_scf(atoms, settings, "sad")
     pred = predictor.predict(atoms, name)
     nh = run_scf(atoms, settings, "hamiltonian", pred.record)
     exact = None if reference is None else run_scf(atoms, settings, "hamiltonian", reference)
+    interpolated = {}
+    for a in alphas if reference is not None else ():
+        h = reference[K.HT] + a * (pred.record[K.HT] - reference[K.HT])
+        interpolated[str(a)] = run_scf(atoms, settings, "hamiltonian", reference, h).cycles
     return {
         "exact": None if exact is None else exact.to_dict(),
+        "interpolated_cycles": interpolated,
         "name": name,
         "natoms": len(atoms),
         "predict_s": float(sum(pred.times.values())),
@@ -77,6 +102,14 @@ def print_table(rows: list[dict]) -> None:
     ]
     if unconverged:
         print(f"not converged: {', '.join(unconverged)}")
+    alphas = sorted({a for r in rows for a in r.get("interpolated_cycles", {})}, key=float)
+    if alphas:
+        print("\ncycles from HT + α (H_pred − HT):\n")
+        print("| structure | " + " | ".join(f"α = {a}" for a in alphas) + " |")
+        print("|---|" + "---|" * len(alphas))
+        for r in rows:
+            c = r.get("interpolated_cycles", {})
+            print(f"| {r['name']} | " + " | ".join(str(c.get(a, "—")) for a in alphas) + " |")
 
 
 def main() -> None:
@@ -89,7 +122,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("dataset", help="dataset directory (e.g. data/scalar40)")
     ap.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    ap.add_argument("--names", default=None, help="only these test structures (comma-separated)")
     ap.add_argument("--limit", type=int, default=None, help="at most N structures")
+    ap.add_argument("--supercell", default=None, help="repeat each cell, e.g. 2,2,2")
+    ap.add_argument(
+        "--alphas", default="", help="also start from HT + α (H_pred − HT), e.g. 0.3,0.1,0.03"
+    )
     ap.add_argument("--conv-tol-ev", type=float, default=None, help="SCF energy tolerance (eV)")
     ap.add_argument("--json", default=None, help="write the rows as JSON")
     args = ap.parse_args()
@@ -97,18 +135,26 @@ def main() -> None:
     if args.conv_tol_ev is not None:
         predictor.settings = dataclasses.replace(predictor.settings, conv_tol_ev=args.conv_tol_ev)
     dataset = Dataset(args.dataset)
-    structures = held_out(dataset, predictor)[: args.limit]
+    names = args.names.split(",") if args.names else None
+    structures = held_out(dataset, predictor, names)[: args.limit]
+    reps = tuple(int(x) for x in args.supercell.split(",")) if args.supercell else None
     print(f"{platform.platform()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, {date.today()}")  # fmt: skip
     print(f"model {predictor.path}; engine settings {predictor.settings.to_dict()}\n")
     rows = []
     for name, atoms in structures:
+        if reps is not None:
+            rows.append(run_pair(predictor, f"{name}×{'×'.join(map(str, reps))}",
+                                 supercell(atoms, reps)))  # fmt: skip
+            print(json.dumps(rows[-1]), flush=True)
+            continue
         reference = dataset.load(name) if name in dataset.names else None
         if reference is not None:
             ref = {**reference[K.META].get("settings", {}), "conv_tol_ev": None}
             if not same_settings(ref, {**predictor.settings.to_dict(), "conv_tol_ev": None}):
                 reference = None  # another engine run: not this SCF's own Hamiltonian
-        rows.append(run_pair(predictor, name, atoms, reference))
+        alphas = tuple(float(a) for a in args.alphas.split(",") if a)
+        rows.append(run_pair(predictor, name, atoms, reference, alphas))
         print(json.dumps(rows[-1]), flush=True)
     print()
     print_table(rows)

@@ -55,11 +55,26 @@ def test_out_of_domain_structure_is_flagged(predictor):
     """fcc Si (12 neighbours; training has only 4-fold diamond/zincblende bonding)."""
     from ase.build import bulk
 
-    rel = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc").reliability
+    pred = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc")
+    rel = pred.reliability
     assert rel["flag"] == "warn"
     assert rel["out_of_range"] > 0.3
     assert any("distances" in r for r in rel["reasons"])
-    assert rel["onsite_outliers"]
+
+
+def test_onsite_outlier_is_flagged(predictor, si_prediction):
+    """An atom whose on-site H0 spread lies outside its element's training range is named,
+    and alone sets the flag."""
+    from nextham.predict.domain import onsite_spreads, reliability
+
+    rec = si_prediction.record
+    stats = predictor.meta["domain"]
+    assert reliability(rec, rec[K.HT], stats)["onsite_outliers"] == []
+    spread = onsite_spreads(rec)[0]  # Al0 of the AlP example
+    narrow = {**stats, "onsite_spread_ev": {**stats["onsite_spread_ev"], "Al": [spread + 1.0] * 2}}
+    rel = reliability(rec, rec[K.HT], narrow)
+    assert [o.split()[0] for o in rel["onsite_outliers"]] == ["Al0"]
+    assert rel["flag"] == "warn" and any("on-site" in r for r in rel["reasons"])
 
 
 def test_prediction_beats_h0_against_dft(predictor, si_prediction):
