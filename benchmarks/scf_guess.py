@@ -138,22 +138,20 @@ def main() -> None:
     names = args.names.split(",") if args.names else None
     structures = held_out(dataset, predictor, names)[: args.limit]
     reps = tuple(int(x) for x in args.supercell.split(",")) if args.supercell else None
+    alphas = tuple(float(a) for a in args.alphas.split(",") if a)
     print(f"{platform.platform()}, {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, {date.today()}")  # fmt: skip
     print(f"model {predictor.path}; engine settings {predictor.settings.to_dict()}\n")
     rows = []
     for name, atoms in structures:
+        reference = None  # a supercell has no reference record
         if reps is not None:
-            rows.append(run_pair(predictor, f"{name}×{'×'.join(map(str, reps))}",
-                                 supercell(atoms, reps)))  # fmt: skip
-            print(json.dumps(rows[-1]), flush=True)
-            continue
-        reference = dataset.load(name) if name in dataset.names else None
-        if reference is not None:
+            name, atoms = f"{name}×{'×'.join(map(str, reps))}", supercell(atoms, reps)
+        elif name in dataset.names:
+            reference = dataset.load(name)
             ref = {**reference[K.META].get("settings", {}), "conv_tol_ev": None}
             if not same_settings(ref, {**predictor.settings.to_dict(), "conv_tol_ev": None}):
                 reference = None  # another engine run: not this SCF's own Hamiltonian
-        alphas = tuple(float(a) for a in args.alphas.split(",") if a)
         rows.append(run_pair(predictor, name, atoms, reference, alphas))
         print(json.dumps(rows[-1]), flush=True)
     print()

@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
     if args.kmesh is not None and args.kspacing is not None:
         raise InputError("give --kmesh or --kspacing, not both")
     settings = EngineSettings(
-        spin=args.spin, basis=args.basis, kmesh=args.kmesh or (2, 2, 2), kspacing=args.kspacing,
-        smearing_ev=args.smearing,
+        spin=args.spin, basis=args.basis, kmesh=args.kmesh or EngineSettings.kmesh,
+        kspacing=args.kspacing, smearing_ev=args.smearing,
         overlap_threshold=args.threshold, cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff,
         h0_spin_orbit=not args.scalar_h0,
     )  # fmt: skip
