@@ -28,6 +28,38 @@ def test_real_space_overlap_matches_fourier_transform_of_pyscf_sk():
     assert err < 1e-5  # bounded by the overlap of pairs outside the enlarged supercell
 
 
+def _all_image_pairs(cell, threshold):
+    """Independent selection: overlap of the home cell with every image in a wide box."""
+    from pyscf import gto as molgto
+    from pyscf.pbc.tools import pbc as pbctools
+
+    nimg = np.array([3, 3, 3])
+    shifts = np.stack(np.meshgrid(*[np.arange(-3, 4)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    s = molgto.intor_cross("int1e_ovlp", cell, pbctools.cell_plus_imgs(cell, nimg))
+    s = s.reshape(cell.nao_nr(), len(shifts), cell.nao_nr())
+    sl = atom_ao_slices(cell)
+    found = {}
+    for r, shift in enumerate(shifts):
+        for i, (a0, a1) in enumerate(sl):
+            for j, (b0, b1) in enumerate(sl):
+                block = s[a0:a1, r, b0:b1]
+                if np.abs(block).max() > threshold or (i == j and not shift.any()):
+                    found[(i, j, *map(int, shift))] = block
+    return found
+
+
+def test_pair_selection_equals_exhaustive_search():
+    """Screening by distance keeps exactly the pairs (and blocks) of a search over all images."""
+    atoms = bulk("GaAs", "zincblende", a=5.65) * (2, 1, 1)  # two AO widths (Ga 9, As 4)
+    atoms.positions += np.random.default_rng(2).normal(0, 0.05, atoms.positions.shape)
+    cell = build_cell(atoms, EngineSettings())
+    ei, cs, blocks = select_pairs(cell, overlap_threshold=1e-5)
+    got = {(int(i), int(j), *map(int, r)): b for (i, j), r, b in zip(ei, cs, blocks)}
+    ref = _all_image_pairs(cell, 1e-5)
+    assert got.keys() == ref.keys() and len(got) > 100
+    assert all(np.array_equal(got[k], ref[k]) for k in ref)
+
+
 def test_pairs_symmetric_and_self(si_record):
     ei, cs = si_record[K.EDGE_INDEX], si_record[K.CELL_SHIFT]
     keys = {(int(i), int(j), *map(int, r)) for (i, j), r in zip(ei, cs)}

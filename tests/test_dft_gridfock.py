@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
+from nextham.conventions import HARTREE_EV
 from nextham.dft import gridfock, kspace
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import fock_on_mesh, make_mf, resolve_h0_method, zeroth_step
@@ -115,7 +116,7 @@ def test_realspace_matrices_match_pyscf_multigrid(si8):
     assert sum(sparse is not None for _, sparse in ni.tasks) >= 2
     v_g = gridfock.local_potential_g(ni, cell, mf.xc, dm0, mf.kpts)
     kband = cell.get_abs_kpts(kspace.gamma_mesh((2, 2, 1)) + 0.1)
-    by_shift, total = local_matrices(ni, cell, v_g, kband)
+    by_shift, total = local_matrices(ni, cell, v_g, kband, precision=None)
     assert len(by_shift) > 1
     for shift, mat in by_shift.items():
         phase = np.exp(1j * kband @ (np.asarray(shift) @ cell.lattice_vectors()))
@@ -123,6 +124,22 @@ def test_realspace_matrices_match_pyscf_multigrid(si8):
     ref = np.asarray(_get_j_pass2(ni, v_g, 1, kband)[0])
     assert np.abs(total - ref).max() < 1e-10
     assert np.abs(ref).max() > 0.1
+
+
+def test_default_grid_precision_is_within_budget(si8):
+    """The looser default screening moves no local-potential matrix element by 1 µeV."""
+    from pyscf.pbc.dft import multigrid
+
+    from nextham.dft.realspace_grid import local_matrices
+
+    _, cell, mf, dm0, _ = si8
+    ni = multigrid.MultiGridNumInt(cell).build()
+    v_g = gridfock.local_potential_g(ni, cell, mf.xc, dm0, mf.kpts)
+    exact, _ = local_matrices(ni, cell, v_g, np.zeros((1, 3)), precision=None)
+    fast, _ = local_matrices(ni, cell, v_g, np.zeros((1, 3)))
+    zero = np.zeros_like(exact[(0, 0, 0)])
+    worst = max(np.abs(fast.get(s, zero) - m).max() for s, m in exact.items())
+    assert worst * HARTREE_EV < 1e-6
 
 
 def test_realspace_blocks_equal_reference_h0(si8):
