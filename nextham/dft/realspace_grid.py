@@ -26,7 +26,6 @@ from pyscf.pbc.df import fft
 from pyscf.pbc.dft import numint
 from pyscf.pbc.dft.multigrid import multigrid as mg
 
-
 GRID_PRECISION = 1e-5
 """Screening threshold of the Gaussian products in :func:`local_matrices` (PySCF's multigrid
 uses ``cell.precision``, 1e-8 here, in the same formula). Measured on a rattled 64-atom Si cell
