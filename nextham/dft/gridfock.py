@@ -104,32 +104,50 @@ def bvk_shifts(cell, kpts: np.ndarray) -> np.ndarray:
     return cart[np.argsort(np.linalg.norm(cart, axis=1), kind="stable")]
 
 
+def structure_factor_sums(cell, mesh, groups: list[list[int]]) -> np.ndarray:
+    """Σ_{a ∈ group} e^{−iG·r_a} on the FFT mesh for each group of atoms, (ngroups, ngrids).
+
+    Equals sums of rows of PySCF's ``cell.get_SI(mesh=mesh)`` (same G order), computed
+    without the per-atom array: e^{−iG·r} factorises over the three reciprocal directions, and
+    the sum over atoms of the product is one matrix product per group."""
+    mesh = np.asarray(mesh)
+    base = cell.get_Gv_weights(mesh)[1]  # integer frequencies times 2π, per direction
+    rb = cell.atom_coords() @ cell.reciprocal_vectors().T  # (natm, 3), G·r = Σ_d rb_d n_d
+    out = np.empty((len(groups), int(np.prod(mesh))), dtype=complex)
+    for g, atoms in enumerate(groups):
+        fx, fy, fz = (np.exp(-1j * np.outer(rb[atoms, d], base[d])) for d in range(3))
+        xy = (fx[:, :, None] * fy[:, None, :]).reshape(len(atoms), -1)  # (n, m1 m2)
+        out[g] = (xy.T @ fz).reshape(-1)
+    return out
+
+
+def atom_groups(cell, blocks: list[np.ndarray] | None = None) -> list[list[int]]:
+    """Atoms grouped by element (and, given ``blocks``, by identical density block), in the
+    order of first appearance."""
+    groups: dict[tuple, list[int]] = {}
+    for a in range(cell.natm):
+        key = (cell.atom_symbol(a), b"" if blocks is None else blocks[a].tobytes())
+        groups.setdefault(key, []).append(a)
+    return list(groups.values())
+
+
 def superposition_density_g(
-    cell,
-    blocks: list[np.ndarray],
-    mesh,
-    kpts: np.ndarray | None = None,
-    structure_factors: np.ndarray | None = None,
+    cell, blocks: list[np.ndarray], mesh, kpts: np.ndarray | None = None
 ) -> np.ndarray:
     """ρ(G) = ∫_cell ρ(r) e^{−iG·r} dr of atomic density blocks, (ngrids,) complex.
 
     The density matrix is D(k) = blockdiag(D_a) at every k of ``kpts`` (default Γ only), i.e.
     D(R) = blockdiag(D_a) on the Born–von Kármán lattice of that mesh (:func:`bvk_shifts`), so
     ρ = Σ_a Σ_R Σ_μν D_a,μν φ_μ(r − R_a) φ_ν(r − R_a − R). Each distinct atom's Gaussian-pair
-    Fourier transforms are analytic (images with overlap < 1e-12 dropped), then structure
-    factors e^{−iG·R_a} place the atoms (``structure_factors`` (natm, ngrids): those of
-    ``cell.get_SI`` on this mesh, computed when omitted)."""
+    Fourier transforms are analytic (images with overlap < 1e-12 dropped), then the summed
+    structure factors of its group (:func:`structure_factor_sums`) place the atoms."""
     gv = cell.get_Gv(mesh)
-    sf = cell.get_SI(gv) if structure_factors is None else structure_factors
     shifts = bvk_shifts(cell, np.zeros((1, 3)) if kpts is None else kpts)
-    groups: dict[tuple, list[int]] = {}
-    for a, block in enumerate(blocks):
-        groups.setdefault((cell.atom_symbol(a), block.tobytes()), []).append(a)
+    groups = atom_groups(cell, blocks)
+    sf = structure_factor_sums(cell, mesh, groups)
     rho = np.zeros(len(gv), dtype=complex)
-    for atoms in groups.values():
-        block = blocks[atoms[0]]
-        phase = sf[atoms].sum(axis=0)
-        rho += _atom_density_g(cell, atoms[0], block, shifts, gv) * phase
+    for atoms, phase in zip(groups, sf):
+        rho += _atom_density_g(cell, atoms[0], blocks[atoms[0]], shifts, gv) * phase
     return rho
 
 
@@ -150,14 +168,12 @@ def _atom_density_g(cell, atom: int, block, shifts, gv) -> np.ndarray:
     return out
 
 
-def density_g(
-    ni, cell, dm, kpts: np.ndarray, xctype: str, structure_factors: np.ndarray | None = None
-) -> np.ndarray:
+def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str) -> np.ndarray:
     """(1 or 4, ngrids) density (and, for GGA, its gradient iGρ) in multigrid's convention."""
     blocks = atomic_blocks(cell, dm)
     if blocks is None:
         return _eval_rhoG(ni, dm, 1, kpts, 0 if xctype == "LDA" else 1, xctype=xctype)[0]
-    rho = superposition_density_g(cell, blocks, ni.mesh, kpts, structure_factors)
+    rho = superposition_density_g(cell, blocks, ni.mesh, kpts)
     if xctype == "LDA":
         return rho[None]
     gv = cell.get_Gv(ni.mesh)
@@ -173,15 +189,16 @@ def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray) -> np.ndarray:
     mesh = np.asarray(ni.mesh)
     ngrids = int(np.prod(mesh))
     gv = cell.get_Gv(mesh)
-    sf = cell.get_SI(gv)
-    rho_g = density_g(ni, cell, dm, kpts, xctype, sf)
+    rho_g = density_g(ni, cell, dm, kpts, xctype)
     weight = cell.vol / ngrids
     rho_r = tools.ifft(rho_g.reshape(-1, ngrids), mesh).real / weight
     rho_in = rho_r[0] if xctype == "LDA" else rho_r
     vxc = ni.eval_xc_eff(xc, rho_in, deriv=1, xctype=xctype)[1]
     wv = tools.fft(weight * np.asarray(vxc), mesh).reshape(-1, ngrids)
     v = wv[0] + rho_g[0] * tools.get_coulG(cell, mesh=mesh)
-    v -= np.einsum("ij,ij->j", sf, pseudo.get_vlocG(cell, gv))
+    groups = atom_groups(cell)  # one local pseudopotential per element
+    vloc = pseudo.get_vlocG(cell, gv)[[atoms[0] for atoms in groups]]
+    v -= np.einsum("ij,ij->j", structure_factor_sums(cell, mesh, groups), vloc)
     if xctype == "GGA":
         v -= np.einsum("xp,px->p", 1j * wv[1:4], gv)
     return v
