@@ -32,6 +32,20 @@ def test_gradient_update_changes_prediction():
     assert (outs[0] - outs[1]).abs().max() > 1e-6
 
 
+def test_inference_without_autograd_equals_training_forward():
+    """Under no_grad TraceGrad takes its gradient without a second-order graph; the
+    prediction equals the forward pass with autograd on, and nothing in it keeps a graph."""
+    record = crystal(spinor=True)
+    model = tiny_model(spinor=True, dtype="float64")
+    model.eval()
+    with_graph = model(model.make_batch([record]))["delta_flat"]
+    with torch.no_grad():
+        plain = model(model.make_batch([record]))["delta_flat"]
+    assert with_graph.requires_grad and not plain.requires_grad
+    assert (with_graph - plain).abs().max() < 1e-12
+    assert plain.abs().max() > 1e-6
+
+
 def test_trains_through_update_and_aux_loss():
     """ΔH loss alone reaches the z head (second-order path); the aux loss runs on z."""
     record = crystal(spinor=True)

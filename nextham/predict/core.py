@@ -16,8 +16,8 @@ def predict_hamiltonians(
 ) -> list[np.ndarray]:
     """Predicted H (eV) of every record, float64/complex128, in the layout of ``record[HT]``.
 
-    Records are batched up to ``max_edges`` pairs. TraceGrad needs gradients inside the forward
-    pass, so they are enabled locally; no parameter is updated.
+    Records are batched up to ``max_edges`` pairs. The forward pass runs without autograd
+    (TraceGrad enables it for its own gradient only), so no activation of the graph is kept.
     """
     from nextham.train.data import edge_batches
 
@@ -27,8 +27,7 @@ def predict_hamiltonians(
     for batch_idx in edge_batches(range(len(records)), n_edges, max_edges, seed=None):
         recs = [records[i] for i in batch_idx]
         batch = model.make_batch(recs, device=device)
-        with torch.enable_grad():
-            res = model(batch)
+        res = model(batch)
         for i, flat in zip(batch_idx, batch.split_flat(res["hamiltonian_flat"])):
             h = flat.detach().cpu().numpy()
             out[i] = h.astype(np.complex128 if np.iscomplexobj(h) else np.float64)
