@@ -32,7 +32,7 @@ import numpy as np
 import scipy.linalg
 from ase.data import chemical_symbols
 
-from nextham.formats.blocks import iter_blocks
+from nextham.formats.blocks import atom_orbital_counts
 from nextham.loss.layout import edge_distances
 from nextham.store import schema as K
 
@@ -48,33 +48,47 @@ def pair_label(zi: int, zj: int) -> str:
     return f"{chemical_symbols[a]}-{chemical_symbols[b]}"
 
 
+def _segments(record: Mapping, key: str) -> np.ndarray:
+    """Start of each pair's block in the flat array ``record[key]``, shape (E,)."""
+    spin = 2 if (record[K.SPINOR] and key != K.S) else 1
+    return spin * spin * np.asarray(record[K.BLOCK_PTR][:-1])
+
+
 def _edge_table(record: Mapping) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Per pair: label, distance bin, overlap weight max |S|."""
-    z = record[K.NUMBERS]
-    labels = [pair_label(z[i], z[j]) for i, j in record[K.EDGE_INDEX]]
+    z = np.asarray(record[K.NUMBERS])[np.asarray(record[K.EDGE_INDEX])]
+    kinds, inverse = np.unique(np.sort(z, axis=1), axis=0, return_inverse=True)
+    names = [pair_label(a, b) for a, b in kinds]
+    labels = [names[k] for k in inverse.ravel()]
     bins = np.floor(edge_distances(record) / BIN_WIDTH).astype(np.int64)
-    weights = np.array([np.abs(b).max() for _, b in iter_blocks(record, K.S)])
+    weights = np.maximum.reduceat(np.abs(record[K.S]), _segments(record, K.S))
     return labels, bins, weights
 
 
 def onsite_spreads(record: Mapping) -> dict[int, float]:
     """Spread (eV) of the generalized eigenvalues of each atom's on-site (H0, S) block."""
-    h0 = iter_blocks(record, K.H0)
-    s = iter_blocks(record, K.S)
+    edges = np.asarray(record[K.EDGE_INDEX])
+    onsite = np.flatnonzero((edges[:, 0] == edges[:, 1]) & ~np.asarray(record[K.CELL_SHIFT]).any(1))
+    n = atom_orbital_counts(record)
+    spin = 2 if record[K.SPINOR] else 1
+    h0_start, s_start = _segments(record, K.H0), _segments(record, K.S)
     out: dict[int, float] = {}
-    for ((i, j, *shift), h), (_, sb) in zip(h0, s, strict=True):
-        if i != j or any(shift):
-            continue
+    for e in onsite:
+        i = int(edges[e, 0])
+        m = spin * n[i]
+        h = np.asarray(record[K.H0][h0_start[e] : h0_start[e] + m * m]).reshape(m, m)
+        sb = np.asarray(record[K.S][s_start[e] : s_start[e] + n[i] ** 2]).reshape(n[i], n[i])
         if record[K.SPINOR]:
             sb = np.kron(np.eye(2), sb)
         w = scipy.linalg.eigvalsh(0.5 * (h + h.conj().T), sb)
-        out[int(i)] = float(w[-1] - w[0])
+        out[i] = float(w[-1] - w[0])
     return out
 
 
 def _block_norms(record: Mapping, h_flat: np.ndarray) -> np.ndarray:
-    rec = {**record, K.HT: np.asarray(h_flat) - np.asarray(record[K.H0])}
-    return np.array([np.linalg.norm(b) for _, b in iter_blocks(rec, K.HT)])
+    """Frobenius norm of each pair's block of ΔH = ``h_flat`` − H0, shape (E,)."""
+    delta = np.abs(np.asarray(h_flat) - np.asarray(record[K.H0])) ** 2
+    return np.sqrt(np.add.reduceat(delta, _segments(record, K.H0)))
 
 
 def domain_statistics(records: Sequence[Mapping]) -> dict:
@@ -122,13 +136,15 @@ def reliability(record: Mapping, h_flat: np.ndarray, stats: dict) -> dict:
     unseen = sorted({lab for lab in labels if lab not in pairs})
     outside = np.zeros(len(labels), dtype=bool)
     ratio = 0.0
-    for e, lab in enumerate(labels):
+    labels = np.asarray(labels)
+    for lab in np.unique(labels):
+        mine = labels == lab
         if lab not in pairs:
-            outside[e] = True
+            outside[mine] = True
             continue
-        near = np.abs(np.asarray(pairs[lab]["bins"]) - b[e]).min()
-        outside[e] = near > 1
-        ratio = max(ratio, norms[e] / max(pairs[lab]["delta_max_ev"], 1e-12))
+        seen = np.asarray(pairs[lab]["bins"])
+        outside[mine] = np.abs(b[mine, None] - seen[None]).min(axis=1) > 1
+        ratio = max(ratio, norms[mine].max() / max(pairs[lab]["delta_max_ev"], 1e-12))
     frac = float(w[outside].sum() / w.sum())
     onsite = _onsite_outliers(record, stats)
     reasons = []
