@@ -67,9 +67,9 @@ def _image_subcell(cell: pbcgto.Cell, atom_ids: np.ndarray, disp_bohr: np.ndarra
     return sub
 
 
-def _candidates(cell: pbcgto.Cell, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (R, i, j) with |r_j + R − r_i| ≤ ``reach`` (Bohr): (shifts (N_R, 3), indices
-    into shifts, i, j) — the only pairs whose overlap can pass the threshold."""
+def _candidates(cell: pbcgto.Cell, reach: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (R, i, j) with |r_j + R − r_i| ≤ ``reach`` (Bohr), the only ones whose overlap
+    can pass the threshold: (shifts (N_R, 3) searched, (3, P) rows of index into shifts, i, j)."""
     shifts = image_shifts(_image_counts(cell, reach))
     coords = cell.atom_coords()
     disp = coords[None, None] + (shifts @ cell.lattice_vectors())[:, None, None] - coords[:, None]
