@@ -47,8 +47,7 @@ VERIFIED_ELEMENTS = {"Si": 0.008, "Ge": 0.024, "Al": 0.001, "As": 0.001}
 largest |ΔH0| (meV) over the five rattled/strained crystals of each composition of
 ``data/scalar40k`` (Si, Ge, AlAs; default settings, gth-szv, PBE), measured by
 ``benchmarks/h0_multigrid_accuracy.py``. Measured and left out (all in on-site blocks): P
-0.235 (AlP; 0.08 on its first cell, on which P was once admitted), C 0.89, B/N 3.9,
-Ga 33 meV."""
+0.235 (AlP; the first AlP cell alone gives 0.08), C 0.89, B/N 3.9, Ga 33 meV."""
 
 
 def verified(cell) -> bool:
