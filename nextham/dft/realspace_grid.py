@@ -40,17 +40,19 @@ def reachable_images(t_cell, shls_slice, ls: np.ndarray, log_prec: float) -> np.
     the screening of PySCF's ``NUMINT_fill2c`` (it loops over every image and pair).
 
     A pair there contributes only if its integration radius (``gto_rcut``) is positive, which
-    needs ln|c_i c_j| − μ_ij |r_i − r_j − L|² + M > ``log_prec`` with μ_ij = a_i a_j/(a_i + a_j)
-    and M = max(0, (l_i + l_j + 1) ln 10 − ln 2(a_i + a_j)). The test here uses the smallest μ,
-    the largest |c_i c_j| and M over the slice and the closest pair of atoms, plus a margin of
-    e^5, so it keeps every image that can contribute."""
+    needs ln|c_i c_j| − μ_ij |r_i − r_j − L|² + M > ``log_prec`` with μ_ij = a_i a_j/(a_i + a_j),
+    l = l_i + l_j, α = a_i + a_j and M = max(0, (l + 1) ln 10 − ln 2α, −⌊(l + 4)/2⌋ ln 2α)
+    (``gto_rcut``'s two branches). The test here uses the smallest μ and α, the largest
+    |c_i c_j| and l over the slice and the closest pair of atoms, plus a margin of e^5, so it
+    keeps every image that can contribute."""
     i0, i1, j0, j1 = shls_slice
     exps = t_cell._env[t_cell._bas[:, molgto.PTR_EXP]]
     coef = np.abs(t_cell._env[t_cell._bas[:, molgto.PTR_COEFF]])
     ang = t_cell._bas[:, molgto.ANG_OF]
     ai, aj = exps[i0:i1].min(), exps[j0:j1].min()
     mu = ai * aj / (ai + aj)
-    big_m = max(0.0, (ang[i0:i1].max() + ang[j0:j1].max() + 1) * np.log(10) - np.log(2 * (ai + aj)))
+    top_l, log_2a = ang[i0:i1].max() + ang[j0:j1].max(), np.log(2 * (ai + aj))
+    big_m = max(0.0, (top_l + 1) * np.log(10) - log_2a, -((top_l + 4) // 2) * log_2a)
     log_c = np.log(coef[i0:i1].max() * coef[j0:j1].max())
     coords = t_cell.atom_coords()
     ri = coords[np.unique(t_cell._bas[i0:i1, molgto.ATOM_OF])]
