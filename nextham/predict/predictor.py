@@ -20,7 +20,6 @@ from pathlib import Path
 
 from ase import Atoms
 
-from nextham.dft.fermi import fermi_level
 from nextham.dft.kspace import gamma_mesh
 from nextham.dft.settings import EngineSettings, element_choice, ke_cutoff_ev, same_settings
 from nextham.errors import InputError
@@ -163,13 +162,10 @@ class Predictor:
 
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""
-        from nextham.loss.metrics import band_energies
+        from nextham.bands.compute import mesh_fermi_level
 
         mesh = self.settings.kmesh_for(record[K.CELL])
-        eps = band_energies(record, record[K.HT], gamma_mesh(mesh))
-        occ = 1.0 if record[K.SPINOR] else 2.0
-        nelec = float(record[K.META]["n_electrons"])
-        return float(fermi_level(list(eps), nelec, self.settings.smearing_ev, occ))
+        return mesh_fermi_level(record, record[K.HT], mesh, self.settings.smearing_ev)[0]
 
 
 def predict_structures(
