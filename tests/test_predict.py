@@ -55,8 +55,7 @@ def test_out_of_domain_structure_is_flagged(predictor):
     """fcc Si (12 neighbours; training has only 4-fold diamond/zincblende bonding)."""
     from ase.build import bulk
 
-    pred = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc")
-    rel = pred.reliability
+    rel = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc").reliability
     assert rel["flag"] == "warn"
     assert rel["out_of_range"] > 0.3
     assert any("distances" in r for r in rel["reasons"])
