@@ -23,11 +23,11 @@ def compare(dataset, name: str, atoms) -> dict:
     """Largest/mean |ΔH0| (meV) of one entry between its stored and a multigrid H0."""
     from nextham.dft.engine import zeroth_step
     from nextham.dft.settings import EngineSettings
-    from nextham.formats.blocks import iter_blocks
-    from nextham.store import schema as K
+    from nextham.record import keys as K
+    from nextham.record.layout import iter_blocks
 
     rec = dataset.load(name)
-    fast, _ = zeroth_step(atoms, EngineSettings.from_dict(rec[K.META]["settings"]), 0, "multigrid")
+    fast, _ = zeroth_step(atoms, EngineSettings.from_meta(rec[K.META]), 0, "multigrid")
     worst = max(
         (float(np.abs(a - b).max()), key)
         for (key, a), (_, b) in zip(iter_blocks(rec, K.H0), iter_blocks(fast, K.H0))

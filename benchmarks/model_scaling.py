@@ -35,7 +35,7 @@ import torch
 from ase.build import bulk
 
 from nextham.model import ModelConfig, NextHAM
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.testing import neighbor_pairs
 
 BASIS = {14: (0, 0, 1, 1, 2)}
@@ -116,7 +116,7 @@ def measure(
     configuration."""
     torch.manual_seed(0)
     if model_path:
-        from nextham.train.checkpoint import load_model
+        from nextham.model.files import load_model
 
         model, _ = load_model(model_path, device)
         basis, spinor = {14: model.config.basis_ls[14]}, model.config.spinor

@@ -23,10 +23,10 @@ import numpy as np
 
 
 def spectra_table(models: list[str], dataset: str, kmesh: tuple, omega: np.ndarray) -> None:
-    from nextham.bands.compute import mesh_fermi_level
     from nextham.optics import optical_spectrum, relative_l1
     from nextham.predict import Predictor
-    from nextham.store import schema as K
+    from nextham.record import keys as K
+    from nextham.spectra.eigen import mesh_fermi_level
     from nextham.store.dataset import Dataset
 
     ds = Dataset(dataset)

@@ -29,7 +29,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from nextham.conventions import HARTREE_EV
-from nextham.store import schema as K
+from nextham.record import keys as K
 
 
 def si_cell(n_atoms: int, seed: int = 0) -> Atoms:

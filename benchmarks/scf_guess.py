@@ -53,8 +53,8 @@ def run_pair(
     """SAD, nextham-guess and (with the dataset's ``reference`` record) exact-H SCF of one
     structure, as a JSON-ready row; with a reference, also the cycles from the interpolated
     guesses HT + α (H_pred − HT) for each α in ``alphas`` (how cycles follow guess accuracy)."""
+    from nextham.record import keys as K
     from nextham.scf import run_scf
-    from nextham.store import schema as K
 
     settings = predictor.settings
     sad = run_scf(atoms, settings, "sad")
@@ -113,9 +113,9 @@ def print_table(rows: list[dict]) -> None:
 
 
 def main() -> None:
-    from nextham.dft.settings import same_settings
+    from nextham.dft.settings import EngineSettings
     from nextham.predict import Predictor
-    from nextham.store import schema as K
+    from nextham.record import keys as K
     from nextham.store.atomic import atomic_output
     from nextham.store.dataset import Dataset
 
@@ -149,8 +149,8 @@ def main() -> None:
             name, atoms = f"{name}×{'×'.join(map(str, reps))}", supercell(atoms, reps)
         elif name in dataset.names:
             reference = dataset.load(name)
-            ref = {**reference[K.META].get("settings", {}), "conv_tol_ev": None}
-            if not same_settings(ref, {**predictor.settings.to_dict(), "conv_tol_ev": None}):
+            ref = dataclasses.replace(EngineSettings.from_meta(reference[K.META]), conv_tol_ev=0)
+            if ref != dataclasses.replace(predictor.settings, conv_tol_ev=0):
                 reference = None  # another engine run: not this SCF's own Hamiltonian
         rows.append(run_pair(predictor, name, atoms, reference, alphas))
         print(json.dumps(rows[-1]), flush=True)

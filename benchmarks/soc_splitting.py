@@ -18,8 +18,8 @@ from ase.build import bulk
 from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import make_mf
-from nextham.dft.fermi import fermi_level
 from nextham.dft.settings import EngineSettings
+from nextham.spectra.occupations import fermi_level
 
 CRYSTALS = {
     "Pb (fcc)": lambda: bulk("Pb", "fcc", a=4.95),

@@ -31,6 +31,7 @@ Spin order
 Spinor blocks are spin-major: rows are [orbitals of the atom with spin ↑, the same orbitals
 with spin ↓]; a (2 n_i, 2 n_j) block is ``[[H↑↑, H↑↓], [H↓↑, H↓↓]]``. This is also PySCF's
 GHF order restricted to one atom pair, and the order of the DeepH and DeePTB exports.
+A scalar level holds two electrons, a spinor level one (:func:`electrons_per_level`).
 Time reversal Θ = iσ_y K (real orbitals) acts on such a block as
 Θ B Θ⁻¹ = σ_y B* σ_y = [[H↓↓*, −H↓↑*], [−H↑↓*, H↑↑*]] (:func:`time_reverse_spinor`).
 """
@@ -109,6 +110,11 @@ CONVENTIONS: dict[str, dict[int, np.ndarray]] = {
     "deeph": PYSCF_TO_DEEPH,
     "deeptb": PYSCF_TO_DEEPTB,
 }
+
+
+def electrons_per_level(spinor: bool) -> float:
+    """Electrons per eigenstate: 1 for a spinor Hamiltonian, 2 (both spins) for a scalar one."""
+    return 1.0 if spinor else 2.0
 
 
 def n_orbitals(shell_ls: Sequence[int]) -> int:

@@ -1,13 +1,21 @@
-"""Exceptions that mean "bad input": the CLI prints their message (one line) and exits 2."""
+"""Exceptions that mean "bad input": the CLI prints their message (one line) and exits 2.
+
+This module is the ground floor: it imports nothing of nextham, so every layer can raise them.
+"""
 
 from __future__ import annotations
 
-from nextham.store.hdf5 import CorruptEntryError
-from nextham.structures.read import StructureError
-
 
 class InputError(ValueError):
-    """Invalid option or argument; the message names the problem and the fix."""
+    """Invalid option, argument or configuration; the message names the problem and the fix."""
+
+
+class StructureError(ValueError):
+    """A structure file or a structure is unusable; the message names the problem and the fix."""
+
+
+class CorruptEntryError(RuntimeError):
+    """An entry file is unreadable or its content does not match its checksum."""
 
 
 USER_ERRORS: tuple[type[BaseException], ...] = (

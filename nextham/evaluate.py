@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from rich.console import Console
+from rich.table import Table
 
-from nextham.dft.settings import same_settings
+from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.loss.report import aggregate_reports, evaluate_structure
 from nextham.predict import predict_hamiltonians
@@ -29,7 +31,7 @@ def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
 def evaluate_dataset(model, meta: dict, path: str, split: str, kpts: np.ndarray) -> dict:
     """Aggregated metrics of model and baselines plus per-structure reports."""
     ds = Dataset(path)
-    if not same_settings(ds.manifest["settings"], meta["engine_settings"]):
+    if ds.settings != EngineSettings.from_meta(meta):
         raise InputError(
             f"{path} was generated with other engine settings than the model was trained on"
         )
@@ -48,9 +50,6 @@ def evaluate_dataset(model, meta: dict, path: str, split: str, kpts: np.ndarray)
 
 def print_report(report: dict) -> None:
     """The summary table: Gauge MAE, spin blocks, band MAE, ghosts per model/baseline."""
-    from rich.console import Console
-    from rich.table import Table
-
     n = report["summary"]["model"]["n_structures"]
     t = Table(title=f"{report['dataset']} ({report['split']}, {n} structures)")
     cols = ("", "Gauge MAE meV", "spin blocks meV", "band MAE meV (E_F±2 eV)", "ghost states",

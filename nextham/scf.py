@@ -26,14 +26,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from ase import Atoms
-from scipy.optimize import brentq
-from scipy.special import expit
 
-from nextham.conventions import HARTREE_EV
-from nextham.dft.fermi import fermi_level
+from nextham.conventions import HARTREE_EV, electrons_per_level
+from nextham.dft.cell import atom_ao_slices, build_cell
+from nextham.dft.engine import bloch_assemble, h0_hamiltonian, make_mf
 from nextham.dft.settings import EngineSettings
-from nextham.formats.blocks import atom_orbital_counts, iter_blocks
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.layout import block_list, orbital_counts
+from nextham.spectra.occupations import fermi_level, occupations
 
 GUESSES = ("sad", "minao", "hamiltonian")
 """Initial guesses of :func:`run_scf`: PySCF's superposition of atomic densities (``"sad"``, the
@@ -64,14 +64,11 @@ def hamiltonian_at_kpts(record: dict, h_flat: np.ndarray, mf) -> np.ndarray:
     Returns (nk, M, M) complex in PySCF's AO layout: M = nao (scalar, KRKS) or 2 nao (spinor,
     KGKS: all α AOs, then all β AOs; the records' spinor blocks are spin-major per atom).
     """
-    from nextham.dft.cell import atom_ao_slices
-    from nextham.dft.engine import bloch_assemble
-
     cell, spinor = mf.cell, bool(record[K.SPINOR])
     if spinor != (mf.istype("KGHF") or mf.istype("GHF")):
         kind = "spinor" if spinor else "scalar"
         raise ValueError(f"a {kind} record needs a {'KGKS' if spinor else 'KRKS'} SCF object")
-    n_rec, n_cell = atom_orbital_counts(record), np.diff(atom_ao_slices(cell), axis=1).ravel()
+    n_rec, n_cell = orbital_counts(record), np.diff(atom_ao_slices(cell), axis=1).ravel()
     if len(n_rec) != cell.natm or np.any(n_rec != n_cell):
         raise ValueError(
             f"the record's atoms/orbitals per atom {n_rec.tolist()} differ from the cell's "
@@ -80,43 +77,10 @@ def hamiltonian_at_kpts(record: dict, h_flat: np.ndarray, mf) -> np.ndarray:
     h_flat = np.asarray(h_flat)
     if h_flat.shape != (int(record[K.BLOCK_PTR][-1]) * (4 if spinor else 1),):
         raise ValueError(f"h_flat has shape {h_flat.shape}, not that of the record's blocks")
-    blocks = [b for _, b in iter_blocks({**record, K.HT: h_flat}, K.HT)]
+    blocks = block_list(record, K.HT, h_flat)
     kfrac = cell.get_scaled_kpts(mf.kpts)
     hk = bloch_assemble(cell, blocks, kfrac, record[K.EDGE_INDEX], record[K.CELL_SHIFT], spinor)
     return hk / HARTREE_EV
-
-
-def occupations(
-    eps_ev: list[np.ndarray], n_electrons: float, smearing_ev: float, degeneracy: float
-) -> tuple[list[np.ndarray], float]:
-    """Occupations of band energies ``eps_ev`` (one (n_mo,) array per k, eV), equal k weights.
-
-    Fermi–Dirac with width ``smearing_ev`` at the μ (root search between the lowest and highest
-    level) that gives Σ_k f / n_k = ``n_electrons``; ``smearing_ev == 0``: aufbau, the lowest
-    ``n_electrons · n_k / degeneracy`` levels over all k (as PySCF's k-point ``get_occ``).
-    Returns (occupations shaped like ``eps_ev``, μ in eV).
-    """
-    flat, nk = np.concatenate([np.ravel(e) for e in eps_ev]), len(eps_ev)
-    target = n_electrons * nk
-    if target > degeneracy * flat.size + 1e-9 or target <= 0:
-        raise ValueError(f"cannot place {n_electrons} electrons in {flat.size // nk} bands")
-    if smearing_ev > 0 and target < degeneracy * flat.size - 1e-9:
-
-        def excess(mu: float) -> float:
-            return degeneracy * expit((mu - flat) / smearing_ev).sum() - target
-
-        lo, hi = flat.min() - 50 * smearing_ev, flat.max() + 50 * smearing_ev
-        mu = brentq(excess, lo, hi, xtol=1e-12, maxiter=500)
-        f = degeneracy * expit((mu - flat) / smearing_ev)
-    else:
-        order = np.argsort(flat, kind="stable")
-        n_occ = round(target / degeneracy)
-        f = np.zeros_like(flat)
-        f[order[:n_occ]] = degeneracy
-        top = flat[order[min(n_occ, flat.size - 1)]]
-        mu = 0.5 * (flat[order[n_occ - 1]] + top)
-    split = np.cumsum([np.size(e) for e in eps_ev])[:-1]
-    return [x.reshape(np.shape(e)) for x, e in zip(np.split(f, split), eps_ev)], float(mu)
 
 
 def _smearing_ev(mf) -> float:
@@ -136,8 +100,6 @@ def sad_fock_at_kpts(mf, settings: EngineSettings) -> np.ndarray:
     is pinned on ``mf`` (when it is the SCF's: not for a scalar-H0 spin–orbit run), so the SCF
     does not compute it again; the guess then costs one J + V_xc build.
     """
-    from nextham.dft.engine import h0_hamiltonian
-
     dm0 = mf.get_init_guess(key="atom")
     with h0_hamiltonian(mf, settings):
         h1e = np.asarray(mf.get_hcore())
@@ -161,8 +123,9 @@ def guess_density(
     stored pairs); without it, the Bloch sum of ``h_flat``.
 
     Diagonalizes H(k) in PySCF's S(k) with ``mf.eig`` (PySCF's handling of near-linear
-    dependence), occupies with :func:`occupations` (smearing of ``mf`` unless ``smearing_ev``
-    is given; ``mf.cell.nelectron`` electrons; 2 per level scalar, 1 spinor) and returns
+    dependence), occupies with :func:`nextham.spectra.occupations.occupations` (smearing of
+    ``mf`` unless ``smearing_ev`` is given; ``mf.cell.nelectron`` electrons; 2 per level
+    scalar, 1 spinor) and returns
     dm(k) = C f C†, shape (nk, nao, nao) for KRKS or (nk, 2 nao, 2 nao) for KGKS, complex.
     """
     if h0_k is None:
@@ -176,7 +139,7 @@ def guess_density(
     eps_ev = [np.asarray(e)[m] * HARTREE_EV for e, m in zip(eps, keep, strict=True)]
     coeff = [np.asarray(c)[:, m] for c, m in zip(coeff, keep, strict=True)]
     sigma = _smearing_ev(mf) if smearing_ev is None else float(smearing_ev)
-    degeneracy = 1.0 if record[K.SPINOR] else 2.0
+    degeneracy = electrons_per_level(bool(record[K.SPINOR]))
     f, _mu = occupations(eps_ev, float(mf.cell.nelectron), sigma, degeneracy)
     return np.stack([(c * fk) @ c.conj().T for c, fk in zip(coeff, f, strict=True)])
 
@@ -198,9 +161,6 @@ def run_scf(
     k-points and only ΔH from the pairs (:func:`guess_density`). ``"sad"`` is the engine's
     atomic-density start.
     """
-    from nextham.dft.cell import build_cell
-    from nextham.dft.engine import make_mf
-
     if guess not in GUESSES:
         raise ValueError(f"guess must be one of {GUESSES}, got {guess!r}")
     if guess == "hamiltonian" and record is None:
@@ -219,7 +179,6 @@ def run_scf(
     mf.kernel(dm0=dm0)
     t2 = time.perf_counter()
     eps = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
-    occ = 1.0 if settings.spin == "soc" else 2.0
     return ScfResult(
         guess=guess,
         energy_ev=float(mf.e_tot * HARTREE_EV),
@@ -227,5 +186,7 @@ def run_scf(
         cycles=int(getattr(mf, "cycles", -1)),
         wall_s=t2 - t1,
         guess_s=t1 - t0,
-        fermi_level_ev=fermi_level(eps, float(mf.cell.nelectron), settings.smearing_ev, occ),
+        fermi_level_ev=fermi_level(
+            eps, float(mf.cell.nelectron), settings.smearing_ev, settings.degeneracy
+        ),
     )

@@ -25,7 +25,9 @@ from e3nn import o3
 from scipy.spatial.transform import Rotation
 
 from nextham.conventions import PYSCF_TO_E3NN, n_orbitals, time_reverse_spinor
-from nextham.store import schema as K
+from nextham.model.graph import partner_index
+from nextham.record import keys as K
+from nextham.record.layout import BlockLayout, block_pointers, orbital_counts
 
 Predict = Callable[[dict], np.ndarray]
 """Maps a record to a flat array of blocks in that record's layout."""
@@ -70,15 +72,15 @@ def orbital_rotation(shell_ls: Sequence[int], rot: np.ndarray, spinor: bool) -> 
 
 
 def block_spans(record: dict, flat: np.ndarray) -> list[tuple[int, int, slice, tuple]]:
-    """(i, j, span in ``flat``, block shape) of every pair of the record's flat layout."""
-    spin = 2 if (record[K.SPINOR] and np.iscomplexobj(flat)) else 1
-    n = {int(z): n_orbitals(ls) for z, ls in record[K.BASIS_LS].items()}
-    numbers, ptr = record[K.NUMBERS], np.asarray(record[K.BLOCK_PTR]) * spin * spin
-    out = []
-    for e, (i, j) in enumerate(np.asarray(record[K.EDGE_INDEX])):
-        shape = (spin * n[int(numbers[i])], spin * n[int(numbers[j])])
-        out.append((int(i), int(j), slice(int(ptr[e]), int(ptr[e + 1])), shape))
-    return out
+    """(i, j, span in ``flat``, block shape) of every pair of the record's flat layout (spinor
+    blocks when the record is spinor and ``flat`` complex)."""
+    layout = BlockLayout.of(record)
+    if not np.iscomplexobj(flat):
+        layout = layout.scalar()
+    return [
+        (int(i), int(j), layout.block_slice(e), layout.block_shape(e))
+        for e, (i, j) in enumerate(layout.edge_index)
+    ]
 
 
 def rotate_blocks(record: dict, flat: np.ndarray, rot: np.ndarray) -> np.ndarray:
@@ -94,8 +96,6 @@ def rotate_blocks(record: dict, flat: np.ndarray, rot: np.ndarray) -> np.ndarray
 
 
 def _partners(record: dict) -> np.ndarray:
-    from nextham.model.graph import partner_index
-
     return partner_index(np.asarray(record[K.EDGE_INDEX]), np.asarray(record[K.CELL_SHIFT]))
 
 
@@ -163,14 +163,13 @@ def random_crystal_record(
         positions = rng.uniform(size=(len(numbers), 3)) @ cell
     rows = neighbor_pairs(cell, positions, cutoff)
     n = np.array([n_orbitals(basis_ls[z]) for z in numbers])
-    sizes = n[rows[:, 0]] * n[rows[:, 1]]
     rec = {
         K.CELL: cell,
         K.POSITIONS: np.asarray(positions, dtype=float),
         K.NUMBERS: np.asarray(numbers, dtype=np.int64),
         K.EDGE_INDEX: rows[:, :2].copy(),
         K.CELL_SHIFT: rows[:, 2:].copy(),
-        K.BLOCK_PTR: np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        K.BLOCK_PTR: block_pointers(rows[:, :2], n),
         K.BASIS_LS: {int(z): tuple(basis_ls[z]) for z in set(numbers)},
         K.SPINOR: spinor,
         K.META: {"magnetic": magnetic},
@@ -212,8 +211,7 @@ def permute_record(record: dict, seed: int) -> tuple[dict, np.ndarray]:
     out[K.NUMBERS] = np.asarray(record[K.NUMBERS])[perm]
     out[K.EDGE_INDEX] = inv[pairs]
     out[K.CELL_SHIFT] = np.asarray(record[K.CELL_SHIFT])[edge_perm]
-    sizes = np.diff(np.asarray(record[K.BLOCK_PTR]))[edge_perm]
-    out[K.BLOCK_PTR] = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    out[K.BLOCK_PTR] = block_pointers(out[K.EDGE_INDEX], orbital_counts(out))
     for key in K.MATRIX_KEYS:
         out[key] = reorder_blocks(record, np.asarray(record[key]), edge_perm)
     return out, edge_perm

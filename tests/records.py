@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from nextham.conventions import n_orbitals
-from nextham.store import schema as K
+from nextham.record import keys as K
 
 
 def random_record(

@@ -8,7 +8,7 @@ from ase.build import bulk
 from nextham.bands import BandStructure, band_path, band_structure, density_of_states, dft_bands
 from nextham.cli.main import main
 from nextham.predict import default_model_path
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.store.hdf5 import write_record
 
 EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"

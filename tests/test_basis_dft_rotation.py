@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from ase.build import bulk
 
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.testing import block_spans, random_orthogonal, rotate_blocks
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 from suite import deeptb
 
-from nextham.store import schema as K
+from nextham.record import keys as K
 
 
 def _blocks(folder: Path) -> dict[tuple, np.ndarray]:

@@ -7,11 +7,12 @@ import pytest
 from ase.build import bulk
 
 from nextham.conventions import HARTREE_EV
-from nextham.dft import gridfock, kspace
+from nextham.dft import gridfock
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import fock_on_mesh, make_mf, resolve_h0_method, zeroth_step
 from nextham.dft.settings import EngineSettings
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.spectra import kspace
 
 SETTINGS = EngineSettings(kmesh=(2, 1, 1), overlap_threshold=1e-3)
 

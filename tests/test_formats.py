@@ -10,8 +10,8 @@ import pytest
 from records import assert_records_equal, random_record
 
 from nextham.formats import deeph, deeptb
-from nextham.formats.blocks import iter_blocks
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.layout import iter_blocks
 
 
 @pytest.mark.parametrize("fmt", [deeph, deeptb])

@@ -9,8 +9,8 @@ from scipy.optimize import minimize_scalar
 from test_loss_records import make_record
 
 from nextham.loss.gauge import gauge_corrected_difference, gauge_shift
-from nextham.loss.layout import record_overlap_flat
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.record.flat import record_overlap_flat
 
 
 def shifted_error(mu, pred, target, s):
@@ -21,8 +21,8 @@ def shifted_error(mu, pred, target, s):
 def test_mu_star_is_the_minimizer(spinor):
     rec = make_record(5, spinor=spinor)
     s = record_overlap_flat(rec)
-    pred = rec[schema.H0] + 0.37 * s
-    target = rec[schema.HT]
+    pred = rec[K.H0] + 0.37 * s
+    target = rec[K.HT]
     mu = gauge_shift(torch.as_tensor(pred), torch.as_tensor(target), torch.as_tensor(s))
     res = minimize_scalar(shifted_error, args=(pred, target, s), tol=1e-12)
     assert mu.shape == (1,)
@@ -35,14 +35,14 @@ def test_mu_star_is_the_minimizer(spinor):
 def test_spinor_overlap_has_no_spin_flip_entries():
     rec = make_record(6, spinor=True)
     s = record_overlap_flat(rec)
-    assert np.sum(np.abs(s) ** 2) == pytest.approx(2 * np.sum(rec[schema.S] ** 2))
+    assert np.sum(np.abs(s) ** 2) == pytest.approx(2 * np.sum(rec[K.S] ** 2))
 
 
 def test_per_structure_shift_and_invariance():
     a, b = make_record(7), make_record(8, numbers=(1, 1, 8))
     sa, sb = record_overlap_flat(a), record_overlap_flat(b)
-    pred = np.concatenate([a[schema.HT] + 0.5 * sa, b[schema.HT] - 1.25 * sb])
-    target = np.concatenate([a[schema.HT], b[schema.HT]])
+    pred = np.concatenate([a[K.HT] + 0.5 * sa, b[K.HT] - 1.25 * sb])
+    target = np.concatenate([a[K.HT], b[K.HT]])
     s = np.concatenate([sa, sb])
     batch = torch.as_tensor(np.repeat([0, 1], [len(sa), len(sb)]))
     mu = gauge_shift(torch.as_tensor(pred), torch.as_tensor(target), torch.as_tensor(s), batch)

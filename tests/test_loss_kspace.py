@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import scipy.linalg
 import torch
-from test_loss_bloch import loop_bloch
 from test_loss_records import make_record
+from test_spectra_bloch import loop_bloch
 
 from nextham.loss.kspace import kspace_loss, projected_terms, reference_states, sample_kpoints
-from nextham.loss.layout import record_orbitals
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.record.layout import BlockLayout
 
 KPTS = np.array([[0.1, 0.2, 0.0], [0.45, -0.3, 0.25]])
 
@@ -39,33 +39,24 @@ def brute_terms(h_pred_k, h_ref_k, s_k, fermi, window):
 
 
 def layout(rec):
-    return (
-        rec[schema.BLOCK_PTR],
-        rec[schema.EDGE_INDEX],
-        rec[schema.CELL_SHIFT],
-        record_orbitals(rec),
-        KPTS,
-    )
+    return BlockLayout.of(rec), KPTS
 
 
 @pytest.mark.parametrize("spinor", [False, True])
 def test_kspace_terms_match_brute_force(spinor):
     rec = make_record(11, spinor=spinor)
     got = kspace_loss(
-        torch.as_tensor(rec[schema.H0]),
-        rec[schema.HT],
-        rec[schema.S],
+        torch.as_tensor(rec[K.H0]),
+        rec[K.HT],
+        rec[K.S],
         *layout(rec),
-        spinor=spinor,
         fermi_level=0.0,
         window=0.3,
     )
-    s_k = loop_bloch(rec, schema.S, KPTS)
+    s_k = loop_bloch(rec, K.S, KPTS)
     if spinor:
         s_k = np.stack([np.kron(np.eye(2), s) for s in s_k])
-    want = brute_terms(
-        loop_bloch(rec, schema.H0, KPTS), loop_bloch(rec, schema.HT, KPTS), s_k, 0.0, 0.3
-    )
+    want = brute_terms(loop_bloch(rec, K.H0, KPTS), loop_bloch(rec, K.HT, KPTS), s_k, 0.0, 0.3)
     for name in ("pp", "qq", "pq"):
         assert want[name] > 1e-3
         assert got[name].item() == pytest.approx(want[name], rel=1e-9)
@@ -98,11 +89,10 @@ def test_ghost_term_counts_only_states_pulled_into_the_window():
 def test_exact_prediction_gives_zero():
     rec = make_record(12, spinor=True)
     got = kspace_loss(
-        torch.as_tensor(rec[schema.HT]),
-        rec[schema.HT],
-        rec[schema.S],
+        torch.as_tensor(rec[K.HT]),
+        rec[K.HT],
+        rec[K.S],
         *layout(rec),
-        spinor=True,
         fermi_level=0.0,
     )
     assert max(v.item() for v in got.values()) < 1e-20
@@ -111,7 +101,7 @@ def test_exact_prediction_gives_zero():
 @pytest.mark.parametrize("spinor", [False, True])
 def test_gradcheck_float64(spinor):
     rec = make_record(13, spinor=spinor, numbers=(1, 8))
-    h0 = np.asarray(rec[schema.H0])
+    h0 = np.asarray(rec[K.H0])
     re = torch.tensor(h0.real.copy(), requires_grad=True)
     im = torch.tensor(h0.imag.copy(), requires_grad=True)
 
@@ -119,10 +109,9 @@ def test_gradcheck_float64(spinor):
         pred = torch.complex(re_, im_) if spinor else re_
         t = kspace_loss(
             pred,
-            rec[schema.HT],
-            rec[schema.S],
+            rec[K.HT],
+            rec[K.S],
             *layout(rec),
-            spinor=spinor,
             fermi_level=0.0,
             window=0.3,
         )

@@ -11,7 +11,7 @@ import itertools
 
 import numpy as np
 
-from nextham.store import schema
+from nextham.record import keys as K
 
 BASIS = {1: (0,), 8: (0, 1)}
 SHIFTS = [(0, 0, 0), (1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (1, 1, 0), (-1, -1, 0)]
@@ -57,29 +57,29 @@ def make_record(seed: int = 0, spinor: bool = False, numbers=(8, 1), fermi_level
         [[0], np.cumsum([_norb(numbers[i]) * _norb(numbers[j]) for i, j, _ in keys])]
     )
     return {
-        schema.CELL: cell,
-        schema.POSITIONS: positions,
-        schema.NUMBERS: np.array(numbers, dtype=np.int64),
-        schema.EDGE_INDEX: np.array([(i, j) for i, j, _ in keys], dtype=np.int64),
-        schema.CELL_SHIFT: np.array([r for _, _, r in keys], dtype=np.int64),
-        schema.BLOCK_PTR: block_ptr.astype(np.int64),
-        schema.S: np.concatenate([s_blocks[k].ravel() for k in keys]),
-        schema.H0: np.concatenate([h0[k].ravel() for k in keys]),
-        schema.HT: np.concatenate([(h0[k] + dh[k]).ravel() for k in keys]),
-        schema.BASIS_LS: dict(BASIS),
-        schema.SPINOR: spinor,
-        schema.META: {"fermi_level": fermi_level, "n_electrons": 4},
+        K.CELL: cell,
+        K.POSITIONS: positions,
+        K.NUMBERS: np.array(numbers, dtype=np.int64),
+        K.EDGE_INDEX: np.array([(i, j) for i, j, _ in keys], dtype=np.int64),
+        K.CELL_SHIFT: np.array([r for _, _, r in keys], dtype=np.int64),
+        K.BLOCK_PTR: block_ptr.astype(np.int64),
+        K.S: np.concatenate([s_blocks[k].ravel() for k in keys]),
+        K.H0: np.concatenate([h0[k].ravel() for k in keys]),
+        K.HT: np.concatenate([(h0[k] + dh[k]).ravel() for k in keys]),
+        K.BASIS_LS: dict(BASIS),
+        K.SPINOR: spinor,
+        K.META: {"fermi_level": fermi_level, "n_electrons": 4},
     }
 
 
 def blocks_of(record, key):
     """The flat array of ``record[key]`` split into a list of 2-D blocks."""
-    spinor = record[schema.SPINOR] and key != schema.S
+    spinor = record[K.SPINOR] and key != K.S
     f = 2 if spinor else 1
     out = []
-    ptr = record[schema.BLOCK_PTR]
-    for e, (i, j) in enumerate(record[schema.EDGE_INDEX]):
-        ni, nj = _norb(int(record[schema.NUMBERS][i])), _norb(int(record[schema.NUMBERS][j]))
+    ptr = record[K.BLOCK_PTR]
+    for e, (i, j) in enumerate(record[K.EDGE_INDEX]):
+        ni, nj = _norb(int(record[K.NUMBERS][i])), _norb(int(record[K.NUMBERS][j]))
         flat = record[key][f * f * ptr[e] : f * f * ptr[e + 1]]
         out.append(flat.reshape(f * ni, f * nj))
     return out
@@ -88,12 +88,10 @@ def blocks_of(record, key):
 def test_records_have_partners_with_adjoint_blocks():
     for spinor in (False, True):
         rec = make_record(3, spinor=spinor)
-        blocks = blocks_of(rec, schema.HT)
+        blocks = blocks_of(rec, K.HT)
         index = {
             (int(i), int(j), tuple(r)): e
-            for e, ((i, j), r) in enumerate(
-                zip(rec[schema.EDGE_INDEX], rec[schema.CELL_SHIFT].tolist())
-            )
+            for e, ((i, j), r) in enumerate(zip(rec[K.EDGE_INDEX], rec[K.CELL_SHIFT].tolist()))
         }
         for (i, j, r), e in index.items():
             partner = index[(j, i, tuple(-x for x in r))]

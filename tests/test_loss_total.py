@@ -7,9 +7,9 @@ import pytest
 import torch
 from test_loss_records import make_record
 
-from nextham.loss.layout import record_overlap_flat
 from nextham.loss.total import LossWeights, combine_losses, realspace_terms
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.record.flat import record_overlap_flat
 
 
 def test_combine_weights_terms():
@@ -39,7 +39,7 @@ def test_weights_from_dict():
 def test_realspace_terms_gauge_removes_rigid_shift(spinor):
     rec = make_record(31, spinor=spinor)
     s = torch.as_tensor(record_overlap_flat(rec))
-    target = torch.as_tensor(rec[schema.HT])
+    target = torch.as_tensor(rec[K.HT])
     noise = torch.as_tensor(np.random.default_rng(0).normal(0, 0.01, target.shape))
     pred = target + noise.to(target.dtype)
     plain = realspace_terms(pred, target)

@@ -7,24 +7,24 @@ import pytest
 import torch
 from test_loss_records import blocks_of, make_record
 
-from nextham.loss.layout import record_orbitals
 from nextham.loss.tracegrad import block_traces, scale_target, tracegrad_loss
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.record.layout import BlockLayout
 
 
 def args(rec):
-    return rec[schema.BLOCK_PTR], rec[schema.EDGE_INDEX], record_orbitals(rec), rec[schema.SPINOR]
+    return (BlockLayout.of(rec),)
 
 
 @pytest.mark.parametrize("spinor", [False, True])
 def test_block_traces_match_matrix_traces(spinor):
     rec = make_record(21, spinor=spinor)
-    delta = np.asarray(rec[schema.HT]) - np.asarray(rec[schema.H0])
-    rec_delta = {**rec, schema.HT: delta}
-    want = [np.trace(b @ b.conj().T).real for b in blocks_of(rec_delta, schema.HT)]
+    delta = np.asarray(rec[K.HT]) - np.asarray(rec[K.H0])
+    rec_delta = {**rec, K.HT: delta}
+    want = [np.trace(b @ b.conj().T).real for b in blocks_of(rec_delta, K.HT)]
     got = block_traces(torch.as_tensor(delta), *args(rec))
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-12)
-    sizes = [b.size for b in blocks_of(rec_delta, schema.HT)]
+    sizes = [b.size for b in blocks_of(rec_delta, K.HT)]
     per = block_traces(torch.as_tensor(delta), *args(rec), per_entry=True)
     np.testing.assert_allclose(per.numpy(), np.array(want) / sizes, rtol=1e-12)
 
@@ -42,8 +42,8 @@ def test_scalings():
 
 def test_tracegrad_loss_matches_loop_and_has_gradient():
     rec = make_record(22, spinor=True)
-    delta = np.asarray(rec[schema.HT]) - np.asarray(rec[schema.H0])
-    blocks = blocks_of({**rec, schema.HT: delta}, schema.HT)
+    delta = np.asarray(rec[K.HT]) - np.asarray(rec[K.H0])
+    blocks = blocks_of({**rec, K.HT: delta}, K.HT)
     rng = np.random.default_rng(0)
     z = torch.tensor(rng.uniform(0, 2, len(blocks)), requires_grad=True)
     want = 0.0

@@ -7,29 +7,29 @@ import json
 import numpy as np
 import pytest
 import scipy.linalg
-from test_loss_bloch import loop_bloch
 from test_loss_records import make_record
+from test_spectra_bloch import loop_bloch
 
 from nextham.loss.metrics import (
     band_mae,
     count_ghost_states,
     count_unmatched_levels,
-    generalized_eigvalsh,
 )
 from nextham.loss.report import (
     aggregate_reports,
     evaluate_structure,
     structure_metrics,
 )
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.spectra.eigen import generalized_eigvalsh
 
 KPTS = np.array([[0.0, 0.0, 0.0], [0.25, 0.1, 0.0], [0.5, 0.5, 0.0]])
 
 
 def test_generalized_eigvalsh_matches_scipy():
     rec = make_record(51, spinor=True)
-    h = loop_bloch(rec, schema.HT, KPTS)
-    s = np.stack([np.kron(np.eye(2), x) for x in loop_bloch(rec, schema.S, KPTS)])
+    h = loop_bloch(rec, K.HT, KPTS)
+    s = np.stack([np.kron(np.eye(2), x) for x in loop_bloch(rec, K.S, KPTS)])
     want = np.stack([scipy.linalg.eigh(a, b, eigvals_only=True) for a, b in zip(h, s)])
     np.testing.assert_allclose(generalized_eigvalsh(h, s), want, atol=1e-10)
 
@@ -94,38 +94,38 @@ def gamma_record(diag_o, diag_h):
     rec = make_record(0)
     rec.update(
         {
-            schema.CELL: 10.0 * np.eye(3),
-            schema.POSITIONS: np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
-            schema.EDGE_INDEX: np.array(keys, dtype=np.int64),
-            schema.CELL_SHIFT: np.zeros((4, 3), dtype=np.int64),
-            schema.BLOCK_PTR: np.array([0, 16, 20, 24, 25], dtype=np.int64),
-            schema.S: np.concatenate([blocks_s[k].ravel() for k in keys]),
-            schema.HT: np.concatenate([blocks_h[k].ravel() for k in keys]).astype(float),
+            K.CELL: 10.0 * np.eye(3),
+            K.POSITIONS: np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
+            K.EDGE_INDEX: np.array(keys, dtype=np.int64),
+            K.CELL_SHIFT: np.zeros((4, 3), dtype=np.int64),
+            K.BLOCK_PTR: np.array([0, 16, 20, 24, 25], dtype=np.int64),
+            K.S: np.concatenate([blocks_s[k].ravel() for k in keys]),
+            K.HT: np.concatenate([blocks_h[k].ravel() for k in keys]).astype(float),
         }
     )
-    rec[schema.H0] = rec[schema.HT].copy()
+    rec[K.H0] = rec[K.HT].copy()
     return rec
 
 
 def test_ghost_state_inserted_in_window():
     rec = gamma_record([-5.0, -1.0, 0.5, 4.0], [6.0])
-    pred = gamma_record([-5.0, -1.0, 0.5, 8.5], [1.5])[schema.HT]  # trace kept: μ* = 0
+    pred = gamma_record([-5.0, -1.0, 0.5, 8.5], [1.5])[K.HT]  # trace kept: μ* = 0
     got = structure_metrics(rec, pred, KPTS[:2])
     assert got["gauge_mae"]["mu_star_meV"] == pytest.approx(0.0, abs=1e-9)
     assert got["ghost_states"] == {"count": 2, "n_kpts_with_ghosts": 2}
     assert got["unmatched_levels"]["count"] == 2
     assert got["bands"]["mae_meV"] == pytest.approx(0.0, abs=1e-9)
-    assert structure_metrics(rec, rec[schema.HT], KPTS[:2])["ghost_states"]["count"] == 0
+    assert structure_metrics(rec, rec[K.HT], KPTS[:2])["ghost_states"]["count"] == 0
 
 
 def test_evaluate_with_baselines_and_aggregate():
     recs = [make_record(61, fermi_level=0.1), make_record(62, numbers=(1, 8, 1))]
     reports = []
     for rec in recs:
-        noise = np.random.default_rng(0).normal(0, 0.01, rec[schema.HT].shape)
-        rep = evaluate_structure(rec, rec[schema.HT] + noise, KPTS)
+        noise = np.random.default_rng(0).normal(0, 0.01, rec[K.HT].shape)
+        rep = evaluate_structure(rec, rec[K.HT] + noise, KPTS)
         assert set(rep) == {"model", "zero_correction", "zero_hamiltonian"}
-        direct = structure_metrics(rec, rec[schema.H0], KPTS)
+        direct = structure_metrics(rec, rec[K.H0], KPTS)
         assert rep["zero_correction"] == direct
         json.dumps(rep)
         reports.append(rep)
@@ -143,7 +143,7 @@ def test_evaluate_with_baselines_and_aggregate():
 
 def test_float32_prediction_is_evaluated_in_double():
     rec = make_record(63, spinor=True)
-    got = structure_metrics(rec, rec[schema.HT].astype(np.complex64), KPTS)
+    got = structure_metrics(rec, rec[K.HT].astype(np.complex64), KPTS)
     assert got["gauge_mae"]["overall"]["mae_meV"] < 1e-3
     assert got["bands"]["mae_meV"] < 1e-2
     assert got["ghost_states"]["count"] == 0

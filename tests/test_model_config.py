@@ -80,7 +80,7 @@ def test_model_files_from_before_h0_squash_load_without_it(tmp_path):
     from model_kit import predictor
     from safetensors import safe_open
 
-    from nextham.train.checkpoint import load_model, save_model
+    from nextham.model.files import load_model, save_model
 
     old = tiny_model(h0_squash=False, dtype="float64")
     save_model(old, tmp_path / "m.safetensors", {})

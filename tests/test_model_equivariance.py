@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from model_kit import TOL, crystal, predictor, tiny_model
 
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.testing import assert_equivariant, rotate_record, symmetry_errors
 
 

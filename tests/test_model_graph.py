@@ -10,7 +10,7 @@ from model_kit import BASIS, TOL, crystal, tiny_model
 from nextham.basis import OrbitalLayout
 from nextham.model import build_batch
 from nextham.model.graph import partner_index
-from nextham.store import schema as K
+from nextham.record import keys as K
 
 
 @pytest.mark.parametrize("spinor", [False, True])

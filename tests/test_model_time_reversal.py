@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from model_kit import crystal, predictor, tiny_model
 
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.testing import assert_equivariant, time_reversal_error
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from model_kit import crystal, tiny_model
 
-from nextham.conventions import n_orbitals
 from nextham.loss.tracegrad import tracegrad_loss
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.layout import BlockLayout
 
 
 def test_switch_off_removes_z():
@@ -55,8 +54,7 @@ def test_trains_through_update_and_aux_loss():
     (out["delta_flat"] - target).abs().square().mean().backward(retain_graph=True)
     head = model.nets[0].tracegrad.mlp
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in head.parameters())
-    n_orb = np.array([n_orbitals(record[K.BASIS_LS][int(z)]) for z in record[K.NUMBERS]])
-    aux = tracegrad_loss(out["z"], target, record[K.BLOCK_PTR], record[K.EDGE_INDEX], n_orb, True)
+    aux = tracegrad_loss(out["z"], target, BlockLayout.of(record))
     assert torch.isfinite(aux) and aux > 0
     aux.backward()
 

@@ -16,7 +16,7 @@ from nextham.optics.kubo import (
     solve,
     susceptibility,
 )
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.testing import neighbor_pairs
 
 A = 3.0  # Å, CsCl-type model crystal: species 1 at 0, species 2 at the body centre
@@ -189,8 +189,8 @@ def test_cli_optics_entry(tmp_path, si_record, capsys):
 
 def test_spinor_record_without_soc_equals_scalar(si_record):
     """kron(1₂, H) spinor blocks (no spin–orbit): same spectrum as the scalar record."""
-    from nextham.formats.blocks import iter_blocks
     from nextham.optics.spectrum import optical_spectrum
+    from nextham.record.layout import iter_blocks
 
     blocks = [np.kron(np.eye(2), b) for _, b in iter_blocks(si_record, K.HT)]
     flat = np.concatenate([b.ravel() for b in blocks]).astype(complex)

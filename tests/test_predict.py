@@ -9,7 +9,7 @@ from ase.io import read
 from nextham.cli.main import main
 from nextham.errors import InputError
 from nextham.predict import Predictor, default_model_path
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 from nextham.testing import hermiticity_error
 
@@ -96,7 +96,7 @@ def test_unknown_element_refused(predictor):
 
 def test_record_with_other_settings_refused(predictor, si_prediction):
     rec = {**si_prediction.record, K.META: dict(si_prediction.record[K.META])}
-    rec[K.META]["settings"] = {**rec[K.META]["settings"], "kmesh": [1, 1, 1]}
+    rec[K.META][K.ENGINE_SETTINGS] = {**rec[K.META][K.ENGINE_SETTINGS], "kmesh": [1, 1, 1]}
     with pytest.raises(InputError, match="engine settings"):
         predictor.check_record(rec, "other")
 

@@ -14,10 +14,11 @@ from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import make_mf
 from nextham.dft.settings import EngineSettings
-from nextham.formats.blocks import iter_blocks
 from nextham.predict import default_model_path
-from nextham.scf import guess_density, hamiltonian_at_kpts, occupations, run_scf
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.layout import iter_blocks
+from nextham.scf import guess_density, hamiltonian_at_kpts, run_scf
+from nextham.spectra.occupations import occupations
 
 EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
 

@@ -8,9 +8,11 @@ import pytest
 from ase.build import bulk
 from records import assert_records_equal, random_record
 
-from nextham.store import schema as K
+from nextham.dft.settings import EngineSettings
+from nextham.errors import CorruptEntryError
+from nextham.record import keys as K
 from nextham.store.dataset import Dataset
-from nextham.store.hdf5 import CorruptEntryError, read_record, record_checksum, write_record
+from nextham.store.hdf5 import read_record, record_checksum, write_record
 
 
 @pytest.mark.parametrize("spinor", [False, True])
@@ -49,7 +51,7 @@ def test_failed_write_leaves_nothing(tmp_path):
 
 def _dataset(tmp_path, n=3):
     structures = [(f"s{k}", bulk("Si", "diamond", a=5.4 + 0.01 * k)) for k in range(n)]
-    return Dataset.create(tmp_path / "ds", {"spin": "scalar"}, structures), structures
+    return Dataset.create(tmp_path / "ds", EngineSettings(), structures), structures
 
 
 def test_reconcile_recovers_from_crash_states(tmp_path):
@@ -73,12 +75,10 @@ def test_reconcile_recovers_from_crash_states(tmp_path):
 def test_reopen_requires_same_settings_and_structures(tmp_path):
     _, structures = _dataset(tmp_path)
     with pytest.raises(ValueError, match="other engine settings"):
-        Dataset.create(tmp_path / "ds", {"spin": "soc"}, structures)
+        Dataset.create(tmp_path / "ds", EngineSettings(spin="soc"), structures)
     with pytest.raises(ValueError, match="another list"):
-        Dataset.create(tmp_path / "ds", {"spin": "scalar"}, structures[:2])
-    assert (
-        Dataset.create(tmp_path / "ds", {"spin": "scalar"}, structures).structures()[1][0] == "s1"
-    )
+        Dataset.create(tmp_path / "ds", EngineSettings(), structures[:2])
+    assert Dataset.create(tmp_path / "ds", EngineSettings(), structures).structures()[1][0] == "s1"
 
 
 def test_not_a_dataset(tmp_path):

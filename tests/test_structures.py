@@ -8,8 +8,9 @@ from ase import Atoms
 from ase.build import bulk
 from ase.io import write
 
+from nextham.errors import StructureError
 from nextham.structures.generate import GeneratorSpec, generate_structures
-from nextham.structures.read import StructureError, read_structures
+from nextham.structures.read import read_structures
 
 
 @pytest.mark.parametrize("fmt,name", [("vasp", "POSCAR"), ("cif", "x.cif"), ("extxyz", "x.xyz")])

@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
-from nextham.store.build import build_dataset
+from nextham.generate.runner import build_dataset
 
 TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
               "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4, "radial_hidden": 8,
@@ -174,9 +174,7 @@ def test_holdout_elements_form_the_ood_split(tmp_path, tiny_dataset):
 
     si = tmp_path / "si"
     atoms = bulk("Si", "diamond", a=5.43)
-    build_dataset(
-        si, [("si0", atoms)], EngineSettings(**Dataset(tiny_dataset).manifest["settings"])
-    )
+    build_dataset(si, [("si0", atoms)], Dataset(tiny_dataset).settings)
     cfg = {"data": {"datasets": [str(tiny_dataset), str(si)], "holdout_elements": ["Si"]}}
     data = prepare_data(TrainConfig.from_dict(cfg))
     assert [data.names[i] for i in data.ood] == ["si/si0"]

@@ -44,7 +44,7 @@ from ase.data import chemical_symbols
 from ase.neighborlist import primitive_neighbor_list
 
 from nextham.formats.deeptb import atom_map, basis_string, write
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.store.atomic import atomic_output
 
 DRIVER = Path(__file__).with_name("deeptb_driver.py")

@@ -95,12 +95,12 @@ def evaluate(
     Returns ``{"summary": {model/zero_correction/zero_hamiltonian: metrics}, "predict_s": …,
     "names": […]}``; ``predict_s`` is the model's time per structure (no engine time).
     """
-    from nextham.dft.kspace import gamma_mesh
     from nextham.evaluate import select_names
     from nextham.loss.report import aggregate_reports, evaluate_structure
+    from nextham.model.files import load_model
     from nextham.predict import predict_hamiltonians
+    from nextham.spectra.kspace import gamma_mesh
     from nextham.store.dataset import Dataset
-    from nextham.train.checkpoint import load_model
 
     ds = Dataset(dataset)
     if model_path is not None:
@@ -121,7 +121,7 @@ def evaluate(
 
 def split_names(model_path: str, split: str) -> list[str]:
     """Entry names (without the dataset prefix) of a model's split."""
-    from nextham.train.checkpoint import load_model
+    from nextham.model.files import load_model
 
     _, meta = load_model(model_path)
     return [n.split("/", 1)[1] for n in meta["split"].get(split, [])]

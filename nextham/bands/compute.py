@@ -1,7 +1,7 @@
 """Band structure and density of states of a record's Hamiltonian (pure functions + container).
 
 Eigenvalues solve H(k) c = ε S(k) c with the record's own S (canonical orthogonalization,
-:func:`nextham.loss.metrics.generalized_eigvalsh`). The density of states is Gaussian-broadened
+:func:`nextham.spectra.eigen.generalized_eigvalsh`). The density of states is Gaussian-broadened
 on a Γ-centred mesh and counts states per eV per cell *including* spin: scalar records count
 each band twice, spinor records once, so ∫ DOS dε = number of electrons that fit in the bands.
 """
@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from ase.data import chemical_symbols
+from ase.formula import Formula
 
 from nextham.bands.path import BandPath, band_path
-from nextham.dft.fermi import fermi_level
-from nextham.dft.kspace import gamma_mesh
-from nextham.loss.metrics import band_energies
-from nextham.store import schema as K
+from nextham.conventions import electrons_per_level
+from nextham.dft.settings import EngineSettings
+from nextham.record import keys as K
+from nextham.spectra.eigen import band_energies, mesh_fermi_level
 from nextham.store.atomic import atomic_output
 
 
@@ -60,20 +62,6 @@ class BandStructure:
             np.savetxt(tmp, np.hstack(cols), delimiter=",", header=",".join(head), comments="")
 
 
-def occupancy(record: dict) -> float:
-    """Electrons per band: 1 for spinor records, 2 for scalar ones."""
-    return 1.0 if record[K.SPINOR] else 2.0
-
-
-def mesh_fermi_level(
-    record: dict, h_flat: np.ndarray, kmesh=(6, 6, 6), smearing_ev: float = 0.1
-) -> tuple[float, np.ndarray]:
-    """Fermi level (eV) of ``h_flat`` on a Γ-centred mesh, and the mesh eigenvalues (nk, m)."""
-    eps = band_energies(record, h_flat, gamma_mesh(kmesh))
-    nelec = float(record[K.META]["n_electrons"])
-    return float(fermi_level(list(eps), nelec, smearing_ev, occupancy(record))), eps
-
-
 def density_of_states(
     eps: np.ndarray, energies: np.ndarray, width_ev: float, degeneracy: float
 ) -> np.ndarray:
@@ -93,16 +81,14 @@ def band_structure(
     path: BandPath | None = None,
 ) -> BandStructure:
     """Bands along the standard path, Fermi level and DOS of ``h_flat`` (default: ``HT``)."""
-    from ase.data import chemical_symbols
-    from ase.formula import Formula
-
     h = record[K.HT] if h_flat is None else h_flat
     path = path or band_path(record[K.CELL], npoints)
-    smearing = record[K.META].get("settings", {}).get("smearing_ev", 0.1) or 0.1
+    smearing = EngineSettings.from_meta(record[K.META]).smearing_ev
     ef, eps_mesh = mesh_fermi_level(record, h, kmesh, smearing)
     bands = band_energies(record, h, path.kpts)
     energies = np.linspace(bands.min() - 1.0, bands.max() + 1.0, 600)
-    dos = density_of_states(eps_mesh, energies, dos_width_ev, occupancy(record))
+    g = electrons_per_level(bool(record[K.SPINOR]))
+    dos = density_of_states(eps_mesh, energies, dos_width_ev, g)
     symbols = "".join(chemical_symbols[int(z)] for z in record[K.NUMBERS])
     return BandStructure(
         formula=str(Formula(symbols).reduce()[0]),

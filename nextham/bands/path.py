@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from ase.cell import Cell
 
 
 @dataclass
@@ -27,8 +28,6 @@ class BandPath:
 
 def band_path(cell: np.ndarray, npoints: int = 120, path: str | None = None) -> BandPath:
     """The standard path of the lattice of ``cell`` (rows, Å) with about ``npoints`` points."""
-    from ase.cell import Cell
-
     bp = Cell(np.asarray(cell, dtype=float)).bandpath(path=path, npoints=npoints)
     x, special_x, labels = bp.get_linear_kpoint_axis()
     labels = ["Γ" if lab == "G" else lab for lab in labels]

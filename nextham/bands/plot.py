@@ -12,6 +12,7 @@ from nextham.store.atomic import atomic_output
 
 def plot_bands(bs: BandStructure, out: str | Path, window: tuple[float, float] = (-6.0, 6.0)):
     """Bands (solid) and reference bands (dashed) relative to E_F, DOS panel; saves ``out``."""
+    # deferred: matplotlib is slow to import and loads only when a plot is written
     import matplotlib
 
     matplotlib.use("Agg")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
 from ase import Atoms
 
 from nextham.conventions import HARTREE_EV
 from nextham.dft.settings import EngineSettings
+from nextham.spectra.occupations import fermi_level
 
 
 def dft_bands(atoms: Atoms, settings: EngineSettings, kpts_frac: np.ndarray) -> dict:
@@ -16,18 +18,16 @@ def dft_bands(atoms: Atoms, settings: EngineSettings, kpts_frac: np.ndarray) -> 
     settings evaluate the KGKS Fock matrix at the path k-points with the engine's own band-mesh
     routine (:func:`nextham.dft.engine.fock_on_mesh`) and diagonalize with the spinor overlap.
     """
-    import scipy.linalg
-
+    # deferred: PySCF loads only when reference bands are asked for (plots of records need none)
     from nextham.dft.cell import build_cell
     from nextham.dft.engine import fock_on_mesh, make_mf
-    from nextham.dft.fermi import fermi_level
 
     cell = build_cell(atoms, settings)
     mf = make_mf(cell, settings)
     mf.kernel()
-    spinor = settings.spin == "soc"
+    spinor = settings.spinor
     eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
-    ef = fermi_level(eigs, float(cell.nelectron), settings.smearing_ev, 1.0 if spinor else 2.0)
+    ef = fermi_level(eigs, float(cell.nelectron), settings.smearing_ev, settings.degeneracy)
     kabs = cell.get_abs_kpts(np.asarray(kpts_frac))
     if not spinor:
         bands = np.asarray(mf.get_bands(kabs)[0]) * HARTREE_EV

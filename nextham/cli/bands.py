@@ -23,57 +23,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", default="-6,6", help="energy window around E_F, eV")
 
 
-def resolve_input(args) -> tuple[dict, object, object, dict | None]:
-    """(record with HT = Hamiltonian to plot, atoms, settings, stored DFT reference record)."""
-    from pathlib import Path
-
-    from nextham.dft.settings import EngineSettings
-    from nextham.predict import Predictor
-    from nextham.store import schema as K
-    from nextham.store.hdf5 import read_record
-    from nextham.structures.read import read_structures
-
-    path = Path(args.input)
-    if path.suffix == ".h5":
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such entry file")
-        rec = read_record(path)
-        atoms = _atoms(rec)
-        settings = EngineSettings.from_dict(rec[K.META]["settings"])
-        if rec[K.META].get("hamiltonian", "dft") == "predicted" or args.model is None:
-            return rec, atoms, settings, None
-        pred = Predictor.from_file(args.model).predict_record(rec, path.stem)
-        return pred.record, atoms, settings, rec
-    ((name, atoms),) = read_structures([path])
-    predictor = Predictor.from_file(args.model)
-    pred = predictor.predict(atoms, name)
-    for reason in pred.reliability.get("reasons", []):
-        print(f"warning: {reason}")
-    return pred.record, atoms, predictor.settings, None
-
-
-def _atoms(rec: dict):
-    from ase import Atoms
-
-    from nextham.store import schema as K
-
-    return Atoms(numbers=rec[K.NUMBERS], positions=rec[K.POSITIONS], cell=rec[K.CELL], pbc=True)
-
-
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     from pathlib import Path
 
     import numpy as np
 
     from nextham.bands import band_path, band_structure, dft_bands, plot_bands
     from nextham.loss.metrics import band_mae
-    from nextham.store import schema as K
+    from nextham.predict.inputs import load_input
+    from nextham.record import keys as K
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     window = tuple(float(x) for x in args.window.split(","))
-    rec, atoms, settings, ref_rec = resolve_input(args)
+    inp = load_input(args.input, args.model)
+    for warning in inp.warnings:
+        print(f"warning: {warning}")
+    rec, atoms, settings, ref_rec = inp.record, inp.atoms, inp.settings, inp.reference
     path = band_path(rec[K.CELL], args.npoints)
     source = "nextham" if rec[K.META].get("hamiltonian") == "predicted" else "DFT (stored)"
     bs = band_structure(rec, npoints=args.npoints, kmesh=kmesh, source=source, path=path)

@@ -20,12 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     import json
     from pathlib import Path
 
-    from nextham.dft.kspace import gamma_mesh
     from nextham.evaluate import evaluate_dataset, print_report
-    from nextham.train.checkpoint import load_model
+    from nextham.model.files import load_model
+    from nextham.spectra.kspace import gamma_mesh
 
     model, meta = load_model(args.model)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))

@@ -14,6 +14,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     import os
     import shutil
     from pathlib import Path

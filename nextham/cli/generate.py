@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 
+from nextham.dft.settings import SCALAR_BASIS, SPIN_MODES, EngineSettings
 from nextham.errors import InputError
 
 HELP = "compute S, H0, HT with PySCF and store a dataset"
@@ -41,9 +42,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--supercell", type=_ints, default=(1, 1, 1))
     g.add_argument("--seed", type=int, default=0)
     e = p.add_argument_group("engine")
-    e.add_argument("--spin", choices=("scalar", "soc"), default="scalar")
-    e.add_argument("--basis", choices=("szv", "dzvp"), default="szv")
-    e.add_argument("--kmesh", type=_ints, default=None, help="SCF k-mesh of every cell (2,2,2)")
+    d = EngineSettings  # every engine default is the settings object's own
+    e.add_argument("--spin", choices=SPIN_MODES, default=d.spin)
+    e.add_argument("--basis", choices=tuple(SCALAR_BASIS), default=d.basis)
+    e.add_argument(
+        "--kmesh", type=_ints, default=None,
+        help=f"SCF k-mesh of every cell ({','.join(map(str, d.kmesh))})",
+    )  # fmt: skip
     e.add_argument(
         "--kspacing",
         type=float,
@@ -51,10 +56,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="k-point spacing, Å⁻¹ (2π included): each cell's mesh from its size, replaces "
         "--kmesh (supercells then converge to the Hamiltonian of their primitive cell)",
     )
-    e.add_argument("--smearing", type=float, default=0.1, help="Fermi–Dirac width, eV")
-    e.add_argument("--threshold", type=float, default=1e-5, help="overlap threshold of pairs")
-    e.add_argument("--cutoff", type=float, default=None, help="pair cutoff radius, Å")
-    e.add_argument("--ke-cutoff", type=float, default=None, help="plane-wave cutoff, eV")
+    e.add_argument("--smearing", type=float, default=d.smearing_ev, help="Fermi–Dirac width, eV")
+    e.add_argument("--threshold", type=float, default=d.overlap_threshold,
+                   help="overlap threshold of pairs")  # fmt: skip
+    e.add_argument("--cutoff", type=float, default=d.cutoff, help="pair cutoff radius, Å")
+    e.add_argument("--ke-cutoff", type=float, default=d.ke_cutoff_ev, help="plane-wave cutoff, eV")
     e.add_argument(
         "--scalar-h0",
         action="store_true",
@@ -69,6 +75,7 @@ DEFAULT_SPEC = {"elements": ("Si", "C"), "elemental_prototypes": ("diamond",), "
 
 
 def structures_from_args(args: argparse.Namespace) -> list:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     from nextham.structures.generate import GeneratorSpec, generate_structures
     from nextham.structures.read import read_structures
 
@@ -93,11 +100,11 @@ def structures_from_args(args: argparse.Namespace) -> list:
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     from rich.progress import Progress
 
-    from nextham.cli.inspect_cmd import print_summary
-    from nextham.dft.settings import EngineSettings
-    from nextham.store.build import build_dataset
+    from nextham.cli.common import print_summary
+    from nextham.generate import build_dataset
 
     if args.kmesh is not None and args.kspacing is not None:
         raise InputError("give --kmesh or --kspacing, not both")

@@ -19,6 +19,7 @@ from nextham.cli import (
     scf,
     train,
 )
+from nextham.errors import USER_ERRORS
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -52,8 +53,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Bad input becomes one line on stderr and exit code 2 (set NEXTHAM_DEBUG=1 for the traceback).
     """
-    from nextham.errors import USER_ERRORS
-
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -26,23 +26,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     from pathlib import Path
 
     import numpy as np
     from rich.progress import track
 
-    from nextham.cli.bands import resolve_input
+    from nextham.dft.engine import compute_record
     from nextham.optics import optical_spectrum, plot_spectrum, relative_l1
+    from nextham.predict.inputs import load_input
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     omega = np.linspace(args.omega_max / args.points, args.omega_max, args.points)
-    rec, atoms, settings, ref_rec = resolve_input(args)
+    inp = load_input(args.input, args.model)
+    for warning in inp.warnings:
+        print(f"warning: {warning}")
+    rec, ref_rec = inp.record, inp.reference
     if ref_rec is None and args.dft:
-        from nextham.dft.engine import compute_record
-
-        ref_rec = compute_record(atoms, settings)
+        ref_rec = compute_record(inp.atoms, inp.settings)
 
     def spectrum(record, label):
         return optical_spectrum(

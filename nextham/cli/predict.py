@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _export(ds, name: str, record: dict, formats: list[str]) -> None:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     import os
     import shutil
 
@@ -39,6 +40,7 @@ def _export(ds, name: str, record: dict, formats: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     from rich.console import Console
     from rich.progress import track
     from rich.table import Table
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)
-    ds = Dataset.create(args.out, predictor.settings.to_dict(), structures)
+    ds = Dataset.create(args.out, predictor.settings, structures)
     table = Table("structure", "atoms", "H0 s", "model s", "E_F eV", "reliability")
     for name, atoms in track(structures, description="predict", transient=True):
         pred = predictor.predict(atoms, name)

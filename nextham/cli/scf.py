@@ -40,6 +40,7 @@ def _table(runs: dict, predict_s: float) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     import json
     from pathlib import Path
 

@@ -32,12 +32,14 @@ from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
 from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, time_reverse_spinor
-from nextham.dft import gridfock, kspace
+from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
-from nextham.dft.fermi import fermi_level
-from nextham.dft.settings import EngineSettings, element_choice
-from nextham.formats.blocks import iter_blocks
-from nextham.store import schema as K
+from nextham.dft.pairs import select_pairs
+from nextham.dft.settings import EngineSettings, element_details
+from nextham.record import keys as K
+from nextham.record.layout import block_list, block_pointers
+from nextham.spectra import kspace
+from nextham.spectra.occupations import fermi_level
 
 
 def make_mf(cell, settings: EngineSettings):
@@ -221,14 +223,6 @@ def roundtrip_error(mf, dm, blocks, edge_index, cell_shift, spinor) -> float:
     return float(np.abs(rec - fk).max())
 
 
-def _element_details(numbers, settings: EngineSettings) -> dict:
-    choices = (element_choice(int(z), settings) for z in sorted(set(numbers)))
-    return {
-        c.symbol: {"basis": c.basis, "pseudo": c.pseudo, "ecp": c.ecp, "spin_orbit": c.spin_orbit}
-        for c in choices
-    }
-
-
 def zeroth_step(
     atoms: Atoms, settings: EngineSettings, verbose: int = 0, h0_method: str = "reference"
 ) -> tuple[dict, object]:
@@ -238,9 +232,7 @@ def zeroth_step(
     the H0 method used (``h0_method``, see :data:`H0_METHODS`) and ``time_h0_s``; the SCF
     object (not yet run) and its SAD density ``mf.nextham_dm0`` let a caller go on to the SCF.
     """
-    from nextham.dft.pairs import select_pairs
-
-    spinor = settings.spin == "soc"
+    spinor = settings.spinor
     t0 = time.perf_counter()
     cell = build_cell(atoms, settings, verbose=verbose)
     method = resolve_h0_method(cell, settings, h0_method)
@@ -256,8 +248,8 @@ def zeroth_step(
     meta = {
         "nextham_version": nextham.__version__,
         "pyscf_version": pyscf.__version__,
-        "settings": settings.to_dict(),
-        "elements": _element_details(atoms.numbers, settings),
+        K.ENGINE_SETTINGS: settings.to_dict(),
+        "elements": element_details(atoms.numbers, settings),
         "mesh": [int(m) for m in cell.mesh],
         "ke_cutoff_ev": None if cell.ke_cutoff is None else float(cell.ke_cutoff * HARTREE_EV),
         "transform_mesh": list(tmesh),
@@ -267,14 +259,13 @@ def zeroth_step(
         "time_h0_s": time.perf_counter() - t0,
     }
     shell_ls = atom_shell_ls(cell)
-    sizes = np.array([b.size for b in s_blocks], dtype=np.int64)
     record = {
         K.CELL: np.asarray(atoms.cell.array, dtype=float),
         K.POSITIONS: np.asarray(atoms.positions, dtype=float),
         K.NUMBERS: np.asarray(atoms.numbers, dtype=np.int64),
         K.EDGE_INDEX: edge_index,
         K.CELL_SHIFT: cell_shift,
-        K.BLOCK_PTR: np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        K.BLOCK_PTR: block_pointers(edge_index, np.diff(atom_ao_slices(cell), axis=1).ravel()),
         K.S: _flat(s_blocks),
         K.H0: _flat(h0_blocks),
         K.BASIS_LS: {int(z): shell_ls[a] for a, z in enumerate(atoms.numbers)},
@@ -285,7 +276,7 @@ def zeroth_step(
 
 
 def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> dict:
-    """Run the engine on one structure and return its record (see :mod:`nextham.store.schema`)."""
+    """Run the engine on one structure and return its record (see :mod:`nextham.record.keys`)."""
     record, mf = zeroth_step(atoms, settings, verbose=verbose)
     spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
     edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
@@ -298,13 +289,13 @@ def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> 
 
     eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
     nelec = record[K.META]["n_electrons"]
-    h0_blocks = [b for _, b in iter_blocks(record, K.H0)]
+    h0_blocks = block_list(record, K.H0)
     with h0_hamiltonian(mf, settings):
         err_h0 = roundtrip_error(mf, dm0, h0_blocks, edge_index, cell_shift, spinor)
     record[K.META].update(
         {
             "hamiltonian": "dft",
-            "fermi_level": fermi_level(eigs, nelec, settings.smearing_ev, 1.0 if spinor else 2.0),
+            "fermi_level": fermi_level(eigs, nelec, settings.smearing_ev, settings.degeneracy),
             "scf_converged": bool(mf.converged),
             "scf_cycles": int(getattr(mf, "cycles", -1)),
             "energy_ev": float(mf.e_tot * HARTREE_EV),

@@ -36,6 +36,8 @@ from pyscf.pbc.dft import multigrid
 from pyscf.pbc.gto import pseudo
 from pyscf.pbc.gto.pseudo import pp_int
 
+from nextham.dft.realspace_grid import local_matrices
+
 try:  # PySCF's multigrid internals (2.x); if they move, every cell takes the reference build
     from pyscf.pbc.dft.multigrid.multigrid import _eval_rhoG
 except ImportError:  # pragma: no cover - depends on the installed PySCF
@@ -219,8 +221,6 @@ def sad_fock_split(
 
     F(k) = fock_k + Σ_R e^{ik·R} by_shift[R] (:func:`sad_fock`).
     """
-    from nextham.dft.realspace_grid import local_matrices
-
     ni = multigrid.MultiGridNumInt(cell).build()
     kpts, kband = np.reshape(kpts, (-1, 3)), np.reshape(kband, (-1, 3))
     v_g = local_potential_g(ni, cell, xc, np.asarray(dm), kpts)

@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from ase.data import chemical_symbols
+
+from nextham.config import from_mapping
+from nextham.conventions import electrons_per_level
+from nextham.record import keys as K
 
 SPIN_MODES = ("scalar", "soc")
 
@@ -155,6 +160,16 @@ class EngineSettings:
         if not self.h0_spin_orbit and self.spin != "soc":
             raise ValueError("h0_spin_orbit=False needs spin='soc' (scalar runs have no SO term)")
 
+    @property
+    def spinor(self) -> bool:
+        """Whether the Hamiltonians are complex spinor matrices (``spin == "soc"``)."""
+        return self.spin == "soc"
+
+    @property
+    def degeneracy(self) -> float:
+        """Electrons per eigenstate: 1 for spinor runs, 2 for scalar ones."""
+        return electrons_per_level(self.spinor)
+
     def kmesh_for(self, lattice_ang: np.ndarray | list) -> tuple[int, int, int]:
         """The SCF k-mesh of a cell with lattice vectors ``lattice_ang`` (3, 3) in Å: ``kmesh``,
         or the mesh of ``kspacing`` when set."""
@@ -163,19 +178,37 @@ class EngineSettings:
         return kmesh_from_spacing(lattice_ang, self.kspacing)
 
     def to_dict(self) -> dict:
-        """JSON-serializable form (stored in every dataset entry and model file)."""
+        """JSON-serializable form, stored under :data:`nextham.record.keys.ENGINE_SETTINGS` in
+        every record, dataset manifest and model file."""
         d = dataclasses.asdict(self)
         d["kmesh"] = list(self.kmesh)
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> EngineSettings:
-        """Inverse of :meth:`to_dict`; unknown keys raise a clear error."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown engine settings {sorted(unknown)}; known: {sorted(names)}")
-        return cls(**{**d, "kmesh": tuple(d.get("kmesh", cls.kmesh))})
+    def from_dict(cls, d: Mapping) -> EngineSettings:
+        """Inverse of :meth:`to_dict`; absent keys take their defaults (files written before a
+        setting existed), unknown keys are an :class:`~nextham.errors.InputError`."""
+        return from_mapping(cls, d, "engine settings", _tuple_kmesh)
+
+    @classmethod
+    def from_meta(cls, meta: Mapping) -> EngineSettings:
+        """The settings stored in a record's ``META``, a manifest or a model file's metadata;
+        the defaults where none are stored (e.g. a record imported from another code)."""
+        found = stored_settings(meta)
+        return cls() if found is None else found
+
+
+def _tuple_kmesh(d: dict) -> dict:
+    if "kmesh" in d:
+        d["kmesh"] = tuple(d["kmesh"])
+    return d
+
+
+def stored_settings(meta: Mapping) -> EngineSettings | None:
+    """The engine settings in ``meta`` (under :data:`~nextham.record.keys.ENGINE_SETTINGS`, or
+    the key of files written before it), or None if it has none."""
+    raw = meta.get(K.ENGINE_SETTINGS, meta.get(K.LEGACY_ENGINE_SETTINGS))
+    return None if raw is None else EngineSettings.from_dict(raw)
 
 
 def kmesh_from_spacing(lattice_ang: np.ndarray, spacing: float) -> tuple[int, int, int]:
@@ -188,12 +221,6 @@ def kmesh_from_spacing(lattice_ang: np.ndarray, spacing: float) -> tuple[int, in
     b = 2 * np.pi * np.linalg.inv(np.asarray(lattice_ang, dtype=float)).T
     # a relative tolerance keeps exact multiples (|b| = n·spacing) at n, not n + 1
     return tuple(max(1, math.ceil(n / spacing * (1 - 1e-9))) for n in np.linalg.norm(b, axis=1))
-
-
-def same_settings(a: dict, b: dict) -> bool:
-    """Whether two stored settings mappings mean the same engine run (absent keys take their
-    defaults, so files written before a setting existed still match)."""
-    return EngineSettings.from_dict(a) == EngineSettings.from_dict(b)
 
 
 @dataclass(frozen=True)
@@ -233,3 +260,19 @@ def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
         values.append((KE_CUTOFF_SOC_EV if soc else KE_CUTOFF_EV).get(symbol))
     values = [v for v in values if v is not None]
     return max(values) if values else None
+
+
+def element_details(numbers, settings: EngineSettings) -> dict:
+    """Basis, pseudopotential/ECP, spin–orbit flag and cutoff (eV) per element symbol, as the
+    engine picks them for ``settings``; stored in records and model files."""
+    out = {}
+    for z in sorted({int(x) for x in numbers}):
+        c = element_choice(z, settings)
+        out[c.symbol] = {
+            "basis": c.basis,
+            "pseudo": c.pseudo,
+            "ecp": c.ecp,
+            "spin_orbit": c.spin_orbit,
+            "ke_cutoff_ev": ke_cutoff_ev([z], settings),
+        }
+    return out

@@ -1,4 +1,4 @@
-"""Shared pieces of the block-dictionary formats: records ↔ {(i, j, R): block} in a convention.
+"""Records ↔ {(i, j, R): block} in another code's convention (shared by the formats).
 
 A converter states an atom's mapping as ``atom_map(shell_ls, spinor)``: a (n, n) or (2n, 2n)
 orthogonal matrix ``U`` with ``block_X = U_i @ block @ U_j.T`` (:mod:`nextham.conventions`).
@@ -6,33 +6,14 @@ orthogonal matrix ``U`` with ``block_X = U_i @ block @ U_j.T`` (:mod:`nextham.co
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import numpy as np
 
-from nextham.conventions import n_orbitals
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.layout import iter_blocks
 
 AtomMap = Callable[[tuple[int, ...], bool], np.ndarray]
-
-
-def atom_orbital_counts(record: dict) -> np.ndarray:
-    """Spatial orbitals per atom, shape (N,)."""
-    return np.array([n_orbitals(record[K.BASIS_LS][int(z)]) for z in record[K.NUMBERS]])
-
-
-def iter_blocks(
-    record: dict, key: str
-) -> Iterator[tuple[tuple[int, int, int, int, int], np.ndarray]]:
-    """Yield ((i, j, Rx, Ry, Rz), block) for matrix ``key`` in nextham's convention."""
-    n = atom_orbital_counts(record)
-    ptr = record[K.BLOCK_PTR]
-    spin = 2 if (record[K.SPINOR] and key != K.S) else 1
-    data = record[key]
-    for e, (i, j) in enumerate(record[K.EDGE_INDEX]):
-        a, b = spin * spin * ptr[e], spin * spin * ptr[e + 1]
-        shift = tuple(int(x) for x in record[K.CELL_SHIFT][e])
-        yield (int(i), int(j), *shift), data[a:b].reshape(spin * n[i], spin * n[j])
 
 
 def to_convention(record: dict, key: str, atom_map: AtomMap) -> dict[tuple, np.ndarray]:
@@ -53,9 +34,3 @@ def from_convention(
     arr = np.asarray(keys, dtype=np.int64).reshape(-1, 5)
     data = np.concatenate(flat) if flat else np.zeros(0)
     return arr[:, :2].copy(), arr[:, 2:].copy(), data
-
-
-def block_ptr(edge_index: np.ndarray, n_per_atom: np.ndarray) -> np.ndarray:
-    """Scalar-layout offsets of the blocks of ``edge_index``."""
-    sizes = n_per_atom[edge_index[:, 0]] * n_per_atom[edge_index[:, 1]]
-    return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)

@@ -21,8 +21,9 @@ import h5py
 import numpy as np
 
 from nextham.conventions import atom_matrix, n_orbitals
-from nextham.formats.blocks import block_ptr, from_convention, to_convention
-from nextham.store import schema as K
+from nextham.formats.blocks import from_convention, to_convention
+from nextham.record import keys as K
+from nextham.record.layout import block_pointers
 
 FILES = {K.HT: "hamiltonians.h5", K.S: "overlaps.h5", K.H0: "h0.h5"}
 
@@ -90,5 +91,5 @@ def read(path: str | Path) -> dict:
         ei, cs, data = from_convention(blocks, ls, spinor and key != K.S, atom_map)
         rec[key] = data
     rec[K.EDGE_INDEX], rec[K.CELL_SHIFT] = ei, cs
-    rec[K.BLOCK_PTR] = block_ptr(ei, np.array([n_orbitals(x) for x in ls]))
+    rec[K.BLOCK_PTR] = block_pointers(ei, np.array([n_orbitals(x) for x in ls]))
     return rec

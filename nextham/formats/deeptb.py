@@ -22,8 +22,9 @@ import numpy as np
 from ase.data import chemical_symbols
 
 from nextham.conventions import L_LETTERS, atom_matrix, n_orbitals
-from nextham.formats.blocks import block_ptr, from_convention, to_convention
-from nextham.store import schema as K
+from nextham.formats.blocks import from_convention, to_convention
+from nextham.record import keys as K
+from nextham.record.layout import block_pointers
 
 FILES = {K.HT: "hamiltonians.h5", K.S: "overlaps.h5", K.H0: "h0.h5"}
 FRAME = "0"
@@ -101,5 +102,5 @@ def read(path: str | Path) -> dict:
             blocks = {tuple(int(x) for x in k.split("_")): g[k][()] for k in g}
         ei, cs, rec[key] = from_convention(blocks, ls, spinor and key != K.S, atom_map)
     rec[K.EDGE_INDEX], rec[K.CELL_SHIFT] = ei, cs
-    rec[K.BLOCK_PTR] = block_ptr(ei, np.array([n_orbitals(x) for x in ls]))
+    rec[K.BLOCK_PTR] = block_pointers(ei, np.array([n_orbitals(x) for x in ls]))
     return rec

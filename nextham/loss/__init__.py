@@ -1,9 +1,8 @@
-"""Losses, k-space transforms and gauge-invariant metrics (see ``docs/losses.md``).
+"""Losses and gauge-invariant metrics (see ``docs/losses.md``); the Bloch sums and eigensolvers
+they use are in :mod:`nextham.spectra`, the record layout in :mod:`nextham.record`.
 
 Modules
 -------
-layout      per-entry index maps of the flat block layout of a record
-bloch       Bloch sums H(k), S(k) (torch, differentiable)
 realspace   L1/L2 on ΔH, flat or padded with a mask
 kspace      projected low/high-energy loss in the reference eigenbasis
 gauge       optimal rigid shift μ* and gauge-corrected differences

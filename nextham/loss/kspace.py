@@ -40,7 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from nextham.loss.bloch import bloch_sum, spinor_overlap_k
+from nextham.record.layout import BlockLayout
+from nextham.spectra.bloch import bloch_sum, spinor_overlap_k
 
 
 @dataclass(frozen=True)
@@ -163,12 +164,8 @@ def kspace_loss(
     pred_flat: torch.Tensor,
     ref_flat: torch.Tensor,
     s_flat: torch.Tensor,
-    block_ptr: np.ndarray,
-    edge_index: np.ndarray,
-    cell_shift: np.ndarray,
-    n_orb_per_atom: np.ndarray,
+    layout: BlockLayout,
     kpts: np.ndarray,
-    spinor: bool,
     fermi_level: float,
     window: float = 10.0,
     s_threshold: float = 1e-6,
@@ -177,12 +174,14 @@ def kspace_loss(
 
     Parameters
     ----------
-    pred_flat, ref_flat : (n_entries,)
-        Predicted and reference H in the record's layout (spinor blocks if ``spinor``).
+    pred_flat, ref_flat : (layout.n_entries,)
+        Predicted and reference H in the record's layout (spinor blocks if ``layout.spinor``).
     s_flat : (block_ptr[-1],) real
         Overlap in the scalar layout (expanded to S ⊗ I₂ for spinors).
-    block_ptr, edge_index, cell_shift, n_orb_per_atom, kpts
-        As in :func:`nextham.loss.bloch.bloch_sum`.
+    layout : BlockLayout
+        The layout of the Hamiltonian (:meth:`BlockLayout.of`).
+    kpts : (nk, 3)
+        Fractional k-points.
     fermi_level, window, s_threshold
         As in :func:`projected_terms` and :func:`reference_states`.
 
@@ -195,12 +194,11 @@ def kspace_loss(
     The reference problem is always solved in float64/complex128, whatever the precision
     of the prediction; its states are cast to the prediction's dtype for the projection.
     """
-    layout = (block_ptr, edge_index, cell_shift, n_orb_per_atom, kpts)
-    h_pred = bloch_sum(pred_flat, *layout, spinor=spinor)
+    h_pred = bloch_sum(pred_flat, layout, kpts)
     with torch.no_grad():
-        h_ref = bloch_sum(_double(ref_flat), *layout, spinor=spinor)
-        s_k = bloch_sum(_double(s_flat), *layout, spinor=False)
-        if spinor:
+        h_ref = bloch_sum(_double(ref_flat), layout, kpts)
+        s_k = bloch_sum(_double(s_flat), layout.scalar(), kpts)
+        if layout.spinor:
             s_k = spinor_overlap_k(s_k)
         states = reference_states(h_ref, s_k, s_threshold)
     return projected_terms(h_pred, states, fermi_level, window)

@@ -18,7 +18,7 @@ structures exactly, and ``mae_meV``.
 Bands and ghost states
 ----------------------
 Eigenvalues come from H(k) c = ε S(k) c with the canonical orthogonalization of
-:mod:`nextham.loss.kspace` (same S, so the same number of states for prediction and
+:mod:`nextham.spectra.eigen` (same S, so the same number of states for prediction and
 reference). Band MAE compares bands index by index at each k over the reference bands
 inside E_F ± ``band_window``; it is given with the μ* shift removed (``mae_meV``) and
 without (``mae_raw_meV``).
@@ -41,19 +41,18 @@ import numpy as np
 import torch
 from ase.data import chemical_symbols
 
-from nextham.loss.bloch import record_bloch
 from nextham.loss.gauge import gauge_corrected_difference
-from nextham.loss.layout import (
+from nextham.record import keys as K
+from nextham.record.flat import (
     SPIN_DD,
     SPIN_DU,
     SPIN_UD,
     SPIN_UU,
-    edge_distances,
     flat_index,
-    record_orbitals,
     record_overlap_flat,
 )
-from nextham.store import schema
+from nextham.record.geometry import edge_distances
+from nextham.record.layout import BlockLayout
 
 MEV = 1000.0
 DEFAULT_DISTANCE_BINS: tuple[float, ...] = (0.0, 1e-3, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, np.inf)
@@ -75,7 +74,7 @@ def _double_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def gauge_difference(record: Mapping, h_pred: np.ndarray) -> tuple[np.ndarray, float]:
     """``h_pred − μ* S − HT`` in the record's flat layout (eV, double precision), and μ*."""
-    pred, target = _double_pair(h_pred, record[schema.HT])
+    pred, target = _double_pair(h_pred, record[K.HT])
     overlap = torch.as_tensor(record_overlap_flat(record).astype(np.float64))
     with torch.no_grad():
         diff, mu = gauge_corrected_difference(
@@ -140,10 +139,10 @@ def gauge_mae(
         Increasing shell edges in Å.
     """
     diff, mu = gauge_difference(record, h_pred)
-    spinor = bool(record[schema.SPINOR])
-    ei = np.asarray(record[schema.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
-    idx = flat_index(record[schema.BLOCK_PTR], ei, record_orbitals(record), spinor)
-    numbers = np.asarray(record[schema.NUMBERS], dtype=np.int64)
+    spinor = bool(record[K.SPINOR])
+    ei = np.asarray(record[K.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
+    idx = flat_index(BlockLayout.of(record))
+    numbers = np.asarray(record[K.NUMBERS], dtype=np.int64)
     out = {
         "mu_star_meV": mu * MEV,
         "overall": group_stats(_select(diff, np.ones(diff.shape, dtype=bool))),
@@ -155,39 +154,6 @@ def gauge_mae(
     if spinor:
         out["spin"] = _spin_groups(diff, idx.spin)
     return out
-
-
-def generalized_eigvalsh(h_k: np.ndarray, s_k: np.ndarray, s_threshold: float = 1e-6) -> np.ndarray:
-    """Eigenvalues of H c = ε S c per k with canonical orthogonalization, (nk, m) ascending.
-
-    ``h_k``, ``s_k`` (nk, M, M). At every k the m largest S eigenvalues are kept, m being the
-    smallest number above ``s_threshold`` over the k-points, so every k has the same number
-    of states (prediction and reference share S, hence the same states are dropped).
-    """
-    decomps = [np.linalg.eigh(0.5 * (s + s.conj().T)) for s in s_k]
-    m = min(int((sv > s_threshold).sum()) for sv, _ in decomps)
-    out = []
-    for h, (sv, su) in zip(h_k, decomps, strict=True):
-        keep = np.argsort(sv)[len(sv) - m :]
-        x = su[:, keep] / np.sqrt(sv[keep])
-        h_o = x.conj().T @ h @ x
-        out.append(np.linalg.eigvalsh(0.5 * (h_o + h_o.conj().T)))
-    return np.stack(out)
-
-
-def band_energies(
-    record: Mapping, h_flat: np.ndarray, kpts: np.ndarray, s_threshold: float = 1e-6
-) -> np.ndarray:
-    """Eigenvalues (nk, m) in eV of ``h_flat`` (layout of ``record[HT]``) at ``kpts``."""
-    with torch.no_grad():
-        h = np.asarray(h_flat)
-        h = h.astype(np.complex128 if np.iscomplexobj(h) else np.float64)
-        h_k = record_bloch(record, schema.HT, kpts, values=h).numpy()
-        s_k = record_bloch(
-            record, schema.S, kpts, values=np.asarray(record[schema.S], dtype=np.float64)
-        )
-        s_k = s_k.numpy()
-    return generalized_eigvalsh(h_k, s_k, s_threshold)
 
 
 def band_mae(

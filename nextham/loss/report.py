@@ -21,13 +21,13 @@ import numpy as np
 from nextham.loss.metrics import (
     DEFAULT_DISTANCE_BINS,
     MEV,
-    band_energies,
     band_mae,
     count_ghost_states,
     count_unmatched_levels,
     gauge_mae,
 )
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.spectra.eigen import band_energies
 
 ZERO_CORRECTION = "zero_correction"
 ZERO_HAMILTONIAN = "zero_hamiltonian"
@@ -35,8 +35,8 @@ ZERO_HAMILTONIAN = "zero_hamiltonian"
 
 def baseline_predictions(record: Mapping) -> dict[str, np.ndarray]:
     """Flat predictions of the baselines, in the layout of ``record[HT]``."""
-    ht = np.asarray(record[schema.HT])
-    return {ZERO_CORRECTION: np.asarray(record[schema.H0]), ZERO_HAMILTONIAN: np.zeros_like(ht)}
+    ht = np.asarray(record[K.HT])
+    return {ZERO_CORRECTION: np.asarray(record[K.H0]), ZERO_HAMILTONIAN: np.zeros_like(ht)}
 
 
 def structure_metrics(
@@ -71,9 +71,9 @@ def structure_metrics(
     dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"bands"`` and
     ``"ghost_states"`` and ``"unmatched_levels"``.
     """
-    fermi = float(record[schema.META]["fermi_level"])
+    fermi = float(record[K.META]["fermi_level"])
     if eps_ref is None:
-        eps_ref = band_energies(record, record[schema.HT], kpts, s_threshold)
+        eps_ref = band_energies(record, record[K.HT], kpts, s_threshold)
     gauge = gauge_mae(record, h_pred, distance_bins)
     mu = gauge["mu_star_meV"] / MEV
     eps_pred = band_energies(record, h_pred, kpts, s_threshold)
@@ -103,7 +103,7 @@ def evaluate_structure(
     computed once and shared.
     """
     s_threshold = options.get("s_threshold", 1e-6)
-    eps_ref = band_energies(record, record[schema.HT], kpts, s_threshold)
+    eps_ref = band_energies(record, record[K.HT], kpts, s_threshold)
     preds = {} if h_pred is None else {"model": np.asarray(h_pred)}
     if baselines:
         preds.update(baseline_predictions(record))

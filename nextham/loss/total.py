@@ -20,10 +20,11 @@ non-zero weight. A term that is absent (e.g. no k-points sampled for a batch) is
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 
+from nextham.config import from_mapping
 from nextham.loss.gauge import gauge_corrected_difference
 from nextham.loss.realspace import l1_loss, l2_loss
 
@@ -48,12 +49,8 @@ class LossWeights:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, float]) -> LossWeights:
-        """Build from a mapping (e.g. a YAML section); unknown names are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown loss weights {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**{k: float(v) for k, v in data.items()})
+        """Build from a mapping (e.g. a YAML section); unknown names are an InputError."""
+        return from_mapping(cls, data, "loss weight", lambda d: {k: float(v) for k, v in d.items()})
 
     def as_dict(self) -> dict[str, float]:
         """Plain dict of the weights."""

@@ -25,21 +25,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import torch
 
-from nextham.loss.layout import flat_index
+from nextham.record.flat import flat_index
+from nextham.record.layout import BlockLayout
 
 Scaling = Literal["none", "sqrt", "log1p"]
 
 
 def block_traces(
-    delta_flat: torch.Tensor,
-    block_ptr: np.ndarray,
-    edge_index: np.ndarray,
-    n_orb_per_atom: np.ndarray,
-    spinor: bool,
-    per_entry: bool = False,
+    delta_flat: torch.Tensor, layout: BlockLayout, per_entry: bool = False
 ) -> torch.Tensor:
     """tr(ΔH_e ΔH_e†) of every block, shape (E,) real.
 
@@ -47,15 +42,15 @@ def block_traces(
     ----------
     delta_flat : (n_entries,) real or complex
         ΔH = HT − H0 in the flat layout (scalar or spinor blocks).
-    block_ptr, edge_index, n_orb_per_atom, spinor
-        Layout, as in :func:`nextham.loss.bloch.bloch_sum`.
+    layout : BlockLayout
+        The layout of ``delta_flat``.
     per_entry : bool
         Divide each trace by the number of entries of its block.
     """
-    idx = flat_index(block_ptr, edge_index, n_orb_per_atom, spinor)
+    idx = flat_index(layout)
     values = torch.as_tensor(delta_flat)
     sq = values.abs().square() if values.is_complex() else values.square()
-    n_edges = len(np.asarray(block_ptr)) - 1
+    n_edges = layout.n_edges
     edge = torch.as_tensor(idx.edge, device=sq.device)
     out = torch.zeros(n_edges, dtype=sq.dtype, device=sq.device).index_add(0, edge, sq)
     if per_entry:
@@ -80,10 +75,7 @@ def scale_target(
 def tracegrad_loss(
     z_pred: torch.Tensor,
     delta_flat: torch.Tensor,
-    block_ptr: np.ndarray,
-    edge_index: np.ndarray,
-    n_orb_per_atom: np.ndarray,
-    spinor: bool,
+    layout: BlockLayout,
     scaling: Scaling = "sqrt",
     scale: float = 1.0,
     per_entry: bool = False,
@@ -94,7 +86,7 @@ def tracegrad_loss(
     units of the chosen scaling.
     """
     with torch.no_grad():
-        trace = block_traces(delta_flat, block_ptr, edge_index, n_orb_per_atom, spinor, per_entry)
+        trace = block_traces(delta_flat, layout, per_entry)
         target = scale_target(trace, scaling, scale).to(z_pred.device, z_pred.dtype)
     if z_pred.shape != target.shape:
         raise ValueError(f"z_pred has shape {tuple(z_pred.shape)}, expected {tuple(target.shape)}")

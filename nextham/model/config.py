@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nextham.config import from_mapping
+
 TIME_REVERSAL_MODES = ("auto", "on", "off")
 DTYPES = ("float32", "float64")
 BEFORE_OPTION = {"h0_squash": False}
@@ -84,7 +86,7 @@ class ModelConfig:
         Feed the network each H0 irrep instance v as v / (1 + ‖v‖) (after ``h0_scale``),
         compressing the decades between on-site and long-range blocks; the ``h0_skip``
         read-out still sees the plain H0 irreps. Default on; model files written before
-        this option existed load with it off (:func:`nextham.train.checkpoint.load_model`).
+        this option existed load with it off (:func:`nextham.model.files.load_model`).
     h0_scale : float
         H0 (eV) is divided by this before entering the network.
     delta_scale : float
@@ -158,12 +160,8 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
-        """Build from a mapping (e.g. ``yaml.safe_load``); unknown keys are an error."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
-        if unknown:
-            raise ValueError(f"unknown model config keys {unknown}; known: {sorted(names)}")
-        return cls(**dict(data))
+        """Build from a mapping (e.g. ``yaml.safe_load``); unknown keys are an InputError."""
+        return from_mapping(cls, data, "model config")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain mapping (YAML/JSON friendly) that :meth:`from_dict` reads back."""

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 
 from nextham.basis import OrbitalLayout
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.flat import flat_index
+from nextham.record.layout import BlockLayout
 
 
 @dataclass
@@ -115,26 +117,17 @@ def _flat_positions(
     record: dict, layout: OrbitalLayout, species: np.ndarray, spinor: bool
 ) -> np.ndarray:
     """Position of each flat entry of one record inside its (E, …) padded tensor, flattened."""
-    pairs = np.asarray(record[K.EDGE_INDEX], dtype=np.int64)
-    si, sj = species[pairs[:, 0]], species[pairs[:, 1]]
-    ni, nj = layout.n_orb[si], layout.n_orb[sj]
-    sizes = ni * nj * (4 if spinor else 1)
-    ptr = np.asarray(record[K.BLOCK_PTR], dtype=np.int64) * (4 if spinor else 1)
-    if not np.array_equal(np.diff(ptr), sizes):
-        raise ValueError("BLOCK_PTR does not match the blocks' sizes from BASIS_LS")
-    edge = np.repeat(np.arange(len(pairs)), sizes)
-    p = np.arange(int(sizes.sum())) - ptr[edge]
+    blocks = BlockLayout.of(record)
+    idx, pairs = flat_index(blocks), blocks.edge_index
+    si, sj = species[pairs[idx.edge, 0]], species[pairs[idx.edge, 1]]
     f = layout.dim
     if not spinor:
-        r, c = p // nj[edge], p % nj[edge]
-        fr, fc = layout.index_table[si[edge], r], layout.index_table[sj[edge], c]
-        return (edge * f + fr) * f + fc
-    width = 2 * nj[edge]
-    r, c = p // width, p % width
-    s, a = r // ni[edge], r % ni[edge]
-    t, b = c // nj[edge], c % nj[edge]
-    fa, fb = layout.index_table[si[edge], a], layout.index_table[sj[edge], b]
-    return (((edge * 2 + s) * f + fa) * 2 + t) * f + fb
+        fr, fc = layout.index_table[si, idx.row], layout.index_table[sj, idx.col]
+        return (idx.edge * f + fr) * f + fc
+    a, b = idx.row % layout.n_orb[si], idx.col % layout.n_orb[sj]
+    s, t = idx.spin // 2, idx.spin % 2
+    fa, fb = layout.index_table[si, a], layout.index_table[sj, b]
+    return (((idx.edge * 2 + s) * f + fa) * 2 + t) * f + fb
 
 
 def _record_arrays(
@@ -169,7 +162,7 @@ def build_batch(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> GraphBatch:
-    """Batch structure records (see :mod:`nextham.store.schema`) into one graph.
+    """Batch structure records (see :mod:`nextham.record.keys`) into one graph.
 
     Parameters
     ----------

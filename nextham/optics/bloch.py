@@ -11,15 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from nextham.formats.blocks import atom_orbital_counts, iter_blocks
-from nextham.store import schema as K
-
-
-def _bond_vectors(record: dict) -> np.ndarray:
-    pos = np.asarray(record[K.POSITIONS], dtype=float)
-    cell = np.asarray(record[K.CELL], dtype=float)
-    ei, shift = record[K.EDGE_INDEX], np.asarray(record[K.CELL_SHIFT], dtype=float)
-    return pos[ei[:, 1]] + shift @ cell - pos[ei[:, 0]]
+from nextham.record import keys as K
+from nextham.record.geometry import bond_vectors
+from nextham.record.layout import atom_offsets, block_list, orbital_counts
 
 
 class DenseBloch:
@@ -33,15 +27,15 @@ class DenseBloch:
 
     def __init__(self, record: dict, key: str = K.HT):
         spin = 2 if record[K.SPINOR] else 1
-        n = atom_orbital_counts(record) * spin
-        self.offsets = np.concatenate([[0], np.cumsum(n)])
+        n = orbital_counts(record) * spin
+        self.offsets = np.append(atom_offsets(n), n.sum())
         self.size = int(self.offsets[-1])
         self.spinor = bool(record[K.SPINOR])
-        self.d = _bond_vectors(record)  # (E, 3) Å
+        self.d = bond_vectors(record)  # (E, 3) Å
         self.pairs = np.asarray(record[K.EDGE_INDEX])
-        self.h = [b for _, b in iter_blocks(record, key)]
+        self.h = block_list(record, key)
         eye = np.eye(spin)
-        self.s = [np.kron(eye, b) for _, b in iter_blocks(record, K.S)]
+        self.s = [np.kron(eye, b) for b in block_list(record, K.S)]
 
     def _sum(self, blocks, kcart: np.ndarray, deriv: bool) -> tuple[np.ndarray, np.ndarray | None]:
         nk = len(kcart)

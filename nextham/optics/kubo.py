@@ -28,10 +28,12 @@ from collections.abc import Callable
 import numpy as np
 from scipy.constants import e as E_CHARGE
 from scipy.constants import epsilon_0, hbar
-from scipy.special import expit, wofz
+from scipy.special import wofz
 
+from nextham.conventions import electrons_per_level
 from nextham.errors import InputError
 from nextham.optics.bloch import DenseBloch
+from nextham.spectra.occupations import fermi_dirac
 
 EPS_UNIT = E_CHARGE * 1e10 / epsilon_0
 """e²/ε₀ × (eV·Å)² / (eV³ · Å³): the dimensionless prefactor with p in eV·Å, Δ in eV, V in Å³."""
@@ -69,14 +71,6 @@ def solve(bloch: DenseBloch, kcart: np.ndarray, s_min: float = 1e-7):
     return eps, c, p
 
 
-def occupations(eps: np.ndarray, fermi_level: float, smearing_ev: float, spinor: bool):
-    """Fermi–Dirac occupations including spin degeneracy (2 scalar, 1 spinor)."""
-    g = 1.0 if spinor else 2.0
-    if smearing_ev <= 0:
-        return g * (eps <= fermi_level)
-    return g * expit((fermi_level - eps) / smearing_ev)
-
-
 def susceptibility(
     bloch: DenseBloch,
     kcart: np.ndarray,
@@ -97,7 +91,7 @@ def susceptibility(
     chunks = range(0, len(kcart), chunk)
     for start in progress(chunks) if progress else chunks:
         eps, _, p = solve(bloch, kcart[start : start + chunk])
-        f = occupations(eps, fermi_level, smearing_ev, bloch.spinor)
+        f = fermi_dirac(eps, fermi_level, smearing_ev, electrons_per_level(bloch.spinor))
         for q in range(len(eps)):
             df = f[q][:, None] - f[q][None, :]  # f_n − f_m
             delta = eps[q][None, :] - eps[q][:, None]  # ε_m − ε_n

@@ -7,10 +7,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from ase.data import chemical_symbols
+from ase.formula import Formula
 
+from nextham.dft.settings import EngineSettings
 from nextham.optics.bloch import DenseBloch, frac_to_cart
 from nextham.optics.kubo import conductivity, dielectric
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.spectra.kspace import gamma_mesh
 from nextham.store.atomic import atomic_output
 
 
@@ -49,12 +53,6 @@ class OpticalSpectrum:
             np.savetxt(tmp, np.hstack(cols), delimiter=",", header=",".join(head), comments="")
 
 
-def kmesh_points(n: tuple[int, int, int]) -> np.ndarray:
-    """Γ-centred fractional mesh (nk, 3)."""
-    grid = np.stack(np.meshgrid(*[np.arange(m) for m in n], indexing="ij"), -1).reshape(-1, 3)
-    return grid / np.asarray(n)
-
-
 def optical_spectrum(
     record: dict,
     kmesh=(8, 8, 8),
@@ -70,18 +68,16 @@ def optical_spectrum(
     """Interband σ and ε of ``record[HT]`` (see :mod:`nextham.optics.kubo`).
 
     The Fermi level and smearing default to the record's metadata (``fermi_level``, engine
-    ``smearing_ev``); ω defaults to 0.05–10 eV in 400 steps.
+    ``smearing_ev``: a stored 0 stays 0, a record without settings takes the engine default);
+    ω defaults to 0.05–10 eV in 400 steps.
     """
-    from ase.data import chemical_symbols
-    from ase.formula import Formula
-
     meta = record[K.META]
     ef = float(meta.get("fermi_level", np.nan)) if fermi_level is None else fermi_level
     if smearing_ev is None:
-        smearing_ev = float(meta.get("settings", {}).get("smearing_ev", 0.05))
+        smearing_ev = EngineSettings.from_meta(meta).smearing_ev
     omega = np.linspace(0.05, 10, 400) if omega_ev is None else np.asarray(omega_ev, dtype=float)
     volume = abs(np.linalg.det(np.asarray(record[K.CELL], dtype=float)))
-    kc = frac_to_cart(record, kmesh_points(tuple(kmesh)))
+    kc = frac_to_cart(record, gamma_mesh(tuple(kmesh)))
     sigma = conductivity(DenseBloch(record), kc, volume, omega, ef, smearing_ev, width_ev,
                          broadening, chunk, progress)  # fmt: skip
     eps = dielectric(sigma, omega)
@@ -113,6 +109,7 @@ def relative_l1(a: OpticalSpectrum, b: OpticalSpectrum, key: str = "eps_imag") -
 
 def plot_spectrum(spec: OpticalSpectrum, out: str | Path, reference: OpticalSpectrum | None):
     """Im ε and Re ε (trace average) against ħω; reference dashed. Saves PNG atomically."""
+    # deferred: matplotlib is slow to import and loads only when a plot is written
     import matplotlib
 
     matplotlib.use("Agg")

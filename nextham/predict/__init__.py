@@ -10,7 +10,6 @@ from nextham.predict.predictor import (
     Prediction,
     Predictor,
     default_model_path,
-    element_details,
     predict_structures,
 )
 
@@ -19,7 +18,6 @@ __all__ = [
     "Predictor",
     "default_model_path",
     "domain_statistics",
-    "element_details",
     "predict_hamiltonians",
     "predict_structures",
     "reliability",

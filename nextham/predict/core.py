@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from nextham.store import schema as K
+from nextham.model.batching import edge_batches
+from nextham.record import keys as K
 
 
 @torch.no_grad()
@@ -19,8 +20,6 @@ def predict_hamiltonians(
     Records are batched up to ``max_edges`` pairs. The forward pass runs without autograd
     (TraceGrad enables it for its own gradient only), so no activation of the graph is kept.
     """
-    from nextham.train.data import edge_batches
-
     model.eval()
     n_edges = [len(r[K.EDGE_INDEX]) for r in records]
     out: list[np.ndarray | None] = [None] * len(records)

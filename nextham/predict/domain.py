@@ -32,9 +32,9 @@ import numpy as np
 import scipy.linalg
 from ase.data import chemical_symbols
 
-from nextham.formats.blocks import atom_orbital_counts
-from nextham.loss.layout import edge_distances
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.geometry import edge_distances
+from nextham.record.layout import orbital_counts
 
 BIN_WIDTH = 0.1
 """Distance bin (Å) of the training-domain statistics."""
@@ -69,7 +69,7 @@ def onsite_spreads(record: Mapping) -> dict[int, float]:
     """Spread (eV) of the generalized eigenvalues of each atom's on-site (H0, S) block."""
     edges = np.asarray(record[K.EDGE_INDEX])
     onsite = np.flatnonzero((edges[:, 0] == edges[:, 1]) & ~np.asarray(record[K.CELL_SHIFT]).any(1))
-    n = atom_orbital_counts(record)
+    n = orbital_counts(record)
     spin = 2 if record[K.SPINOR] else 1
     h0_start, s_start = _segments(record, K.H0), _segments(record, K.S)
     out: dict[int, float] = {}

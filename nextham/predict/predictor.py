@@ -6,7 +6,7 @@
 >>> pred = p.predict(bulk("Si", "diamond", a=5.43), name="Si")
 >>> pred.record["HT"], pred.reliability["flag"]   # H = H0 + ΔH (eV), "ok" or "warn"
 
-The prediction is a store record (:mod:`nextham.store.schema`) whose ``HT`` slot holds the
+The prediction is a store record (:mod:`nextham.record.keys`) whose ``HT`` slot holds the
 predicted Hamiltonian and whose ``META["hamiltonian"]`` is ``"predicted"``; it can be written
 with :class:`nextham.store.dataset.Dataset`, exported to DeepH/DeePTB, or plotted.
 """
@@ -19,13 +19,18 @@ from importlib import resources
 from pathlib import Path
 
 from ase import Atoms
+from ase.data import atomic_numbers, chemical_symbols
 
-from nextham.dft.kspace import gamma_mesh
-from nextham.dft.settings import EngineSettings, element_choice, ke_cutoff_ev, same_settings
+from nextham.dft.engine import zeroth_step
+from nextham.dft.settings import EngineSettings, element_details, stored_settings
 from nextham.errors import InputError
+from nextham.model.files import load_model
 from nextham.predict.core import predict_hamiltonians
 from nextham.predict.domain import reliability
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.spectra.eigen import band_energies, mesh_fermi_level
+from nextham.spectra.kspace import gamma_mesh
+from nextham.structures.read import validate
 
 
 def default_model_path() -> Path:
@@ -43,21 +48,6 @@ class Prediction:
     times: dict
 
 
-def element_details(numbers, settings: EngineSettings) -> dict:
-    """Basis, pseudopotential/ECP and cutoff (eV) per element symbol, as the engine picks them."""
-    out = {}
-    for z in sorted({int(x) for x in numbers}):
-        c = element_choice(z, settings)
-        out[c.symbol] = {
-            "basis": c.basis,
-            "pseudo": c.pseudo,
-            "ecp": c.ecp,
-            "spin_orbit": c.spin_orbit,
-            "ke_cutoff_ev": ke_cutoff_ev([z], settings),
-        }
-    return out
-
-
 class Predictor:
     """A loaded model plus the engine settings it was trained with.
 
@@ -66,30 +56,26 @@ class Predictor:
     model : NextHAM
         The network, in eval mode.
     meta : dict
-        The model file's metadata (:func:`nextham.train.checkpoint.read_model_metadata`).
+        The model file's metadata (:func:`nextham.model.files.read_model_metadata`).
     path : str
         Where the model came from (reported in prediction metadata).
     """
 
     def __init__(self, model, meta: dict, path: str = "<memory>"):
         self.model, self.meta, self.path = model, meta, str(path)
-        self.settings = EngineSettings.from_dict(meta["engine_settings"])
+        self.settings = EngineSettings.from_meta(meta)
         self.elements = set(meta["elements"])
         self._check_engine_tables()
 
     @classmethod
     def from_file(cls, path: str | Path | None = None, device: str = "cpu") -> Predictor:
         """Load a model file (``None``: the shipped default model)."""
-        from nextham.train.checkpoint import load_model
-
         path = default_model_path() if path is None else Path(path)
         model, meta = load_model(path, device=device)
         return cls(model, meta, str(path))
 
     def _check_engine_tables(self) -> None:
         """The basis/pseudopotential/cutoff of each element must be what the model saw."""
-        from ase.data import atomic_numbers
-
         stored = self.meta.get("element_details", {})
         for symbol, want in stored.items():
             have = element_details([atomic_numbers[symbol]], self.settings)[symbol]
@@ -113,14 +99,13 @@ class Predictor:
 
     def check_record(self, record: dict, name: str = "record") -> None:
         """Refuse a precomputed record made with other engine settings or elements."""
-        settings = record[K.META].get("settings")
-        if settings is None or not same_settings(settings, self.settings.to_dict()):
+        settings = stored_settings(record[K.META])
+        if settings != self.settings:
+            have = None if settings is None else settings.to_dict()
             raise InputError(
-                f"{name}: computed with engine settings {settings}, but the model was trained "
+                f"{name}: computed with engine settings {have}, but the model was trained "
                 f"with {self.settings.to_dict()}; recompute it with the model's settings"
             )
-        from ase.data import chemical_symbols
-
         self.check(Atoms([chemical_symbols[int(z)] for z in record[K.NUMBERS]]), name)
 
     h0_method = "auto"
@@ -130,9 +115,6 @@ class Predictor:
 
     def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
         """Build S and H0 with the engine (no SCF), then apply the model."""
-        from nextham.dft.engine import zeroth_step
-        from nextham.structures.read import validate
-
         atoms = validate(atoms, name)
         self.check(atoms, name)
         record, _mf = zeroth_step(atoms, self.settings, h0_method=self.h0_method)
@@ -162,8 +144,6 @@ class Predictor:
 
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""
-        from nextham.bands.compute import mesh_fermi_level
-
         mesh = self.settings.kmesh_for(record[K.CELL])
         return mesh_fermi_level(record, record[K.HT], mesh, self.settings.smearing_ev)[0]
 
@@ -177,8 +157,6 @@ def predict_structures(
 
 def band_gap_summary(record: dict, kmesh=(4, 4, 4)) -> dict:
     """Smallest direct/indirect gap (eV) around the record's Fermi level on a Γ-centred mesh."""
-    from nextham.loss.metrics import band_energies
-
     eps = band_energies(record, record[K.HT], gamma_mesh(kmesh))
     ef = float(record[K.META]["fermi_level"])
     below, above = eps[eps <= ef], eps[eps > ef]
@@ -187,4 +165,4 @@ def band_gap_summary(record: dict, kmesh=(4, 4, 4)) -> dict:
     return {"gap_ev": float(max(above.min() - below.max(), 0.0))}
 
 
-__all__ = ["Prediction", "Predictor", "default_model_path", "element_details", "predict_structures"]
+__all__ = ["Prediction", "Predictor", "default_model_path", "predict_structures"]

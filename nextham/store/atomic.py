@@ -31,6 +31,12 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write text through a temporary file in the same directory and rename it into place."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+
+
 def _umask() -> int:
     """The process umask (read by setting it and restoring it at once)."""
     mask = os.umask(0o022)

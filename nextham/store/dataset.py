@@ -3,7 +3,7 @@
 Layout::
 
     DATASET/
-      manifest.json        settings, entries {name: summary + checksum}, failures {name: error}
+      manifest.json        engine_settings, entries {name: summary + checksum}, failed {name: error}
       structures.extxyz    the input structures (names in ``info['name']``), fixed at creation
       entries/<name>.h5    one record per finished structure (:mod:`nextham.store.hdf5`)
 
@@ -23,20 +23,15 @@ import numpy as np
 from ase import Atoms
 from ase.io import read, write
 
-from nextham.dft.settings import same_settings
-from nextham.store import schema as K
-from nextham.store.atomic import atomic_output
-from nextham.store.hdf5 import CorruptEntryError, read_record, write_record
+from nextham.dft.settings import EngineSettings, stored_settings
+from nextham.errors import CorruptEntryError, InputError
+from nextham.record import keys as K
+from nextham.store.atomic import atomic_output, atomic_write_text
+from nextham.store.hdf5 import read_record, write_record
 
 MANIFEST = "manifest.json"
 STRUCTURES = "structures.extxyz"
 ENTRIES = "entries"
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write text through a temporary file in the same directory and rename it into place."""
-    with atomic_output(path) as tmp:
-        tmp.write_text(text)
 
 
 def entry_summary(record: dict) -> dict:
@@ -67,7 +62,9 @@ class Dataset:
 
     # --- creation and bookkeeping -------------------------------------------------------
     @classmethod
-    def create(cls, path: str | os.PathLike, settings: dict, structures: list[tuple[str, Atoms]]):
+    def create(
+        cls, path: str | os.PathLike, settings: EngineSettings, structures: list[tuple[str, Atoms]]
+    ) -> Dataset:
         """Create (or reopen) a dataset; reopening requires the same settings and structures."""
         root = Path(path)
         (root / ENTRIES).mkdir(parents=True, exist_ok=True)
@@ -85,7 +82,7 @@ class Dataset:
             frames.append(a)
         with atomic_output(root / STRUCTURES) as tmp:
             write(tmp, frames, format="extxyz")
-        manifest = {"format_version": 1, "settings": settings, "names": names,
+        manifest = {"format_version": 1, K.ENGINE_SETTINGS: settings.to_dict(), "names": names,
                     "entries": {}, "failed": {}}  # fmt: skip
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1))
         return cls(root)
@@ -99,8 +96,16 @@ class Dataset:
             )
         return json.loads(p.read_text())
 
-    def _check_compatible(self, settings: dict, names: list[str]) -> None:
-        if not same_settings(self.manifest["settings"], settings):
+    @property
+    def settings(self) -> EngineSettings:
+        """The engine settings every entry was computed with."""
+        found = stored_settings(self.manifest)
+        if found is None:
+            raise InputError(f"{self.path}: the manifest names no engine settings")
+        return found
+
+    def _check_compatible(self, settings: EngineSettings, names: list[str]) -> None:
+        if self.settings != settings:
             raise ValueError(
                 f"{self.path} was generated with other engine settings; use a new directory "
                 "or the same options (stored in its manifest.json)"

@@ -20,14 +20,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from nextham.store import schema as K
+from nextham.errors import CorruptEntryError
+from nextham.record import keys as K
 from nextham.store.atomic import atomic_output
 
 FORMAT_VERSION = 1
-
-
-class CorruptEntryError(RuntimeError):
-    """An entry file is unreadable or its content does not match its checksum."""
 
 
 def record_checksum(record: dict) -> str:

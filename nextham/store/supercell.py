@@ -11,7 +11,8 @@ import itertools
 
 import numpy as np
 
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.layout import block_pointers, orbital_counts
 
 
 def supercell_record(record: dict, reps: tuple[int, int, int]) -> dict:
@@ -32,8 +33,8 @@ def supercell_record(record: dict, reps: tuple[int, int, int]) -> dict:
             for key, out in parts.items():
                 m = 1 if key == K.S else mult
                 out.append(record[key][m * ptr[e] : m * ptr[e + 1]])
-    sizes = np.array([len(b) for b in parts[K.S]], dtype=np.int64)
     n_cells = len(offsets)
+    n_orb = np.tile(orbital_counts(record), n_cells)
     meta = dict(record.get(K.META, {}))
     if "n_electrons" in meta:
         meta["n_electrons"] = meta["n_electrons"] * n_cells
@@ -43,7 +44,7 @@ def supercell_record(record: dict, reps: tuple[int, int, int]) -> dict:
         K.NUMBERS: np.tile(record[K.NUMBERS], n_cells),
         K.EDGE_INDEX: np.asarray(edges, dtype=np.int64),
         K.CELL_SHIFT: np.asarray(shifts, dtype=np.int64),
-        K.BLOCK_PTR: np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        K.BLOCK_PTR: block_pointers(np.asarray(edges, dtype=np.int64), n_orb),
         **{key: np.concatenate(out) for key, out in parts.items()},
         K.BASIS_LS: dict(record[K.BASIS_LS]),
         K.SPINOR: record[K.SPINOR],

@@ -8,13 +8,12 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 from ase.io import read
+from ase.neighborlist import neighbor_list
+
+from nextham.errors import StructureError
 
 MIN_DISTANCE = 0.5
 """Å; closer atoms are rejected as a malformed structure."""
-
-
-class StructureError(ValueError):
-    """A structure file or a structure is unusable; the message names the problem and the fix."""
 
 
 def validate(atoms: Atoms, name: str = "structure") -> Atoms:
@@ -29,8 +28,6 @@ def validate(atoms: Atoms, name: str = "structure") -> Atoms:
     if np.any(atoms.numbers <= 0):
         raise StructureError(f"{name}: unknown element (atomic number ≤ 0)")
     if len(atoms) > 1:
-        from ase.neighborlist import neighbor_list
-
         d = neighbor_list("d", atoms, MIN_DISTANCE)
         if len(d):
             raise StructureError(

@@ -1,8 +1,6 @@
-"""Model files and training checkpoints: tensors in safetensors, everything else in JSON.
+"""Training checkpoints: tensors in safetensors, everything else in JSON.
 
-Model file (``*.safetensors``, what users receive): the weights, and in the safetensors
-metadata one JSON string ``"nextham"`` with the model config, scales, engine settings, elements
-and version — enough to rebuild the model and to refuse structures it was not trained for.
+Model files (what users receive) are written by :mod:`nextham.model.files`.
 
 Checkpoint (what ``train`` resumes from): ``ckpt-NNNN.safetensors`` (weights, optimizer
 tensors, torch RNG state) and ``last.json`` (epoch, optimizer scalars, history, best metric)
@@ -17,61 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError, safe_open
-from safetensors.torch import save_file
+from safetensors import safe_open
 
-import nextham
 from nextham.errors import InputError
 from nextham.model.config import BEFORE_OPTION
-from nextham.model.nextham import NextHAM, build_model
-from nextham.store.atomic import atomic_output
-from nextham.store.dataset import atomic_write_text
-
-
-def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, meta: dict[str, str]) -> None:
-    with atomic_output(path) as tmp:
-        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, meta)
-
-
-def save_model(model: NextHAM, path: str | Path, info: dict[str, Any]) -> None:
-    """Write a self-describing model file (weights + metadata), atomically."""
-    meta = {
-        "format": "nextham-model/1",
-        "nextham_version": nextham.__version__,
-        "model_config": model.config.to_dict(),
-        **info,
-    }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save(dict(model.state_dict()), path, {"nextham": json.dumps(meta)})
-
-
-def read_model_metadata(path: str | Path) -> dict:
-    """The metadata of a model file; raises InputError for anything that is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"{path}: no such model file")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get("nextham")
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a safetensors model file or corrupted ({exc})") from None
-    if raw is None:
-        raise InputError(f"{path}: safetensors file without nextham metadata (not a nextham model)")
-    return json.loads(raw)
-
-
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[NextHAM, dict]:
-    """Rebuild the model from a model file; returns (model in eval mode, metadata)."""
-    meta = read_model_metadata(path)
-    model = build_model({**BEFORE_OPTION, **meta["model_config"]})
-    try:
-        with safe_open(str(path), framework="pt", device=str(device)) as f:
-            state = {k: f.get_tensor(k) for k in f.keys()}
-        model.load_state_dict(state)
-    except (SafetensorError, RuntimeError) as exc:
-        raise InputError(f"{path}: weights do not match the stored model config ({exc})") from None
-    return model.to(device).eval(), meta
+from nextham.model.files import save_tensors
+from nextham.store.atomic import atomic_write_text
 
 
 def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict, ema=None) -> None:
@@ -92,7 +41,7 @@ def save_checkpoint(out: Path, epoch: int, model, optimizer, state: dict, ema=No
                 scalars[f"{pid}/{key}"] = value
     tensors["rng/torch"] = torch.get_rng_state()
     name = f"ckpt-{epoch:05d}.safetensors"
-    _atomic_save(tensors, out / name, {})
+    save_tensors(tensors, out / name, {})
     doc = {"epoch": epoch, "tensors": name, "param_groups": opt["param_groups"],
            "optim_scalars": scalars, "h0_squash": model.config.h0_squash, **state}  # fmt: skip
     atomic_write_text(out / "last.json", json.dumps(doc, indent=1))

@@ -29,18 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ase.data import atomic_numbers
 
+from nextham.config import from_mapping
 from nextham.errors import InputError
 from nextham.loss.total import LossWeights
-
-
-def _from(cls, data: dict | None, section: str):
-    data = data or {}
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        raise InputError(f"unknown keys {unknown} in section '{section}'; known: {sorted(names)}")
-    return cls(**data)
 
 
 @dataclass(frozen=True)
@@ -52,8 +45,6 @@ class DataConfig:
     holdout_elements: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from ase.data import atomic_numbers
-
         object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
         object.__setattr__(self, "holdout_elements", tuple(self.holdout_elements))
         bad = [e for e in self.holdout_elements if e not in atomic_numbers]
@@ -109,30 +100,8 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        top = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - top)
-        if unknown:
-            raise InputError(f"unknown top-level config keys {unknown}; known: {sorted(top)}")
-        if "data" not in d:
-            raise InputError("the config has no 'data' section (data.datasets is required)")
-        try:
-            loss = LossWeights.from_dict(d.get("loss") or {})
-        except ValueError as exc:
-            raise InputError(str(exc)) from None
-        for key in ("basis_ls", "spinor"):
-            if key in (d.get("model") or {}):
-                raise InputError(f"model.{key} comes from the data; remove it from the config")
-        return cls(
-            data=_from(DataConfig, d["data"], "data"),
-            model=dict(d.get("model") or {}),
-            loss=loss,
-            kspace=_from(KSpaceConfig, d.get("kspace"), "kspace"),
-            optim=_from(OptimConfig, d.get("optim"), "optim"),
-            out=str(d.get("out", cls.out)),
-            seed=int(d.get("seed", 0)),
-            device=str(d.get("device", "auto")),
-            gauge_loss=bool(d.get("gauge_loss", True)),
-        )
+        """Build from the YAML mapping; unknown keys in any section are an InputError."""
+        return from_mapping(cls, d, "top-level config", _sections)
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -148,6 +117,28 @@ class TrainConfig:
         return cls.from_dict(d)
 
     def to_dict(self) -> dict:
+        """Plain mapping that :meth:`from_dict` reads back."""
         d = dataclasses.asdict(self)
         d["loss"] = self.loss.as_dict()
         return d
+
+
+def _sections(d: dict[str, Any]) -> dict[str, Any]:
+    """The top-level mapping with each section read into its dataclass."""
+    if "data" not in d:
+        raise InputError("the config has no 'data' section (data.datasets is required)")
+    for key in ("basis_ls", "spinor"):
+        if key in (d.get("model") or {}):
+            raise InputError(f"model.{key} comes from the data; remove it from the config")
+    return {
+        **d,
+        "data": from_mapping(DataConfig, d["data"], "data"),
+        "model": dict(d.get("model") or {}),
+        "loss": LossWeights.from_dict(d.get("loss") or {}),
+        "kspace": from_mapping(KSpaceConfig, d.get("kspace"), "kspace"),
+        "optim": from_mapping(OptimConfig, d.get("optim"), "optim"),
+        "out": str(d.get("out", TrainConfig.out)),
+        "seed": int(d.get("seed", 0)),
+        "device": str(d.get("device", "auto")),
+        "gauge_loss": bool(d.get("gauge_loss", True)),
+    }

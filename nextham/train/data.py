@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nextham.dft.settings import same_settings
+from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
-from nextham.store import schema as K
+from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 
 
-def load_records(paths: Sequence[str]) -> tuple[list[str], list[dict], dict]:
+def load_records(paths: Sequence[str]) -> tuple[list[str], list[dict], EngineSettings]:
     """All finished entries of the datasets; returns (names, records, engine settings).
 
     Names are ``<dataset dir name>/<entry>``. All datasets must share their engine settings.
@@ -21,8 +21,8 @@ def load_records(paths: Sequence[str]) -> tuple[list[str], list[dict], dict]:
     for p in paths:
         ds = Dataset(p)
         if settings is None:
-            settings = ds.manifest["settings"]
-        elif not same_settings(ds.manifest["settings"], settings):
+            settings = ds.settings
+        elif ds.settings != settings:
             raise InputError(f"{p} was generated with other engine settings than {paths[0]}")
         for name in ds.names:
             names.append(f"{ds.path.name}/{name}")
@@ -58,26 +58,3 @@ def merged_basis(records: Sequence[dict]) -> dict[int, tuple[int, ...]]:
             if basis.setdefault(int(z), ls) != ls:
                 raise InputError(f"element Z={z} has different basis shells in different records")
     return basis
-
-
-def edge_batches(
-    indices: Sequence[int], n_edges: Sequence[int], max_edges: int, seed: int | None
-) -> list[list[int]]:
-    """Pack structures (shuffled by ``seed``, or in order if None) into batches of ≤ max_edges.
-
-    A structure larger than ``max_edges`` forms a batch of its own.
-    """
-    order = list(indices)
-    if seed is not None:
-        order = [order[i] for i in np.random.default_rng(seed).permutation(len(order))]
-    batches: list[list[int]] = []
-    current, count = [], 0
-    for i in order:
-        if current and count + n_edges[i] > max_edges:
-            batches.append(current)
-            current, count = [], 0
-        current.append(i)
-        count += n_edges[i]
-    if current:
-        batches.append(current)
-    return batches

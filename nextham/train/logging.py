@@ -25,7 +25,7 @@ class MetricLogger:
         if not enabled:
             return
         Path(out).mkdir(parents=True, exist_ok=True)
-        try:
+        try:  # deferred: tensorboard is optional and slow to import
             from torch.utils.tensorboard import SummaryWriter
 
             self.writer = SummaryWriter(str(Path(out) / "tensorboard"), purge_step=len(self.rows))

@@ -18,16 +18,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ase.data import atomic_numbers, chemical_symbols
 
+from nextham.dft.settings import EngineSettings, element_details, ke_cutoff_ev
 from nextham.errors import InputError
 from nextham.loss.metrics import gauge_mae
+from nextham.model.batching import edge_batches
+from nextham.model.files import save_model
 from nextham.model.nextham import build_model
-from nextham.predict import predict_hamiltonians
-from nextham.store import schema as K
+from nextham.predict import domain_statistics, predict_hamiltonians
+from nextham.record import keys as K
 from nextham.train import distributed as dist
-from nextham.train.checkpoint import load_checkpoint, save_checkpoint, save_model
+from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
-from nextham.train.data import edge_batches, load_records, merged_basis, split_indices
+from nextham.train.data import load_records, merged_basis, split_indices
 from nextham.train.ema import ParameterEMA
 from nextham.train.logging import MetricLogger
 from nextham.train.step import batch_loss, delta_target
@@ -37,7 +41,7 @@ from nextham.train.step import batch_loss, delta_target
 class TrainData:
     names: list[str]
     records: list[dict]
-    settings: dict
+    settings: EngineSettings
     train: list[int]
     val: list[int]
     test: list[int]
@@ -47,8 +51,6 @@ class TrainData:
 def prepare_data(cfg: TrainConfig) -> TrainData:
     """Records and their split: structures with a held-out element form the "ood" part, the
     rest is split into train/validation/test by structure."""
-    from ase.data import atomic_numbers
-
     names, records, settings = load_records(cfg.data.datasets)
     held = {atomic_numbers[e] for e in cfg.data.holdout_elements}
     ood = [i for i, r in enumerate(records) if held & {int(z) for z in r[K.NUMBERS]}]
@@ -179,19 +181,13 @@ def _improved(best: dict | None, row: dict) -> bool:
 def model_info(cfg: TrainConfig, data: TrainData) -> dict:
     """Metadata stored in the model file (engine settings, elements, split, training config,
     per-element engine choices and the training-domain statistics of the reliability flag)."""
-    from ase.data import chemical_symbols
-
-    from nextham.dft.settings import EngineSettings
-    from nextham.predict.domain import domain_statistics
-    from nextham.predict.predictor import element_details
-
     z = sorted({int(x) for r in data.records for x in r[K.NUMBERS]})
-    settings = EngineSettings.from_dict(data.settings)
+    settings = data.settings
     check_cutoffs(data, settings)
     return {
-        "engine_settings": data.settings,
+        K.ENGINE_SETTINGS: settings.to_dict(),
         "elements": [chemical_symbols[i] for i in z],
-        "spin": data.settings.get("spin"),
+        "spin": settings.spin,
         "train_config": cfg.to_dict(),
         "split": {
             "train": [data.names[i] for i in data.train],
@@ -204,10 +200,8 @@ def model_info(cfg: TrainConfig, data: TrainData) -> dict:
     }
 
 
-def check_cutoffs(data: TrainData, settings) -> None:
+def check_cutoffs(data: TrainData, settings: EngineSettings) -> None:
     """Every record must have been computed with this version's plane-wave cutoff table."""
-    from nextham.dft.settings import ke_cutoff_ev
-
     for name, rec in zip(data.names, data.records, strict=True):
         want, have = ke_cutoff_ev(rec[K.NUMBERS], settings), rec[K.META].get("ke_cutoff_ev")
         if want is not None and have is not None and abs(want - have) > 1e-6:

@@ -14,11 +14,12 @@ import torch
 
 from nextham.loss.gauge import gauge_shift
 from nextham.loss.kspace import kspace_loss, sample_kpoints
-from nextham.loss.layout import record_orbitals, record_overlap_flat
 from nextham.loss.realspace import l1_loss, l2_loss
 from nextham.loss.total import LossWeights, combine_losses, realspace_terms
 from nextham.loss.tracegrad import tracegrad_loss
-from nextham.store import schema as K
+from nextham.record import keys as K
+from nextham.record.flat import record_overlap_flat
+from nextham.record.layout import BlockLayout
 from nextham.train.config import KSpaceConfig
 
 
@@ -46,16 +47,15 @@ def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch, delt
         terms = {"l1": l1_loss(pred, target), "l2": l2_loss(pred, target)}
     if not weights.l2:
         terms.pop("l2")
-    layout = (rec[K.BLOCK_PTR], rec[K.EDGE_INDEX], record_orbitals(rec), bool(rec[K.SPINOR]))
+    layout = BlockLayout.of(rec)
     if z is not None and weights.tracegrad:
         # z is built from log(1 + ‖features‖²): supervise it by log(1 + tr(ΔH ΔH†)/delta_scale²)
-        terms["tracegrad"] = tracegrad_loss(z, target, *layout, scaling="log1p", scale=delta_scale)
+        terms["tracegrad"] = tracegrad_loss(z, target, layout, scaling="log1p", scale=delta_scale)
     if kcfg.n_k > 0 and (weights.k_pp or weights.k_qq or weights.k_pq or weights.k_ghost):
         kpts = sample_kpoints(tuple(kcfg.mesh), kcfg.n_k, kpoint_generator(seed, epoch, idx))
         h0 = torch.as_tensor(rec[K.H0]).to(pred.dtype)
         k = kspace_loss(
-            h0 + pred - shift, rec[K.HT], rec[K.S], rec[K.BLOCK_PTR], rec[K.EDGE_INDEX],
-            rec[K.CELL_SHIFT], record_orbitals(rec), kpts, bool(rec[K.SPINOR]),
+            h0 + pred - shift, rec[K.HT], rec[K.S], layout, kpts,
             float(rec[K.META]["fermi_level"]), kcfg.window, kcfg.s_threshold,
         )  # fmt: skip
         terms.update({f"k_{name}": value for name, value in k.items()})

@@ -1,6 +1,6 @@
 """Bloch sums of flat real-space blocks: dense H(k), S(k) in torch, differentiable.
 
-Phase convention ("convention II", the same as :mod:`nextham.dft.kspace` and PySCF)::
+Phase convention ("convention II", the same as :mod:`nextham.spectra.kspace` and PySCF)::
 
     H(k)_{ab} = Σ_R e^{i 2π k·R} H_ab(R)
 
@@ -10,7 +10,7 @@ Eigenvalues do not depend on the convention; eigenvectors differ from the positi
 convention by a diagonal unitary.
 
 The dense layout (atom order, global spin-major order for spinors) is documented in
-:mod:`nextham.loss.layout`. All functions accept numpy arrays or tensors and return tensors
+:mod:`nextham.record.flat`. All functions accept numpy arrays or tensors and return tensors
 on the device of the block values.
 """
 
@@ -21,8 +21,9 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 
-from nextham.loss.layout import flat_index, record_orbitals
-from nextham.store import schema
+from nextham.record import keys as K
+from nextham.record.flat import flat_index
+from nextham.record.layout import BlockLayout
 
 _COMPLEX = {
     torch.float32: torch.complex64,
@@ -55,33 +56,18 @@ def bloch_phases(
 
 
 def bloch_sum(
-    blocks_flat: np.ndarray | torch.Tensor,
-    block_ptr: np.ndarray,
-    edge_index: np.ndarray,
-    cell_shift: np.ndarray,
-    n_orb_per_atom: np.ndarray,
-    kpts: np.ndarray,
-    spinor: bool,
+    blocks_flat: np.ndarray | torch.Tensor, layout: BlockLayout, kpts: np.ndarray
 ) -> torch.Tensor:
     """Dense H(k) = Σ_R e^{i 2π k·R} H(R) from flat blocks, batched over k.
 
     Parameters
     ----------
-    blocks_flat : (n_entries,) real or complex
-        Blocks concatenated row-major; scalar blocks (n_i, n_j) or spinor blocks
-        (2 n_i, 2 n_j), ``n_entries = f² * block_ptr[-1]`` with f = 2 for spinors.
-    block_ptr : (E + 1,) int
-        Scalar-layout block offsets.
-    edge_index : (E, 2) int
-        Pairs (i, j), atom j in cell R.
-    cell_shift : (E, 3) int
-        Translation R of each pair.
-    n_orb_per_atom : (N,) int
-        Spatial basis functions per atom.
+    blocks_flat : (layout.n_entries,) real or complex
+        Blocks concatenated row-major in ``layout`` (scalar (n_i, n_j) or spinor (2 n_i, 2 n_j)).
+    layout : BlockLayout
+        Pairs, shifts, orbital counts and spin of the blocks.
     kpts : (nk, 3) float
         k-points in fractional coordinates.
-    spinor : bool
-        Whether the blocks are spinor blocks.
 
     Returns
     -------
@@ -93,14 +79,14 @@ def bloch_sum(
     if not (values.is_floating_point() or values.is_complex()):
         values = values.to(torch.float64)
     cdtype = complex_dtype(values.dtype)
-    idx = flat_index(block_ptr, edge_index, n_orb_per_atom, spinor)
+    idx = flat_index(layout)
     if values.shape != (len(idx.edge),):
         raise ValueError(
             f"blocks_flat has shape {tuple(values.shape)}, expected ({len(idx.edge)},)"
         )
     m = idx.n_dense
     device = values.device
-    phase = bloch_phases(kpts, cell_shift, cdtype).to(device)
+    phase = bloch_phases(kpts, layout.cell_shift, cdtype).to(device)
     edge = torch.as_tensor(idx.edge, device=device)
     target = torch.as_tensor(idx.dense_row * m + idx.dense_col, device=device)
     contrib = values.to(cdtype)[None, :] * phase[:, edge]
@@ -125,24 +111,17 @@ def record_bloch(
     Parameters
     ----------
     record
-        Structure record (:mod:`nextham.store.schema`).
+        Structure record (:mod:`nextham.record.keys`).
     key
-        ``schema.S``, ``schema.H0`` or ``schema.HT``; with ``values`` given, only its layout
-        matters (``schema.S``: scalar S, expanded to S ⊗ I₂ for spinor records; otherwise
+        ``K.S``, ``K.H0`` or ``K.HT``; with ``values`` given, only its layout
+        matters (``K.S``: scalar S, expanded to S ⊗ I₂ for spinor records; otherwise
         the layout of the Hamiltonian).
     values
         Flat blocks to use instead of ``record[key]`` (e.g. a prediction).
     """
     vals = record[key] if values is None else values
-    spinor = bool(record[schema.SPINOR])
-    args = (
-        record[schema.BLOCK_PTR],
-        record[schema.EDGE_INDEX],
-        record[schema.CELL_SHIFT],
-        record_orbitals(record),
-        kpts,
-    )
-    if key == schema.S:
-        s_k = bloch_sum(vals, *args, spinor=False)
-        return spinor_overlap_k(s_k) if spinor else s_k
-    return bloch_sum(vals, *args, spinor=spinor)
+    layout = BlockLayout.of(record, key)
+    if key == K.S:
+        s_k = bloch_sum(vals, layout, kpts)
+        return spinor_overlap_k(s_k) if record[K.SPINOR] else s_k
+    return bloch_sum(vals, layout, kpts)

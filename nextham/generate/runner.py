@@ -1,5 +1,8 @@
 """Build a dataset: run the engine over structures, in parallel, resumably.
 
+Local worker processes or a Dask cluster compute; the store (:mod:`nextham.store.dataset`)
+keeps what is finished, so a rerun of the same command resumes.
+
 Workers (local processes or Dask workers) only compute and return records; the calling
 process is the single writer of the dataset directory, so there are no write races.
 """
@@ -13,27 +16,27 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from typing import Any
 
 from ase import Atoms
+from pyscf import lib
 
+from nextham.dft.engine import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.store.dataset import Dataset
 
 
-def _compute(name: str, atoms: Atoms, settings: dict, threads: int) -> tuple[str, Any, str | None]:
+def _compute(
+    name: str, atoms: Atoms, settings: EngineSettings, threads: int
+) -> tuple[str, Any, str | None]:
     """Worker task: returns (name, record or None, error text or None); never raises."""
     if threads:
-        from pyscf import lib
-
         lib.num_threads(threads)
-    from nextham.dft.engine import compute_record
-
     try:
-        return name, compute_record(atoms, EngineSettings.from_dict(settings)), None
+        return name, compute_record(atoms, settings), None
     except Exception as exc:  # recorded in the manifest, the run goes on
         tb = traceback.format_exc(limit=3)
         return name, None, f"{type(exc).__name__}: {exc}\n{tb}"
 
 
-def _submit_all(submit: Callable, todo, settings: dict, threads: int) -> list[Future]:
+def _submit_all(submit: Callable, todo, settings: EngineSettings, threads: int) -> list[Future]:
     return [submit(_compute, name, atoms, settings, threads) for name, atoms in todo]
 
 
@@ -54,18 +57,17 @@ def build_dataset(
     scheduler : address of a Dask scheduler (``tcp://host:8786``) to run on a cluster.
     progress : called as ``progress(name, ok)`` after each structure.
     """
-    ds = Dataset.create(path, settings.to_dict(), structures)
+    ds = Dataset.create(path, settings, structures)
     todo_names = set(ds.reconcile())
     todo = [(n, a) for n, a in ds.structures() if n in todo_names]
     if not todo:
         return ds
-    settings_d = settings.to_dict()
     if scheduler is not None:
-        futures_iter = _run_dask(scheduler, todo, settings_d)
+        futures_iter = _run_dask(scheduler, todo, settings)
     elif workers > 1:
-        futures_iter = _run_pool(workers, todo, settings_d)
+        futures_iter = _run_pool(workers, todo, settings)
     else:
-        futures_iter = (_compute(n, a, settings_d, 0) for n, a in todo)
+        futures_iter = (_compute(n, a, settings, 0) for n, a in todo)
     for name, record, error in futures_iter:
         if error is None:
             ds.add(name, record)
@@ -76,7 +78,7 @@ def build_dataset(
     return ds
 
 
-def _run_pool(workers: int, todo, settings: dict) -> Iterable[tuple]:
+def _run_pool(workers: int, todo, settings: EngineSettings) -> Iterable[tuple]:
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers) as pool:
         pending = set(_submit_all(pool.submit, todo, settings, threads))
@@ -86,7 +88,8 @@ def _run_pool(workers: int, todo, settings: dict) -> Iterable[tuple]:
                 yield fut.result()
 
 
-def _run_dask(scheduler: str, todo, settings: dict) -> Iterable[tuple]:
+def _run_dask(scheduler: str, todo, settings: EngineSettings) -> Iterable[tuple]:
+    # deferred: 'distributed' is an optional dependency (pip install 'nextham[dask]')
     try:
         from distributed import Client, as_completed
     except ImportError as exc:

@@ -18,7 +18,8 @@ Blocks
 ------
 ``S``, ``H0``, ``HT`` are 1-D arrays holding all blocks concatenated, each block row-major;
 ``BLOCK_PTR`` (E + 1,) int64 gives the offset of block e in the scalar layout (the spinor
-layout's offsets are ``4 * BLOCK_PTR``). A block of pair (i, j) has shape (n_i, n_j) in the
+layout's offsets are ``4 * BLOCK_PTR``; :func:`nextham.record.layout.block_pointers`). A
+block of pair (i, j) has shape (n_i, n_j) in the
 scalar layout and (2 n_i, 2 n_j) in the spinor layout, where n_i is the number of spatial
 basis functions of atom i. S is always stored in the scalar layout (real);
 H0 and HT are real in scalar mode and complex in spinor mode. Spinor rows/columns are
@@ -34,7 +35,11 @@ Basis description
 -----------------
 ``BASIS_LS``    mapping Z -> tuple of l of each shell of that element, in PySCF order.
 ``SPINOR``      bool, True if H0/HT are complex spinor blocks.
-``META``        dict of JSON-serializable metadata (see :mod:`nextham.store.dataset`).
+``META``        dict of JSON-serializable metadata (see :mod:`nextham.store.dataset`); the
+                engine settings of the run are stored under :data:`ENGINE_SETTINGS`.
+
+The helpers over these keys (orbital counts, block pointers, block iteration, per-entry index
+maps, pair geometry) are in the other modules of :mod:`nextham.record`.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ HT = "HT"
 BASIS_LS = "basis_ls"
 SPINOR = "spinor"
 META = "meta"
+
+ENGINE_SETTINGS = "engine_settings"
+"""Key of the engine settings in a record's ``META``, a dataset manifest and a model file."""
+LEGACY_ENGINE_SETTINGS = "settings"
+"""The key under which older records and manifests stored them (still read)."""
 
 ARRAY_KEYS = (CELL, POSITIONS, NUMBERS, EDGE_INDEX, CELL_SHIFT, BLOCK_PTR, S, H0, HT)
 MATRIX_KEYS = (S, H0, HT)

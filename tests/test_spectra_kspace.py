@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nextham.dft import kspace
+from nextham.spectra import kspace
 
 
 def test_gamma_mesh_and_covering_mesh():

@@ -1,0 +1,57 @@
+"""What ``bands`` and ``optics`` analyse: a structure file (predicted) or a store entry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ase import Atoms
+
+from nextham.dft.settings import EngineSettings
+from nextham.predict.predictor import Predictor
+from nextham.record import keys as K
+from nextham.store.hdf5 import read_record
+from nextham.structures.read import read_structures
+
+
+@dataclass
+class AnalysisInput:
+    """A record whose ``HT`` is the Hamiltonian to analyse, its structure and engine settings,
+    the stored DFT record when a prediction is compared with it, and warnings to show."""
+
+    record: dict
+    atoms: Atoms
+    settings: EngineSettings
+    reference: dict | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def record_atoms(record: dict) -> Atoms:
+    """The periodic structure of a record."""
+    return Atoms(
+        numbers=record[K.NUMBERS], positions=record[K.POSITIONS], cell=record[K.CELL], pbc=True
+    )
+
+
+def load_input(path: str | Path, model: str | Path | None = None) -> AnalysisInput:
+    """Resolve ``path``: a store entry (``*.h5``) or a structure file.
+
+    A dataset entry gives its DFT Hamiltonian or, with ``model``, the model's prediction with the
+    entry as reference; a prediction entry gives the stored prediction; a structure file is
+    predicted with ``model`` (default: the shipped model).
+    """
+    path = Path(path)
+    if path.suffix == ".h5":
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such entry file")
+        rec = read_record(path)
+        atoms, settings = record_atoms(rec), EngineSettings.from_meta(rec[K.META])
+        if rec[K.META].get("hamiltonian", "dft") == "predicted" or model is None:
+            return AnalysisInput(rec, atoms, settings)
+        pred = Predictor.from_file(model).predict_record(rec, path.stem)
+        return AnalysisInput(pred.record, atoms, settings, reference=rec)
+    ((name, atoms),) = read_structures([path])
+    predictor = Predictor.from_file(model)
+    pred = predictor.predict(atoms, name)
+    warnings = list(pred.reliability.get("reasons", []))
+    return AnalysisInput(pred.record, atoms, predictor.settings, warnings=warnings)

@@ -1,0 +1,34 @@
+"""Aggregate numbers of a dataset, read from its manifest (no entry is loaded)."""
+
+from __future__ import annotations
+
+from ase.data import chemical_symbols
+
+from nextham.store.dataset import Dataset
+
+
+def dataset_summary(ds: Dataset) -> dict:
+    """Aggregate numbers of a dataset from its manifest (no entry is loaded)."""
+    entries = ds.manifest["entries"]
+    rows = list(entries.values())
+    size = sum(ds.entry_path(n).stat().st_size for n in entries if ds.entry_path(n).exists())
+    settings = ds.settings
+    errs = [r["roundtrip_error_ht_ev"] for r in rows if r.get("roundtrip_error_ht_ev") is not None]
+    return {
+        "structures": len(ds.manifest["names"]),
+        "finished": len(entries),
+        "failed": len(ds.manifest["failed"]),
+        "elements": sorted({chemical_symbols[z] for r in rows for z in r["numbers"]}),
+        "spin": settings.spin,
+        "basis": settings.basis,
+        "kmesh": list(settings.kmesh) if settings.kspacing is None else "per cell",
+        "kspacing": settings.kspacing,
+        "atoms": sum(r["natoms"] for r in rows),
+        "pairs": sum(r["n_edges"] for r in rows),
+        "matrix_entries": sum(r["n_entries"] for r in rows),
+        "disk_mb": size / 1e6,
+        "h0_time_s": sum(r["time_h0_s"] or 0.0 for r in rows),
+        "scf_time_s": sum(r["time_scf_s"] or 0.0 for r in rows),
+        "scf_unconverged": sum(1 for r in rows if r["scf_converged"] is False),
+        "max_roundtrip_error_mev": 1e3 * max(errs) if errs else None,
+    }

@@ -1,0 +1,99 @@
+"""Engine settings as one object: one key in every file, strict reading, no drifting defaults."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase.build import bulk
+
+from nextham.bands import band_structure
+from nextham.config import from_mapping
+from nextham.dft.settings import EngineSettings, stored_settings
+from nextham.errors import InputError
+from nextham.model.config import ModelConfig
+from nextham.model.files import load_model
+from nextham.optics import optical_spectrum
+from nextham.predict import Predictor, default_model_path
+from nextham.record import keys as K
+from nextham.spectra.eigen import mesh_fermi_level
+from nextham.store.dataset import MANIFEST, Dataset
+from nextham.train.config import OptimConfig
+
+KMESH = (2, 2, 2)
+
+
+def with_smearing(record: dict, smearing_ev: float | None, n_electrons: float = 7.0) -> dict:
+    """The record with its stored smearing replaced (None: no settings stored) and an odd
+    electron count, so that the Fermi level depends on the smearing (a partly filled band)."""
+    meta = {k: v for k, v in record[K.META].items() if k != K.ENGINE_SETTINGS}
+    meta["n_electrons"] = n_electrons
+    if smearing_ev is not None:
+        settings = EngineSettings.from_meta(record[K.META])
+        meta[K.ENGINE_SETTINGS] = {**settings.to_dict(), "smearing_ev": smearing_ev}
+    return {**record, K.META: meta}
+
+
+def test_stored_zero_smearing_stays_zero_everywhere(si_record):
+    rec = with_smearing(si_record, 0.0)
+    at_zero = mesh_fermi_level(rec, rec[K.HT], KMESH, 0.0)[0]
+    at_default = mesh_fermi_level(rec, rec[K.HT], KMESH, EngineSettings.smearing_ev)[0]
+    assert abs(at_zero - at_default) > 1e-4  # the test can tell the two apart
+    bs = band_structure(rec, npoints=4, kmesh=KMESH)
+    assert bs.fermi_level == pytest.approx(at_zero, abs=1e-12)
+
+    model, meta = load_model(default_model_path())
+    meta = {**meta, K.ENGINE_SETTINGS: {**meta[K.ENGINE_SETTINGS], "smearing_ev": 0.0}}
+    predictor = Predictor(model, meta)
+    mesh = {"kmesh": KMESH, "kspacing": None}
+    predictor.settings = EngineSettings.from_dict({**predictor.settings.to_dict(), **mesh})
+    assert predictor.fermi_level(rec) == pytest.approx(at_zero, abs=1e-12)
+
+    spec = optical_spectrum(rec, (1, 1, 1), np.array([1.0, 2.0]), fermi_level=at_zero)
+    assert spec.settings["smearing_ev"] == 0.0
+
+
+def test_record_without_settings_takes_the_engine_default(si_record):
+    rec = with_smearing(si_record, None)
+    spec = optical_spectrum(rec, (1, 1, 1), np.array([1.0]), fermi_level=0.0)
+    assert spec.settings["smearing_ev"] == EngineSettings.smearing_ev
+    bs = band_structure(rec, npoints=4, kmesh=KMESH)
+    want = mesh_fermi_level(rec, rec[K.HT], KMESH, EngineSettings.smearing_ev)[0]
+    assert bs.fermi_level == pytest.approx(want, abs=1e-12)
+
+
+def test_one_key_and_older_files(si_record, tmp_path):
+    settings = EngineSettings.from_meta(si_record[K.META])
+    assert K.ENGINE_SETTINGS in si_record[K.META]
+    assert K.LEGACY_ENGINE_SETTINGS not in si_record[K.META]
+    legacy = {K.LEGACY_ENGINE_SETTINGS: settings.to_dict()}
+    assert stored_settings(legacy) == settings
+    assert stored_settings({}) is None
+
+    ds = Dataset.create(tmp_path / "ds", settings, [("si", bulk("Si", "diamond", a=5.43))])
+    manifest = json.loads((ds.path / MANIFEST).read_text())
+    assert manifest[K.ENGINE_SETTINGS] == settings.to_dict()
+    manifest[K.LEGACY_ENGINE_SETTINGS] = manifest.pop(K.ENGINE_SETTINGS)  # an older manifest
+    (ds.path / MANIFEST).write_text(json.dumps(manifest))
+    assert Dataset(ds.path).settings == settings
+
+
+def test_spin_properties():
+    assert (EngineSettings().spinor, EngineSettings().degeneracy) == (False, 2.0)
+    assert (EngineSettings(spin="soc").spinor, EngineSettings(spin="soc").degeneracy) == (True, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("read", "message"),
+    [
+        (lambda: EngineSettings.from_dict({"smearing": 0.1}), "unknown engine settings keys"),
+        (lambda: EngineSettings.from_dict({"spin": "magnetic"}), "spin must be one of"),
+        (lambda: ModelConfig.from_dict({"layers": 2}), "unknown model config keys"),
+        (lambda: from_mapping(OptimConfig, {"ema_decay": 1.5}, "optim"), "ema_decay"),
+        (lambda: from_mapping(OptimConfig, [1, 2], "optim"), "expected a mapping"),
+    ],
+)
+def test_every_settings_mapping_is_read_strictly(read, message):
+    with pytest.raises(InputError, match=message):
+        read()
