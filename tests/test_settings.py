@@ -7,16 +7,27 @@ import json
 import numpy as np
 import pytest
 from ase.build import bulk
+from pyscf import gto
 
 from nextham.bands import band_structure
 from nextham.config import from_mapping
-from nextham.dft.settings import EngineSettings, stored_settings
+from nextham.dft.engine import compute_record
+from nextham.dft.settings import (
+    _MOLOPT,
+    MOLOPT_FAMILIES,
+    SCALAR_BASIS,
+    EngineSettings,
+    element_choice,
+    stored_settings,
+)
 from nextham.errors import InputError
+from nextham.generate import build_dataset
 from nextham.model.config import ModelConfig
 from nextham.model.files import load_model
 from nextham.optics import optical_spectrum
 from nextham.predict import Predictor, default_model_path
 from nextham.record import keys as K
+from nextham.record.layout import iter_blocks
 from nextham.spectra.eigen import mesh_fermi_level
 from nextham.store.dataset import MANIFEST, Dataset
 from nextham.train.config import OptimConfig
@@ -97,3 +108,35 @@ def test_spin_properties():
 def test_every_settings_mapping_is_read_strictly(read, message):
     with pytest.raises(InputError, match=message):
         read()
+
+
+@pytest.mark.parametrize("family", MOLOPT_FAMILIES)
+def test_molopt_families_use_one_basis_for_every_element(family):
+    settings = EngineSettings(basis=family)
+    for z in sorted(_MOLOPT):
+        choice = element_choice(z, settings)
+        assert choice.basis == SCALAR_BASIS[family][1]
+        assert gto.basis.load(choice.basis, choice.symbol)
+    assert element_choice(14, EngineSettings(basis="szv")).basis == "gth-szv"
+
+
+def test_unsupported_element_refused_before_any_work(tmp_path):
+    gd = bulk("Gd", "hcp", a=3.63, c=5.78)
+    with pytest.raises(InputError, match=r"Gd .*no basis family"):
+        build_dataset(tmp_path / "ds", [("gd", gd)], EngineSettings(basis="szv-molopt-sr"))
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("symbol", ["C", "Al"])
+def test_molopt_label_of_a_reference_crystal(symbol):
+    """A cheap label in the MOLOPT-SR family (Γ only, an 800 eV mesh): Hermitian blocks and a
+    small round-trip error."""
+    settings = EngineSettings(basis="szv-molopt-sr", kmesh=(1, 1, 1), ke_cutoff_ev=800.0)
+    rec = compute_record(bulk(symbol), settings)
+    assert rec[K.META]["elements"][symbol]["basis"] == "gth-szv-molopt-sr"
+    assert rec[K.META][K.ENGINE_SETTINGS]["basis"] == "szv-molopt-sr"
+    assert rec[K.META]["roundtrip_error_ht_ev"] < 1e-2
+    blocks = dict(iter_blocks(rec, K.HT))
+    for (i, j, *r), blk in blocks.items():
+        partner = blocks[(j, i, *(-np.array(r)))]
+        np.testing.assert_allclose(blk, partner.T, atol=1e-8)

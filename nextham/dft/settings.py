@@ -28,15 +28,24 @@ from ase.data import chemical_symbols
 
 from nextham.config import from_mapping
 from nextham.conventions import electrons_per_level
+from nextham.dft.element_table import measured_cutoff_ev
+from nextham.errors import InputError
 from nextham.record import keys as K
 
 SPIN_MODES = ("scalar", "soc")
 
-SCALAR_BASIS = {
+SCALAR_BASIS: dict[str, tuple[str | None, str]] = {
     "szv": ("gth-szv", "gth-szv-molopt-sr"),
     "dzvp": ("gth-dzvp", "gth-dzvp-molopt-sr"),
+    "szv-molopt-sr": (None, "gth-szv-molopt-sr"),
+    "dzvp-molopt-sr": (None, "gth-dzvp-molopt-sr"),
 }
-"""Basis family name → (plain GTH name, MOLOPT-SR name used where the plain one is missing)."""
+"""Basis family name → (plain GTH name, MOLOPT-SR name used where the plain one is missing).
+The ``*-molopt-sr`` families use the MOLOPT-SR basis for every element (H–Ba, Hf–Rn): one
+basis family, built for condensed phases, for the whole table; their plane-wave cutoffs come
+from the measured element table (:mod:`nextham.dft.element_table`)."""
+
+MOLOPT_FAMILIES = ("szv-molopt-sr", "dzvp-molopt-sr")
 
 # Elements with a plain GTH basis in PySCF's library, and those with MOLOPT-SR bases.
 _PLAIN_GTH = set(range(1, 19)) | {31, 32, 33}
@@ -102,8 +111,8 @@ class EngineSettings:
     ----------
     spin : {"scalar", "soc"}
         Spin treatment (see module docstring).
-    basis : {"szv", "dzvp"}
-        GTH basis family for scalar-treated elements.
+    basis : {"szv", "dzvp", "szv-molopt-sr", "dzvp-molopt-sr"}
+        GTH basis family for scalar-treated elements (:data:`SCALAR_BASIS`).
     xc : str
         Exchange–correlation functional (LDA/GGA; hybrids are not supported by KGKS).
     kmesh : tuple of int
@@ -241,12 +250,26 @@ def element_choice(z: int, settings: EngineSettings) -> ElementChoice:
         return ElementChoice(symbol, SOC_BASIS, None, SO_ECP[symbol], True)
     plain, molopt = SCALAR_BASIS[settings.basis]
     if z not in _MOLOPT:
-        raise ValueError(
-            f"element {symbol} (Z={z}) has no GTH basis in PySCF's library; scalar mode "
-            "supports H–Ba and Hf–Rn (spin-orbit mode adds SO-ECP elements)"
+        raise InputError(
+            f"element {symbol} (Z={z}) has no GTH basis in PySCF's library: no basis family "
+            f"({', '.join(SCALAR_BASIS)}) has it; they cover H–Ba and Hf–Rn (spin-orbit mode "
+            "adds the SO-ECP elements)"
         )
-    basis = plain if z in _PLAIN_GTH else molopt
+    basis = plain if (plain is not None and z in _PLAIN_GTH) else molopt
     return ElementChoice(symbol, basis, "gth-pbe", None, False)
+
+
+def check_elements(numbers, settings: EngineSettings) -> None:
+    """Refuse, before any work, elements that ``settings`` cannot compute (InputError naming
+    every such element)."""
+    problems = []
+    for z in sorted({int(x) for x in numbers}):
+        try:
+            element_choice(z, settings)
+        except InputError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise InputError("; ".join(problems))
 
 
 def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
@@ -256,8 +279,12 @@ def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
     values = []
     for z in set(numbers):
         symbol = chemical_symbols[int(z)]
-        soc = settings.spin == "soc" and symbol in SO_ECP
-        values.append((KE_CUTOFF_SOC_EV if soc else KE_CUTOFF_EV).get(symbol))
+        if settings.spin == "soc" and symbol in SO_ECP:
+            values.append(KE_CUTOFF_SOC_EV.get(symbol))
+        elif settings.basis in MOLOPT_FAMILIES:
+            values.append(measured_cutoff_ev(symbol, settings.basis))
+        else:
+            values.append(KE_CUTOFF_EV.get(symbol))
     values = [v for v in values if v is not None]
     return max(values) if values else None
 

@@ -19,7 +19,7 @@ from ase import Atoms
 from pyscf import lib
 
 from nextham.dft.engine import compute_record
-from nextham.dft.settings import EngineSettings
+from nextham.dft.settings import EngineSettings, check_elements
 from nextham.store.dataset import Dataset
 
 
@@ -50,6 +50,8 @@ def build_dataset(
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
+    Elements the settings cannot compute are refused before anything is written.
+
     Parameters
     ----------
     workers : local worker processes (ignored with ``scheduler``); each gets
@@ -57,6 +59,7 @@ def build_dataset(
     scheduler : address of a Dask scheduler (``tcp://host:8786``) to run on a cluster.
     progress : called as ``progress(name, ok)`` after each structure.
     """
+    check_elements([z for _, atoms in structures for z in atoms.numbers], settings)
     ds = Dataset.create(path, settings, structures)
     todo_names = set(ds.reconcile())
     todo = [(n, a) for n, a in ds.structures() if n in todo_names]
