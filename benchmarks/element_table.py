@@ -1,13 +1,14 @@
 """The per-element table of a MOLOPT-SR basis family: valence, shells, converged cutoff, cost.
 
-For every element the family covers: its crystal (ASE's reference state where ``ase.build.bulk``
-builds it, else a dense fcc crystal at twice the covalent radius, said in the row), the
-pseudopotential valence and basis shells, the plane-wave cutoff (eV) from a ladder at which the
-H0 eigenvalues of that crystal at Γ and one off-Γ k-point (all occupied levels and the levels up
-to 5 eV above the highest occupied one) move by at most ``--tol-mev`` against twice the cutoff,
-and the cost of one label (``compute_record`` at that cutoff, 2×2×2 k-mesh, spin-restricted even
-for magnetic elements). Each element is a shard: its JSON is written to ``--out`` as it
-finishes, so a campaign resumes where it stopped and a partial run is usable.
+For every element the family covers: its crystal (ASE's reference state where
+``ase.build.bulk`` builds it, else fcc with neighbours at twice the covalent radius but at least
+2.2 Å, said in the row), the pseudopotential valence and basis shells, the plane-wave cutoff
+(eV) from a ladder at which the H0 eigenvalues of that crystal at Γ and one off-Γ k-point (all
+occupied levels and those up to 5 eV above the highest occupied one) move by at most
+``--tol-mev`` against twice the cutoff, and the cost of one label (``compute_record`` at that
+cutoff, 2×2×2 k-mesh, spin-restricted even for magnetic elements). Each element is a shard:
+its JSON is written to ``--out`` as it finishes, so a campaign resumes where it stopped and a
+partial run is usable.
 
     OMP_NUM_THREADS=1 python benchmarks/element_table.py --out ~/nextham-data/element-table \\
         --shard 0/2 &                                   # one process per core
@@ -46,6 +47,9 @@ LADDER_EV = (300, 400, 500, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4000, 
 OFF_GAMMA = np.array([0.25, 0.125, 0.375])
 MAGNETIC = {"Cr", "Mn", "Fe", "Co", "Ni"}
 WINDOW_EV = 5.0
+MIN_FCC_DISTANCE = 2.2
+"""Å: the fcc stand-in crystal's nearest-neighbour distance is 2 covalent radii but at least
+this (two covalent radii of H, N, O or F would be a molecule's bond, far too dense a solid)."""
 
 
 def crystal(symbol: str) -> tuple[Atoms, str]:
@@ -56,9 +60,9 @@ def crystal(symbol: str) -> tuple[Atoms, str]:
         atoms = bulk(symbol)
         return atoms, f"ASE reference state {ref.get('symmetry')} ({len(atoms)} atoms)"
     except (ValueError, KeyError, RuntimeError):
-        d = 2.0 * covalent_radii[z]
+        d = max(2.0 * covalent_radii[z], MIN_FCC_DISTANCE)
         atoms = bulk(symbol, "fcc", a=d * np.sqrt(2.0))
-        return atoms, f"fcc, nearest neighbours at 2 covalent radii ({d:.2f} Å); ASE has {ref}"
+        return atoms, f"fcc, nearest neighbours at {d:.2f} Å; ASE has {ref}"
 
 
 def h0_levels(atoms: Atoms, settings: EngineSettings) -> tuple[np.ndarray, float, int]:

@@ -13,6 +13,7 @@ from ase.build import bulk
 from ase.io import write
 
 from nextham.cli.main import main
+from nextham.generate import runner
 from nextham.store.dataset import Dataset
 
 FAST = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
@@ -55,14 +56,31 @@ def test_generate_resumes_after_sigkill(tmp_path):
     assert {n: ds.entry_path(n).stat().st_mtime_ns for n in ds.names} == before
 
 
-def test_failed_structure_recorded_and_run_continues(tmp_path, capsys):
-    paths = _structures(tmp_path, 1)
-    write(tmp_path / "th.xyz", bulk("Th", "fcc", a=5.1), format="extxyz")  # no GTH basis
-    rc = main(["generate", str(tmp_path / "ds"), *paths, str(tmp_path / "th.xyz"), *FAST])
+def test_failed_structure_recorded_and_run_continues(tmp_path, capsys, monkeypatch):
+    paths = _structures(tmp_path, 2)
+    real = runner.compute_record
+
+    def engine(atoms, settings):
+        if atoms.info.get("name") == "c1":  # the dataset's copy of c1: its SCF "fails"
+            raise RuntimeError("SCF diverged")
+        return real(atoms, settings)
+
+    monkeypatch.setattr(runner, "compute_record", engine)
+    rc = main(["generate", str(tmp_path / "ds"), *paths, *FAST])
     assert rc == 1
     ds = Dataset(tmp_path / "ds")
     assert ds.names == ["c0"]
-    assert "no GTH basis" in ds.manifest["failed"]["th"]
+    assert "SCF diverged" in ds.manifest["failed"]["c1"]
+
+
+def test_element_without_basis_refused_before_any_work(tmp_path, capsys):
+    paths = _structures(tmp_path, 1)
+    write(tmp_path / "th.xyz", bulk("Th", "fcc", a=5.1), format="extxyz")  # no GTH basis
+    rc = main(["generate", str(tmp_path / "ds"), *paths, str(tmp_path / "th.xyz"), *FAST])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "Th (Z=90)" in err and "no basis family" in err and "szv-molopt-sr" in err
+    assert not (tmp_path / "ds").exists()
 
 
 def test_parallel_workers_and_inspect_export(tmp_path, capsys):
