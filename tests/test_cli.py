@@ -60,10 +60,10 @@ def test_failed_structure_recorded_and_run_continues(tmp_path, capsys, monkeypat
     paths = _structures(tmp_path, 2)
     real = runner.compute_record
 
-    def engine(atoms, settings):
+    def engine(atoms, settings, **kwargs):
         if atoms.info.get("name") == "c1":  # the dataset's copy of c1: its SCF "fails"
             raise RuntimeError("SCF diverged")
-        return real(atoms, settings)
+        return real(atoms, settings, **kwargs)
 
     monkeypatch.setattr(runner, "compute_record", engine)
     rc = main(["generate", str(tmp_path / "ds"), *paths, *FAST])

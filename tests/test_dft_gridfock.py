@@ -9,8 +9,15 @@ from ase.build import bulk
 from nextham.conventions import HARTREE_EV
 from nextham.dft import gridfock
 from nextham.dft.cell import build_cell
-from nextham.dft.engine import fock_on_mesh, make_mf, resolve_h0_method, zeroth_step
+from nextham.dft.engine import (
+    compute_record,
+    fock_on_mesh,
+    make_mf,
+    resolve_h0_method,
+    zeroth_step,
+)
 from nextham.dft.settings import EngineSettings
+from nextham.predict.inputs import record_atoms
 from nextham.record import keys as K
 from nextham.spectra import kspace
 
@@ -206,3 +213,16 @@ def test_nonlocal_pp_equals_pyscf(formula, a):
     ref = np.asarray(pp_int.get_pp_nl(cell, kpts))
     assert np.abs(gridfock.nonlocal_pp(cell, kpts) - ref).max() < 1e-12
     assert np.abs(ref).max() > 0.1
+
+
+def test_multigrid_label_matches_reference(si_record, si_settings):
+    """A whole label by the multigrid path (multigrid SCF, H0 and HT folded straight to real
+    space) equals the reference label within 0.1 meV per entry."""
+    atoms = record_atoms(si_record)
+    fast = compute_record(atoms, si_settings, method="multigrid")
+    assert (fast[K.META]["h0_method"], fast[K.META]["ht_method"]) == ("multigrid", "multigrid")
+    assert si_record[K.META]["ht_method"] == "reference"
+    for key in (K.H0, K.HT):
+        assert np.abs(fast[key] - si_record[key]).max() < 1e-4
+    assert fast[K.META]["roundtrip_error_ht_ev"] < si_record[K.META]["roundtrip_error_ht_ev"] + 1e-4
+    assert abs(fast[K.META]["energy_ev"] - si_record[K.META]["energy_ev"]) < 1e-3

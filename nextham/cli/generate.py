@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from nextham.dft.settings import SCALAR_BASIS, SPIN_MODES, EngineSettings
+from nextham.dft.settings import H0_METHODS, SCALAR_BASIS, SPIN_MODES, EngineSettings
 from nextham.errors import InputError
 
 HELP = "compute S, H0, HT with PySCF and store a dataset"
@@ -66,6 +66,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with --spin soc: H0 without the ECPs' spin–orbit term (ΔH then carries all of it)",
     )
+    e.add_argument(
+        "--method", choices=H0_METHODS, default="reference",
+        help="label build: reference (FFT SCF, Fock matrix at every k of the transform mesh), "
+        "multigrid (multigrid SCF, H0 and HT folded straight to real space; GTH scalar runs) "
+        "or auto (multigrid where its elements are verified)",
+    )  # fmt: skip
     r = p.add_argument_group("execution")
     r.add_argument("--workers", type=int, default=1, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
@@ -122,7 +128,9 @@ def run(args: argparse.Namespace) -> int:
             bar.console.print(f"{'done' if ok else 'FAILED'}: {name}")
             bar.advance(task)
 
-        ds = build_dataset(args.out, structures, settings, args.workers, args.scheduler, tick)
+        ds = build_dataset(
+            args.out, structures, settings, args.workers, args.scheduler, tick, args.method
+        )
         bar.update(task, completed=len(structures))
     print_summary(ds)
     return 1 if ds.manifest["failed"] else 0

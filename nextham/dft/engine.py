@@ -28,6 +28,7 @@ import numpy as np
 import pyscf
 from ase import Atoms
 from pyscf.pbc import dft as pbcdft
+from pyscf.pbc.dft import multigrid
 from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
@@ -35,7 +36,7 @@ from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, time_reverse_spinor
 from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.pairs import select_pairs
-from nextham.dft.settings import EngineSettings, element_details
+from nextham.dft.settings import H0_METHODS, EngineSettings, element_details
 from nextham.record import keys as K
 from nextham.record.layout import block_list, block_pointers
 from nextham.spectra import kspace
@@ -94,13 +95,6 @@ def _veff_gks_band(mf, dm, kband: np.ndarray) -> np.ndarray:
     out[:, :nao, :nao] = vxc[0] + vj
     out[:, nao:, nao:] = vxc[1] + vj
     return out
-
-
-H0_METHODS = ("auto", "reference", "multigrid")
-"""How H0 is built: ``reference`` (PySCF's FFT-based ``get_hcore`` + ``get_veff``, as for the
-training data), ``multigrid`` (:mod:`nextham.dft.gridfock`, GTH scalar runs only) or ``auto``
-(multigrid where it applies and every element is verified to match the reference, see
-:data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`; else reference)."""
 
 
 def resolve_h0_method(cell, settings: EngineSettings, method: str) -> str:
@@ -275,16 +269,29 @@ def zeroth_step(
     return record, mf
 
 
-def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> dict:
-    """Run the engine on one structure and return its record (see :mod:`nextham.record.keys`)."""
-    record, mf = zeroth_step(atoms, settings, verbose=verbose)
+def compute_record(
+    atoms: Atoms, settings: EngineSettings, verbose: int = 0, method: str = "reference"
+) -> dict:
+    """Run the engine on one structure and return its record (see :mod:`nextham.record.keys`).
+
+    ``method`` (:data:`H0_METHODS`) builds H0, the SCF and HT: ``reference`` (PySCF's FFT SCF
+    and its Fock matrix at every k of the transform mesh), ``multigrid`` (the SCF with PySCF's
+    multigrid J + V_xc; T and V_nl analytic and the local potential of the SAD and of the
+    converged density integrated once and folded straight to real space,
+    :mod:`nextham.dft.gridfock`) or ``auto`` (multigrid where it applies and its elements are
+    verified). The round-trip errors compare the stored blocks with the SCF's Fock matrices.
+    """
+    record, mf = zeroth_step(atoms, settings, verbose=verbose, h0_method=method)
     spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
     edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
+    ht_method = record[K.META]["h0_method"]  # the same resolution as H0's
+    if ht_method == "multigrid":
+        mf._numint = multigrid.MultiGridNumInt(mf.cell)
     t1 = time.perf_counter()
     mf.kernel(dm0=dm0)
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()
-    ht_blocks, t_ht = _transform(mf, dm, tmesh, edge_index, cell_shift, spinor)
+    ht_blocks, t_ht = _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, ht_method)
     record[K.HT] = _flat(ht_blocks)
 
     eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
@@ -303,6 +310,7 @@ def compute_record(atoms: Atoms, settings: EngineSettings, verbose: int = 0) -> 
             "kpts_frac": mf.cell.get_scaled_kpts(mf.kpts).tolist(),
             "time_scf_s": t_scf,
             "time_ht_transform_s": t_ht,
+            "ht_method": ht_method,
             "roundtrip_error_h0_ev": err_h0,
             "roundtrip_error_ht_ev": roundtrip_error(
                 mf, dm, ht_blocks, edge_index, cell_shift, spinor

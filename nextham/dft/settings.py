@@ -47,6 +47,14 @@ from the measured element table (:mod:`nextham.dft.element_table`)."""
 
 MOLOPT_FAMILIES = ("szv-molopt-sr", "dzvp-molopt-sr")
 
+H0_METHODS = ("auto", "reference", "multigrid")
+"""How H0 (and, in a label, the SCF and HT) is built: ``reference`` (PySCF's FFT-based
+``get_hcore`` + ``get_veff``, as for the training data), ``multigrid``
+(:mod:`nextham.dft.gridfock`, GTH scalar runs only) or ``auto`` (multigrid where it applies and
+every element is verified to match the reference, see
+:data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`; else reference)."""
+
+
 # Elements with a plain GTH basis in PySCF's library, and those with MOLOPT-SR bases.
 _PLAIN_GTH = set(range(1, 19)) | {31, 32, 33}
 _MOLOPT = set(range(1, 57)) | set(range(72, 87))

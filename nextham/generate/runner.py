@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
 from ase import Atoms
@@ -24,20 +24,20 @@ from nextham.store.dataset import Dataset
 
 
 def _compute(
-    name: str, atoms: Atoms, settings: EngineSettings, threads: int
+    name: str, atoms: Atoms, settings: EngineSettings, method: str, threads: int
 ) -> tuple[str, Any, str | None]:
     """Worker task: returns (name, record or None, error text or None); never raises."""
     if threads:
         lib.num_threads(threads)
     try:
-        return name, compute_record(atoms, settings), None
+        return name, compute_record(atoms, settings, method=method), None
     except Exception as exc:  # recorded in the manifest, the run goes on
         tb = traceback.format_exc(limit=3)
         return name, None, f"{type(exc).__name__}: {exc}\n{tb}"
 
 
-def _submit_all(submit: Callable, todo, settings: EngineSettings, threads: int) -> list[Future]:
-    return [submit(_compute, name, atoms, settings, threads) for name, atoms in todo]
+def _submit_all(submit: Callable, todo, job: tuple[EngineSettings, str], threads: int) -> list:
+    return [submit(_compute, name, atoms, *job, threads) for name, atoms in todo]
 
 
 def build_dataset(
@@ -47,6 +47,7 @@ def build_dataset(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[str, bool], None] | None = None,
+    method: str = "reference",
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
@@ -58,6 +59,7 @@ def build_dataset(
         ``cpu_count // workers`` threads.
     scheduler : address of a Dask scheduler (``tcp://host:8786``) to run on a cluster.
     progress : called as ``progress(name, ok)`` after each structure.
+    method : how each label is built (:func:`nextham.dft.engine.compute_record`).
     """
     check_elements([z for _, atoms in structures for z in atoms.numbers], settings)
     ds = Dataset.create(path, settings, structures)
@@ -65,12 +67,13 @@ def build_dataset(
     todo = [(n, a) for n, a in ds.structures() if n in todo_names]
     if not todo:
         return ds
+    job = (settings, method)
     if scheduler is not None:
-        futures_iter = _run_dask(scheduler, todo, settings)
+        futures_iter = _run_dask(scheduler, todo, job)
     elif workers > 1:
-        futures_iter = _run_pool(workers, todo, settings)
+        futures_iter = _run_pool(workers, todo, job)
     else:
-        futures_iter = (_compute(n, a, settings, 0) for n, a in todo)
+        futures_iter = (_compute(n, a, *job, 0) for n, a in todo)
     for name, record, error in futures_iter:
         if error is None:
             ds.add(name, record)
@@ -81,17 +84,17 @@ def build_dataset(
     return ds
 
 
-def _run_pool(workers: int, todo, settings: EngineSettings) -> Iterable[tuple]:
+def _run_pool(workers: int, todo, job: tuple[EngineSettings, str]) -> Iterable[tuple]:
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        pending = set(_submit_all(pool.submit, todo, settings, threads))
+        pending = set(_submit_all(pool.submit, todo, job, threads))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield fut.result()
 
 
-def _run_dask(scheduler: str, todo, settings: EngineSettings) -> Iterable[tuple]:
+def _run_dask(scheduler: str, todo, job: tuple[EngineSettings, str]) -> Iterable[tuple]:
     # deferred: 'distributed' is an optional dependency (pip install 'nextham[dask]')
     try:
         from distributed import Client, as_completed
@@ -100,6 +103,6 @@ def _run_dask(scheduler: str, todo, settings: EngineSettings) -> Iterable[tuple]
             "running on a Dask cluster needs the 'distributed' package: pip install 'nextham[dask]'"
         ) from exc
     with Client(scheduler) as client:
-        futures = _submit_all(client.submit, todo, settings, 0)
+        futures = _submit_all(client.submit, todo, job, 0)
         for fut in as_completed(futures):
             yield fut.result()
