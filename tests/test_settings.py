@@ -7,17 +7,21 @@ import json
 import numpy as np
 import pytest
 from ase.build import bulk
+from ase.data import atomic_numbers
 from pyscf import gto
 
 from nextham.bands import band_structure
 from nextham.config import from_mapping
+from nextham.dft.element_table import measured_table
 from nextham.dft.engine import compute_record
 from nextham.dft.settings import (
     _MOLOPT,
+    KE_CUTOFF_EV,
     MOLOPT_FAMILIES,
     SCALAR_BASIS,
     EngineSettings,
     element_choice,
+    ke_cutoff_ev,
     stored_settings,
 )
 from nextham.errors import InputError
@@ -140,3 +144,19 @@ def test_molopt_label_of_a_reference_crystal(symbol):
     for (i, j, *r), blk in blocks.items():
         partner = blocks[(j, i, *(-np.array(r)))]
         np.testing.assert_allclose(blk, partner.T, atol=1e-8)
+
+
+def test_measured_element_table_sets_the_molopt_cutoffs():
+    """The package table (written by benchmarks/element_table.py) states its run and sets the
+    cutoffs of its family only; the older families keep theirs."""
+    table = measured_table()
+    run = table["runs"]["szv-molopt-sr"]
+    assert run["date"] and run["machine"] and "element_table.py" in run["command"]
+    rows = table["families"]["szv-molopt-sr"]
+    assert len(rows) >= 10
+    for symbol, row in rows.items():
+        z = atomic_numbers[symbol]
+        assert row["converged"] and row["delta_mev"] <= 10.0
+        assert "restricted" in row["spin_treatment"]
+        assert ke_cutoff_ev([z], EngineSettings(basis="szv-molopt-sr")) == row["cutoff_ev"]
+        assert ke_cutoff_ev([z], EngineSettings(basis="szv")) == KE_CUTOFF_EV.get(symbol)
