@@ -19,7 +19,7 @@ Spin-block codes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -96,8 +96,7 @@ def spinor_overlap_flat(s_flat: np.ndarray, layout: BlockLayout) -> np.ndarray:
     Returns an array of length ``4 * block_ptr[-1]`` with the dtype of ``s_flat``: each
     (2 n_i, 2 n_j) block is ``[[S_ij, 0], [0, S_ij]]`` (spin-major).
     """
-    spinor = BlockLayout(layout.block_ptr, layout.edge_index, layout.cell_shift, layout.n_orb, True)
-    idx = flat_index(spinor)
+    idx = flat_index(replace(layout, spinor=True))
     s = np.asarray(s_flat)
     ptr, ei, norb = layout.block_ptr, layout.edge_index, layout.n_orb
     ni, nj = norb[ei[:, 0]], norb[ei[:, 1]]
