@@ -134,9 +134,14 @@ def fock_on_mesh(
 
 
 def _irreducible(cell, kfrac: np.ndarray, time_reversal: bool) -> tuple:
-    """(each k's time-reversal representative, the k to compute, their absolute k-points)."""
+    """(each k's time-reversal representative, the k to compute, their absolute k-points);
+    without ``time_reversal`` every k is its own representative (any set of k-points, e.g. a
+    band path, which need not hold −k)."""
+    if not time_reversal:
+        every = np.arange(len(kfrac))
+        return every, every, cell.get_abs_kpts(kfrac)
     rep, _partner = kspace.time_reversal_pairs(kfrac)
-    todo = np.unique(rep) if time_reversal else np.arange(len(kfrac))
+    todo = np.unique(rep)
     return rep, todo, cell.get_abs_kpts(kfrac[todo])
 
 
