@@ -43,7 +43,7 @@ from nextham.dft.engine import compute_record, make_mf
 from nextham.dft.settings import _MOLOPT, MOLOPT_FAMILIES, EngineSettings
 from nextham.store.atomic import atomic_write_text
 
-LADDER_EV = (300, 400, 500, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4000, 4800)
+LADDER_EV = (300, 400, 500, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4000, 4800, 6400, 8000)
 OFF_GAMMA = np.array([0.25, 0.125, 0.375])
 MAGNETIC = {"Cr", "Mn", "Fe", "Co", "Ni"}
 WINDOW_EV = 5.0
