@@ -81,7 +81,7 @@ def occupations(
     _check_count(flat.size, nk, n_electrons, degeneracy)
     if smearing_ev > 0 and n_electrons * nk < degeneracy * flat.size - 1e-9:
         mu = chemical_potential(flat, nk, n_electrons, smearing_ev, degeneracy)
-        f = degeneracy * expit((mu - flat) / smearing_ev)
+        f = fermi_dirac(flat, mu, smearing_ev, degeneracy)
     else:
         order = np.argsort(flat, kind="stable")
         n_occ = round(n_electrons * nk / degeneracy)
