@@ -162,7 +162,13 @@ def run_shards(out: Path, family: str, elements: list[str], tol_mev: float) -> N
         if path.exists():
             continue
         t0 = time.perf_counter()
-        row = element_row(symbol, family, tol_mev)
+        try:
+            row = element_row(symbol, family, tol_mev)
+        except Exception as exc:  # recorded as the element's row; the campaign goes on
+            error = f"{type(exc).__name__}: {exc}"
+            atomic_write_text(path, json.dumps({"symbol": symbol, "error": error}, indent=1))
+            print(f"{symbol}: failed ({error})", flush=True)
+            continue
         row["element_s"] = time.perf_counter() - t0
         atomic_write_text(path, json.dumps(row, indent=1))
         print(f"{symbol}: cutoff {row['cutoff_ev']} eV (Δ {row['delta_mev']:.1f} meV), "
@@ -171,11 +177,14 @@ def run_shards(out: Path, family: str, elements: list[str], tol_mev: float) -> N
 
 
 def write_table(out: Path, family: str, elements: list[str]) -> None:
-    rows = {}
+    rows, failed = {}, {}
     for symbol in elements:
         path = out / f"{family}-{symbol}.json"
         if path.exists():
             row = json.loads(path.read_text())
+            if "error" in row:
+                failed[symbol] = row["error"]
+                continue
             rows[symbol] = {k: v for k, v in row.items() if k != "ladder"}
     target = Path(__file__).resolve().parents[1] / "nextham" / "data" / TABLE_FILE
     table = json.loads(target.read_text()) if target.exists() else {"families": {}}
@@ -186,6 +195,7 @@ def write_table(out: Path, family: str, elements: list[str]) -> None:
         "command": "python benchmarks/element_table.py " + " ".join(sys.argv[1:]),
         "criterion": f"max |Δε| ≤ tol against twice the cutoff, H0 at Γ and {OFF_GAMMA.tolist()}",
         "elements": f"{len(rows)} of {len(elements)}",
+        "failed": failed,
     }
     atomic_write_text(target, json.dumps(table, indent=1, sort_keys=True))
     print("| element | crystal | valence | shells | cutoff eV | Δ meV | label s | SCF |")
@@ -197,6 +207,8 @@ def write_table(out: Path, family: str, elements: list[str]) -> None:
         )
         print(f"| {s} | {r['crystal']} | {r['valence']:g} | {r['shells']} | {r['cutoff_ev']} | "
               f"{r['delta_mev']:.1f} | {lab.get('wall_s', 0):.0f} | {scf} |")  # fmt: skip
+    for symbol, error in failed.items():
+        print(f"failed: {symbol}: {error}")
     print(f"wrote {target} ({len(rows)} of {len(elements)} elements)")
 
 
