@@ -19,6 +19,7 @@ from ase import Atoms
 from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import make_mf
+from nextham.dft.sad import sad_density
 from nextham.dft.settings import KE_CUTOFF_EV, KE_CUTOFF_SOC_EV, EngineSettings, ke_cutoff_ev
 
 
@@ -27,7 +28,7 @@ def gamma_levels(atoms: Atoms, settings: EngineSettings) -> tuple[np.ndarray, fl
     cell = build_cell(atoms, settings)
     mf = make_mf(cell, settings)
     t0 = time.perf_counter()
-    f = np.asarray(mf.get_fock(dm=mf.get_init_guess(key="atom")))[0]
+    f = np.asarray(mf.get_fock(dm=sad_density(mf)))[0]
     elapsed = time.perf_counter() - t0
     s = np.asarray(mf.get_ovlp())[0]
     return scipy.linalg.eigh(f, s, eigvals_only=True) * HARTREE_EV, elapsed, list(cell.mesh)

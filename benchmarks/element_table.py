@@ -40,6 +40,7 @@ from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import atom_shell_ls, build_cell
 from nextham.dft.element_table import TABLE_FILE
 from nextham.dft.engine import compute_record, make_mf
+from nextham.dft.sad import sad_density
 from nextham.dft.settings import _MOLOPT, MOLOPT_FAMILIES, EngineSettings
 from nextham.store.atomic import atomic_write_text
 
@@ -70,7 +71,7 @@ def h0_levels(atoms: Atoms, settings: EngineSettings) -> tuple[np.ndarray, float
     cell = build_cell(atoms, settings)
     mf = make_mf(cell, settings)
     t0 = time.perf_counter()
-    dm = mf.get_init_guess(key="atom")
+    dm = sad_density(mf)
     kabs = cell.get_abs_kpts(np.array([[0.0, 0.0, 0.0], OFF_GAMMA]))
     fock = np.asarray(mf.get_hcore(cell, kabs)) + np.asarray(
         mf.get_veff(cell, dm, kpts=mf.kpts, kpts_band=kabs)

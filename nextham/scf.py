@@ -30,6 +30,7 @@ from ase import Atoms
 from nextham.conventions import HARTREE_EV, electrons_per_level
 from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.engine import bloch_assemble, h0_hamiltonian, make_mf
+from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.record.layout import block_list, orbital_counts
@@ -100,7 +101,7 @@ def sad_fock_at_kpts(mf, settings: EngineSettings) -> np.ndarray:
     is pinned on ``mf`` (when it is the SCF's: not for a scalar-H0 spin–orbit run), so the SCF
     does not compute it again; the guess then costs one J + V_xc build.
     """
-    dm0 = mf.get_init_guess(key="atom")
+    dm0 = sad_density(mf)
     with h0_hamiltonian(mf, settings):
         h1e = np.asarray(mf.get_hcore())
         veff = np.asarray(mf.get_veff(dm=dm0))
@@ -174,7 +175,7 @@ def run_scf(
         h0_k = sad_fock_at_kpts(mf, settings) if exact_h0 else None
         dm0 = guess_density(mf, record, h, settings.smearing_ev, h0_k)
     else:
-        dm0 = mf.get_init_guess(key="atom" if guess == "sad" else "minao")
+        dm0 = sad_density(mf) if guess == "sad" else mf.get_init_guess(key="minao")
     t1 = time.perf_counter()
     mf.kernel(dm0=dm0)
     t2 = time.perf_counter()

@@ -3,8 +3,8 @@
 Method (see docs/engine.md)
 ---------------------------
 1. Pairs and S(R) exactly in real space (:mod:`nextham.dft.pairs`).
-2. H0: the SAD density ``get_init_guess(key='atom')`` on the SCF k-mesh; its Fock matrix, with
-   no SCF iteration and no diagonalization.
+2. H0: the SAD density (:func:`nextham.dft.sad.sad_density`, PySCF's atomic guess) on the SCF
+   k-mesh; its Fock matrix, with no SCF iteration and no diagonalization.
 3. HT: the converged density of a ``KRKS``/``KGKS`` SCF on the same k-mesh.
 4. Both Fock matrices are then evaluated at every k of a *transform mesh* — a Γ-centred mesh
    whose Born–von Kármán supercell holds every stored R uniquely — exactly as PySCF's
@@ -36,6 +36,7 @@ from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, time_reverse_spinor
 from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.pairs import select_pairs
+from nextham.dft.sad import sad_density
 from nextham.dft.settings import H0_METHODS, EngineSettings, element_details
 from nextham.record import keys as K
 from nextham.record.layout import block_list, block_pointers
@@ -240,7 +241,7 @@ def zeroth_step(
     )
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
-    dm0 = mf.get_init_guess(key="atom")
+    dm0 = sad_density(mf)
     with h0_hamiltonian(mf, settings):
         h0_blocks, _ = _transform(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
     mf.nextham_dm0, mf.nextham_tmesh = dm0, tmesh
