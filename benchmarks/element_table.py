@@ -39,7 +39,8 @@ from ase.data import chemical_symbols, covalent_radii, reference_states
 from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import atom_shell_ls, build_cell
 from nextham.dft.element_table import TABLE_FILE
-from nextham.dft.engine import compute_record, make_mf
+from nextham.dft.engine import make_mf
+from nextham.dft.label import compute_record
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import _MOLOPT, MOLOPT_FAMILIES, EngineSettings
 from nextham.store.atomic import atomic_write_text

@@ -23,7 +23,7 @@ from ase import Atoms
 from ase.build import bulk
 
 from nextham.dft.element_table import measured_cutoff_ev
-from nextham.dft.engine import compute_record
+from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.store.atomic import atomic_write_text

@@ -18,7 +18,7 @@ def si_settings() -> EngineSettings:
 @pytest.fixture(scope="session")
 def si_record(si_settings):
     """Engine record of a slightly rattled Si2 diamond cell (scalar)."""
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
 
     atoms = bulk("Si", "diamond", a=5.43)
     atoms.positions += np.random.default_rng(0).normal(0, 0.03, atoms.positions.shape)
@@ -29,7 +29,7 @@ def si_record(si_settings):
 def si_tight():
     """(atoms, settings, record) of Si2 with the default pair threshold 1e-5 and Γ-only SCF:
     the stored H(R) reproduces PySCF's H(k) to about a meV."""
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
 
     settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-5)
     atoms = bulk("Si", "diamond", a=5.43)

@@ -24,7 +24,7 @@ def _by_pair(record: dict, flat: np.ndarray) -> dict[tuple, np.ndarray]:
 
 @pytest.mark.slow
 def test_engine_blocks_rotate_with_wigner_matrices():
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
     from nextham.dft.settings import EngineSettings
 
     settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, basis="dzvp")

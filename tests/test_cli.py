@@ -16,7 +16,8 @@ from nextham.cli.main import main
 from nextham.generate import runner
 from nextham.store.dataset import Dataset
 
-FAST = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
+LOOSE = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
+FAST = [*LOOSE, "--no-spectral-gate"]  # pairs this loose fail the spectral check (~1.9 eV)
 
 
 def _structures(tmp_path, n=3):
@@ -71,6 +72,23 @@ def test_failed_structure_recorded_and_run_continues(tmp_path, capsys, monkeypat
     ds = Dataset(tmp_path / "ds")
     assert ds.names == ["c0"]
     assert "SCF diverged" in ds.manifest["failed"]["c1"]
+
+
+def test_label_failing_the_spectral_check_is_recorded_as_failed(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # rich wraps its tables to the terminal
+    out = tmp_path / "ds"
+    paths = _structures(tmp_path, 1)
+    assert main(["generate", str(out), *paths, *LOOSE]) == 1
+    failed = Dataset(out).manifest["failed"]
+    assert list(failed) == ["c0"] and Dataset(out).names == []
+    assert "spectral check failed: band error" in failed["c0"] and "--threshold" in failed["c0"]
+    capsys.readouterr()
+    assert main(["generate", str(out), *paths, *FAST]) == 0  # kept on request, marked failed
+    ds = Dataset(out)
+    assert ds.names == ["c0"] and not ds.load("c0")["meta"]["spectral_check"]["passed"]
+    assert main(["inspect", str(out), "--entries"]) == 0
+    text = capsys.readouterr().out
+    assert "spectral_check_failed" in text and "FAILED" in text
 
 
 def test_element_without_basis_refused_before_any_work(tmp_path, capsys):

@@ -8,7 +8,7 @@ from ase.build import bulk
 
 from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import atom_ao_slices, build_cell
-from nextham.dft.engine import compute_record
+from nextham.dft.label import compute_record
 from nextham.dft.pairs import select_pairs
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K

@@ -10,12 +10,12 @@ from nextham.conventions import HARTREE_EV
 from nextham.dft import gridfock
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import (
-    compute_record,
     fock_on_mesh,
     make_mf,
     resolve_h0_method,
     zeroth_step,
 )
+from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.predict.inputs import record_atoms
 from nextham.record import keys as K

@@ -7,7 +7,7 @@ import pytest
 from ase.build import bulk
 
 from nextham.conventions import time_reverse_spinor
-from nextham.dft.engine import compute_record
+from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.record.layout import iter_blocks

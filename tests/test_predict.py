@@ -78,7 +78,7 @@ def test_onsite_outlier_is_flagged(predictor, si_prediction):
 
 def test_prediction_beats_h0_against_dft(predictor, si_prediction):
     """The shipped model brings H closer to the converged DFT Hamiltonian than H0 is."""
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
     from nextham.loss.metrics import gauge_mae
 
     ref = compute_record(read(EXAMPLE), predictor.settings)

@@ -27,7 +27,7 @@ EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
 def si_fine():
     """(atoms, settings, record) of rattled Si2, Γ-only SCF, pairs down to |S| > 1e-7: the
     stored H(R) gives PySCF's H(k) to ~1e-4 eV, i.e. the record's HT is nearly exact."""
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
 
     settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-7)
     atoms = bulk("Si", "diamond", a=5.43)
@@ -109,7 +109,7 @@ def test_guess_from_accurate_hamiltonian_converges_faster(si_fine):
 def test_exact_h0_at_kpoints_removes_the_truncation_floor():
     """With the default pair threshold the stored H misses H0's long tail: its own density
     needs more cycles; H0 taken exactly at the SCF k-points plus the stored ΔH needs one."""
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
 
     settings = EngineSettings(kmesh=(2, 2, 2))
     atoms = bulk("Si", "diamond", a=5.43)

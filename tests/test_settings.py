@@ -13,7 +13,7 @@ from pyscf import gto
 from nextham.bands import band_structure
 from nextham.config import from_mapping
 from nextham.dft.element_table import measured_table
-from nextham.dft.engine import compute_record
+from nextham.dft.label import compute_record
 from nextham.dft.settings import (
     _MOLOPT,
     KE_CUTOFF_EV,

@@ -36,7 +36,7 @@ def tiny_dataset(tmp_path_factory):
         atoms.positions += rng.normal(0, 0.03, atoms.positions.shape)
         structures.append((f"s{k}", atoms))
     settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
-    build_dataset(root, structures, settings)
+    build_dataset(root, structures, settings, spectral_gate=False)  # loose pairs: fails it
     return root
 
 
@@ -174,7 +174,7 @@ def test_holdout_elements_form_the_ood_split(tmp_path, tiny_dataset):
 
     si = tmp_path / "si"
     atoms = bulk("Si", "diamond", a=5.43)
-    build_dataset(si, [("si0", atoms)], Dataset(tiny_dataset).settings)
+    build_dataset(si, [("si0", atoms)], Dataset(tiny_dataset).settings, spectral_gate=False)
     cfg = {"data": {"datasets": [str(tiny_dataset), str(si)], "holdout_elements": ["Si"]}}
     data = prepare_data(TrainConfig.from_dict(cfg))
     assert [data.names[i] for i in data.ood] == ["si/si0"]

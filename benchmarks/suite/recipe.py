@@ -97,7 +97,8 @@ it 0.94 (H0: 2.75)."""
 TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
               "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4,
               "radial_hidden": 8, "tracegrad_hidden": 8}  # fmt: skip
-TINY_ENGINE = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400"]
+TINY_ENGINE = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400",
+               "--no-spectral-gate"]  # fmt: skip
 
 FULL = Recipe(
     name="full",

@@ -17,10 +17,29 @@ def print_summary(ds: Dataset, entries: bool = False) -> None:
     console = Console()
     console.print(table)
     if entries:
-        t = Table("name", "atoms", "pairs", "SCF cycles", "H0 s", "SCF s")
+        t = Table("name", "atoms", "pairs", "SCF cycles", "H0 s", "SCF s", "round-trip meV",
+                  "band err meV", "min eig S(k)", "spectral")  # fmt: skip
         for name, r in ds.manifest["entries"].items():
+            checks = (
+                _milli(r.get("roundtrip_error_ht_ev")),
+                _milli(r.get("band_error_ev")),
+                _number(r.get("min_overlap_eig")),
+                _verdict(r.get("spectral_passed")),
+            )
             t.add_row(name, str(r["natoms"]), str(r["n_edges"]), str(r["scf_cycles"]),
-                      f"{r['time_h0_s']:.1f}", f"{r['time_scf_s']:.1f}")  # fmt: skip
+                      f"{r['time_h0_s']:.1f}", f"{r['time_scf_s']:.1f}", *checks)  # fmt: skip
         console.print(t)
     for name, err in ds.manifest["failed"].items():
         console.print(f"[red]failed[/red] {name}: {err.splitlines()[0]}")
+
+
+def _milli(value: float | None) -> str:
+    return "-" if value is None else f"{1e3 * value:.3g}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2e}"
+
+
+def _verdict(passed: bool | None) -> str:
+    return "-" if passed is None else ("passed" if passed else "FAILED")

@@ -72,6 +72,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "multigrid (multigrid SCF, H0 and HT folded straight to real space; GTH scalar runs) "
         "or auto (multigrid where its elements are verified)",
     )  # fmt: skip
+    e.add_argument(
+        "--no-spectral-gate", action="store_true",
+        help="store labels that fail the spectral check (default: record them as failed); "
+        "for quick trials with a loose --threshold, not for training data",
+    )  # fmt: skip
     r = p.add_argument_group("execution")
     r.add_argument("--workers", type=int, default=1, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
@@ -129,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
             bar.advance(task)
 
         ds = build_dataset(
-            args.out, structures, settings, args.workers, args.scheduler, tick, args.method
-        )
+            args.out, structures, settings, args.workers, args.scheduler, tick, args.method,
+            spectral_gate=not args.no_spectral_gate,
+        )  # fmt: skip
         bar.update(task, completed=len(structures))
     print_summary(ds)
     return 1 if ds.manifest["failed"] else 0

@@ -32,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     from rich.progress import track
 
-    from nextham.dft.engine import compute_record
+    from nextham.dft.label import compute_record
     from nextham.optics import optical_spectrum, plot_spectrum, relative_l1
     from nextham.predict.inputs import load_input
 

@@ -26,9 +26,9 @@ from contextlib import contextmanager
 
 import numpy as np
 import pyscf
+import scipy.linalg
 from ase import Atoms
 from pyscf.pbc import dft as pbcdft
-from pyscf.pbc.dft import multigrid
 from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
@@ -39,9 +39,8 @@ from nextham.dft.pairs import select_pairs
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import H0_METHODS, EngineSettings, element_details
 from nextham.record import keys as K
-from nextham.record.layout import block_list, block_pointers
+from nextham.record.layout import block_pointers
 from nextham.spectra import kspace
-from nextham.spectra.occupations import fermi_level
 
 
 def make_mf(cell, settings: EngineSettings):
@@ -169,7 +168,7 @@ def _ao_slices(cell, spinor: bool) -> np.ndarray:
     return np.stack([sl, sl + cell.nao_nr()], axis=1)  # (natm, 2 spins, 2)
 
 
-def _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, method="reference"):
+def transform_blocks(mf, dm, tmesh, edge_index, cell_shift, spinor, method="reference"):
     """Blocks (eV) of the Fock matrix of ``dm`` for the stored pairs, from the Γ-centred
     transform mesh ``tmesh``, plus its wall time. Time reversal halves the Fock builds, for
     spinor densities too: the engine's densities are non-magnetic (SAD, and the SCF that
@@ -191,7 +190,7 @@ def _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, method="reference"
     return blocks, time.perf_counter() - t0
 
 
-def _flat(blocks: list[np.ndarray]) -> np.ndarray:
+def flat_blocks(blocks: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([b.ravel() for b in blocks]) if blocks else np.zeros(0)
 
 
@@ -223,6 +222,22 @@ def roundtrip_error(mf, dm, blocks, edge_index, cell_shift, spinor) -> float:
     return float(np.abs(rec - fk).max())
 
 
+def pyscf_levels(mf, kfrac: np.ndarray) -> np.ndarray:
+    """PySCF's levels (nk, m) in eV of ``mf``'s converged density at fractional ``kfrac`` (any
+    k set): ``get_hcore(k) + get_veff(dm, kpts_band=k)`` with the AO overlap, as ``get_bands``
+    does, for scalar and spinor (KGKS) runs alike."""
+    cell = mf.cell
+    kfrac = np.asarray(kfrac, dtype=float)
+    fk = fock_on_mesh(mf, mf.make_rdm1(), kfrac, time_reversal=False)
+    sk = cell.pbc_intor("int1e_ovlp", kpts=cell.get_abs_kpts(kfrac))
+    if isinstance(mf, pbcdft.kgks.KGKS):
+        sk = [scipy.linalg.block_diag(s, s) for s in sk]
+    levels = [
+        scipy.linalg.eigh(0.5 * (f + f.conj().T), s, eigvals_only=True) for f, s in zip(fk, sk)
+    ]
+    return np.stack(levels) * HARTREE_EV
+
+
 def zeroth_step(
     atoms: Atoms, settings: EngineSettings, verbose: int = 0, h0_method: str = "reference"
 ) -> tuple[dict, object]:
@@ -243,7 +258,7 @@ def zeroth_step(
     mf = make_mf(cell, settings)
     dm0 = sad_density(mf)
     with h0_hamiltonian(mf, settings):
-        h0_blocks, _ = _transform(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
+        h0_blocks, _ = transform_blocks(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
     mf.nextham_dm0, mf.nextham_tmesh = dm0, tmesh
     meta = {
         "nextham_version": nextham.__version__,
@@ -266,61 +281,10 @@ def zeroth_step(
         K.EDGE_INDEX: edge_index,
         K.CELL_SHIFT: cell_shift,
         K.BLOCK_PTR: block_pointers(edge_index, np.diff(atom_ao_slices(cell), axis=1).ravel()),
-        K.S: _flat(s_blocks),
-        K.H0: _flat(h0_blocks),
+        K.S: flat_blocks(s_blocks),
+        K.H0: flat_blocks(h0_blocks),
         K.BASIS_LS: {int(z): shell_ls[a] for a, z in enumerate(atoms.numbers)},
         K.SPINOR: spinor,
         K.META: meta,
     }
     return record, mf
-
-
-def compute_record(
-    atoms: Atoms, settings: EngineSettings, verbose: int = 0, method: str = "reference"
-) -> dict:
-    """Run the engine on one structure and return its record (see :mod:`nextham.record.keys`).
-
-    ``method`` (:data:`H0_METHODS`) builds H0, the SCF and HT: ``reference`` (PySCF's FFT SCF
-    and its Fock matrix at every k of the transform mesh), ``multigrid`` (the SCF with PySCF's
-    multigrid J + V_xc; T and V_nl analytic and the local potential of the SAD and of the
-    converged density integrated once and folded straight to real space,
-    :mod:`nextham.dft.gridfock`) or ``auto`` (multigrid where it applies and its elements are
-    verified). The round-trip errors compare the stored blocks with the SCF's Fock matrices.
-    """
-    record, mf = zeroth_step(atoms, settings, verbose=verbose, h0_method=method)
-    spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
-    edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
-    ht_method = record[K.META]["h0_method"]  # the same resolution as H0's
-    if ht_method == "multigrid":
-        mf._numint = multigrid.MultiGridNumInt(mf.cell)
-    t1 = time.perf_counter()
-    mf.kernel(dm0=dm0)
-    t_scf = time.perf_counter() - t1
-    dm = mf.make_rdm1()
-    ht_blocks, t_ht = _transform(mf, dm, tmesh, edge_index, cell_shift, spinor, ht_method)
-    record[K.HT] = _flat(ht_blocks)
-
-    eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
-    nelec = record[K.META]["n_electrons"]
-    h0_blocks = block_list(record, K.H0)
-    with h0_hamiltonian(mf, settings):
-        err_h0 = roundtrip_error(mf, dm0, h0_blocks, edge_index, cell_shift, spinor)
-    record[K.META].update(
-        {
-            "hamiltonian": "dft",
-            "fermi_level": fermi_level(eigs, nelec, settings.smearing_ev, settings.degeneracy),
-            "scf_converged": bool(mf.converged),
-            "scf_cycles": int(getattr(mf, "cycles", -1)),
-            "energy_ev": float(mf.e_tot * HARTREE_EV),
-            "eigenvalues": np.asarray(eigs).tolist(),
-            "kpts_frac": mf.cell.get_scaled_kpts(mf.kpts).tolist(),
-            "time_scf_s": t_scf,
-            "time_ht_transform_s": t_ht,
-            "ht_method": ht_method,
-            "roundtrip_error_h0_ev": err_h0,
-            "roundtrip_error_ht_ev": roundtrip_error(
-                mf, dm, ht_blocks, edge_index, cell_shift, spinor
-            ),
-        }
-    )
-    return record

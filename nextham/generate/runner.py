@@ -18,8 +18,10 @@ from typing import Any
 from ase import Atoms
 from pyscf import lib
 
-from nextham.dft.engine import compute_record
+from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings, check_elements
+from nextham.dft.spectral_check import failure_message
+from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 
 
@@ -48,6 +50,7 @@ def build_dataset(
     scheduler: str | None = None,
     progress: Callable[[str, bool], None] | None = None,
     method: str = "reference",
+    spectral_gate: bool = True,
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
@@ -59,7 +62,10 @@ def build_dataset(
         ``cpu_count // workers`` threads.
     scheduler : address of a Dask scheduler (``tcp://host:8786``) to run on a cluster.
     progress : called as ``progress(name, ok)`` after each structure.
-    method : how each label is built (:func:`nextham.dft.engine.compute_record`).
+    method : how each label is built (:func:`nextham.dft.label.compute_record`).
+    spectral_gate : a label whose spectral check fails (:mod:`nextham.dft.spectral_check`) is
+        recorded as failed, with its numbers, instead of stored; ``False`` stores it (its
+        metadata still says it failed).
     """
     check_elements([z for _, atoms in structures for z in atoms.numbers], settings)
     ds = Dataset.create(path, settings, structures)
@@ -75,6 +81,9 @@ def build_dataset(
     else:
         futures_iter = (_compute(n, a, *job, 0) for n, a in todo)
     for name, record, error in futures_iter:
+        check = record[K.META].get("spectral_check") if record is not None else None
+        if error is None and spectral_gate and check is not None and not check["passed"]:
+            error = failure_message(check)
         if error is None:
             ds.add(name, record)
         else:

@@ -50,6 +50,9 @@ def entry_summary(record: dict) -> dict:
         "time_h0_s": meta.get("time_h0_s"),
         "time_scf_s": meta.get("time_scf_s"),
         "roundtrip_error_ht_ev": meta.get("roundtrip_error_ht_ev"),
+        "band_error_ev": (meta.get("spectral_check") or {}).get("max_band_error_ev"),
+        "min_overlap_eig": (meta.get("spectral_check") or {}).get("min_overlap_eig"),
+        "spectral_passed": (meta.get("spectral_check") or {}).get("passed"),
     }
 
 

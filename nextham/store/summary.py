@@ -14,6 +14,8 @@ def dataset_summary(ds: Dataset) -> dict:
     size = sum(ds.entry_path(n).stat().st_size for n in entries if ds.entry_path(n).exists())
     settings = ds.settings
     errs = [r["roundtrip_error_ht_ev"] for r in rows if r.get("roundtrip_error_ht_ev") is not None]
+    bands = [r["band_error_ev"] for r in rows if r.get("band_error_ev") is not None]
+    s_eigs = [r["min_overlap_eig"] for r in rows if r.get("min_overlap_eig") is not None]
     return {
         "structures": len(ds.manifest["names"]),
         "finished": len(entries),
@@ -31,4 +33,7 @@ def dataset_summary(ds: Dataset) -> dict:
         "scf_time_s": sum(r["time_scf_s"] or 0.0 for r in rows),
         "scf_unconverged": sum(1 for r in rows if r["scf_converged"] is False),
         "max_roundtrip_error_mev": 1e3 * max(errs) if errs else None,
+        "max_band_error_mev": 1e3 * max(bands) if bands else None,
+        "min_overlap_eig": min(s_eigs) if s_eigs else None,
+        "spectral_check_failed": sum(1 for r in rows if r.get("spectral_passed") is False),
     }
