@@ -29,6 +29,7 @@ import pyscf
 import scipy.linalg
 from ase import Atoms
 from pyscf.pbc import dft as pbcdft
+from pyscf.pbc.dft import multigrid
 from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
@@ -72,6 +73,35 @@ def h0_hamiltonian(mf, settings: EngineSettings) -> Iterator[None]:
         yield
     finally:
         mf.with_soc = True
+
+
+@contextmanager
+def fft_integration(mf) -> Iterator[None]:
+    """Within the block, ``mf`` integrates with PySCF's FFT numerics (the reference) even when
+    its SCF runs on the multigrid (whose local pseudopotential at k-points other than the SCF's
+    costs ~30× more than FFT's)."""
+    saved = mf._numint
+    if not isinstance(saved, multigrid.MultiGridNumInt):
+        yield
+        return
+    mf._numint = pbcdft.numint.KNumInt()  # multigrid runs are scalar (resolve_h0_method)
+    try:
+        yield
+    finally:
+        mf._numint = saved
+
+
+def pin_scalar_hcore(mf) -> None:
+    """Compute the core Hamiltonian at the SCF k-points once and reuse it (SCF, round-trip
+    checks); other k-points still get their own. Scalar runs only: a spin–orbit run switches
+    its SO term on and off (:func:`h0_hamiltonian`), which a pinned matrix would not see."""
+    h1e, compute = mf.get_hcore(), mf.get_hcore
+
+    def get_hcore(cell=None, kpts=None):
+        same = kpts is None or np.array_equal(np.reshape(kpts, (-1, 3)), mf.kpts)
+        return h1e if same and (cell is None or cell is mf.cell) else compute(cell, kpts)
+
+    mf.get_hcore = get_hcore
 
 
 def _veff_band(mf, dm, kband: np.ndarray) -> np.ndarray:
@@ -225,10 +255,12 @@ def roundtrip_error(mf, dm, blocks, edge_index, cell_shift, spinor) -> float:
 def pyscf_levels(mf, kfrac: np.ndarray) -> np.ndarray:
     """PySCF's levels (nk, m) in eV of ``mf``'s converged density at fractional ``kfrac`` (any
     k set): ``get_hcore(k) + get_veff(dm, kpts_band=k)`` with the AO overlap, as ``get_bands``
-    does, for scalar and spinor (KGKS) runs alike."""
+    does, for scalar and spinor (KGKS) runs alike, with FFT integration (the reference) also
+    after a multigrid SCF."""
     cell = mf.cell
     kfrac = np.asarray(kfrac, dtype=float)
-    fk = fock_on_mesh(mf, mf.make_rdm1(), kfrac, time_reversal=False)
+    with fft_integration(mf):
+        fk = fock_on_mesh(mf, mf.make_rdm1(), kfrac, time_reversal=False)
     sk = cell.pbc_intor("int1e_ovlp", kpts=cell.get_abs_kpts(kfrac))
     if isinstance(mf, pbcdft.kgks.KGKS):
         sk = [scipy.linalg.block_diag(s, s) for s in sk]

@@ -18,6 +18,7 @@ from nextham.conventions import HARTREE_EV
 from nextham.dft.engine import (
     flat_blocks,
     h0_hamiltonian,
+    pin_scalar_hcore,
     roundtrip_error,
     transform_blocks,
     zeroth_step,
@@ -50,6 +51,8 @@ def compute_record(
     if ht_method == "multigrid":
         mf._numint = multigrid.MultiGridNumInt(mf.cell)
     t1 = time.perf_counter()
+    if not spinor:
+        pin_scalar_hcore(mf)  # the SCF's core Hamiltonian, reused by the round-trip checks
     mf.kernel(dm0=dm0)
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()
