@@ -3,12 +3,13 @@
 The round-trip check compares matrix elements at the SCF k-points. It misses what a truncated
 or ill-conditioned basis does to the *spectrum*: meV errors along near-null directions of S(k)
 become eV-sized eigenvalue errors, and spurious states appear far below the valence band. This
-check diagonalizes the stored blocks at k-points off the SCF mesh and compares with PySCF's own
-Fock matrix of the converged density there:
+check diagonalizes the stored blocks at Γ and at k-points off the SCF mesh and compares with
+PySCF's own Fock matrix of the converged density there:
 
 ``max_band_error_ev``   largest |ε_stored − ε_PySCF| over the levels up to E_F + ``window``
                         (all occupied levels and the empty ones in the window), level by level
-``min_overlap_eig``     smallest eigenvalue of the stored S(k) (negative: not a metric)
+``min_overlap_eig``     smallest eigenvalue of the stored S(k) at those k-points and on the
+                        :data:`OVERLAP_MESH` (cheap: no PySCF); ≤ 0: not a metric
 ``states_below_ef``     stored levels below E_F per k (min over k) against the electron count
 ``passed``              all three within bounds (:data:`BAND_TOL_EV`; S(k) positive; the count)
 """
@@ -22,15 +23,20 @@ from nextham.conventions import electrons_per_level
 from nextham.dft.engine import pyscf_levels
 from nextham.record import keys as K
 from nextham.spectra.bloch import record_bloch
+from nextham.spectra.kspace import gamma_mesh
 
-OFF_MESH_KPTS = np.array([[0.13, 0.27, 0.41], [0.5, 0.21, -0.17]])
-"""Fractional k-points off every Γ-centred mesh the engine uses."""
+CHECK_KPTS = np.array([[0.0, 0.0, 0.0], [0.13, 0.27, 0.41], [0.5, 0.21, -0.17]])
+"""Fractional k-points of the band comparison: Γ (where ghost states of an ill-conditioned
+basis showed) and two off every Γ-centred mesh the engine uses."""
+OVERLAP_MESH = (4, 4, 4)
+"""Γ-centred mesh on which the stored S(k) must also be positive definite (it holds the zone
+boundary points X, L of cubic cells)."""
 BAND_TOL_EV = 0.05
 """Largest band error (eV) of a label that passes."""
 WINDOW_EV = 5.0
 
 
-def spectral_check(record: dict, mf, kfrac: np.ndarray = OFF_MESH_KPTS) -> dict:
+def spectral_check(record: dict, mf, kfrac: np.ndarray = CHECK_KPTS) -> dict:
     """Check the stored H (``record[HT]``) and S against PySCF at ``kfrac`` (module docstring).
 
     ``mf`` is the converged SCF object of the label (scalar KRKS or spinor KGKS).
@@ -53,6 +59,10 @@ def spectral_check(record: dict, mf, kfrac: np.ndarray = OFF_MESH_KPTS) -> dict:
         keep = np.arange(len(ref)) < max(n_occ, int(np.sum(ref <= ef + WINDOW_EV)))
         errors.append(float(np.abs(got - ref)[keep].max()))
         below.append(int(np.sum(got < ef)))
+    mesh_s = record_bloch(record, K.S, gamma_mesh(OVERLAP_MESH)).numpy()
+    min_eig = min(
+        min_eig, float(np.linalg.eigvalsh(0.5 * (mesh_s + np.conj(mesh_s.swapaxes(1, 2)))).min())
+    )
     out = {
         "kpts_frac": kfrac.tolist(),
         "max_band_error_ev": float(max(errors)),
