@@ -42,12 +42,11 @@ from nextham.dft.element_table import TABLE_FILE
 from nextham.dft.engine import make_mf
 from nextham.dft.label import compute_record
 from nextham.dft.sad import sad_density
-from nextham.dft.settings import _MOLOPT, MOLOPT_FAMILIES, EngineSettings
+from nextham.dft.settings import _MOLOPT, MOLOPT_FAMILIES, EngineSettings, spin_treatment
 from nextham.store.atomic import atomic_write_text
 
 LADDER_EV = (300, 400, 500, 600, 800, 1000, 1200, 1600, 2000, 2400, 3200, 4000, 4800, 6400, 8000)
 OFF_GAMMA = np.array([0.25, 0.125, 0.375])
-MAGNETIC = {"Cr", "Mn", "Fe", "Co", "Ni"}
 WINDOW_EV = 5.0
 MIN_FCC_DISTANCE = 2.2
 """Å: the fcc stand-in crystal's nearest-neighbour distance is 2 covalent radii but at least
@@ -141,8 +140,7 @@ def element_row(symbol: str, family: str, tol_mev: float) -> dict:
         "natoms": len(atoms),
         "valence": float(cell.atom_charge(0)),
         "shells": list(atom_shell_ls(cell)[0]),
-        "spin_treatment": "restricted (non-magnetic)"
-        + (": a magnetic element, its ground state is not computed" if symbol in MAGNETIC else ""),
+        "spin_treatment": spin_treatment(symbol),
         **{k: cut[k] for k in ("cutoff_ev", "delta_mev", "converged")},
         "ladder": cut["ladder"],
         "label": label_cost(atoms, family, cut["cutoff_ev"]),

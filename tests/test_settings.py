@@ -20,6 +20,7 @@ from nextham.dft.settings import (
     MOLOPT_FAMILIES,
     SCALAR_BASIS,
     EngineSettings,
+    check_elements,
     element_choice,
     ke_cutoff_ev,
     stored_settings,
@@ -160,3 +161,21 @@ def test_measured_element_table_sets_the_molopt_cutoffs():
         assert "restricted" in row["spin_treatment"]
         assert ke_cutoff_ev([z], EngineSettings(basis="szv-molopt-sr")) == row["cutoff_ev"]
         assert ke_cutoff_ev([z], EngineSettings(basis="szv")) == KE_CUTOFF_EV.get(symbol)
+
+
+def test_magnetic_elements_are_said_to_be_computed_non_magnetic(tmp_path):
+    """Fe, Ni … are computed spin-restricted; records say so per element, the summary lists
+    them; nothing is refused on that ground."""
+    from nextham.dft.settings import element_details
+    from nextham.store.summary import dataset_summary
+
+    details = element_details([26, 14], EngineSettings(basis="szv-molopt-sr"))
+    assert "magnetic ground state is not computed" in details["Fe"]["spin_treatment"]
+    assert details["Si"]["spin_treatment"] == "restricted (non-magnetic)"
+    check_elements([26, 28], EngineSettings(basis="szv-molopt-sr"))  # no error
+    ds = Dataset.create(tmp_path / "ds", EngineSettings(basis="szv-molopt-sr"), [])
+    ds.manifest["entries"] = {"feni": {"numbers": [26, 28], "natoms": 2, "n_edges": 1,
+                                       "n_entries": 1, "time_h0_s": 1.0, "time_scf_s": 1.0,
+                                       "scf_converged": True}}  # fmt: skip
+    summary = dataset_summary(ds)
+    assert summary["magnetic elements computed non-magnetic"] == ["Fe", "Ni"]

@@ -297,9 +297,23 @@ def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
     return max(values) if values else None
 
 
+MAGNETIC_ELEMENTS = frozenset({"Cr", "Mn", "Fe", "Co", "Ni"})
+"""Elements whose crystals are magnetic; the engine computes every structure spin-restricted
+(non-magnetic), so for these the label is not the magnetic ground state (said per element in
+:func:`element_details`, hence in every record, and in the element table)."""
+
+
+def spin_treatment(symbol: str) -> str:
+    """How the engine treats the element's spin, in words."""
+    magnetic = symbol in MAGNETIC_ELEMENTS
+    return "restricted (non-magnetic)" + (
+        ": a magnetic element, its magnetic ground state is not computed" if magnetic else ""
+    )
+
+
 def element_details(numbers, settings: EngineSettings) -> dict:
-    """Basis, pseudopotential/ECP, spin–orbit flag and cutoff (eV) per element symbol, as the
-    engine picks them for ``settings``; stored in records and model files."""
+    """Basis, pseudopotential/ECP, spin–orbit flag, cutoff (eV) and spin treatment per element
+    symbol, as the engine picks them for ``settings``; stored in records and model files."""
     out = {}
     for z in sorted({int(x) for x in numbers}):
         c = element_choice(z, settings)
@@ -309,5 +323,6 @@ def element_details(numbers, settings: EngineSettings) -> dict:
             "ecp": c.ecp,
             "spin_orbit": c.spin_orbit,
             "ke_cutoff_ev": ke_cutoff_ev([z], settings),
+            "spin_treatment": spin_treatment(c.symbol),
         }
     return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ase.data import chemical_symbols
 
+from nextham.dft.settings import MAGNETIC_ELEMENTS
 from nextham.store.dataset import Dataset
 
 
@@ -11,6 +12,7 @@ def dataset_summary(ds: Dataset) -> dict:
     """Aggregate numbers of a dataset from its manifest (no entry is loaded)."""
     entries = ds.manifest["entries"]
     rows = list(entries.values())
+    elements = {chemical_symbols[z] for r in rows for z in r["numbers"]}
     size = sum(ds.entry_path(n).stat().st_size for n in entries if ds.entry_path(n).exists())
     settings = ds.settings
     errs = [r["roundtrip_error_ht_ev"] for r in rows if r.get("roundtrip_error_ht_ev") is not None]
@@ -20,7 +22,8 @@ def dataset_summary(ds: Dataset) -> dict:
         "structures": len(ds.manifest["names"]),
         "finished": len(entries),
         "failed": len(ds.manifest["failed"]),
-        "elements": sorted({chemical_symbols[z] for r in rows for z in r["numbers"]}),
+        "elements": sorted(elements),
+        "magnetic elements computed non-magnetic": sorted(elements & MAGNETIC_ELEMENTS) or None,
         "spin": settings.spin,
         "basis": settings.basis,
         "kmesh": list(settings.kmesh) if settings.kspacing is None else "per cell",
