@@ -29,6 +29,15 @@ def test_spinor_record(pbs_record):
     assert els["S"]["pseudo"] == "gth-pbe" and not els["S"]["spin_orbit"]
 
 
+def test_spinor_label_has_a_spectral_check_that_sees_its_cut_pairs(pbs_record):
+    """Pairs cut at 3 Å (the tiny settings) drop overlaps of Pb's diffuse functions: the stored
+    spinor S(k) is no metric (an eigenvalue ≈ −0.29 on the 4³ mesh) and the check fails."""
+    check = pbs_record[K.META]["spectral_check"]
+    assert check["occupied_states"] == round(pbs_record[K.META]["n_electrons"])  # one per level
+    assert check["min_overlap_eig"] < 0
+    assert not check["passed"]
+
+
 @pytest.mark.parametrize("key", [K.H0, K.HT])
 def test_spin_orbit_blocks_hermitian_and_time_reversal(pbs_record, key):
     blocks = dict(iter_blocks(pbs_record, key))
