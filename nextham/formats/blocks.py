@@ -132,9 +132,14 @@ def assemble(
     """
     rec = dict(geometry)
     rec[K.SPINOR] = spinor
+    for key in (K.CELL, K.POSITIONS):
+        if not np.isfinite(np.asarray(rec[key], dtype=float)).all():
+            raise InputError(f"{where}: the {key} hold NaN or inf; fix the structure file")
     pairs = None
     for key, (blocks, source) in matrices.items():
         ei, cs, rec[key] = from_convention(blocks, ls, spinor and key != K.S, atom_map, source)
+        if not np.isfinite(rec[key]).all():
+            raise InputError(f"{source}: holds NaN or inf values; export the matrices again")
         if pairs is None:
             pairs, first = (ei, cs), source
         elif not (np.array_equal(pairs[0], ei) and np.array_equal(pairs[1], cs)):
