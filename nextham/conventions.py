@@ -30,7 +30,10 @@ Spin order
 ----------
 Spinor blocks are spin-major: rows are [orbitals of the atom with spin ↑, the same orbitals
 with spin ↓]; a (2 n_i, 2 n_j) block is ``[[H↑↑, H↑↓], [H↓↑, H↓↓]]``. This is also PySCF's
-GHF order restricted to one atom pair, and the order of the DeepH and DeePTB exports.
+GHF order restricted to one atom pair, and the order of the DeepH, DeepX and DeePTB layouts.
+ABACUS (nspin = 4) interleaves spin instead: row ``2 a + s`` of its 2N × 2N matrix is orbital
+``a`` (over all atoms, in order) with spin ``s`` (0 = ↑, 1 = ↓); :func:`interleaved_to_spin_major`
+gives the reordering of one atom's block.
 A scalar level holds two electrons, a spinor level one (:func:`electrons_per_level`).
 Time reversal Θ = iσ_y K (real orbitals) acts on such a block as
 Θ B Θ⁻¹ = σ_y B* σ_y = [[H↓↓*, −H↓↑*], [−H↑↓*, H↑↑*]] (:func:`time_reverse_spinor`).
@@ -105,16 +108,46 @@ PYSCF_TO_DEEPTB: dict[int, np.ndarray] = {
 }
 """nextham (PySCF) → DeePTB (m = −l … l, positive real harmonics)."""
 
+PYSCF_TO_DEEPX: dict[int, np.ndarray] = PYSCF_TO_DEEPTB
+"""nextham (PySCF) → DeepX (DeepH-pack 1.0 / DeepH-dock): the real harmonics of the Wikipedia
+table, m = −l … l, positive sign (p = y, z, x) — the same matrices as DeePTB's, shells kept in
+the order of the basis."""
+
+
+def _signed_perm(order: Sequence[int], signs: Sequence[float]) -> np.ndarray:
+    """Signed permutation U with (U @ v)[a] = signs[a] * v[order[a]]."""
+    return np.asarray(signs, dtype=float)[:, None] * _perm(order)
+
+
+PYSCF_TO_ABACUS: dict[int, np.ndarray] = {
+    0: np.eye(1),
+    1: _signed_perm([2, 0, 1], [1, -1, -1]),  # z, −x, −y         (m = 0, +1, −1)
+    2: _signed_perm([2, 3, 1, 4, 0], [1, -1, -1, 1, 1]),  # z², −xz, −yz, x²−y², xy
+    3: _signed_perm([3, 4, 2, 5, 1, 6, 0], [1, -1, -1, 1, 1, -1, -1]),  # m = 0, ±1, ±2, ±3
+}
+"""nextham (PySCF) → ABACUS: m ordered 0, +1, −1, +2, −2, +3, −3 and ABACUS's functions are the
+positive real harmonics times (−1)^m, so odd |m| change sign (DeepH-dock's
+``translate_abacus_to_deeph.py`` states the same: "abacus basis: wiki basis * (-1)**m"). Shells
+of an ABACUS atom are ordered by l, zeta inside l (see :mod:`nextham.formats.abacus`)."""
+
 CONVENTIONS: dict[str, dict[int, np.ndarray]] = {
     "e3nn": PYSCF_TO_E3NN,
     "deeph": PYSCF_TO_DEEPH,
     "deeptb": PYSCF_TO_DEEPTB,
+    "deepx": PYSCF_TO_DEEPX,
+    "abacus": PYSCF_TO_ABACUS,
 }
 
 
 def electrons_per_level(spinor: bool) -> float:
     """Electrons per eigenstate: 1 for a spinor Hamiltonian, 2 (both spins) for a scalar one."""
     return 1.0 if spinor else 2.0
+
+
+def interleaved_to_spin_major(n: int) -> np.ndarray:
+    """Indices p (2n,) with ``B_spin_major = B_interleaved[np.ix_(p, q)]`` (q of the column atom):
+    spin-major row ``s n + a`` is interleaved row ``2 a + s``."""
+    return np.concatenate([np.arange(0, 2 * n, 2), np.arange(1, 2 * n, 2)])
 
 
 def n_orbitals(shell_ls: Sequence[int]) -> int:
@@ -130,7 +163,8 @@ def atom_matrix(shell_ls: Sequence[int], convention: str, spinor: bool = False) 
     shell_ls
         Angular momentum of each shell of the atom, in PySCF order.
     convention
-        One of ``"e3nn"``, ``"deeph"``, ``"deeptb"``.
+        One of :data:`CONVENTIONS` (``"e3nn"``, ``"deeph"``, ``"deeptb"``, ``"deepx"``,
+        ``"abacus"``).
     spinor
         If True, the same matrix acts on both spin blocks (spin-major order).
     """

@@ -10,6 +10,7 @@ from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.loss.report import aggregate_reports, evaluate_structure
 from nextham.predict import predict_hamiltonians
+from nextham.record.layout import require_h0
 from nextham.store.dataset import Dataset
 
 
@@ -31,6 +32,8 @@ def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
 def evaluate_dataset(model, meta: dict, path: str, split: str, kpts: np.ndarray) -> dict:
     """Aggregated metrics of model and baselines plus per-structure reports."""
     ds = Dataset(path)
+    for name in ds.names if ds.source is not None else []:
+        require_h0(ds.load(name), f"{path}: entry {name}")
     if ds.settings != EngineSettings.from_meta(meta):
         raise InputError(
             f"{path} was generated with other engine settings than the model was trained on"

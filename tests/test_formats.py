@@ -27,7 +27,7 @@ def test_deeph_layout_and_mapping(tmp_path):
     deeph.write(rec, tmp_path)
     info = json.loads((tmp_path / "info.json").read_text())
     assert info == {"nsites": 2, "isorthogonal": False, "isspinful": False, "norbits": 9 + 12,
-                    "fermi_level": 1.5}  # fmt: skip
+                    "fermi_level": 1.5, "occupation": 8.0}  # fmt: skip
     assert np.allclose(np.loadtxt(tmp_path / "lat.dat"), rec[K.CELL].T)
     assert (tmp_path / "orbital_types.dat").read_text() == "0 1 2\n0 0 1 3\n"
     with h5py.File(tmp_path / "hamiltonians.h5") as f:

@@ -26,11 +26,20 @@ def print_summary(ds: Dataset, entries: bool = False) -> None:
                 _number(r.get("min_overlap_eig")),
                 _verdict(r.get("spectral_passed")),
             )
-            t.add_row(name, str(r["natoms"]), str(r["n_edges"]), str(r["scf_cycles"]),
-                      f"{r['time_h0_s']:.1f}", f"{r['time_scf_s']:.1f}", *checks)  # fmt: skip
+            t.add_row(name, str(r["natoms"]), str(r["n_edges"]), _text(r.get("scf_cycles")),
+                      _seconds(r.get("time_h0_s")), _seconds(r.get("time_scf_s")),
+                      *checks)  # fmt: skip
         console.print(t)
     for name, err in ds.manifest["failed"].items():
         console.print(f"[red]failed[/red] {name}: {err.splitlines()[0]}")
+
+
+def _text(value) -> str:
+    return "-" if value is None else str(value)
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def _milli(value: float | None) -> str:

@@ -1,16 +1,19 @@
-"""Export a dataset to another code's layout (DeepH or DeePTB), one directory per structure."""
+"""Export a dataset to another code's layout (ABACUS, DeepH, DeepX or DeePTB), one directory
+per structure; every directory is written under a temporary name and renamed into place."""
 
 from __future__ import annotations
 
 import argparse
 
-HELP = "export a dataset in the DeepH or DeePTB layout"
+HELP = "export a dataset in the ABACUS, DeepH, DeepX or DeePTB layout"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help="dataset directory")
-    p.add_argument("--format", required=True, choices=("deeph", "deeptb"))
+    p.add_argument("--format", required=True, choices=("abacus", "deeph", "deepx", "deeptb"))
     p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--units", choices=("ry", "ev"), default=None,
+                   help="abacus: units of H(R) (default ry, as ABACUS writes)")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,9 +24,13 @@ def run(args: argparse.Namespace) -> int:
 
     from rich.progress import track
 
+    from nextham.errors import InputError
     from nextham.formats import FORMATS
     from nextham.store.dataset import Dataset
 
+    if args.units is not None and args.format != "abacus":
+        raise InputError("--units applies to --format abacus only; drop it")
+    options = {"units": args.units or "ry"} if args.format == "abacus" else {}
     ds = Dataset(args.dataset)
     fmt = FORMATS[args.format]
     out = Path(args.out)
@@ -31,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     for name in track(ds.names, description=f"export {args.format}"):
         tmp = out / f".{name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        fmt.write(ds.load(name), tmp)  # complete before it becomes visible
+        fmt.write(ds.load(name), tmp, **options)  # complete before it becomes visible
         shutil.rmtree(out / name, ignore_errors=True)
         os.replace(tmp, out / name)
     print(f"wrote {len(ds)} structures to {out}")

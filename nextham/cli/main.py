@@ -13,6 +13,7 @@ from nextham.cli import (
     evaluate,
     export,
     generate,
+    import_cmd,
     inspect_cmd,
     optics,
     predict,
@@ -24,6 +25,7 @@ from nextham.errors import USER_ERRORS
 SUBCOMMANDS = {
     "generate": generate,
     "inspect": inspect_cmd,
+    "import": import_cmd,
     "export": export,
     "train": train,
     "evaluate": evaluate,

@@ -1,5 +1,6 @@
-"""Export formats. Each module has ``write(record, dir)``, ``read(dir)`` and ``atom_map``."""
+"""Other codes' layouts. Each module has ``read(dir, hints)``, ``write(record, dir)``,
+``atom_map`` (its mapping matrix) and ``REQUIRED`` (files every structure directory has)."""
 
-from nextham.formats import deeph, deeptb
+from nextham.formats import abacus, deeph, deeptb, deepx
 
-FORMATS = {"deeph": deeph, "deeptb": deeptb}
+FORMATS = {"abacus": abacus, "deeph": deeph, "deepx": deepx, "deeptb": deeptb}

@@ -20,7 +20,7 @@ import torch
 from nextham.basis import OrbitalLayout
 from nextham.record import keys as K
 from nextham.record.flat import flat_index
-from nextham.record.layout import BlockLayout
+from nextham.record.layout import BlockLayout, require_h0
 
 
 @dataclass
@@ -134,6 +134,7 @@ def _record_arrays(
     record: dict, layout: OrbitalLayout, spinor: bool, index: int
 ) -> dict[str, np.ndarray]:
     """Checked numpy arrays of one record (local atom and edge indices)."""
+    require_h0(record, f"record {index}")
     if bool(record[K.SPINOR]) != spinor:
         raise ValueError(f"record {index} has SPINOR={record[K.SPINOR]}, the model {spinor}")
     for z, ls in record[K.BASIS_LS].items():

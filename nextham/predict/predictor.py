@@ -28,6 +28,7 @@ from nextham.model.files import load_model
 from nextham.predict.core import predict_hamiltonians
 from nextham.predict.domain import reliability
 from nextham.record import keys as K
+from nextham.record.layout import require_h0
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
 from nextham.spectra.kspace import gamma_mesh
 from nextham.structures.read import validate
@@ -98,7 +99,9 @@ class Predictor:
             )
 
     def check_record(self, record: dict, name: str = "record") -> None:
-        """Refuse a precomputed record made with other engine settings or elements."""
+        """Refuse a precomputed record without H0 or made with other engine settings or
+        elements."""
+        require_h0(record, name)
         settings = stored_settings(record[K.META])
         if settings != self.settings:
             have = None if settings is None else settings.to_dict()

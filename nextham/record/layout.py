@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from nextham.conventions import n_orbitals
+from nextham.errors import InputError
 from nextham.record import keys as K
 
 BlockKey = tuple[int, int, int, int, int]
@@ -132,3 +133,19 @@ def block_list(record: Mapping, key: str, values: np.ndarray | None = None) -> l
     """The blocks of ``key`` (or of ``values`` in the layout of ``key``), in pair order."""
     rec = record if values is None else {**record, key: values}
     return [b for _, b in iter_blocks(rec, key)]
+
+
+def require_h0(record: Mapping, name: str = "record") -> None:
+    """Refuse a record without H0 where a model needs it as input (imported data).
+
+    Raises :class:`~nextham.errors.InputError` naming the record, its source and the fix.
+    """
+    if K.H0 in record:
+        return
+    source = (record.get(K.META) or {}).get("source") or {}
+    origin = f" (imported from {source['format']}, {source.get('path')})" if source else ""
+    raise InputError(
+        f"{name}{origin} has no H0, the engine's starting Hamiltonian that a nextham model "
+        "corrects; give the structure file to `nextham predict` (it computes H0), or compute "
+        "the structures with `nextham generate`"
+    )

@@ -3,7 +3,8 @@
 Layout::
 
     DATASET/
-      manifest.json        engine_settings, entries {name: summary + checksum}, failed {name: error}
+      manifest.json        engine_settings (null for imported data, which names its ``source``
+                           instead), entries {name: summary + checksum}, failed {name: error}
       structures.extxyz    the input structures (names in ``info['name']``), fixed at creation
       entries/<name>.h5    one record per finished structure (:mod:`nextham.store.hdf5`)
 
@@ -66,9 +67,19 @@ class Dataset:
     # --- creation and bookkeeping -------------------------------------------------------
     @classmethod
     def create(
-        cls, path: str | os.PathLike, settings: EngineSettings, structures: list[tuple[str, Atoms]]
+        cls,
+        path: str | os.PathLike,
+        settings: EngineSettings | None,
+        structures: list[tuple[str, Atoms]],
+        source: dict | None = None,
     ) -> Dataset:
-        """Create (or reopen) a dataset; reopening requires the same settings and structures."""
+        """Create (or reopen) a dataset; reopening requires the same settings and structures.
+
+        Data imported from another code has no engine settings (``settings=None``) and names
+        its ``source`` instead (e.g. ``{"format": "abacus", "path": ...}``).
+        """
+        if (settings is None) == (source is None):
+            raise ValueError("give engine settings (computed data) or a source (imported data)")
         root = Path(path)
         (root / ENTRIES).mkdir(parents=True, exist_ok=True)
         names = [n for n, _ in structures]
@@ -85,8 +96,11 @@ class Dataset:
             frames.append(a)
         with atomic_output(root / STRUCTURES) as tmp:
             write(tmp, frames, format="extxyz")
-        manifest = {"format_version": 1, K.ENGINE_SETTINGS: settings.to_dict(), "names": names,
-                    "entries": {}, "failed": {}}  # fmt: skip
+        manifest = {"format_version": 1,
+                    K.ENGINE_SETTINGS: None if settings is None else settings.to_dict(),
+                    "names": names, "entries": {}, "failed": {}}  # fmt: skip
+        if source is not None:
+            manifest["source"] = source
         atomic_write_text(root / MANIFEST, json.dumps(manifest, indent=1))
         return cls(root)
 
@@ -97,18 +111,40 @@ class Dataset:
                 f"{self.path} is not a nextham dataset (no {MANIFEST}); create one with "
                 "`nextham generate`"
             )
-        return json.loads(p.read_text())
+        try:
+            manifest = json.loads(p.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CorruptEntryError(
+                f"{p}: not valid JSON ({exc}); the dataset index is damaged — restore it from "
+                "a copy, or rebuild it from the entries with `nextham generate` on the same "
+                "structures and options"
+            ) from exc
+        if not isinstance(manifest, dict) or "names" not in manifest:
+            raise CorruptEntryError(f"{p}: not a nextham manifest (no 'names'); restore it")
+        return manifest
+
+    @property
+    def source(self) -> dict | None:
+        """Where imported data came from (``format``, ``path``); None for computed data."""
+        return self.manifest.get("source")
 
     @property
     def settings(self) -> EngineSettings:
         """The engine settings every entry was computed with."""
         found = stored_settings(self.manifest)
+        if found is None and self.source is not None:
+            raise InputError(
+                f"{self.path}: imported from {self.source.get('format')} "
+                f"({self.source.get('path')}); it has no nextham engine settings and no engine "
+                "H0, so it cannot train or evaluate a model (use it with inspect, bands, "
+                "optics, export); to train, compute the structures with `nextham generate`"
+            )
         if found is None:
             raise InputError(f"{self.path}: the manifest names no engine settings")
         return found
 
-    def _check_compatible(self, settings: EngineSettings, names: list[str]) -> None:
-        if self.settings != settings:
+    def _check_compatible(self, settings: EngineSettings | None, names: list[str]) -> None:
+        if stored_settings(self.manifest) != settings:
             raise ValueError(
                 f"{self.path} was generated with other engine settings; use a new directory "
                 "or the same options (stored in its manifest.json)"

@@ -3,6 +3,7 @@
 File layout (``FORMAT_VERSION`` 1)::
 
     /cell, /positions, /numbers, /edge_index, /cell_shift, /block_ptr, /S, /H0, /HT
+    (/H0 is absent in records imported from a source without it, :data:`OPTIONAL_KEYS`)
     /basis_ls/<Z>           int array of shell angular momenta of element Z
     attrs: format_version, name, spinor, meta (JSON text), checksum (sha256 hex)
 
@@ -25,12 +26,22 @@ from nextham.record import keys as K
 from nextham.store.atomic import atomic_output
 
 FORMAT_VERSION = 1
+OPTIONAL_KEYS = (K.H0,)
+"""Array keys a record may lack (imported data without the engine's H0)."""
+
+
+def _array_keys(record: dict) -> list[str]:
+    missing = [k for k in K.ARRAY_KEYS if k not in record]
+    required = [k for k in missing if k not in OPTIONAL_KEYS]
+    if required:
+        raise KeyError(f"record lacks {', '.join(required)}")
+    return [k for k in K.ARRAY_KEYS if k in record]
 
 
 def record_checksum(record: dict) -> str:
     """sha256 over the record's arrays, basis, spin flag and metadata."""
     h = hashlib.sha256()
-    for key in K.ARRAY_KEYS:
+    for key in _array_keys(record):
         a = np.ascontiguousarray(record[key])
         h.update(f"{key}|{a.dtype.str}|{a.shape}|".encode())
         h.update(a.tobytes())
@@ -49,7 +60,7 @@ def write_record(path: str | os.PathLike, record: dict, name: str) -> str:
     path = Path(path)
     checksum = record_checksum(record)
     with atomic_output(path) as tmp, h5py.File(tmp, "w") as f:
-        for key in K.ARRAY_KEYS:
+        for key in _array_keys(record):
             f.create_dataset(key, data=np.asarray(record[key]))
         g = f.create_group(K.BASIS_LS)
         for z, ls in record[K.BASIS_LS].items():
@@ -66,7 +77,7 @@ def read_record(path: str | os.PathLike, verify: bool = True) -> dict:
     """Load a record; with ``verify`` the checksum is recomputed and must match."""
     try:
         with h5py.File(path, "r") as f:
-            rec = {key: f[key][()] for key in K.ARRAY_KEYS}
+            rec = {key: f[key][()] for key in K.ARRAY_KEYS if key not in OPTIONAL_KEYS or key in f}
             rec[K.BASIS_LS] = {
                 int(z): tuple(int(l) for l in f[K.BASIS_LS][z][()]) for z in f[K.BASIS_LS]
             }

@@ -20,6 +20,12 @@ def validate(atoms: Atoms, name: str = "structure") -> Atoms:
     """Check that ``atoms`` is a periodic crystal nextham can compute; return it unchanged."""
     if len(atoms) == 0:
         raise StructureError(f"{name}: contains no atoms")
+    for what, values in (("lattice vectors", atoms.cell[:]), ("positions", atoms.positions)):
+        if not np.isfinite(values).all():
+            raise StructureError(
+                f"{name}: the {what} hold a non-finite number (NaN or inf); fix the numbers "
+                "in the file"
+            )
     if not all(atoms.pbc) or abs(atoms.cell.volume) < 1e-6:
         raise StructureError(
             f"{name}: not periodic in three directions; give a cell with three lattice vectors "

@@ -1,0 +1,119 @@
+"""ABACUS sparse real-space matrices (``out_mat_hs2``): ``data-HR-sparse_SPIN0.csr`` and
+``data-SR-sparse_SPIN0.csr``, read and written as {R: scipy CSR matrix}.
+
+Text layout (ABACUS ≤ 3.8 names; the reader of DeepH-dock's
+``convert/abacus/translate_abacus_to_deeph.py`` parses the same)::
+
+    STEP: 0                                 (ABACUS ≥ 3.0; optional)
+    Matrix Dimension of H(R): N             (S(R) in the overlap file)
+    Matrix number of H(R): M
+    Rx Ry Rz nnz                            M times; when nnz > 0 three lines follow:
+    v_1 … v_nnz                             values (real, or "(re,im)" for nspin = 4)
+    c_1 … c_nnz                             column indices, 0-based
+    p_0 … p_N                               row pointers (N + 1)
+
+Values are in the file's units (Rydberg for ABACUS's H; S is dimensionless); the caller
+converts. With nspin = 4, N is twice the number of orbitals and rows are spin-interleaved
+(:func:`nextham.conventions.interleaved_to_spin_major`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from nextham.errors import InputError
+
+CsrBlocks = dict[tuple[int, int, int], sp.csr_matrix]
+
+
+def _header_int(line: str | None, label: str, path: Path) -> int:
+    if line is None or label not in line:
+        raise InputError(
+            f"{path}: expected a '{label}' line, found {line!r}; not an ABACUS CSR file "
+            "(written with out_mat_hs2 1)"
+        )
+    try:
+        return int(line.split(":")[-1])
+    except ValueError:
+        raise InputError(f"{path}: '{line.strip()}' has no integer after the colon") from None
+
+
+def _values(tokens: list[str], path: Path, cell: tuple) -> np.ndarray:
+    if tokens and tokens[0].startswith("("):
+        try:
+            pairs = [t.strip("()").split(",") for t in tokens]
+            return np.array([complex(float(a), float(b)) for a, b in pairs])
+        except ValueError:
+            raise InputError(f"{path}: R = {cell}: unreadable complex value") from None
+    try:
+        return np.array([float(t) for t in tokens])
+    except ValueError:
+        raise InputError(f"{path}: R = {cell}: unreadable value line") from None
+
+
+def read_csr(path: str | Path) -> tuple[int, CsrBlocks]:
+    """(dimension N, {R: (N, N) CSR}) of one ABACUS CSR file, every count checked."""
+    path = Path(path)
+    lines: Iterator[str] = iter(path.read_text().splitlines())
+    line = next(lines, None)
+    if line is not None and line.strip().startswith("STEP"):
+        line = next(lines, None)
+    dim = _header_int(line, "Matrix Dimension of", path)
+    count = _header_int(next(lines, None), "Matrix number of", path)
+    out: CsrBlocks = {}
+    for _ in range(count):
+        head = next(lines, "").split()
+        if len(head) != 4:
+            raise InputError(
+                f"{path}: {len(out)} of {count} R blocks read, then {' '.join(head)!r} where "
+                "'Rx Ry Rz nnz' was expected; the file is truncated or its counts are wrong"
+            )
+        cell, nnz = tuple(int(x) for x in head[:3]), int(head[3])
+        if nnz == 0:
+            out[cell] = sp.csr_matrix((dim, dim))
+            continue
+        vals = _values(next(lines, "").split(), path, cell)
+        cols = np.array(next(lines, "").split(), dtype=np.int64)
+        ptr = np.array(next(lines, "").split(), dtype=np.int64)
+        if len(vals) != nnz or len(cols) != nnz or len(ptr) != dim + 1 or ptr[-1] != nnz:
+            raise InputError(
+                f"{path}: R = {cell} states nnz = {nnz} and dimension {dim}, but has "
+                f"{len(vals)} values, {len(cols)} columns and {len(ptr)} row pointers "
+                f"(ending at {ptr[-1] if len(ptr) else '-'}); the file is inconsistent"
+            )
+        if len(cols) and (cols.min() < 0 or cols.max() >= dim):
+            raise InputError(f"{path}: R = {cell} has a column index outside 0…{dim - 1}")
+        out[cell] = sp.csr_matrix((vals, cols, ptr), shape=(dim, dim))
+    rest = [x for x in lines if x.strip()]
+    if rest:
+        raise InputError(
+            f"{path}: {len(rest)} lines after the {count} R blocks the header announces; "
+            "the counts are wrong or two files were joined"
+        )
+    return dim, out
+
+
+def _fmt(values: np.ndarray) -> str:
+    if np.iscomplexobj(values):
+        return " ".join(f"({v.real:.16e},{v.imag:.16e})" for v in values)
+    return " ".join(f"{v:.16e}" for v in values)
+
+
+def write_csr(path: str | Path, dim: int, blocks: CsrBlocks, label: str = "H") -> None:
+    """Write {R: (dim, dim) CSR} in ABACUS's text layout (``label``: "H" or "S")."""
+    out = [
+        "STEP: 0",
+        f"Matrix Dimension of {label}(R): {dim}",
+        f"Matrix number of {label}(R): {len(blocks)}",
+    ]
+    for cell in sorted(blocks):
+        m = blocks[cell].tocsr()
+        m.sort_indices()
+        out.append(f"{cell[0]} {cell[1]} {cell[2]} {m.nnz}")
+        if m.nnz:
+            out += [_fmt(m.data), " ".join(map(str, m.indices)), " ".join(map(str, m.indptr))]
+    Path(path).write_text("\n".join(out) + "\n")
