@@ -15,6 +15,7 @@ from ase import Atoms
 from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
+from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.engine import (
     flat_blocks,
     h0_hamiltonian,
@@ -42,8 +43,14 @@ def compute_record(
     real space, :mod:`nextham.dft.gridfock`) or ``auto`` (multigrid where it applies and its
     elements are verified). The round-trip errors compare the stored blocks with the SCF's Fock
     matrices; ``META["spectral_check"]`` holds the spectral check (its ``passed`` says whether
-    the label is fit to train on).
+    the label is fit to train on). PySCF's orbital values on the grid are computed once per
+    grid and k set within the label (:mod:`nextham.dft.ao_cache`).
     """
+    with cached_ao_values():
+        return _label(atoms, settings, verbose, method)
+
+
+def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) -> dict:
     record, mf = zeroth_step(atoms, settings, verbose=verbose, h0_method=method)
     spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
     edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]

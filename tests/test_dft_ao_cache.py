@@ -1,0 +1,45 @@
+"""Cached orbital values: the same label bit for bit, PySCF restored afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from pyscf.pbc.dft import numint
+
+from nextham.dft import label
+from nextham.dft.ao_cache import cached_ao_values
+from nextham.dft.cell import build_cell
+from nextham.dft.settings import EngineSettings
+from nextham.record import keys as K
+
+
+def test_label_with_cached_orbitals_is_the_label_without(si_record, si_settings, monkeypatch):
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.positions += np.random.default_rng(0).normal(0, 0.03, atoms.positions.shape)
+    monkeypatch.setattr(label, "cached_ao_values", contextlib.nullcontext)
+    plain = label.compute_record(atoms, si_settings)
+    for key in (K.S, K.H0, K.HT):
+        assert np.array_equal(plain[key], si_record[key]), key
+    assert plain[K.META]["scf_cycles"] == si_record[K.META]["scf_cycles"]
+
+
+def test_cache_hands_back_read_only_values_within_budget_and_restores_pyscf():
+    cell = build_cell(bulk("Si", "diamond", a=5.43), EngineSettings(ke_cutoff_ev=300.0))
+    coords, kpts = cell.gen_uniform_grids(), cell.make_kpts((2, 1, 1))
+    original = numint.KNumInt.__dict__["eval_ao"]
+    with cached_ao_values() as cache:
+        first = numint.KNumInt.eval_ao(cell, coords, kpts, deriv=1)
+        again = numint.KNumInt.eval_ao(cell, coords, kpts, deriv=1)
+        other_k = numint.KNumInt.eval_ao(cell, coords, kpts[:1], deriv=1)
+        assert again is first and len(cache) == 2 and other_k[0].shape == first[0].shape
+        with pytest.raises(ValueError):
+            first[0][0, 0, 0] = 1.0
+    assert numint.KNumInt.__dict__["eval_ao"] is original
+    fresh = numint.KNumInt.eval_ao(cell, coords, kpts, deriv=1)
+    assert np.array_equal(fresh, first)
+    with cached_ao_values(max_bytes=0) as cache:
+        numint.KNumInt.eval_ao(cell, coords, kpts)
+        assert cache == {}
