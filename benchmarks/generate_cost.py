@@ -1,17 +1,27 @@
-"""Cost of one label, reference path against the multigrid path, side by side in one run.
+"""Cost of one label: the reference path as it was, against today's paths, side by side.
 
-For each structure: ``compute_record`` with ``method="reference"`` (PySCF's FFT SCF, then its
-Fock matrix at every k of the transform mesh) and ``method="multigrid"`` (multigrid SCF, T and
-V_nl analytic, the local potential of the SAD and of the converged density folded straight to
-real space), the wall time of each stage, the cost ratio and the largest |ΔH0|, |ΔHT| of any
-block entry (meV). Each row is cached in ``--work`` as it finishes (an interrupted run resumes).
+For each structure, ``compute_record`` three ways:
 
-    OMP_NUM_THREADS=1 python benchmarks/generate_cost.py --work ~/nextham-data/generate-cost
+``before``     ``method="reference"`` without the orbital-value cache (:mod:`nextham.dft.ao_cache`):
+               PySCF's FFT SCF, then its Fock matrix at every k of the transform mesh, every
+               orbital value recomputed at every Fock build — the label as it cost before;
+``reference``  the same path with the cache (bit-identical matrices);
+``multigrid``  multigrid SCF, T and V_nl analytic, the local potential of the SAD and of the
+               converged density folded straight to real space, with the cache.
+
+``auto`` (the default of ``nextham generate``) is ``multigrid`` where every element is verified
+(:data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`) and ``reference`` elsewhere; the table gives
+each path's wall time (H0 / SCF / HT stages), the ratio ``before`` / ``auto`` and the largest
+|ΔH0|, |ΔHT| of any block entry (meV) of ``auto`` and of ``multigrid`` against the reference.
+Each row is cached in ``--work`` as it finishes (an interrupted run resumes).
+
+    OMP_NUM_THREADS=1 python benchmarks/generate_cost.py --work ~/nextham-data/generate-cost-v2
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import time
@@ -22,8 +32,10 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
+from nextham.dft import ao_cache, label
+from nextham.dft.cell import build_cell
 from nextham.dft.element_table import measured_cutoff_ev
-from nextham.dft.label import compute_record
+from nextham.dft.engine import resolve_h0_method
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.store.atomic import atomic_write_text
@@ -60,23 +72,39 @@ def systems() -> dict[str, tuple[Atoms, EngineSettings]]:
     return out
 
 
+RUNS = {"before": ("reference", False), "reference": ("reference", True),
+        "multigrid": ("multigrid", True)}  # fmt: skip
+"""Column → (method, orbital-value cache)."""
+
+
 def run_one(atoms: Atoms, settings: EngineSettings) -> dict:
     recs, row = {}, {"natoms": len(atoms), "settings": settings.to_dict()}
-    for method in ("reference", "multigrid"):
+    for column, (method, cached) in RUNS.items():
+        label.cached_ao_values = ao_cache.cached_ao_values if cached else contextlib.nullcontext
         t0 = time.perf_counter()
-        rec = compute_record(atoms, settings, method=method)
+        rec = label.compute_record(atoms, settings, method=method)
         meta = rec[K.META]
-        row[method] = {
+        row[column] = {
             "wall_s": time.perf_counter() - t0,
             **{k: meta[k] for k in ("time_h0_s", "time_scf_s", "time_ht_transform_s",
                                     "scf_cycles", "roundtrip_error_ht_ev", "mesh")},
+            "spectral_passed": meta["spectral_check"]["passed"],
         }  # fmt: skip
-        recs[method] = rec
+        recs[column] = rec
+    label.cached_ao_values = ao_cache.cached_ao_values
+    cell = build_cell(atoms, settings)
+    row["auto"] = resolve_h0_method(cell, settings, "auto")
     for key in (K.H0, K.HT):
         diff = np.abs(recs["reference"][key] - recs["multigrid"][key])
         row[f"max_d{key}_mev"] = 1e3 * float(diff.max())
-    row["ratio"] = row["reference"]["wall_s"] / row["multigrid"]["wall_s"]
     return row
+
+
+def auto_columns(row: dict) -> tuple[float, float]:
+    """(ratio before / auto, largest |ΔHT| of auto in meV)."""
+    fast = row[row["auto"]]
+    d_ht = row["max_dHT_mev"] if row["auto"] == "multigrid" else 0.0
+    return row["before"]["wall_s"] / fast["wall_s"], d_ht
 
 
 def main() -> None:
@@ -88,26 +116,30 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     chosen = systems()
     names = args.only.split(",") if args.only else list(chosen)
-    print(f"{date.today()}, {platform.processor() or platform.machine()}; wall times in s")
-    print("| structure | atoms | reference s (H0 / SCF / HT) | multigrid s (H0 / SCF / HT) | "
-          "ratio | max ΔH0 meV | max ΔHT meV |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print(f"{date.today()}, {platform.processor() or platform.machine()}; wall times in s "
+          "(H0 / SCF / HT)")  # fmt: skip
+    print("| structure | atoms | before | reference | multigrid | auto | before/auto | auto "
+          "max ΔHT meV | multigrid max ΔH0 / ΔHT meV | spectral check |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
     ratios = []
     for name in names:
         path = work / f"{name.replace(' ', '_')}.json"
         if not path.exists():
             atomic_write_text(path, json.dumps(run_one(*chosen[name]), indent=1))
         row = json.loads(path.read_text())
-        ref, fast = row["reference"], row["multigrid"]
+        ratio, d_ht = auto_columns(row)
+        ratios.append(ratio)
+        passed = all(row[c]["spectral_passed"] for c in RUNS)
+        print(f"| {name} | {row['natoms']} | {_split(row['before'])} | "
+              f"{_split(row['reference'])} | {_split(row['multigrid'])} | {row['auto']} | "
+              f"{ratio:.2f} | {d_ht:.3f} | {row['max_dH0_mev']:.3f} / {row['max_dHT_mev']:.3f} "
+              f"| {'passed' if passed else 'FAILED'} |", flush=True)  # fmt: skip
+    print(f"\nmedian cost ratio before/auto {np.median(ratios):.2f} over {len(ratios)} structures")
 
-        def split(r: dict) -> str:
-            stages = (r["time_h0_s"], r["time_scf_s"], r["time_ht_transform_s"])
-            return f"{r['wall_s']:.1f} ({' / '.join(f'{t:.1f}' for t in stages)})"
 
-        ratios.append(row["ratio"])
-        print(f"| {name} | {row['natoms']} | {split(ref)} | {split(fast)} | {row['ratio']:.2f} | "
-              f"{row['max_dH0_mev']:.3f} | {row['max_dHT_mev']:.3f} |", flush=True)  # fmt: skip
-    print(f"\nmedian cost ratio {np.median(ratios):.2f} over {len(ratios)} structures")
+def _split(r: dict) -> str:
+    stages = (r["time_h0_s"], r["time_scf_s"], r["time_ht_transform_s"])
+    return f"{r['wall_s']:.1f} ({' / '.join(f'{t:.1f}' for t in stages)})"
 
 
 if __name__ == "__main__":
