@@ -67,10 +67,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="with --spin soc: H0 without the ECPs' spin–orbit term (ΔH then carries all of it)",
     )
     e.add_argument(
-        "--method", choices=H0_METHODS, default="reference",
-        help="label build: reference (FFT SCF, Fock matrix at every k of the transform mesh), "
-        "multigrid (multigrid SCF, H0 and HT folded straight to real space; GTH scalar runs) "
-        "or auto (multigrid where its elements are verified)",
+        "--method", choices=H0_METHODS, default="auto",
+        help="label build: auto (default: multigrid where every element is verified against "
+        "the reference, else reference), reference (FFT SCF, Fock matrix at every k of the "
+        "transform mesh) or multigrid (multigrid SCF, H0 and HT folded straight to real "
+        "space; GTH scalar runs)",
     )  # fmt: skip
     e.add_argument(
         "--no-spectral-gate", action="store_true",

@@ -49,7 +49,7 @@ def build_dataset(
     workers: int = 1,
     scheduler: str | None = None,
     progress: Callable[[str, bool], None] | None = None,
-    method: str = "reference",
+    method: str = "auto",
     spectral_gate: bool = True,
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
@@ -62,7 +62,8 @@ def build_dataset(
         ``cpu_count // workers`` threads.
     scheduler : address of a Dask scheduler (``tcp://host:8786``) to run on a cluster.
     progress : called as ``progress(name, ok)`` after each structure.
-    method : how each label is built (:func:`nextham.dft.label.compute_record`).
+    method : how each label is built (:func:`nextham.dft.label.compute_record`); ``auto``
+        takes the multigrid path where every element is verified, else the reference.
     spectral_gate : a label whose spectral check fails (:mod:`nextham.dft.spectral_check`) is
         recorded as failed, with its numbers, instead of stored; ``False`` stores it (its
         metadata still says it failed).
