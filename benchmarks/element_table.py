@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 import sys
 import time
 from datetime import date
@@ -146,7 +147,14 @@ def element_row(symbol: str, family: str, tol_mev: float) -> dict:
         "label": label_cost(atoms, family, cut["cutoff_ev"]),
         "date": str(date.today()),
         "machine": machine(),
+        "commit": commit(),
     }
+
+
+def commit() -> str:
+    """The work tree's commit (the label cost depends on the engine's code)."""
+    git = ["git", "-C", str(Path(__file__).resolve().parent), "rev-parse", "--short", "HEAD"]
+    return subprocess.run(git, capture_output=True, text=True).stdout.strip() or "unknown"
 
 
 def machine() -> str:
