@@ -188,7 +188,10 @@ def print_dry_run(structures: list, skipped: list) -> None:
     row("per shard", r["per_shard"])
     row("per prototype", r["per_prototype"])
     row("per element", r["per_element"])
-    row(f"skipped: {r['skipped']}", r["skipped_by_reason"])
+    if r["skipped"]:
+        row(f"skipped: {r['skipped']}", r["skipped_by_reason"])
+    else:
+        print("skipped: 0")
     for name, reason in skipped:
         print(f"  skipped {name}: {reason}")
 
