@@ -1,7 +1,9 @@
 """Compute S, H0 and HT for structures and store them as a dataset (resumable).
 
-Structures come from files (any format ASE reads) or from the built-in generator
-(--elements/--binaries). With neither, a small embedded default (Si and C, diamond) is used.
+Structures come from files (any format ASE reads), from the built-in generator
+(--elements/--binaries) or from a recipe (--recipe universal: prototypes over the periodic
+table, --shard for one element group, docs/structures.md). With none, a small embedded default
+(Si and C, diamond) is used. --dry-run lists what would be computed and what was skipped.
 Rerunning the same command after an interruption skips finished structures.
 """
 
@@ -9,7 +11,13 @@ from __future__ import annotations
 
 import argparse
 
-from nextham.dft.settings import H0_METHODS, SCALAR_BASIS, SPIN_MODES, EngineSettings
+from nextham.dft.settings import (
+    H0_METHODS,
+    MOLOPT_ELEMENTS,
+    SCALAR_BASIS,
+    SPIN_MODES,
+    EngineSettings,
+)
 from nextham.errors import InputError
 
 HELP = "compute S, H0, HT with PySCF and store a dataset"
@@ -32,15 +40,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("out", help="dataset directory (created, or resumed if it exists)")
     p.add_argument("structures", nargs="*", help="structure files (POSCAR, CIF, extxyz, …)")
     g = p.add_argument_group("built-in generator")
-    g.add_argument("--elements", type=_words, default=(), help="elemental crystals, e.g. Si,C")
+    g.add_argument(
+        "--elements", type=_words, default=(),
+        help="elemental crystals, e.g. Si,C; with --recipe the element set (default: the 71 "
+        "elements of the MOLOPT-SR basis families)",
+    )  # fmt: skip
     g.add_argument("--binaries", type=_words, default=(), help="compounds A-B, e.g. Ga-As,Mg-O")
-    g.add_argument("--elemental-prototypes", type=_words, default=("diamond", "fcc"))
-    g.add_argument("--binary-prototypes", type=_words, default=("zincblende", "rocksalt"))
-    g.add_argument("--n", type=int, default=2, help="distorted copies per prototype")
-    g.add_argument("--strain", type=float, default=0.03)
-    g.add_argument("--rattle", type=float, default=0.05, help="Å")
-    g.add_argument("--supercell", type=_ints, default=(1, 1, 1))
+    g.add_argument("--elemental-prototypes", type=_words, default=None,
+                   help="default diamond,fcc")  # fmt: skip
+    g.add_argument("--binary-prototypes", type=_words, default=None,
+                   help="default zincblende,rocksalt")  # fmt: skip
+    g.add_argument("--n", type=int, default=None, help="distorted copies per prototype (2)")
+    g.add_argument("--strain", type=float, default=None,
+                   help="largest |strain| (0.03; 0.04 with --recipe)")  # fmt: skip
+    g.add_argument("--rattle", type=float, default=None, help="Å (0.05)")
+    g.add_argument("--supercell", type=_ints, default=None, help="default 1,1,1")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument(
+        "--recipe", default=None,
+        help="universal: elemental, AB, AB2, ABX3 and MX2 prototypes over --elements, 8-16-atom "
+        "supercells, strain, rattle, vacancies (docs/structures.md)",
+    )  # fmt: skip
+    g.add_argument(
+        "--shard", type=_words, default=(),
+        help="with --recipe: element groups s,p-light,p-heavy,3d,4d,5d,4f,5f or their numbers "
+        "1-8 (a structure belongs to the last group of its elements)",
+    )  # fmt: skip
+    p.add_argument(
+        "--dry-run", action="store_true",
+        help="list the structures per shard, prototype and element and the skipped ones; "
+        "compute nothing",
+    )  # fmt: skip
     e = p.add_argument_group("engine")
     d = EngineSettings  # every engine default is the settings object's own
     e.add_argument("--spin", choices=SPIN_MODES, default=d.spin)
@@ -86,29 +116,84 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 DEFAULT_SPEC = {"elements": ("Si", "C"), "elemental_prototypes": ("diamond",), "n_per_prototype": 1}
 
 
-def structures_from_args(args: argparse.Namespace) -> list:
+def _given(args: argparse.Namespace, names: dict[str, str]) -> dict:
+    """The generator options the user gave (not None), renamed to the spec's fields."""
+    return {field: getattr(args, opt) for opt, field in names.items()
+            if getattr(args, opt) is not None}  # fmt: skip
+
+
+def _recipe_structures(args: argparse.Namespace) -> tuple[list, list]:
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
+    from nextham.structures.universal import RECIPES, UniversalSpec, universal_structures
+
+    if args.recipe not in RECIPES:
+        raise InputError(f"unknown recipe {args.recipe!r}; choose from {', '.join(RECIPES)}")
+    extra = [flag for flag, value in (
+        ("structure files", args.structures), ("--binaries", args.binaries),
+        ("--elemental-prototypes", args.elemental_prototypes),
+        ("--binary-prototypes", args.binary_prototypes), ("--supercell", args.supercell),
+    ) if value]  # fmt: skip
+    if extra:
+        raise InputError(
+            f"--recipe picks its prototypes and 8-16-atom supercells; drop {', '.join(extra)}"
+        )
+    spec = UniversalSpec(
+        elements=args.elements or MOLOPT_ELEMENTS, shards=args.shard, seed=args.seed,
+        **_given(args, {"n": "n_per_prototype", "strain": "strain", "rattle": "rattle"}),
+    )  # fmt: skip
+    return universal_structures(spec)
+
+
+def structures_from_args(args: argparse.Namespace) -> tuple[list, list]:
+    """(structures, skipped) of the command line: files, the generator or a recipe."""
     # deferred: the command modules load with `nextham --help`; their work loads only on use
     from nextham.structures.generate import GeneratorSpec, generate_structures
     from nextham.structures.read import read_structures
 
+    if args.recipe is not None:
+        return _recipe_structures(args)
+    if args.shard:
+        raise InputError("--shard selects part of a recipe; add --recipe universal")
     if args.structures and (args.elements or args.binaries):
         raise InputError("give structure files or --elements/--binaries, not both")
     if args.structures:
-        return read_structures(args.structures)
+        return read_structures(args.structures), []
     pairs = []
     for b in args.binaries:
         if b.count("-") != 1:
             raise InputError(f"binary {b!r} must be written A-B, e.g. Ga-As")
         pairs.append(tuple(b.split("-")))
     if not (args.elements or pairs):
-        return generate_structures(GeneratorSpec(**DEFAULT_SPEC, seed=args.seed))
+        return generate_structures(GeneratorSpec(**DEFAULT_SPEC, seed=args.seed)), []
+    options = {"elemental_prototypes": "elemental_prototypes",
+               "binary_prototypes": "binary_prototypes", "n": "n_per_prototype",
+               "strain": "strain", "rattle": "rattle", "supercell": "supercell"}  # fmt: skip
     spec = GeneratorSpec(
-        elements=args.elements, binaries=tuple(pairs),
-        elemental_prototypes=args.elemental_prototypes, binary_prototypes=args.binary_prototypes,
-        n_per_prototype=args.n, strain=args.strain, rattle=args.rattle,
-        supercell=args.supercell, seed=args.seed,
-    )  # fmt: skip
-    return generate_structures(spec)
+        elements=args.elements, binaries=tuple(pairs), seed=args.seed, **_given(args, options)
+    )
+    return generate_structures(spec), []
+
+
+def print_dry_run(structures: list, skipped: list) -> None:
+    """Counts per shard, prototype and element, and every skipped structure with its reason."""
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
+    from nextham.structures.universal import count_report
+
+    r = count_report(structures, skipped)
+
+    def row(title: str, counts: dict) -> None:
+        print(f"{title}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+    print(f"structures: {r['structures']} ({r['atoms']} atoms) over {r['elements']} elements")
+    row("per shard", r["per_shard"])
+    row("per prototype", r["per_prototype"])
+    row("per element", r["per_element"])
+    if r["skipped"]:
+        row(f"skipped: {r['skipped']}", r["skipped_by_reason"])
+    else:
+        print("skipped: 0")
+    for name, reason in skipped:
+        print(f"  skipped {name}: {reason}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +211,12 @@ def run(args: argparse.Namespace) -> int:
         overlap_threshold=args.threshold, cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff,
         h0_spin_orbit=not args.scalar_h0,
     )  # fmt: skip
-    structures = structures_from_args(args)
+    structures, skipped = structures_from_args(args)
+    if args.dry_run:
+        print_dry_run(structures, skipped)
+        return 0
+    if skipped:
+        print(f"skipped {len(skipped)} structures (list them with --dry-run)")
     with Progress() as bar:
         task = bar.add_task("DFT", total=len(structures))
 

@@ -58,6 +58,9 @@ every element is verified to match the reference, see
 # Elements with a plain GTH basis in PySCF's library, and those with MOLOPT-SR bases.
 _PLAIN_GTH = set(range(1, 19)) | {31, 32, 33}
 _MOLOPT = set(range(1, 57)) | set(range(72, 87))
+MOLOPT_ELEMENTS: tuple[str, ...] = tuple(chemical_symbols[z] for z in sorted(_MOLOPT))
+"""The 71 elements every scalar basis family can compute (MOLOPT-SR: H–Ba, Hf–Rn): the default
+element set of ``nextham generate --recipe universal``."""
 
 SO_ECP = {
     **dict.fromkeys(

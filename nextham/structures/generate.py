@@ -74,10 +74,15 @@ def prototype(symbols: tuple[str, ...], kind: str) -> Atoms:
     return bulk(name, kind, a=d * factor)
 
 
-def distort(atoms: Atoms, rng: np.random.Generator, strain: float, rattle: float) -> Atoms:
-    """Random symmetric strain (|ε| ≤ strain) then Gaussian rattle (σ = rattle Å)."""
+def distort(
+    atoms: Atoms, rng: np.random.Generator, strain: float, rattle: float, keep: tuple[int, ...] = ()
+) -> Atoms:
+    """Random symmetric strain (|ε| ≤ strain) then Gaussian rattle (σ = rattle Å); the
+    Cartesian axes in ``keep`` (e.g. the vacuum axis of a slab) are left unstrained."""
     eps = rng.uniform(-strain, strain, size=(3, 3))
     eps = 0.5 * (eps + eps.T)
+    eps[list(keep), :] = 0.0
+    eps[:, list(keep)] = 0.0
     out = atoms.copy()
     out.set_cell(atoms.cell.array @ (np.eye(3) + eps), scale_atoms=True)
     out.positions += rng.normal(0.0, rattle, size=out.positions.shape)
@@ -92,7 +97,9 @@ def generate_structures(spec: GeneratorSpec) -> list[tuple[str, Atoms]]:
     out: list[tuple[str, Atoms]] = []
     for symbols, kind in jobs:
         base = prototype(symbols, kind).repeat(spec.supercell)
-        for _ in range(spec.n_per_prototype):
+        for k in range(spec.n_per_prototype):
             atoms = distort(base, rng, spec.strain, spec.rattle)
-            out.append((f"{len(out):04d}_{atoms.get_chemical_formula()}_{kind}", atoms))
+            formula = atoms.get_chemical_formula()
+            atoms.info.update(prototype=kind, composition=formula, variant=f"d{k}")
+            out.append((f"{len(out):04d}_{formula}_{kind}", atoms))
     return out

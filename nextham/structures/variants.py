@@ -1,0 +1,100 @@
+"""Variants of an ideal cell: an 8–16-atom supercell, strained and rattled copies, a vacancy.
+
+Every base draws its random numbers from its own generator, seeded by the recipe's seed and
+the CRC-32 of the base's name, so a structure does not depend on which other structures are
+generated with it (shards give the same structures as the whole recipe).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import zlib
+from functools import cache
+
+import numpy as np
+from ase import Atoms
+
+from nextham.errors import StructureError
+from nextham.structures.compositions import Base, Skipped
+from nextham.structures.generate import distort
+from nextham.structures.read import validate
+
+ATOM_RANGE = (8, 16)
+"""Atoms per supercell (inclusive)."""
+
+
+def heights(cell: np.ndarray) -> np.ndarray:
+    """Distances between opposite faces of the cell (3,) in Å: V / |a_j × a_k|."""
+    cell = np.asarray(cell, dtype=float)
+    volume = abs(np.linalg.det(cell))
+    return np.array([volume / np.linalg.norm(np.cross(cell[j], cell[k]))
+                     for j, k in ((1, 2), (2, 0), (0, 1))])  # fmt: skip
+
+
+@cache
+def _repeats(n: int, axes: tuple[int, ...], lo: int, hi: int) -> tuple[tuple[int, int, int], ...]:
+    """Every repeat of an ``n``-atom cell along ``axes`` giving ``lo``…``hi`` atoms."""
+    ranges = [range(1, hi // n + 1) if i in axes else (1,) for i in range(3)]
+    return tuple(r for r in itertools.product(*ranges) if lo <= n * math.prod(r) <= hi)
+
+
+def choose_repeat(
+    atoms: Atoms, axes: tuple[int, ...] = (0, 1, 2), atom_range: tuple[int, int] = ATOM_RANGE
+) -> tuple[int, int, int] | None:
+    """Repeat of ``atoms`` with ``atom_range`` atoms, repeating only lattice vectors ``axes``.
+
+    Rule: the fewest atoms (cheapest label), then the largest shortest face-to-face height of
+    the supercell, then the more even shape (smallest longest/shortest height). None when no
+    repeat fits.
+    """
+    h = heights(atoms.cell.array)
+    keys = []
+    for rep in _repeats(len(atoms), tuple(axes), *atom_range):
+        hr = h * rep
+        keys.append((math.prod(rep), -round(hr.min(), 6), round(hr.max() / hr.min(), 6), rep))
+    return min(keys)[3] if keys else None
+
+
+def base_rng(seed: int, name: str) -> np.random.Generator:
+    """The random generator of one base: seeded by ``seed`` and the CRC-32 of ``name``."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def _tag(atoms: Atoms, base: Base, variant: str, rep: tuple[int, int, int]) -> Atoms:
+    atoms.info.update(
+        prototype=base.prototype, composition=base.composition, variant=variant,
+        supercell="x".join(map(str, rep)), bond_rule=base.rule,
+    )  # fmt: skip
+    return atoms
+
+
+def variants(
+    base: Base, seed: int, n: int, strain: float, rattle: float, vacancy_fraction: float
+) -> tuple[list[tuple[str, Atoms]], list[Skipped]]:
+    """Structures ``<base name>_d<k>`` (k < ``n``) and, with probability ``vacancy_fraction``
+    (drawn once per base), ``<base name>_vac`` with one random atom removed; each supercell
+    strained (|ε| ≤ ``strain``) and rattled (σ = ``rattle`` Å), then validated.
+
+    Returns (structures, skipped) with skipped (name, reason) for a cell with no 8–16-atom
+    repeat or a structure :func:`~nextham.structures.read.validate` refuses.
+    """
+    rep = choose_repeat(base.atoms, base.axes)
+    if rep is None:
+        return [], [(base.name, f"supercell: no repeat of {len(base.atoms)} atoms in 8-16")]
+    rng = base_rng(seed, base.name)
+    cell = base.atoms.repeat(rep)
+    keep = tuple(i for i in range(3) if i not in base.axes)
+    made = [(f"d{k}", distort(cell, rng, strain, rattle, keep)) for k in range(n)]
+    if rng.random() < vacancy_fraction:
+        holed = cell.copy()
+        del holed[int(rng.integers(len(holed)))]
+        made.append(("vac", distort(holed, rng, strain, rattle, keep)))
+    out, skipped = [], []
+    for variant, atoms in made:
+        name = f"{base.name}_{variant}"
+        try:
+            out.append((name, _tag(validate(atoms, name), base, variant, rep)))
+        except StructureError as exc:
+            skipped.append((name, f"validate: {exc}"))
+    return out, skipped
