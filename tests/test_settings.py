@@ -132,6 +132,13 @@ def test_unsupported_element_refused_before_any_work(tmp_path):
     assert not (tmp_path / "ds").exists()
 
 
+def test_gth_dzvp_refused_for_datasets_naming_dzvp_molopt_sr(tmp_path):
+    si = bulk("Si", "diamond", a=5.43)
+    with pytest.raises(InputError, match=r"--basis dzvp is refused.*dzvp-molopt-sr"):
+        build_dataset(tmp_path / "ds", [("si", si)], EngineSettings(basis="dzvp"))
+    assert not (tmp_path / "ds").exists()
+
+
 @pytest.mark.parametrize("symbol", ["C", "Al"])
 def test_molopt_label_of_a_reference_crystal(symbol):
     """A cheap label in the MOLOPT-SR family (Γ only, an 800 eV mesh): Hermitian blocks and a

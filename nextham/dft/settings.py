@@ -283,6 +283,25 @@ def check_elements(numbers, settings: EngineSettings) -> None:
         raise InputError("; ".join(problems))
 
 
+UNFIT_FOR_DATASETS = {
+    "dzvp": (
+        "gth-dzvp is nearly linearly dependent in dense solids: its labels fail the spectral "
+        "check (SiC, 2×2×2 k: stored S(k) indefinite and band errors of eV at pair thresholds "
+        "1e-5 and 1e-6; benchmarks/pair_rule.py), and a model's meV errors along the near-null "
+        "directions of S(k) become eV errors in the bands; use --basis dzvp-molopt-sr (the "
+        "same double-zeta quality, built for condensed phases) or szv-molopt-sr"
+    ),
+}
+"""Basis families refused for datasets, with the measured reason and the fix."""
+
+
+def check_dataset_basis(settings: EngineSettings) -> None:
+    """Refuse, before any work, a basis family unfit for training data (InputError)."""
+    reason = UNFIT_FOR_DATASETS.get(settings.basis)
+    if reason is not None:
+        raise InputError(f"--basis {settings.basis} is refused for datasets: {reason}")
+
+
 def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
     """Cutoff of a run over elements ``numbers`` (eV): the override or the table's maximum."""
     if settings.ke_cutoff_ev is not None:
