@@ -42,6 +42,8 @@ from scipy.special import expit
 from nextham.errors import InputError
 from nextham.spectra.occupations import INSULATOR_GAP_SMEARINGS
 
+BOUND_MARGIN = 0.05
+"""Fraction of the Lanczos spectral width added on each side of the bounds of the spectrum."""
 SINGULAR_NUDGE_EV = 1e-9
 """An ε that hits an eigenvalue exactly (zero pivot) is moved by this much, times (1 + |ε|)."""
 
@@ -91,10 +93,13 @@ class Pencil:
         """The ``count`` eigenvalues nearest ``sigma`` (eV), ascending, by shift-invert."""
         if count <= 0:
             return np.zeros(0)
-        if count >= self.n - 1:  # ARPACK needs k < n - 1: the pencil is tiny, solve it densely
+        if count >= self.n - 1:  # ARPACK needs k < n − 1: a tiny pencil, solved densely
             ev = scipy.linalg.eigh(self.h.toarray(), self.s.toarray(), eigvals_only=True)
             return np.sort(ev[np.argsort(np.abs(ev - sigma))[:count]])
-        lu, shift = self.factor_near(sigma)
+        return self._shift_invert(*self.factor_near(sigma), count)
+
+    def _shift_invert(self, lu: sla.SuperLU, shift: float, count: int) -> np.ndarray:
+        """``count`` eigenvalues nearest ``shift`` with ARPACK mode 3, ``lu`` = LU(H − shift S)."""
         dtype = np.result_type(self.h.dtype, self.s.dtype)
         op = sla.LinearOperator(self.h.shape, matvec=lu.solve, dtype=dtype)
         solver = sla.eigs if np.iscomplexobj(np.zeros(0, dtype)) else sla.eigsh
@@ -103,6 +108,28 @@ class Pencil:
             return_eigenvectors=False, tol=0.0,
         )  # fmt: skip
         return np.sort(np.real(vals))
+
+    def by_index(self, first: int, count: int, sigma: float) -> np.ndarray:
+        """Eigenvalues with ascending index ``first`` … ``first + count − 1`` (0-based), shape
+        (count,), by shift-invert around ``sigma`` (eV), which should lie near them."""
+        if first < 0 or count < 1 or first + count > self.n:
+            raise InputError(
+                f"levels {first}..{first + count - 1} asked of a {self.n}-level pencil; ask for "
+                "levels inside the spectrum"
+            )
+        lu, shift = self.factor_near(sigma)
+        nu = int(np.count_nonzero(lu.U.diagonal().real < 0))
+        want = 2 * max(nu - first, first + count - nu, 1) + 4
+        while True:
+            m = min(want, self.n)
+            if m >= self.n - 1:
+                vals = self.nearest(shift, self.n)
+            else:
+                vals = self._shift_invert(lu, shift, m)
+            start = first - (nu - int(np.count_nonzero(vals < shift)))
+            if 0 <= start and start + count <= len(vals):
+                return vals[start : start + count]
+            want *= 2
 
     def between(self, lo: float, hi: float, n_lo: int, n_hi: int) -> np.ndarray:
         """All eigenvalues in [lo, hi), knowing ν(lo) = ``n_lo`` and ν(hi) = ``n_hi``."""
@@ -206,6 +233,14 @@ class Slicer:
             else:
                 return lo, hi
         raise RuntimeError("could not bracket the spectrum")
+
+    def bracket(self, steps: int = 40) -> tuple[float, float]:
+        """Bounds holding every level: Lanczos Ritz values of each pencil widened by
+        :data:`BOUND_MARGIN` of the width, then checked (and widened) by inertia counts."""
+        ritz = np.array([lanczos_bounds(p, steps) for p in self.pencils])
+        lo, hi = float(ritz[:, 0].min()), float(ritz[:, 1].max())
+        margin = BOUND_MARGIN * max(hi - lo, 1e-3)
+        return self.spectral_bounds((lo - margin, hi + margin))
 
 
 def lanczos_bounds(pencil: Pencil, steps: int = 40, seed: int = 0) -> tuple[float, float]:
