@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from records import random_record
 
-from nextham.bands.compute import density_of_states
+from nextham.bands.compute import BandStructure, band_structure, density_of_states
+from nextham.cli.main import main
 from nextham.errors import InputError
 from nextham.record import keys as K
 from nextham.spectra.bloch import record_bloch
@@ -25,6 +26,7 @@ from nextham.spectra.largecell import (
 )
 from nextham.spectra.slicing import Slicer
 from nextham.spectra.sparse import SparseBloch, record_sparse
+from nextham.store.hdf5 import write_record
 from nextham.testing import tight_binding_record
 
 KPTS = np.array([[0.0, 0.0, 0.0], [0.13, -0.27, 0.4], [0.5, 0.5, 0.0], [0.31, 0.07, -0.19]])
@@ -168,3 +170,35 @@ def test_bad_input_is_refused():
         kpm_dos(pencils, resolution_ev=0.0)
     with pytest.raises(InputError, match="band"):
         band_window(rec, 0)
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_band_structure_sparse_path_equals_dense(spinor):
+    """``band_structure`` forced onto each path: same E_F, the sparse bands are dense columns,
+    the KPM DOS holds the same number of states."""
+    rec = tight_binding_record((3, 2, 2), spinor=spinor, electrons_per_atom=1.0, seed=7)
+    opts = {"npoints": 12, "kmesh": (2, 1, 1), "dos_width_ev": 0.2}
+    dense = band_structure(rec, method="dense", **opts)
+    sparse = band_structure(rec, method="sparse", n_bands=6, **opts)
+    assert (dense.method, sparse.method) == ("dense", "sparse")
+    assert abs(sparse.fermi_level - dense.fermi_level) < 1e-6
+    first = sparse.first_band
+    cols = np.asarray(dense.bands)[:, first : first + 6]
+    assert np.abs(np.asarray(sparse.bands) - cols).max() < 1e-6
+    ints = [np.trapezoid(b.dos, b.dos_energy) for b in (dense, sparse)]
+    assert abs(ints[1] / ints[0] - 1) < 0.01
+
+
+def test_cli_bands_says_which_path(tmp_path, capsys):
+    rec = tight_binding_record((3, 2, 2), seed=8)
+    entry = tmp_path / "tb.h5"
+    write_record(entry, rec, "tb")
+    out = tmp_path / "tb.png"
+    args = ["bands", str(entry), "--out", str(out), "--kmesh", "1,1,1", "--npoints", "8"]
+    assert main([*args, "--spectra", "sparse", "--sparse-bands", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "spectra: sparse" in text and "shift-invert" in text and "KPM" in text
+    saved = BandStructure.from_json(out.with_suffix(".json"))
+    assert saved.method == "sparse" and np.shape(saved.bands) == (len(saved.x), 4)
+    assert main(args) == 0  # 48 orbitals: auto stays dense
+    assert "spectra: dense diagonalization (H(k) 48 × 48)" in capsys.readouterr().out
