@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from records import random_record
 
 from nextham.bands.compute import BandStructure, band_structure, density_of_states
 from nextham.cli.main import main
+from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
+from nextham.predict import Predictor
 from nextham.record import keys as K
 from nextham.spectra.bloch import record_bloch
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
@@ -202,3 +206,16 @@ def test_cli_bands_says_which_path(tmp_path, capsys):
     assert saved.method == "sparse" and np.shape(saved.bands) == (len(saved.x), 4)
     assert main(args) == 0  # 48 orbitals: auto stays dense
     assert "spectra: dense diagonalization (H(k) 48 × 48)" in capsys.readouterr().out
+
+
+def test_predictor_fermi_level_on_either_path():
+    """``Predictor.fermi_level`` (the E_F stored with a prediction) is the same on both paths."""
+    rec = tight_binding_record((3, 2, 2), electrons_per_atom=1.0, seed=9)
+    settings = EngineSettings(kmesh=(2, 1, 1))
+    values = {}
+    for method in ("dense", "sparse"):
+        holder = SimpleNamespace(settings=settings, spectral_method=method)
+        values[method] = Predictor.fermi_level(holder, rec)
+    assert abs(values["sparse"] - values["dense"]) < 1e-6
+    ref, _ = mesh_fermi_level(rec, rec[K.HT], (2, 1, 1), settings.smearing_ev)
+    assert abs(values["dense"] - ref) < 1e-12
