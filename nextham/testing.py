@@ -305,3 +305,88 @@ def irreps_rotation(irreps: o3.Irreps, rot: np.ndarray) -> np.ndarray:
         d = wigner_e3nn(ir.l, rot) * det**ir.l * (ir.p if det < 0 else 1)
         blocks += [d] * mul
     return scipy.linalg.block_diag(*blocks)
+
+
+SK_HOPPING = {"ss": -0.8, "sp": 0.6, "pp_sigma": 1.0, "pp_pi": -0.3}
+"""Slater–Koster hoppings (eV) of :func:`tight_binding_record`; its overlaps are 0.08 times
+these times −1 (S stays positive definite: six neighbours, ∑|S_ij| < 1)."""
+
+
+def _sk_blocks(direction: np.ndarray, v: dict[str, float]) -> np.ndarray:
+    """s/p Slater–Koster blocks (E, 4, 4) (s, px, py, pz) for unit bond vectors (E, 3)."""
+    d = np.asarray(direction, dtype=float)
+    out = np.zeros((len(d), 4, 4))
+    out[:, 0, 0] = v["ss"]
+    out[:, 0, 1:] = d * v["sp"]
+    out[:, 1:, 0] = -d * v["sp"]
+    out[:, 1:, 1:] = (v["pp_sigma"] - v["pp_pi"]) * d[:, :, None] * d[:, None, :]
+    out[:, 1:, 1:] += v["pp_pi"] * np.eye(3)
+    return out
+
+
+def tight_binding_record(
+    cells: Sequence[int] = (2, 2, 2),
+    spinor: bool = False,
+    electrons_per_atom: float = 2.0,
+    gap_ev: float = 10.0,
+    disorder_ev: float = 0.3,
+    soc_ev: float = 0.2,
+    a: float = 2.5,
+    seed: int = 0,
+) -> dict:
+    """A supercell of a simple-cubic s/p tight-binding crystal with a non-orthogonal basis.
+
+    One atom (4 orbitals: s, p) per a³ site, ``cells`` sites per direction, nearest-neighbour
+    Slater–Koster hopping and overlap (:data:`SK_HOPPING`), on-site energies ε_p − ε_s =
+    ``gap_ev`` plus random on-site disorder (per atom, symmetric) and a random ±10 % scale per
+    bond, so levels are not degenerate. ``spinor``: H ⊗ I₂ plus on-site p spin–orbit coupling
+    ``soc_ev`` L·σ (complex spinor blocks, spin-major). Two electrons per atom fill the s band
+    (an insulator for large ``gap_ev``); one electron per atom makes a metal. Built vectorised,
+    O(N) for large supercells. ``META["n_electrons"]`` holds the electron count.
+    """
+    rng = np.random.default_rng(seed)
+    n = np.asarray(cells, dtype=np.int64)
+    grid = np.stack(np.meshgrid(*[np.arange(m) for m in n], indexing="ij"), -1).reshape(-1, 3)
+    nat = len(grid)
+    atom_of = np.arange(nat).reshape(tuple(n))
+    steps = np.concatenate([np.eye(3, dtype=np.int64), -np.eye(3, dtype=np.int64)])
+    ii = np.repeat(np.arange(nat), 6)
+    target = grid[ii] + np.tile(steps, (nat, 1))
+    jj, shift = atom_of[tuple((target % n).T)], target // n
+    scale = 1.0 + 0.1 * rng.uniform(-1, 1, size=len(ii))
+    fwd = np.tile(np.arange(6) < 3, nat)  # a bond and its partner share the scale
+    back = np.nonzero(fwd)[0]
+    partner = atom_of[tuple((target[back] % n).T)] * 6 + (np.arange(len(back)) % 3) + 3
+    scale[partner] = scale[back]
+    hop = _sk_blocks(np.tile(steps, (nat, 1)).astype(float), SK_HOPPING) * scale[:, None, None]
+    ovl = -0.08 * _sk_blocks(np.tile(steps, (nat, 1)).astype(float), SK_HOPPING)
+    onsite = rng.normal(scale=disorder_ev, size=(nat, 4, 4))
+    onsite = 0.5 * (onsite + onsite.transpose(0, 2, 1))
+    onsite += np.diag([-0.5 * gap_ev, 0.5 * gap_ev, 0.5 * gap_ev, 0.5 * gap_ev])
+    ei = np.concatenate([np.column_stack([np.arange(nat)] * 2), np.column_stack([ii, jj])])
+    rs = np.concatenate([np.zeros((nat, 3), dtype=np.int64), shift])
+    h = np.concatenate([onsite, hop])
+    s = np.concatenate([np.broadcast_to(np.eye(4), (nat, 4, 4)), ovl])
+    if spinor:
+        lvec = np.array([[[0, 0, 0], [0, 0, -1j], [0, 1j, 0]], [[0, 0, 1j], [0, 0, 0],
+                         [-1j, 0, 0]], [[0, -1j, 0], [1j, 0, 0], [0, 0, 0]]])  # fmt: skip
+        soc = np.zeros((8, 8), dtype=complex)
+        for sigma, lk in zip(PAULI, lvec):
+            soc += np.kron(sigma, scipy.linalg.block_diag(0, lk))
+        h = np.kron(np.eye(2), h).astype(complex)
+        h[:nat] += soc_ev * soc
+    rec = {
+        K.CELL: np.diag(n * a).astype(float),
+        K.POSITIONS: grid.astype(float) * a,
+        K.NUMBERS: np.full(nat, 14, dtype=np.int64),
+        K.EDGE_INDEX: ei.astype(np.int64),
+        K.CELL_SHIFT: rs.astype(np.int64),
+        K.BLOCK_PTR: block_pointers(ei, np.full(nat, 4)),
+        K.S: s.reshape(-1).copy(),
+        K.HT: h.reshape(-1).copy(),
+        K.BASIS_LS: {14: (0, 1)},
+        K.SPINOR: spinor,
+        K.META: {"n_electrons": float(electrons_per_atom * nat)},
+    }
+    rec[K.H0] = rec[K.HT].copy()
+    return rec

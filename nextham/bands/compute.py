@@ -4,6 +4,11 @@ Eigenvalues solve H(k) c = ε S(k) c with the record's own S (canonical orthogon
 :func:`nextham.spectra.eigen.generalized_eigvalsh`). The density of states is Gaussian-broadened
 on a Γ-centred mesh and counts states per eV per cell *including* spin: scalar records count
 each band twice, spinor records once, so ∫ DOS dε = number of electrons that fit in the bands.
+
+Large cells (H(k) larger than :data:`nextham.spectra.largecell.SPARSE_THRESHOLD`, or
+``method="sparse"``) take the sparse path: E_F by inertia slicing (the dense mesh value),
+``n_bands`` bands around E_F by shift-invert (the dense columns ``first_band:``), and the DOS by
+the kernel polynomial method with the same resolution (:mod:`nextham.spectra.largecell`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ from nextham.conventions import electrons_per_level
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
+from nextham.spectra.largecell import (
+    band_window,
+    sparse_band_energies,
+    sparse_mesh_dos,
+    sparse_mesh_fermi_level,
+    spectral_method,
+)
 from nextham.store.atomic import atomic_output
 
 
@@ -39,6 +51,8 @@ class BandStructure:
     dos: list[float]  # states / eV / cell, spin included
     source: str = "predicted"
     reference: dict | None = field(default=None)  # {"label", "bands", "fermi_level"}
+    method: str = "dense"  # "dense": all bands; "sparse": bands first_band … by shift-invert
+    first_band: int = 0  # index of the first band in ``bands`` (0-based, ascending)
 
     def to_json(self, path: str | Path) -> None:
         """Write all numbers as JSON (atomically)."""
@@ -53,7 +67,8 @@ class BandStructure:
         """One row per k-point: x, then the bands (eV), then the reference bands if any."""
         bands = np.asarray(self.bands)
         cols = [np.asarray(self.x)[:, None], bands]
-        head = ["x_inv_angstrom"] + [f"band{n}_eV" for n in range(bands.shape[1])]
+        numbers = range(self.first_band, self.first_band + bands.shape[1])
+        head = ["x_inv_angstrom"] + [f"band{n}_eV" for n in numbers]
         if self.reference is not None:
             ref = np.asarray(self.reference["bands"])
             cols.append(ref)
@@ -79,16 +94,32 @@ def band_structure(
     dos_width_ev: float = 0.1,
     source: str = "predicted",
     path: BandPath | None = None,
+    method: str = "auto",
+    n_bands: int = 24,
 ) -> BandStructure:
-    """Bands along the standard path, Fermi level and DOS of ``h_flat`` (default: ``HT``)."""
+    """Bands along the standard path, Fermi level and DOS of ``h_flat`` (default: ``HT``).
+
+    ``method``: ``auto`` (sparse above the size threshold), ``dense`` or ``sparse``;
+    ``n_bands``: how many bands around E_F the sparse path computes.
+    """
     h = record[K.HT] if h_flat is None else h_flat
     path = path or band_path(record[K.CELL], npoints)
     smearing = EngineSettings.from_meta(record[K.META]).smearing_ev
-    ef, eps_mesh = mesh_fermi_level(record, h, kmesh, smearing)
-    bands = band_energies(record, h, path.kpts)
-    energies = np.linspace(bands.min() - 1.0, bands.max() + 1.0, 600)
     g = electrons_per_level(bool(record[K.SPINOR]))
-    dos = density_of_states(eps_mesh, energies, dos_width_ev, g)
+    used, first = spectral_method(record, method), 0
+    if used == "dense":
+        ef, eps_mesh = mesh_fermi_level(record, h, kmesh, smearing)
+        bands = band_energies(record, h, path.kpts)
+        energies = np.linspace(bands.min() - 1.0, bands.max() + 1.0, 600)
+        dos = density_of_states(eps_mesh, energies, dos_width_ev, g)
+    else:
+        ef = sparse_mesh_fermi_level(record, h, kmesh, smearing)
+        first, count = band_window(record, n_bands)
+        bands = sparse_band_energies(record, h, path.kpts, first, count, ef)
+        kpm = sparse_mesh_dos(record, h, kmesh, resolution_ev=dos_width_ev)
+        lo, hi = kpm.center - kpm.half_width, kpm.center + kpm.half_width
+        energies = np.linspace(lo, hi, max(600, int(np.ceil((hi - lo) / (0.25 * dos_width_ev)))))
+        dos = kpm.dos(energies)
     symbols = "".join(chemical_symbols[int(z)] for z in record[K.NUMBERS])
     return BandStructure(
         formula=str(Formula(symbols).reduce()[0]),
@@ -101,4 +132,6 @@ def band_structure(
         dos_energy=energies.tolist(),
         dos=dos.tolist(),
         source=source,
+        method=used,
+        first_band=first,
     )

@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--h0", default="auto", choices=("auto", "reference", "multigrid"),
                    help="H0 build: multigrid where it applies (auto, fast) or the engine's FFT "
                         "reference used for training data")  # fmt: skip
+    p.add_argument("--spectra", default="auto", choices=("auto", "dense", "sparse"),
+                   help="Fermi level by dense diagonalization or by sparse inertia slicing "
+                        "(auto: sparse above 2000 orbitals, spin included)")  # fmt: skip
 
 
 def _export(ds, name: str, record: dict, formats: list[str]) -> None:
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
 
     predictor = Predictor.from_file(args.model)
     predictor.h0_method = args.h0
+    predictor.spectral_method = args.spectra
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)
@@ -64,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
         flag = rel.get("flag", "n/a") + "".join(f"\n  {r}" for r in rel.get("reasons", []))
         table.add_row(name, str(len(atoms)), f"{pred.times['h0_s']:.2f}",
                       f"{pred.times['model_s']:.2f}",
-                      f"{pred.record['meta']['fermi_level']:.3f}", flag)  # fmt: skip
+                      _fermi_text(pred.record["meta"]), flag)  # fmt: skip
     Console().print(table)
     print(f"wrote {len(structures)} predictions to {ds.path}")
     return 0
+
+
+def _fermi_text(meta: dict) -> str:
+    """E_F with the path that found it when that was the sparse one."""
+    sparse = " (sparse)" if meta.get("fermi_level_method") == "sparse" else ""
+    return f"{meta['fermi_level']:.3f}{sparse}"

@@ -29,6 +29,7 @@ from nextham.predict.core import predict_hamiltonians
 from nextham.predict.domain import reliability
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
+from nextham.spectra import largecell
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
 from nextham.spectra.kspace import gamma_mesh
 from nextham.structures.read import validate
@@ -116,6 +117,12 @@ class Predictor:
     multigrid build where it applies and its elements are verified (within 0.1 meV of the
     training data's H0, faster; :data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`)."""
 
+    spectral_method = "auto"
+    """How the Fermi level of a prediction is found (:data:`nextham.spectra.largecell.METHODS`):
+    ``auto`` diagonalizes densely up to :data:`~nextham.spectra.largecell.SPARSE_THRESHOLD`
+    levels per k-point and uses inertia slicing of sparse H(k), S(k) above (the same value,
+    without forming dense matrices); ``META["fermi_level_method"]`` records which was used."""
+
     def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
         """Build S and H0 with the engine (no SCF), then apply the model."""
         atoms = validate(atoms, name)
@@ -137,6 +144,7 @@ class Predictor:
                 "hamiltonian": "predicted",
                 "model": {"path": self.path, "nextham_version": self.meta.get("nextham_version")},
                 "fermi_level": self.fermi_level(out),
+                "fermi_level_method": largecell.spectral_method(out, self.spectral_method),
                 "time_model_s": t_model,
                 "reliability": report,
             }
@@ -148,7 +156,10 @@ class Predictor:
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""
         mesh = self.settings.kmesh_for(record[K.CELL])
-        return mesh_fermi_level(record, record[K.HT], mesh, self.settings.smearing_ev)[0]
+        smearing = self.settings.smearing_ev
+        if largecell.spectral_method(record, self.spectral_method) == "sparse":
+            return largecell.sparse_mesh_fermi_level(record, record[K.HT], mesh, smearing)
+        return mesh_fermi_level(record, record[K.HT], mesh, smearing)[0]
 
 
 def predict_structures(
