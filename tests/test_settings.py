@@ -132,11 +132,18 @@ def test_unsupported_element_refused_before_any_work(tmp_path):
     assert not (tmp_path / "ds").exists()
 
 
-def test_gth_dzvp_refused_for_datasets_naming_dzvp_molopt_sr(tmp_path):
+def test_gth_dzvp_dataset_needs_the_tight_pair_rule(tmp_path):
+    """gth-dzvp passes the spectral check only with pairs down to 1e-7 (measured): a looser
+    threshold is refused before any work, naming the fix; the CLI's default for it is 1e-7."""
+    from nextham.dft.settings import check_pair_rule, default_overlap_threshold
+
     si = bulk("Si", "diamond", a=5.43)
-    with pytest.raises(InputError, match=r"--basis dzvp is refused.*dzvp-molopt-sr"):
+    with pytest.raises(InputError, match=r"dzvp needs --threshold 1e-07.*dzvp-molopt-sr"):
         build_dataset(tmp_path / "ds", [("si", si)], EngineSettings(basis="dzvp"))
     assert not (tmp_path / "ds").exists()
+    assert default_overlap_threshold("dzvp") == 1e-7
+    assert default_overlap_threshold("dzvp-molopt-sr") == EngineSettings.overlap_threshold
+    check_pair_rule(EngineSettings(basis="dzvp", overlap_threshold=1e-7))  # accepted
 
 
 @pytest.mark.parametrize("symbol", ["C", "Al"])

@@ -17,6 +17,7 @@ from nextham.dft.settings import (
     SCALAR_BASIS,
     SPIN_MODES,
     EngineSettings,
+    default_overlap_threshold,
 )
 from nextham.errors import InputError
 
@@ -87,8 +88,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--kmesh (supercells then converge to the Hamiltonian of their primitive cell)",
     )
     e.add_argument("--smearing", type=float, default=d.smearing_ev, help="Fermi–Dirac width, eV")
-    e.add_argument("--threshold", type=float, default=d.overlap_threshold,
-                   help="overlap threshold of pairs")  # fmt: skip
+    e.add_argument("--threshold", type=float, default=None,
+                   help=f"overlap threshold of pairs (default {d.overlap_threshold:g}; the "
+                   "basis family's own where it needs a tighter one: dzvp 1e-7)")  # fmt: skip
     e.add_argument("--cutoff", type=float, default=d.cutoff, help="pair cutoff radius, Å")
     e.add_argument("--ke-cutoff", type=float, default=d.ke_cutoff_ev, help="plane-wave cutoff, eV")
     e.add_argument(
@@ -205,11 +207,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.kmesh is not None and args.kspacing is not None:
         raise InputError("give --kmesh or --kspacing, not both")
+    threshold = default_overlap_threshold(args.basis) if args.threshold is None else args.threshold
     settings = EngineSettings(
         spin=args.spin, basis=args.basis, kmesh=args.kmesh or EngineSettings.kmesh,
-        kspacing=args.kspacing, smearing_ev=args.smearing,
-        overlap_threshold=args.threshold, cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff,
-        h0_spin_orbit=not args.scalar_h0,
+        kspacing=args.kspacing, smearing_ev=args.smearing, overlap_threshold=threshold,
+        cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff, h0_spin_orbit=not args.scalar_h0,
     )  # fmt: skip
     structures, skipped = structures_from_args(args)
     if args.dry_run:

@@ -19,7 +19,7 @@ from ase import Atoms
 from pyscf import lib
 
 from nextham.dft.label import compute_record
-from nextham.dft.settings import EngineSettings, check_dataset_basis, check_elements
+from nextham.dft.settings import EngineSettings, check_elements, check_pair_rule
 from nextham.dft.spectral_check import failure_message
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
@@ -54,8 +54,8 @@ def build_dataset(
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
-    Elements the settings cannot compute, and basis families unfit for training data
-    (:data:`nextham.dft.settings.UNFIT_FOR_DATASETS`), are refused before anything is written.
+    Elements the settings cannot compute, and a pair threshold too loose for the basis family
+    (:data:`nextham.dft.settings.PAIR_THRESHOLD_MAX`), are refused before anything is written.
 
     Parameters
     ----------
@@ -69,7 +69,7 @@ def build_dataset(
         recorded as failed, with its numbers, instead of stored; ``False`` stores it (its
         metadata still says it failed).
     """
-    check_dataset_basis(settings)
+    check_pair_rule(settings)
     check_elements([z for _, atoms in structures for z in atoms.numbers], settings)
     ds = Dataset.create(path, settings, structures)
     todo_names = set(ds.reconcile())
