@@ -1,17 +1,26 @@
-"""Dataset-level evaluation of a model next to the baselines (used by ``nextham evaluate``)."""
+"""Dataset-level evaluation of a model next to the baselines (used by ``nextham evaluate``).
+
+Besides the dataset summary, the per-structure reports can be aggregated by group
+(:data:`GROUPINGS`): by ``element`` (a structure counts for every element it contains) and by
+``prototype`` (``atoms.info["prototype"]`` of the dataset's structures, else ``"unknown"``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import numpy as np
+from ase.data import atomic_numbers, chemical_symbols
 from rich.console import Console
 from rich.table import Table
 
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
-from nextham.loss.report import aggregate_reports, evaluate_structure
+from nextham.loss.report import ZERO_CORRECTION, aggregate_reports, evaluate_structure
 from nextham.predict import predict_hamiltonians
+from nextham.record import keys as K
 from nextham.record.layout import require_h0
-from nextham.store.dataset import Dataset
+from nextham.store.dataset import STRUCTURES, Dataset
 
 
 def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
@@ -29,8 +38,72 @@ def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
     return names
 
 
-def evaluate_dataset(model, meta: dict, path: str, split: str, kpts: np.ndarray) -> dict:
-    """Aggregated metrics of model and baselines plus per-structure reports."""
+GROUPINGS = ("element", "prototype")
+UNKNOWN_PROTOTYPE = "unknown"
+
+
+def element_labels(record: Mapping) -> list[str]:
+    """The distinct element symbols of a record, by atomic number."""
+    return [chemical_symbols[z] for z in sorted({int(z) for z in record[K.NUMBERS]})]
+
+
+def prototype_labels(ds: Dataset) -> dict[str, str]:
+    """Structure name → ``atoms.info["prototype"]`` (``"unknown"`` where absent)."""
+    if not (ds.path / STRUCTURES).exists():
+        return {}
+    return {
+        name: str(atoms.info.get("prototype", UNKNOWN_PROTOTYPE)) for name, atoms in ds.structures()
+    }
+
+
+def aggregate_groups(
+    structures: Mapping[str, Mapping[str, dict]], labels: Mapping[str, Sequence[str]]
+) -> dict[str, dict]:
+    """Group → :func:`~nextham.loss.report.aggregate_reports` of the structures in it.
+
+    ``structures``: name → :func:`~nextham.loss.report.evaluate_structure` output;
+    ``labels``: name → the groups of that structure (a structure may be in several).
+    """
+    members: dict[str, list[str]] = {}
+    for name in structures:
+        for group in dict.fromkeys(labels[name]):
+            members.setdefault(group, []).append(name)
+    return {g: aggregate_reports([structures[n] for n in ns]) for g, ns in members.items()}
+
+
+def ordered_groups(groups: Mapping[str, dict], by: str) -> dict[str, dict]:
+    """Groups by atomic number (``element``) or by name, ``"unknown"`` last."""
+    if by == "element":
+        return {g: groups[g] for g in sorted(groups, key=lambda g: atomic_numbers[g])}
+    return {g: groups[g] for g in sorted(groups, key=lambda g: (g == UNKNOWN_PROTOTYPE, g))}
+
+
+def group_labels(
+    ds: Dataset, names: Sequence[str], records: Sequence[Mapping], by: str
+) -> dict[str, list[str]]:
+    """Structure name → its groups under grouping ``by`` (:data:`GROUPINGS`)."""
+    if by == "element":
+        return {n: element_labels(r) for n, r in zip(names, records, strict=True)}
+    if by == "prototype":
+        protos = prototype_labels(ds)
+        return {n: [protos.get(n, UNKNOWN_PROTOTYPE)] for n in names}
+    raise InputError(f"unknown grouping {by!r}; choose from {GROUPINGS}")
+
+
+def evaluate_dataset(
+    model,
+    meta: dict,
+    path: str,
+    split: str,
+    kpts: np.ndarray,
+    window: str = "edges",
+    by: Sequence[str] = (),
+) -> dict:
+    """Aggregated metrics of model and baselines plus per-structure reports.
+
+    ``window``: the band window (:func:`nextham.loss.metrics.energy_window`); ``by``:
+    groupings (:data:`GROUPINGS`) whose per-group summaries go under ``report["by"]``.
+    """
     ds = Dataset(path)
     for name in ds.names if ds.source is not None else []:
         require_h0(ds.load(name), f"{path}: entry {name}")
@@ -41,22 +114,38 @@ def evaluate_dataset(model, meta: dict, path: str, split: str, kpts: np.ndarray)
     names = select_names(ds, meta, split)
     records = [ds.load(n) for n in names]
     preds = predict_hamiltonians(model, records)
-    per = [evaluate_structure(r, h, kpts) for r, h in zip(records, preds)]
+    per = [evaluate_structure(r, h, kpts, window=window) for r, h in zip(records, preds)]
+    structures = dict(zip(names, per))
     return {
         "dataset": str(path),
         "split": split,
         "n_kpts": len(kpts),
+        "window": window,
         "summary": aggregate_reports(per),
-        "structures": dict(zip(names, per)),
+        "by": {
+            b: ordered_groups(aggregate_groups(structures, group_labels(ds, names, records, b)), b)
+            for b in by
+        },
+        "structures": structures,
     }
+
+
+WINDOW_TITLES = {"edges": "insulators VBM−2…CBM+2, metals E_F±2 eV", "fermi": "E_F±2 eV"}
+
+
+def _mae(group: dict) -> str:
+    return "-" if group["mae_meV"] is None else f"{group['mae_meV']:.4g}"
 
 
 def print_report(report: dict) -> None:
     """The summary table: Gauge MAE, spin blocks, band MAE, ghosts per model/baseline."""
     n = report["summary"]["model"]["n_structures"]
-    t = Table(title=f"{report['dataset']} ({report['split']}, {n} structures)")
-    cols = ("", "Gauge MAE meV", "spin blocks meV", "band MAE meV (E_F±2 eV)", "ghost states",
-            "levels > 0.1 eV off")  # fmt: skip
+    window = report.get("window", "fermi")
+    n_ins = report["summary"]["model"].get("window", {}).get("n_insulators", 0)
+    title = f"{report['dataset']} ({report['split']}, {n} structures, {n_ins} insulators)"
+    t = Table(title=title)
+    cols = ("", "Gauge MAE meV", "spin blocks meV", f"band MAE meV ({WINDOW_TITLES[window]})",
+            "ghost states", "levels > 0.1 eV off")  # fmt: skip
     for col in cols:
         t.add_column(col)
     for name, s in report["summary"].items():
@@ -67,7 +156,25 @@ def print_report(report: dict) -> None:
             if v["mae_meV"] is not None
         )
         t.add_row(name, f"{g['overall']['mae_meV']:.4g}", spin or "-",
-                  f"{s['bands']['mae_meV']:.4g}" if s["bands"]["mae_meV"] is not None else "-",
+                  _mae(s["bands"]),
                   str(s["ghost_states"]["total"]),
                   str(s["unmatched_levels"]["total"]))  # fmt: skip
+    Console(width=140).print(t)
+
+
+def print_groups(report: dict, by: str) -> None:
+    """One row per group of ``report["by"][by]``: count, Gauge MAE, band MAE and ghost states
+    of the model next to H0 (``zero_correction``)."""
+    window = WINDOW_TITLES[report.get("window", "fermi")]
+    t = Table(title=f"{report['dataset']} by {by} (band window {window})")
+    cols = (by, "structures", "Gauge MAE model", "Gauge MAE H0", "band MAE model",
+            "band MAE H0", "ghosts model", "ghosts H0")  # fmt: skip
+    for col in cols:
+        t.add_column(col)
+    for group, summary in report["by"][by].items():
+        m, h0 = summary["model"], summary[ZERO_CORRECTION]
+        t.add_row(group, str(m["n_structures"]),
+                  _mae(m["gauge_mae"]["overall"]), _mae(h0["gauge_mae"]["overall"]),
+                  _mae(m["bands"]), _mae(h0["bands"]),
+                  str(m["ghost_states"]["total"]), str(h0["ghost_states"]["total"]))  # fmt: skip
     Console(width=140).print(t)

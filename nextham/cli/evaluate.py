@@ -1,6 +1,8 @@
 """Evaluate a model on a dataset: Gauge MAE (overall, spin blocks, element pairs, distance shells),
-band MAE within E_F ± 2 eV on a k-mesh, ghost states — for the model and, in the same run, the
-baselines "zero correction" (H = H0) and "zero Hamiltonian". Prints a table, writes JSON.
+band MAE on a k-mesh within VBM − 2 … CBM + 2 eV for insulators and E_F ± 2 eV for metals
+(``--window fermi``: E_F ± 2 eV always), ghost states — for the model and, in the same run, the
+baselines "zero correction" (H = H0) and "zero Hamiltonian". Prints a table (``--by element``,
+``--by prototype``: one more per grouping), writes JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +18,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", choices=("all", "train", "val", "test", "ood"), default="all",
                    help="the model's split of this dataset (ood: held-out elements)")  # fmt: skip
     p.add_argument("--kmesh", default="4,4,4", help="k-mesh for bands and ghost states")
+    p.add_argument("--window", choices=("edges", "fermi"), default="edges",
+                   help="band window: edges (VBM-2..CBM+2 eV for insulators, E_F±2 eV for "
+                        "metals) or fermi (E_F±2 eV, the old definition)")  # fmt: skip
+    p.add_argument("--by", action="append", choices=("element", "prototype"), default=None,
+                   help="also a table per element or per prototype (repeatable)")  # fmt: skip
     p.add_argument("--json", default=None, help="output JSON (default: <model>.eval.json)")
 
 
@@ -24,14 +31,18 @@ def run(args: argparse.Namespace) -> int:
     import json
     from pathlib import Path
 
-    from nextham.evaluate import evaluate_dataset, print_report
+    from nextham.evaluate import evaluate_dataset, print_groups, print_report
     from nextham.model.files import load_model
     from nextham.spectra.kspace import gamma_mesh
 
     model, meta = load_model(args.model)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
-    report = evaluate_dataset(model, meta, args.dataset, args.split, gamma_mesh(kmesh))
+    kpts = gamma_mesh(kmesh)
+    by = args.by or ()
+    report = evaluate_dataset(model, meta, args.dataset, args.split, kpts, args.window, by)
     print_report(report)
+    for by in report["by"]:
+        print_groups(report, by)
     out = Path(args.json or Path(args.model).with_suffix(".eval.json"))
     out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out}")

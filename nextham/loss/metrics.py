@@ -20,11 +20,18 @@ Bands and ghost states
 Eigenvalues come from H(k) c = ε S(k) c with the canonical orthogonalization of
 :mod:`nextham.spectra.eigen` (same S, so the same number of states for prediction and
 reference). Band MAE compares bands index by index at each k over the reference bands
-inside E_F ± ``band_window``; it is given with the μ* shift removed (``mae_meV``) and
-without (``mae_raw_meV``).
+inside the band window; it is given with the μ* shift removed (``mae_meV``) and without
+(``mae_raw_meV``).
+
+The band window (:func:`energy_window`) is, by default (``"edges"``), VBM − w … CBM + w for an
+insulator and E_F ± w for a metal, w = ``band_window`` (2 eV). VBM and CBM are the highest
+occupied and lowest empty reference levels over the evaluation k-points, with the number of
+occupied levels per k from ``META["n_electrons"]``; a structure is an insulator when
+CBM − VBM exceeds :data:`GAP_TOL`. E_F of a wide-gap insulator lies mid-gap, where E_F ± w can
+hold no level at all. ``"fermi"`` keeps E_F ± w for every structure.
 
 A *ghost state* is a spurious level, one the reference spectrum has no counterpart for: at
-each k, the number of μ*-corrected predicted eigenvalues inside E_F ± ``band_window`` in
+each k, the number of μ*-corrected predicted eigenvalues inside the band window in
 excess of the reference eigenvalues inside the window widened by ``ghost_margin`` on both
 sides. Levels that are merely shifted keep the count (their error is the band MAE), so a
 physical Hamiltonian such as H0 scores zero unless a band crosses the window's edge by more
@@ -36,11 +43,13 @@ above ``level_tol`` and ghosts alike.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 from ase.data import chemical_symbols
 
+from nextham.conventions import electrons_per_level
 from nextham.loss.gauge import gauge_corrected_difference
 from nextham.record import keys as K
 from nextham.record.flat import (
@@ -56,6 +65,10 @@ from nextham.record.layout import BlockLayout
 
 MEV = 1000.0
 DEFAULT_DISTANCE_BINS: tuple[float, ...] = (0.0, 1e-3, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, np.inf)
+GAP_TOL = 0.05
+"""Smallest reference gap CBM − VBM (eV) that makes a structure an insulator."""
+WINDOWS = ("edges", "fermi")
+"""Band-window definitions of :func:`energy_window`."""
 
 
 def group_stats(abs_err_ev: np.ndarray) -> dict:
@@ -156,16 +169,110 @@ def gauge_mae(
     return out
 
 
-def band_mae(
-    eps_ref: np.ndarray, eps_pred: np.ndarray, fermi_level: float, window: float = 2.0
-) -> dict:
-    """MAE over reference bands inside E_F ± window, compared index by index, meV.
+@dataclass(frozen=True)
+class EnergyWindow:
+    """Energy window [lo, hi] (eV) of the band metrics and how it was defined.
 
-    ``eps_ref``, ``eps_pred`` (nk, m). Returns :func:`group_stats` of the selected errors.
+    ``definition`` is the one asked for (``"edges"`` or ``"fermi"``); ``insulator`` says
+    whether the reference gap exceeds the tolerance (with ``"edges"``, then the band edges set
+    [lo, hi]); ``vbm``, ``cbm``, ``gap`` are None where there are no band edges (no electron
+    count, a fractional number of occupied levels, no level occupied or none empty).
+    """
+
+    lo: float
+    hi: float
+    definition: str
+    insulator: bool
+    vbm: float | None = None
+    cbm: float | None = None
+    gap: float | None = None
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        return self.lo, self.hi
+
+    def to_json(self) -> dict:
+        """The window as a JSON-serializable dict (energies in eV)."""
+        return asdict(self)
+
+
+def occupied_levels(record: Mapping) -> float | None:
+    """Occupied levels per k of a record: ``META["n_electrons"]`` / electrons per level
+    (two for scalar, one for spinor records); None without an electron count."""
+    meta = record.get(K.META) or {}
+    if meta.get("n_electrons") is None:
+        return None
+    return float(meta["n_electrons"]) / electrons_per_level(bool(record[K.SPINOR]))
+
+
+def energy_window(
+    eps_ref: np.ndarray,
+    fermi_level: float,
+    n_occupied: float | None,
+    half_width: float = 2.0,
+    definition: str = "edges",
+    gap_tol: float = GAP_TOL,
+) -> EnergyWindow:
+    """The band window of one structure from its reference levels.
+
+    Parameters
+    ----------
+    eps_ref : (nk, m)
+        Reference eigenvalues (eV) on the evaluation k-points.
+    fermi_level
+        E_F (eV), the centre of the window of metals and of ``definition="fermi"``.
+    n_occupied
+        Occupied levels per k (:func:`occupied_levels`); None or fractional: no band edges.
+    half_width
+        w (eV): VBM − w … CBM + w for an insulator, E_F ± w otherwise.
+    definition
+        ``"edges"`` (insulators by their band edges) or ``"fermi"`` (E_F ± w always).
+    gap_tol
+        An insulator has CBM − VBM > ``gap_tol`` (eV).
+    """
+    if definition not in WINDOWS:
+        raise ValueError(f"unknown band window {definition!r}; choose from {WINDOWS}")
+    fermi = EnergyWindow(fermi_level - half_width, fermi_level + half_width, definition, False)
+    eps = np.sort(np.asarray(eps_ref, dtype=float), axis=-1)
+    if n_occupied is None or abs(n_occupied - round(n_occupied)) > 1e-9:
+        return fermi
+    n_occ = round(n_occupied)
+    if not 0 < n_occ < eps.shape[-1]:
+        return fermi
+    vbm, cbm = float(eps[:, n_occ - 1].max()), float(eps[:, n_occ].min())
+    insulator = cbm - vbm > gap_tol
+    edges = {"vbm": vbm, "cbm": cbm, "gap": cbm - vbm, "insulator": insulator}
+    if definition == "edges" and insulator:
+        return EnergyWindow(vbm - half_width, cbm + half_width, definition, **edges)
+    return EnergyWindow(fermi.lo, fermi.hi, definition, **edges)
+
+
+def _bounds(fermi_level: float, window: float | tuple[float, float]) -> tuple[float, float]:
+    """(lo, hi) of a window given as a half-width around E_F or as absolute bounds (eV)."""
+    if np.ndim(window) == 0:
+        return fermi_level - float(window), fermi_level + float(window)
+    lo, hi = window
+    return float(lo), float(hi)
+
+
+def _inside(eps: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return (eps >= lo) & (eps <= hi)
+
+
+def band_mae(
+    eps_ref: np.ndarray,
+    eps_pred: np.ndarray,
+    fermi_level: float,
+    window: float | tuple[float, float] = 2.0,
+) -> dict:
+    """MAE over reference bands inside the window, compared index by index, meV.
+
+    ``eps_ref``, ``eps_pred`` (nk, m); ``window`` a half-width around ``fermi_level`` or
+    (lo, hi) in eV (:func:`energy_window`). Returns :func:`group_stats` of the selected errors.
     """
     if eps_ref.shape != eps_pred.shape:
         raise ValueError(f"band shapes differ: {eps_ref.shape} vs {eps_pred.shape}")
-    sel = np.abs(eps_ref - fermi_level) <= window
+    sel = _inside(eps_ref, *_bounds(fermi_level, window))
     return group_stats(np.abs(eps_pred - eps_ref)[sel])
 
 
@@ -173,15 +280,15 @@ def count_ghost_states(
     eps_ref: np.ndarray,
     eps_pred: np.ndarray,
     fermi_level: float,
-    window: float = 2.0,
+    window: float | tuple[float, float] = 2.0,
     margin: float = 0.5,
 ) -> np.ndarray:
-    """Ghost states per k: predicted ε in E_F ± window in excess of the reference ε in
-    E_F ± (window + margin). ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
-    ref = np.asarray(eps_ref) - fermi_level
-    pred = np.asarray(eps_pred) - fermi_level
-    n_pred = np.sum(np.abs(pred) <= window, axis=1)
-    n_ref = np.sum(np.abs(ref) <= window + margin, axis=1)
+    """Ghost states per k: predicted ε in the window in excess of the reference ε in the
+    window widened by ``margin`` on both sides. ``window`` as in :func:`band_mae`;
+    ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
+    lo, hi = _bounds(fermi_level, window)
+    n_pred = np.sum(_inside(np.asarray(eps_pred), lo, hi), axis=1)
+    n_ref = np.sum(_inside(np.asarray(eps_ref), lo - margin, hi + margin), axis=1)
     return np.maximum(n_pred - n_ref, 0).astype(np.int64)
 
 
@@ -189,14 +296,16 @@ def count_unmatched_levels(
     eps_ref: np.ndarray,
     eps_pred: np.ndarray,
     fermi_level: float,
-    window: float = 2.0,
+    window: float | tuple[float, float] = 2.0,
     tol: float = 0.1,
 ) -> np.ndarray:
-    """Unmatched levels per k: predicted ε in E_F ± window farther than ``tol`` from every
-    reference ε at that k. ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
+    """Unmatched levels per k: predicted ε in the window farther than ``tol`` from every
+    reference ε at that k. ``window`` as in :func:`band_mae`;
+    ``eps_ref`` (nk, m_ref), ``eps_pred`` (nk, m_pred) → (nk,) int."""
+    lo, hi = _bounds(fermi_level, window)
     counts = []
     for ref, pred in zip(eps_ref, eps_pred, strict=True):
-        inside = pred[np.abs(pred - fermi_level) <= window]
+        inside = pred[_inside(pred, lo, hi)]
         if inside.size == 0:
             counts.append(0)
             continue

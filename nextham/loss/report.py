@@ -24,7 +24,9 @@ from nextham.loss.metrics import (
     band_mae,
     count_ghost_states,
     count_unmatched_levels,
+    energy_window,
     gauge_mae,
+    occupied_levels,
 )
 from nextham.record import keys as K
 from nextham.spectra.eigen import band_energies
@@ -45,6 +47,7 @@ def structure_metrics(
     kpts: np.ndarray,
     eps_ref: np.ndarray | None = None,
     band_window: float = 2.0,
+    window: str = "edges",
     ghost_margin: float = 0.5,
     level_tol: float = 0.1,
     distance_bins: Sequence[float] = DEFAULT_DISTANCE_BINS,
@@ -55,7 +58,8 @@ def structure_metrics(
     Parameters
     ----------
     record
-        Structure record; ``META["fermi_level"]`` (eV) defines the band window.
+        Structure record; ``META["fermi_level"]`` (eV) and ``META["n_electrons"]`` define the
+        band window (:func:`nextham.loss.metrics.energy_window`).
     h_pred : (n_entries,)
         Predicted H in the layout of ``record[HT]``.
     kpts : (nk, 3)
@@ -63,27 +67,33 @@ def structure_metrics(
     eps_ref : (nk, m), optional
         Reference eigenvalues at ``kpts`` (computed when omitted).
     band_window, ghost_margin, level_tol
-        Half-width of the window around E_F, the ghost-state margin and the unmatched-level
-        tolerance, eV (:mod:`nextham.loss.metrics`).
+        Half-width w of the band window (beyond the band edges or around E_F), the
+        ghost-state margin and the unmatched-level tolerance, eV (:mod:`nextham.loss.metrics`).
+    window
+        ``"edges"`` (VBM − w … CBM + w for insulators, E_F ± w for metals) or ``"fermi"``
+        (E_F ± w always), shared by band MAE, ghost states and unmatched levels.
 
     Returns
     -------
-    dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"bands"`` and
-    ``"ghost_states"`` and ``"unmatched_levels"``.
+    dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"window"``
+    (:meth:`nextham.loss.metrics.EnergyWindow.to_json`), ``"bands"``, ``"ghost_states"`` and
+    ``"unmatched_levels"``.
     """
     fermi = float(record[K.META]["fermi_level"])
     if eps_ref is None:
         eps_ref = band_energies(record, record[K.HT], kpts, s_threshold)
+    win = energy_window(eps_ref, fermi, occupied_levels(record), band_window, window)
     gauge = gauge_mae(record, h_pred, distance_bins)
     mu = gauge["mu_star_meV"] / MEV
     eps_pred = band_energies(record, h_pred, kpts, s_threshold)
-    bands = band_mae(eps_ref, eps_pred - mu, fermi, band_window)
-    raw = band_mae(eps_ref, eps_pred, fermi, band_window)
+    bands = band_mae(eps_ref, eps_pred - mu, fermi, win.bounds)
+    raw = band_mae(eps_ref, eps_pred, fermi, win.bounds)
     bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts))
-    ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, band_window, ghost_margin)
-    levels = count_unmatched_levels(eps_ref, eps_pred - mu, fermi, band_window, level_tol)
+    ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, win.bounds, ghost_margin)
+    levels = count_unmatched_levels(eps_ref, eps_pred - mu, fermi, win.bounds, level_tol)
     return {
         "gauge_mae": gauge,
+        "window": win.to_json(),
         "bands": bands,
         "ghost_states": {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())},
         "unmatched_levels": {"count": int(levels.sum()), "tol_eV": level_tol},
@@ -132,8 +142,13 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
     levels = np.array([s["unmatched_levels"]["count"] for s in structures], dtype=np.int64)
     overall = [g["overall"]["mae_meV"] for g in gauges if g["overall"]["mae_meV"] is not None]
     band_raw = _merge_groups([{"sum_meV": b["sum_raw_meV"], "count": b["count"]} for b in bands])
+    windows = [s["window"] for s in structures if "window" in s]
     out = {
         "n_structures": len(structures),
+        "window": {
+            "definitions": sorted({w["definition"] for w in windows}),
+            "n_insulators": sum(bool(w["insulator"]) for w in windows),
+        },
         "gauge_mae": {
             "overall": _merge_groups([g["overall"] for g in gauges]),
             "structure_mean_meV": float(np.mean(overall)) if overall else None,
