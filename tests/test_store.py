@@ -100,3 +100,14 @@ def test_atomic_output_gives_plain_file_permissions(tmp_path):
         os.umask(old)
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_dataset_keeps_plain_structure_labels(tmp_path):
+    """prototype/composition labels travel into the dataset (evaluate --by prototype reads
+    them); objects a reader leaves in ``info`` do not."""
+    atoms = bulk("Si", "diamond", a=5.43)
+    atoms.info.update({"prototype": "diamond", "variant": "d0", "spacegroup": object()})
+    ds = Dataset.create(tmp_path / "ds", EngineSettings(), [("si", atoms)])
+    ((name, stored),) = ds.structures()
+    assert name == "si" and stored.info["prototype"] == "diamond"
+    assert stored.info["variant"] == "d0" and "spacegroup" not in stored.info

@@ -92,7 +92,10 @@ class Dataset:
         frames = []
         for name, atoms in structures:
             a = atoms.copy()
-            a.info = {"name": name}
+            # plain labels (prototype, composition, variant…) travel with the structure; objects
+            # a reader may leave in info (a CIF's spacegroup) do not
+            kept = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
+            a.info = {**kept, "name": name}
             frames.append(a)
         with atomic_output(root / STRUCTURES) as tmp:
             write(tmp, frames, format="extxyz")
