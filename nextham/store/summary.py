@@ -39,7 +39,7 @@ def dataset_summary(ds: Dataset) -> dict:
         "finished": len(entries),
         "failed": len(ds.manifest["failed"]),
         "elements": sorted(elements),
-        "magnetic elements computed non-magnetic": sorted(elements & MAGNETIC_ELEMENTS) or None,
+        "magnetic elements computed non-magnetic": sorted(elements & MAGNETIC_ELEMENTS) or "none",
         **engine,
         "atoms": sum(r["natoms"] for r in rows),
         "pairs": sum(r["n_edges"] for r in rows),
