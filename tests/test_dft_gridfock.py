@@ -19,6 +19,7 @@ from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.predict.inputs import record_atoms
 from nextham.record import keys as K
+from nextham.record.layout import iter_blocks
 from nextham.spectra import kspace
 
 SETTINGS = EngineSettings(kmesh=(2, 1, 1), overlap_threshold=1e-3)
@@ -226,3 +227,8 @@ def test_multigrid_label_matches_reference(si_record, si_settings):
         assert np.abs(fast[key] - si_record[key]).max() < 1e-4
     assert fast[K.META]["roundtrip_error_ht_ev"] < si_record[K.META]["roundtrip_error_ht_ev"] + 1e-4
     assert abs(fast[K.META]["energy_ev"] - si_record[K.META]["energy_ev"]) < 1e-3
+    for key in (K.H0, K.HT):  # Hermitian: the block of (j, i, −R) is that of (i, j, R) transposed
+        blocks = dict(iter_blocks(fast, key))
+        for (i, j, *r), block in blocks.items():
+            partner = blocks[(j, i, *(-np.asarray(r)).tolist())]
+            assert np.abs(partner - block.T).max() < 1e-10
