@@ -29,7 +29,7 @@ from ase import Atoms
 
 from nextham.conventions import HARTREE_EV, electrons_per_level
 from nextham.dft.cell import atom_ao_slices, build_cell
-from nextham.dft.engine import bloch_assemble, h0_hamiltonian, make_mf
+from nextham.dft.engine import bloch_assemble, h0_hamiltonian, make_mf, pin_hcore
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
@@ -106,7 +106,7 @@ def sad_fock_at_kpts(mf, settings: EngineSettings) -> np.ndarray:
         h1e = np.asarray(mf.get_hcore())
         veff = np.asarray(mf.get_veff(dm=dm0))
     if settings.h0_spin_orbit or settings.spin != "soc":
-        mf.get_hcore = lambda *args, **kwargs: h1e
+        pin_hcore(mf, h1e)
     return h1e + veff
 
 

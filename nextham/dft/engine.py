@@ -91,11 +91,13 @@ def fft_integration(mf) -> Iterator[None]:
         mf._numint = saved
 
 
-def pin_scalar_hcore(mf) -> None:
-    """Compute the core Hamiltonian at the SCF k-points once and reuse it (SCF, round-trip
-    checks); other k-points still get their own. Scalar runs only: a spin–orbit run switches
-    its SO term on and off (:func:`h0_hamiltonian`), which a pinned matrix would not see."""
-    h1e, compute = mf.get_hcore(), mf.get_hcore
+def pin_hcore(mf, h1e: np.ndarray | None = None) -> None:
+    """Reuse the core Hamiltonian ``h1e`` (default: computed now) at the SCF k-points (SCF,
+    round-trip checks); other k-points and cells still get their own. Only where the SO term
+    stays as it is: a spin–orbit run that switches it off for H0 (:func:`h0_hamiltonian`)
+    would not see that in a pinned matrix."""
+    compute = mf.get_hcore
+    h1e = compute() if h1e is None else h1e
 
     def get_hcore(cell=None, kpts=None):
         same = kpts is None or np.array_equal(np.reshape(kpts, (-1, 3)), mf.kpts)

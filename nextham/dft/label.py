@@ -19,7 +19,7 @@ from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.engine import (
     flat_blocks,
     h0_hamiltonian,
-    pin_scalar_hcore,
+    pin_hcore,
     roundtrip_error,
     transform_blocks,
     zeroth_step,
@@ -59,7 +59,7 @@ def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) ->
         mf._numint = multigrid.MultiGridNumInt(mf.cell)
     t1 = time.perf_counter()
     if not spinor:
-        pin_scalar_hcore(mf)  # the SCF's core Hamiltonian, reused by the round-trip checks
+        pin_hcore(mf)  # the SCF's core Hamiltonian, reused by the round-trip checks
     mf.kernel(dm0=dm0)
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()

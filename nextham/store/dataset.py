@@ -38,6 +38,7 @@ ENTRIES = "entries"
 def entry_summary(record: dict) -> dict:
     """Small JSON summary of a record kept in the manifest (for ``inspect`` without loading)."""
     meta = record[K.META]
+    check = meta.get("spectral_check") or {}
     numbers = np.asarray(record[K.NUMBERS])
     return {
         "natoms": len(numbers),
@@ -51,9 +52,9 @@ def entry_summary(record: dict) -> dict:
         "time_h0_s": meta.get("time_h0_s"),
         "time_scf_s": meta.get("time_scf_s"),
         "roundtrip_error_ht_ev": meta.get("roundtrip_error_ht_ev"),
-        "band_error_ev": (meta.get("spectral_check") or {}).get("max_band_error_ev"),
-        "min_overlap_eig": (meta.get("spectral_check") or {}).get("min_overlap_eig"),
-        "spectral_passed": (meta.get("spectral_check") or {}).get("passed"),
+        "band_error_ev": check.get("max_band_error_ev"),
+        "min_overlap_eig": check.get("min_overlap_eig"),
+        "spectral_passed": check.get("passed"),
     }
 
 
