@@ -37,6 +37,7 @@ from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, time_reverse_spinor
 from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.pairs import select_pairs
+from nextham.dft.position import flat_position, position_blocks
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import H0_METHODS, EngineSettings, element_details
 from nextham.record import keys as K
@@ -321,4 +322,6 @@ def zeroth_step(
         K.SPINOR: spinor,
         K.META: meta,
     }
+    if settings.position_matrix:
+        record[K.R_MATRIX] = flat_position(position_blocks(cell, edge_index, cell_shift))
     return record, mf

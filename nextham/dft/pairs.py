@@ -47,7 +47,7 @@ def image_shifts(nimg: np.ndarray) -> np.ndarray:
     return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
-def _image_subcell(cell: pbcgto.Cell, atom_ids: np.ndarray, disp_bohr: np.ndarray):
+def image_subcell(cell: pbcgto.Cell, atom_ids: np.ndarray, disp_bohr: np.ndarray):
     """Copy of ``cell`` holding only atom ``atom_ids[n]`` moved by ``disp_bohr[n]`` (Bohr), in
     that order, with the cell's contracted basis untouched (like PySCF's ``cell_plus_imgs``
     for a chosen set of image atoms). Returns a molecule-like object for ``intor_cross``."""
@@ -97,7 +97,7 @@ def select_pairs(
     home = np.flatnonzero(~shifts.any(axis=1))[0]
     images, image_of = np.unique(np.stack([r, j], 1), axis=0, return_inverse=True)
     image_of = image_of.ravel()
-    sub = _image_subcell(cell, images[:, 1], shifts[images[:, 0]] @ cell.lattice_vectors())
+    sub = image_subcell(cell, images[:, 1], shifts[images[:, 0]] @ cell.lattice_vectors())
     s = molgto.intor_cross("int1e_ovlp", cell, sub)  # (nao, nao of the image atoms)
     sl = atom_ao_slices(cell)
     width = sl[:, 1] - sl[:, 0]

@@ -152,6 +152,9 @@ class EngineSettings:
         H0 is the scalar-relativistic SAD Fock matrix (spin-diagonal, real) while HT keeps the
         full spinor Hamiltonian, so ΔH = HT − H0 carries the whole spin–orbit coupling and a
         model learns it instead of copying it from H0.
+    position_matrix : bool
+        Also store the position matrix <φ_i0|r|φ_jR> of every pair (``K.R_MATRIX``), for
+        exact optical velocities and the ABACUS rR export (off by default: 3 × the size of S).
     """
 
     spin: str = "scalar"
@@ -166,6 +169,7 @@ class EngineSettings:
     cutoff: float | None = None
     ke_cutoff_ev: float | None = None
     h0_spin_orbit: bool = True
+    position_matrix: bool = False
 
     def __post_init__(self) -> None:
         if self.spin not in SPIN_MODES:

@@ -5,6 +5,10 @@ the lattice vector alone: the eigenvalues are the same, but k-derivatives then c
 tight-binding position operator r = τ_i (the convention under which velocities, and hence
 optical spectra, do not depend on the choice of unit cell). k is Cartesian in 1/Å (with 2π);
 derivatives are ∂/∂k_a, a = x, y, z, in eV·Å.
+
+When the record stores the position matrix (``K.R_MATRIX``), :meth:`DenseBloch.position` gives
+its Bloch sum in the same gauge, r(k) = Σ_R e^{ik·d} <φ_i0| r − τ_i |φ_jR> (Å): the position
+measured from atom i, so that the Berry connection is that of the atomic gauge.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import numpy as np
 
 from nextham.record import keys as K
 from nextham.record.geometry import bond_vectors
-from nextham.record.layout import atom_offsets, block_list, orbital_counts
+from nextham.record.layout import atom_offsets, block_list, orbital_counts, position_blocks
 
 
 class DenseBloch:
@@ -36,6 +40,18 @@ class DenseBloch:
         self.h = block_list(record, key)
         eye = np.eye(spin)
         self.s = [np.kron(eye, b) for b in block_list(record, K.S)]
+        self.r = None
+        if K.R_MATRIX in record:
+            tau = np.asarray(record[K.POSITIONS], dtype=float)[self.pairs[:, 0]]  # (E, 3)
+            self.r = [
+                [np.kron(eye, b[a] - t[a] * s) for a in range(3)]
+                for b, t, s in zip(position_blocks(record), tau, block_list(record, K.S))
+            ]
+
+    @property
+    def exact_position(self) -> bool:
+        """Whether the record's position matrix is available (exact velocities)."""
+        return self.r is not None
 
     def _sum(self, blocks, kcart: np.ndarray, deriv: bool) -> tuple[np.ndarray, np.ndarray | None]:
         nk = len(kcart)
@@ -59,6 +75,13 @@ class DenseBloch:
     def overlap(self, kcart: np.ndarray, deriv: bool = False):
         """S(k) (nk, M, M) and, with ``deriv``, ∂S/∂k (3, nk, M, M) in Å."""
         return self._sum(self.s, np.atleast_2d(kcart), deriv)
+
+    def position(self, kcart: np.ndarray) -> np.ndarray:
+        """r(k) (3, nk, M, M) in Å, from atom i's centre (needs :attr:`exact_position`)."""
+        if self.r is None:
+            raise ValueError("the record has no position matrix (K.R_MATRIX)")
+        k = np.atleast_2d(kcart)
+        return np.stack([self._sum([b[a] for b in self.r], k, False)[0] for a in range(3)])
 
 
 def frac_to_cart(record: dict, kfrac: np.ndarray) -> np.ndarray:

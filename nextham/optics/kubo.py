@@ -1,12 +1,19 @@
 """Interband dielectric function ε_ab(ω) and optical conductivity σ_ab(ω) (Kubo–Greenwood).
 
 In the non-orthogonal atomic basis, with H(k) C = S(k) C ε, C† S C = 1, the momentum matrix
-elements (units eV·Å, i.e. ħ times the velocity) are
+elements (units eV·Å, i.e. ħ times the velocity) are, with the position matrix r(k) of the
+record (``K.R_MATRIX``, :meth:`~nextham.optics.bloch.DenseBloch.position`),
 
-    p^a_nm = C_n† (∂_a H − ½ (ε_n + ε_m) ∂_a S) C_m,
+    p^a_nm = C_n† (∂_a H − ε_n ∂_a S) C_m + i (ε_n − ε_m) C_n† r_a(k) C_m        (exact),
 
-Hermitian by construction; for n = m this is ∂ε_n/∂k_a (Hellmann–Feynman with the overlap
-term). Derivatives are taken in the atomic gauge (:mod:`nextham.optics.bloch`). With
+the velocity ħ v = ħ (i/ħ)[H, r] between Bloch states, which includes the intra-atomic and
+bond dipoles. Without a stored position matrix the fallback is the two-centre approximation
+r_ij(R) ≈ ½ (τ_i + τ_j + R) S_ij(R), for which the formula becomes
+
+    p^a_nm = C_n† (∂_a H − ½ (ε_n + ε_m) ∂_a S) C_m                             (two-centre).
+
+Both are Hermitian; for n = m they are ∂ε_n/∂k_a (Hellmann–Feynman with the overlap term).
+Derivatives are taken in the atomic gauge (:mod:`nextham.optics.bloch`). With
 r_nm = p_nm / (i Δ_mn), Δ_mn = ε_m − ε_n, the interband susceptibility is
 
     ε_ab(ω) = δ_ab + e²/(ε₀ N_k V) Σ_k Σ_{n≠m} (f_n − f_m) p^a_nm p^b_mn / Δ_mn² · (−L(ħω − Δ_mn)),
@@ -66,8 +73,14 @@ def solve(bloch: DenseBloch, kcart: np.ndarray, s_min: float = 1e-7):
     eps, u = np.linalg.eigh(0.5 * (h_o + h_o.conj().transpose(0, 2, 1)))
     c = linv.conj().transpose(0, 2, 1) @ u  # C = L^{-†} U, C† S C = 1
     ch = c.conj().transpose(0, 2, 1)
-    mean = 0.5 * (eps[:, :, None] + eps[:, None, :])
-    p = np.stack([ch @ dh[a] @ c - mean * (ch @ ds[a] @ c) for a in range(3)])
+    if bloch.exact_position:
+        r = bloch.position(kcart)
+        gap = eps[:, :, None] - eps[:, None, :]  # ε_n − ε_m
+        p = np.stack([ch @ dh[a] @ c - eps[:, :, None] * (ch @ ds[a] @ c)
+                      + 1j * gap * (ch @ r[a] @ c) for a in range(3)])  # fmt: skip
+    else:
+        mean = 0.5 * (eps[:, :, None] + eps[:, None, :])
+        p = np.stack([ch @ dh[a] @ c - mean * (ch @ ds[a] @ c) for a in range(3)])
     return eps, c, p
 
 

@@ -31,6 +31,11 @@ basis in the order PySCF lists them, m ordered as in :mod:`nextham.conventions`.
 and the model's H = H0 + ΔH in prediction stores (``META["hamiltonian"] == "predicted"``), so
 that exports and band plots read either the same way.
 
+``R_MATRIX``    optional, (3, len(S)) float64: the position matrix r_a,ij(R) = <φ_i0 | r_a | φ_jR>
+                in Å, row a (x, y, z) in S's scalar layout (same ``BLOCK_PTR``), r measured
+                from the origin of the frame of ``POSITIONS``. Stored when requested
+                (``EngineSettings.position_matrix``); optics uses it for exact velocities.
+
 Basis description
 -----------------
 ``BASIS_LS``    mapping Z -> tuple of l of each shell of that element, in PySCF order.
@@ -53,6 +58,7 @@ BLOCK_PTR = "block_ptr"
 S = "S"
 H0 = "H0"
 HT = "HT"
+R_MATRIX = "r_matrix"
 BASIS_LS = "basis_ls"
 SPINOR = "spinor"
 META = "meta"
@@ -62,5 +68,7 @@ ENGINE_SETTINGS = "engine_settings"
 LEGACY_ENGINE_SETTINGS = "settings"
 """The key under which older records and manifests stored them (still read)."""
 
-ARRAY_KEYS = (CELL, POSITIONS, NUMBERS, EDGE_INDEX, CELL_SHIFT, BLOCK_PTR, S, H0, HT)
+ARRAY_KEYS = (CELL, POSITIONS, NUMBERS, EDGE_INDEX, CELL_SHIFT, BLOCK_PTR, S, H0, HT, R_MATRIX)
+OPTIONAL_KEYS = (H0, R_MATRIX)
+"""Array keys a record may lack: H0 (imported data), the position matrix (not requested)."""
 MATRIX_KEYS = (S, H0, HT)

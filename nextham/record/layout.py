@@ -149,3 +149,11 @@ def require_h0(record: Mapping, name: str = "record") -> None:
         "corrects; give the structure file to `nextham predict` (it computes H0), or compute "
         "the structures with `nextham generate`"
     )
+
+
+def position_blocks(record: Mapping, values: np.ndarray | None = None) -> list[np.ndarray]:
+    """The blocks of the position matrix (``K.R_MATRIX`` or ``values``, (3, len(S))), each
+    (3, n_i, n_j) in Å, in pair order."""
+    r = np.asarray(record[K.R_MATRIX] if values is None else values)
+    rows = [block_list(record, K.S, r[a]) for a in range(3)]
+    return [np.stack(parts) for parts in zip(*rows)]

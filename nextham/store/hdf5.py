@@ -2,8 +2,9 @@
 
 File layout (``FORMAT_VERSION`` 1)::
 
-    /cell, /positions, /numbers, /edge_index, /cell_shift, /block_ptr, /S, /H0, /HT
-    (/H0 is absent in records imported from a source without it, :data:`OPTIONAL_KEYS`)
+    /cell, /positions, /numbers, /edge_index, /cell_shift, /block_ptr, /S, /H0, /HT, /r_matrix
+    (/H0 is absent in records imported from a source without it, /r_matrix unless requested:
+    :data:`OPTIONAL_KEYS`)
     /basis_ls/<Z>           int array of shell angular momenta of element Z
     attrs: format_version, name, spinor, meta (JSON text), checksum (sha256 hex)
 
@@ -26,8 +27,7 @@ from nextham.record import keys as K
 from nextham.store.atomic import atomic_output
 
 FORMAT_VERSION = 1
-OPTIONAL_KEYS = (K.H0,)
-"""Array keys a record may lack (imported data without the engine's H0)."""
+OPTIONAL_KEYS = K.OPTIONAL_KEYS
 
 
 def _array_keys(record: dict) -> list[str]:
