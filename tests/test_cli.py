@@ -103,7 +103,11 @@ def test_element_without_basis_refused_before_any_work(tmp_path, capsys):
 
 def test_parallel_workers_and_inspect_export(tmp_path, capsys):
     out = tmp_path / "ds"
-    assert main(["generate", str(out), *_structures(tmp_path, 2), *FAST, "--workers", "2"]) == 0
+    rc = main(["generate", str(out), *_structures(tmp_path, 2), *FAST, "--workers", "2",
+               "--position-matrix"])  # fmt: skip
+    assert rc == 0
+    entry = Dataset(out).load("c1")
+    assert entry["r_matrix"].shape == (3, entry["S"].size)
     assert main(["inspect", str(out), "--entries"]) == 0
     text = capsys.readouterr().out
     assert "finished" in text and "c1" in text

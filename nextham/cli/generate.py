@@ -94,6 +94,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--cutoff", type=float, default=d.cutoff, help="pair cutoff radius, Å")
     e.add_argument("--ke-cutoff", type=float, default=d.ke_cutoff_ev, help="plane-wave cutoff, eV")
     e.add_argument(
+        "--position-matrix",
+        action="store_true",
+        help="also store the position matrix <φ_i0|r|φ_jR> (exact optical velocities, the "
+        "ABACUS rR export)",
+    )
+    e.add_argument(
         "--scalar-h0",
         action="store_true",
         help="with --spin soc: H0 without the ECPs' spin–orbit term (ΔH then carries all of it)",
@@ -212,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         spin=args.spin, basis=args.basis, kmesh=args.kmesh or EngineSettings.kmesh,
         kspacing=args.kspacing, smearing_ev=args.smearing, overlap_threshold=threshold,
         cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff, h0_spin_orbit=not args.scalar_h0,
+        position_matrix=args.position_matrix,
     )  # fmt: skip
     structures, skipped = structures_from_args(args)
     if args.dry_run:

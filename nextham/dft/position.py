@@ -8,13 +8,20 @@ for the exact velocity matrix elements (:mod:`nextham.optics.kubo`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
+from ase import Atoms
 from pyscf import gto as molgto
 from pyscf.pbc import gto as pbcgto
 
 from nextham.conventions import BOHR_ANGSTROM
-from nextham.dft.cell import atom_ao_slices
+from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.pairs import image_subcell
+from nextham.dft.settings import stored_settings
+from nextham.errors import InputError
+from nextham.record import keys as K
+from nextham.record.layout import orbital_counts
 
 
 def position_blocks(
@@ -43,3 +50,29 @@ def position_blocks(
 def flat_position(blocks: list[np.ndarray]) -> np.ndarray:
     """Blocks (3, n_i, n_j) → the record's (3, len(S)) layout (``K.R_MATRIX``)."""
     return np.stack([np.concatenate([b[a].ravel() for b in blocks]) for a in range(3)])
+
+
+def record_position_matrix(record: Mapping) -> np.ndarray:
+    """The position matrix (3, len(S)) of an engine record's pairs, computed from its geometry
+    and stored engine settings (for records generated or predicted without it).
+
+    Raises :class:`~nextham.errors.InputError` for a record the engine did not make (imported:
+    its basis is not an engine basis) or whose basis does not match the settings.
+    """
+    meta = record.get(K.META) or {}
+    settings = stored_settings(meta)
+    if settings is None or meta.get("source"):
+        raise InputError(
+            "the record was not made by nextham's engine, so its position matrix cannot be "
+            "computed; import it with its rR file, or use the two-centre approximation"
+        )
+    atoms = Atoms(numbers=record[K.NUMBERS], positions=record[K.POSITIONS],
+                  cell=record[K.CELL], pbc=True)  # fmt: skip
+    cell = build_cell(atoms, settings)
+    widths = np.diff(atom_ao_slices(cell), axis=1).ravel()
+    if not np.array_equal(widths, orbital_counts(record)):
+        raise InputError(
+            "the record's basis does not match its stored engine settings; "
+            "regenerate it with --position-matrix"
+        )
+    return flat_position(position_blocks(cell, record[K.EDGE_INDEX], record[K.CELL_SHIFT]))

@@ -17,6 +17,9 @@ from nextham.record import keys as K
 from nextham.spectra.kspace import gamma_mesh
 from nextham.store.atomic import atomic_output
 
+VELOCITY_EXACT = "exact (position matrix)"
+VELOCITY_TWO_CENTRE = "two-centre approximation (no position matrix)"
+
 
 @dataclass
 class OpticalSpectrum:
@@ -64,12 +67,15 @@ def optical_spectrum(
     chunk: int = 16,
     label: str = "nextham",
     progress=None,
+    two_centre: bool = False,
 ) -> OpticalSpectrum:
     """Interband σ and ε of ``record[HT]`` (see :mod:`nextham.optics.kubo`).
 
     The Fermi level and smearing default to the record's metadata (``fermi_level``, engine
     ``smearing_ev``: a stored 0 stays 0, a record without settings takes the engine default);
-    ω defaults to 0.05–10 eV in 400 steps.
+    ω defaults to 0.05–10 eV in 400 steps. Velocities are exact when the record holds the
+    position matrix (``K.R_MATRIX``) and ``two_centre`` is not set, else the two-centre
+    approximation; ``settings["velocity"]`` says which.
     """
     meta = record[K.META]
     ef = float(meta.get("fermi_level", np.nan)) if fermi_level is None else fermi_level
@@ -78,7 +84,10 @@ def optical_spectrum(
     omega = np.linspace(0.05, 10, 400) if omega_ev is None else np.asarray(omega_ev, dtype=float)
     volume = abs(np.linalg.det(np.asarray(record[K.CELL], dtype=float)))
     kc = frac_to_cart(record, gamma_mesh(tuple(kmesh)))
-    sigma = conductivity(DenseBloch(record), kc, volume, omega, ef, smearing_ev, width_ev,
+    if two_centre and K.R_MATRIX in record:
+        record = {k: v for k, v in record.items() if k != K.R_MATRIX}
+    bloch = DenseBloch(record)
+    sigma = conductivity(bloch, kc, volume, omega, ef, smearing_ev, width_ev,
                          broadening, chunk, progress)  # fmt: skip
     eps = dielectric(sigma, omega)
     diag = np.arange(3)
@@ -96,6 +105,7 @@ def optical_spectrum(
             "broadening": broadening,
             "fermi_level": ef,
             "smearing_ev": smearing_ev,
+            "velocity": VELOCITY_EXACT if bloch.exact_position else VELOCITY_TWO_CENTRE,
         },
         label=label,
     )
