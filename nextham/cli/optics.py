@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def with_position_matrix(record: dict) -> dict:
     """``record`` with its position matrix: stored, else computed by the engine (engine
     records); an imported record without one is returned as it is (two-centre fallback)."""
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
     from nextham.dft.position import record_position_matrix
     from nextham.errors import InputError
     from nextham.record import keys as K
