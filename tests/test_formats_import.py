@@ -165,6 +165,49 @@ def test_abacus_spinor_rows_are_interleaved(tmp_path):
     np.testing.assert_allclose(s[(0, 0, 0)].toarray(), s00 * np.eye(2))
 
 
+def _sectioned(old: str, label: str) -> str:
+    """The ABACUS ≥ 3.9 text of an old-layout fixture: header with the unit cell, a comment box,
+    sections per R (values wrapped over two lines), and one extra empty R block."""
+    lines = old.splitlines()
+    dim, count = int(lines[1].split(":")[-1]), int(lines[2].split(":")[-1])
+    out = [" --- Ionic Step 1 ---", f" # print {label} matrix in real space {label}(R)",
+           " 1 # number of spin directions", " 1 # spin index",
+           f" {dim} # number of localized basis",
+           f" {count + 1} # number of Bravais lattice vector R",
+           "", " user_defined_lattice", " 6.0", " 1 0 0", " 0 1 0", " 0 0 1", " H", " 1",
+           " Direct", " 0.5 0.5 0.5", "", " #" + "-" * 70 + "#",
+           " #                               CSR Format                             #",
+           " # The outer loop corresponds to the number of Bravais lattice vectors. #",
+           " #" + "-" * 70 + "#", "", " 0 0 2 0"]  # fmt: skip
+    rest = iter(lines[3:])
+    for head in rest:
+        out.append(" " + head)
+        values = next(rest).split()
+        out += [" # CSR values", " " + " ".join(values[:1]), " " + " ".join(values[1:])]
+        out += [" # CSR column indices", " " + next(rest), " # CSR row pointers", " " + next(rest)]
+    return "\n".join(out) + "\n"
+
+
+@pytest.mark.parametrize("overlap_name", ["srs1_nao.csr", "sr_nao.csr"])
+def test_abacus_39_layout_reads_like_the_old_one(tmp_path, overlap_name):
+    old = abacus.read(_toy(tmp_path / "old"), ImportHints(valence={"H": 1.0}))
+    d = _toy(tmp_path / "new")
+    for name in (abacus.HR, abacus.SR):
+        (d / "OUT.ABACUS" / name).unlink()
+    (d / "OUT.ABACUS" / "hrs1_nao.csr").write_text(_sectioned(HR_H2ORB, "H"))
+    (d / "OUT.ABACUS" / overlap_name).write_text(_sectioned(SR_H2ORB, "S"))
+    new = abacus.read(d, ImportHints(valence={"H": 1.0}))
+    for key in (K.HT, K.S):
+        assert dict(iter_blocks(new, key)).keys() == dict(iter_blocks(old, key)).keys()
+        np.testing.assert_array_equal(new[key], old[key])
+    dim, csr = read_csr(d / "OUT.ABACUS" / "hrs1_nao.csr")
+    assert dim == 2 and csr[(0, 0, 2)].nnz == 0 and len(csr) == 4
+    truncated = _sectioned(HR_H2ORB, "H").replace(" 1 0 0 3\n", " 1 0 0 4\n")
+    (d / "OUT.ABACUS" / "hrs1_nao.csr").write_text(truncated)
+    with pytest.raises(InputError, match=r"hrs1_nao.csr: R = \(1, 0, 0\) states nnz = 4"):
+        abacus.read(d)
+
+
 # --- bad input -------------------------------------------------------------------------------
 def test_csr_nnz_disagreeing_with_its_lines(tmp_path):
     bad = HR_H2ORB.replace("0 0 0 4\n", "0 0 0 5\n")

@@ -1,10 +1,11 @@
 """ABACUS LCAO output (one directory per structure): ``STRU`` + sparse H(R), S(R).
 
 Files: ``STRU`` (:mod:`nextham.formats.abacus_stru`), ``data-HR-sparse_SPIN0.csr`` and
-``data-SR-sparse_SPIN0.csr`` (:mod:`nextham.formats.abacus_csr`), either beside ``STRU`` or in
-its one ``OUT.<suffix>/`` folder, and optionally ``INPUT`` (``nelec``: electron count) and
-``OUT.*/running_*.log`` (``EFERMI = … eV``; ``number of electrons``). ``write`` puts ``STRU``,
-``INPUT`` (``nelec``, ``nspin``) and both CSR files in one folder; the orbital and
+``data-SR-sparse_SPIN0.csr`` (ABACUS ≤ 3.8) or ``hrs1_nao.csr`` and ``srs1_nao.csr`` /
+``sr_nao.csr`` (≥ 3.9; :mod:`nextham.formats.abacus_csr` reads both layouts), either beside
+``STRU`` or in its one ``OUT.<suffix>/`` folder, and optionally ``INPUT`` (``nelec``: electron
+count) and ``OUT.*/running_*.log`` (``EFERMI = … eV``; ``number of electrons``). ``write``
+puts ``STRU``, ``INPUT`` (``nelec``, ``nspin``) and both CSR files in one folder; the orbital and
 pseudopotential files named in its ``STRU`` are placeholders that state the shells.
 
 Units: H(R) in Rydberg in ABACUS's files (``units="ry"``, 1 Ry = HARTREE_EV / 2 eV), or eV
@@ -43,6 +44,9 @@ from nextham.record import keys as K
 
 RYDBERG_EV = HARTREE_EV / 2
 HR, SR = "data-HR-sparse_SPIN0.csr", "data-SR-sparse_SPIN0.csr"
+NAMES = {HR: SR, "hrs1_nao.csr": ("srs1_nao.csr", "sr_nao.csr")}
+"""H(R) file name → its overlap file name(s), ABACUS ≤ 3.8 and ≥ 3.9."""
+SECOND_SPIN = ("data-HR-sparse_SPIN1.csr", "hrs2_nao.csr")
 REQUIRED = ["STRU"]
 UNITS = {"ry": RYDBERG_EV, "ev": 1.0}
 
@@ -115,9 +119,10 @@ def read(path: str | Path, hints: ImportHints | None = None, units: str = "ry") 
     ls, basis, shells_from = _shells(stru, path, hints)
     n = np.array([n_orbitals(x) for x in ls])
     out_dir = matrix_dir(path)
-    h_dim, h_csr = read_csr(out_dir / HR)
-    s_dim, s_csr = read_csr(out_dir / SR)
-    spinor = _spin_layout(out_dir, int(n.sum()), h_dim, s_dim, h_csr)
+    hr, sr = matrix_files(out_dir)
+    h_dim, h_csr = read_csr(hr)
+    s_dim, s_csr = read_csr(sr)
+    spinor = _spin_layout(out_dir, int(n.sum()), (hr, h_dim), (sr, s_dim), h_csr)
     h_blocks = _blocks(h_csr, n, spinor, scalar_part=False)
     s_blocks = _blocks(s_csr, n, s_dim != n.sum(), scalar_part=True)
     h_blocks = {k: b * scale for k, b in h_blocks.items()}
@@ -136,23 +141,38 @@ def read(path: str | Path, hints: ImportHints | None = None, units: str = "ry") 
             n_electrons=electron_count(nelec, stru.symbols, hints, path),
         ),
     }  # fmt: skip
-    matrices = {K.S: (s_blocks, str(out_dir / SR)), K.HT: (h_blocks, str(out_dir / HR))}
+    matrices = {K.S: (s_blocks, str(sr)), K.HT: (h_blocks, str(hr))}
     return assemble(geometry, ls, spinor, matrices, atom_map, path)
+
+
+def _has_matrices(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in NAMES)
+
+
+def matrix_files(folder: Path) -> tuple[Path, Path]:
+    """(H(R) file, S(R) file) in ``folder``, either ABACUS layout."""
+    for hr, srs in NAMES.items():
+        if (folder / hr).is_file():
+            for sr in (srs,) if isinstance(srs, str) else srs:
+                if (folder / sr).is_file():
+                    return folder / hr, folder / sr
+            raise InputError(f"{folder}: {hr} without its overlap file ({srs}); copy it beside")
+    raise InputError(f"{folder}: no H(R) file ({', '.join(NAMES)})")
 
 
 def matrix_dir(path: Path) -> Path:
     """The folder holding the CSR files: ``path`` itself or its one ``OUT.*`` folder."""
-    if (path / HR).is_file():
+    if _has_matrices(path):
         return path
-    outs = sorted(d for d in path.glob("OUT.*") if (d / HR).is_file())
+    outs = sorted(d for d in path.glob("OUT.*") if _has_matrices(d))
     if len(outs) == 1:
         return outs[0]
     if len(outs) > 1:
         names = ", ".join(d.name for d in outs)
         raise InputError(f"{path}: several output folders ({names}); keep one per structure")
     raise InputError(
-        f"{path}: no {HR} beside STRU or in an OUT.* folder; run ABACUS with out_mat_hs2 1 "
-        "(basis_type lcao)"
+        f"{path}: no {' or '.join(NAMES)} beside STRU or in an OUT.* folder; run ABACUS "
+        "with out_mat_hs2 1 (basis_type lcao)"
     )
 
 
@@ -179,16 +199,21 @@ def _shells(stru: Stru, path: Path, hints: ImportHints) -> tuple[list, dict, str
     return [per_label[x] for x in stru.labels], basis, source
 
 
-def _spin_layout(out_dir: Path, n_orb: int, h_dim: int, s_dim: int, h_csr: dict) -> bool:
-    """True for nspin = 4 files; refuses sizes that do not fit the STRU's orbitals."""
-    if (out_dir / HR.replace("SPIN0", "SPIN1")).is_file():
-        raise InputError(
-            f"{out_dir}: holds {HR.replace('SPIN0', 'SPIN1')} (nspin = 2, collinear "
-            "spin-polarized); nextham imports nspin = 1 (scalar) or nspin = 4 (spinor) runs"
-        )
+def _spin_layout(
+    out_dir: Path, n_orb: int, h: tuple[Path, int], s: tuple[Path, int], h_csr: dict
+) -> bool:
+    """True for nspin = 4 files; refuses sizes that do not fit the STRU's orbitals.
+    ``h``, ``s``: (file, matrix dimension) of H(R) and S(R)."""
+    (hr, h_dim), (sr, s_dim) = h, s
+    for name in SECOND_SPIN:
+        if (out_dir / name).is_file():
+            raise InputError(
+                f"{out_dir}: holds {name} (nspin = 2, collinear spin-polarized); nextham "
+                "imports nspin = 1 (scalar) or nspin = 4 (spinor) runs"
+            )
     if h_dim not in (n_orb, 2 * n_orb):
         raise InputError(
-            f"{out_dir / HR}: matrix dimension {h_dim}, but the STRU's atoms have {n_orb} "
+            f"{hr}: matrix dimension {h_dim}, but the STRU's atoms have {n_orb} "
             f"orbitals ({2 * n_orb} with spin); the orbital files or --orbitals do not match "
             "the calculation"
         )
@@ -196,12 +221,12 @@ def _spin_layout(out_dir: Path, n_orb: int, h_dim: int, s_dim: int, h_csr: dict)
     if s_dim not in ((n_orb, 2 * n_orb) if spinor else (n_orb,)):
         kind = "a spinor (nspin = 4)" if s_dim == 2 * n_orb else "an unexpected"
         raise InputError(
-            f"{out_dir / SR}: dimension {s_dim} is {kind} overlap, but {HR} is "
+            f"{sr}: dimension {s_dim} is {kind} overlap, but {hr.name} is "
             f"{'spinor' if spinor else 'scalar'} ({h_dim}); both files must come from one run"
         )
     if not spinor and any(np.iscomplexobj(m.data) for m in h_csr.values()):
         raise InputError(
-            f"{out_dir / HR}: complex (spinor) values in a matrix of scalar dimension {h_dim}; "
+            f"{hr}: complex (spinor) values in a matrix of scalar dimension {h_dim}; "
             "the file is not a consistent nspin = 1 or nspin = 4 output"
         )
     return spinor

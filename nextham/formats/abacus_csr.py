@@ -1,8 +1,10 @@
-"""ABACUS sparse real-space matrices (``out_mat_hs2``): ``data-HR-sparse_SPIN0.csr`` and
-``data-SR-sparse_SPIN0.csr``, read and written as {R: scipy CSR matrix}.
+"""ABACUS sparse real-space matrices (``out_mat_hs2``), read and written as {R: scipy CSR}.
 
-Text layout (ABACUS ≤ 3.8 names; the reader of DeepH-dock's
-``convert/abacus/translate_abacus_to_deeph.py`` parses the same)::
+Two text layouts are read: ABACUS ≤ 3.8 (``data-HR-sparse_SPIN0.csr``,
+``data-SR-sparse_SPIN0.csr``; the reader of DeepH-dock's
+``convert/abacus/translate_abacus_to_deeph.py`` parses the same) and ABACUS ≥ 3.9.0.25
+(``hrs1_nao.csr``, ``srs1_nao.csr`` or ``sr_nao.csr``), told apart by the first line. Files
+are written in the first layout. The ≤ 3.8 layout::
 
     STEP: 0                                 (ABACUS ≥ 3.0; optional)
     Matrix Dimension of H(R): N             (S(R) in the overlap file)
@@ -11,6 +13,12 @@ Text layout (ABACUS ≤ 3.8 names; the reader of DeepH-dock's
     v_1 … v_nnz                             values (real, or "(re,im)" for nspin = 4)
     c_1 … c_nnz                             column indices, 0-based
     p_0 … p_N                               row pointers (N + 1)
+
+The ≥ 3.9 layout starts with ``--- Ionic Step N ---``, states the dimension and R count on
+``N # number of localized basis`` and ``M # number of Bravais lattice vector R`` lines, then
+the unit cell (ignored: STRU is read) and, after a ``CSR Format`` comment box, per R the line
+``Rx Ry Rz nnz`` followed by sections headed ``# CSR values``, ``# CSR column indices``,
+``# CSR row pointers`` (a section may wrap over several lines).
 
 Values are in the file's units (Rydberg for ABACUS's H; S is dimensionless); the caller
 converts. With nspin = 4, N is twice the number of orbitals and rows are spin-interleaved
@@ -56,9 +64,12 @@ def _values(tokens: list[str], path: Path, cell: tuple) -> np.ndarray:
 
 
 def read_csr(path: str | Path) -> tuple[int, CsrBlocks]:
-    """(dimension N, {R: (N, N) CSR}) of one ABACUS CSR file, every count checked."""
+    """(dimension N, {R: (N, N) CSR}) of one ABACUS CSR file (either layout), counts checked."""
     path = Path(path)
-    lines: Iterator[str] = iter(path.read_text().splitlines())
+    text = path.read_text()
+    if text.lstrip().startswith("---"):
+        return _read_sectioned(path, text.splitlines())
+    lines: Iterator[str] = iter(text.splitlines())
     line = next(lines, None)
     if line is not None and line.strip().startswith("STEP"):
         line = next(lines, None)
@@ -79,21 +90,81 @@ def read_csr(path: str | Path) -> tuple[int, CsrBlocks]:
         vals = _values(next(lines, "").split(), path, cell)
         cols = np.array(next(lines, "").split(), dtype=np.int64)
         ptr = np.array(next(lines, "").split(), dtype=np.int64)
-        if len(vals) != nnz or len(cols) != nnz or len(ptr) != dim + 1 or ptr[-1] != nnz:
-            raise InputError(
-                f"{path}: R = {cell} states nnz = {nnz} and dimension {dim}, but has "
-                f"{len(vals)} values, {len(cols)} columns and {len(ptr)} row pointers "
-                f"(ending at {ptr[-1] if len(ptr) else '-'}); the file is inconsistent"
-            )
-        if len(cols) and (cols.min() < 0 or cols.max() >= dim):
-            raise InputError(f"{path}: R = {cell} has a column index outside 0…{dim - 1}")
-        out[cell] = sp.csr_matrix((vals, cols, ptr), shape=(dim, dim))
+        out[cell] = _checked(path, cell, dim, nnz, vals, cols, ptr)
     rest = [x for x in lines if x.strip()]
     if rest:
         raise InputError(
             f"{path}: {len(rest)} lines after the {count} R blocks the header announces; "
             "the counts are wrong or two files were joined"
         )
+    return dim, out
+
+
+def _checked(path: Path, cell: tuple, dim: int, nnz: int, vals, cols, ptr) -> sp.csr_matrix:
+    """The CSR matrix of one R after checking its stated and actual sizes."""
+    cols, ptr = np.asarray(cols, dtype=np.int64), np.asarray(ptr, dtype=np.int64)
+    if len(vals) != nnz or len(cols) != nnz or len(ptr) != dim + 1 or ptr[-1] != nnz:
+        raise InputError(
+            f"{path}: R = {cell} states nnz = {nnz} and dimension {dim}, but has "
+            f"{len(vals)} values, {len(cols)} columns and {len(ptr)} row pointers "
+            f"(ending at {ptr[-1] if len(ptr) else '-'}); the file is inconsistent"
+        )
+    if len(cols) and (cols.min() < 0 or cols.max() >= dim):
+        raise InputError(f"{path}: R = {cell} has a column index outside 0…{dim - 1}")
+    return sp.csr_matrix((vals, cols, ptr), shape=(dim, dim))
+
+
+def _stated(lines: list[str], label: str, path: Path) -> int:
+    """The integer before ``# <label>`` in the header of a ≥ 3.9 file."""
+    for line in lines:
+        value, _, comment = line.partition("#")
+        if label in comment and value.strip():
+            try:
+                return int(value)
+            except ValueError:
+                break
+    raise InputError(f"{path}: no '<integer> # {label}' header line; not an ABACUS CSR file")
+
+
+SECTIONS = {"CSR values": "values", "CSR column indices": "cols", "CSR row pointers": "ptr"}
+
+
+def _read_sectioned(path: Path, lines: list[str]) -> tuple[int, CsrBlocks]:
+    """The ABACUS ≥ 3.9 layout (module docstring)."""
+    start = next((k for k, x in enumerate(lines) if "CSR Format" in x), None)
+    if start is None:
+        raise InputError(f"{path}: no 'CSR Format' section; not an ABACUS CSR file")
+    dim = _stated(lines[:start], "number of localized basis", path)
+    count = _stated(lines[:start], "number of Bravais lattice vector R", path)
+    blocks: list[tuple[tuple, int, dict]] = []
+    section = None
+    for line in lines[start + 1 :]:
+        text = line.strip()
+        if text.startswith("#"):
+            section = SECTIONS.get(text.lstrip("#").strip(), section)
+            continue
+        if not text:
+            continue
+        done = section == "ptr" and len(blocks[-1][2]["ptr"]) >= dim + 1
+        if section is None or done:
+            head = text.split()
+            if len(head) != 4:
+                raise InputError(f"{path}: {text[:40]!r} where 'Rx Ry Rz nnz' was expected")
+            parts = {"values": [], "cols": [], "ptr": []}
+            blocks.append((tuple(int(x) for x in head[:3]), int(head[3]), parts))
+            section = None
+            continue
+        blocks[-1][2][section] += text.split()
+    if len(blocks) != count:
+        raise InputError(
+            f"{path}: the header announces {count} R blocks, the file holds {len(blocks)}; "
+            "it is truncated or its counts are wrong"
+        )
+    out: CsrBlocks = {}
+    for cell, nnz, parts in blocks:
+        ptr = parts["ptr"] or ([0] * (dim + 1) if nnz == 0 else [])
+        vals = _values(parts["values"], path, cell) if nnz else np.zeros(0)
+        out[cell] = _checked(path, cell, dim, nnz, vals, parts["cols"], ptr)
     return dim, out
 
 
