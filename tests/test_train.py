@@ -195,3 +195,54 @@ def test_bad_config(tmp_path, tiny_dataset, capsys):
     path.write_text(yaml.safe_dump({"data": {"datasets": [str(tiny_dataset)]}, "optimizer": {}}))
     assert main(["train", str(path)]) == 2
     assert "unknown top-level config keys ['optimizer']" in capsys.readouterr().err
+
+
+def test_streamed_records_train_exactly_like_cached_ones(tmp_path, tiny_dataset):
+    """A cache of about two records (the store is read again and again) gives the same
+    trajectory and model as a cache holding everything; the cache never exceeds its budget."""
+    from nextham.train.config import TrainConfig
+    from nextham.train.loop import prepare_data
+
+    runs = {}
+    for name, cache_mb in (("all", 4000.0), ("two", None)):
+        cfg = yaml.safe_load(_config(tmp_path, tiny_dataset, tmp_path / name, epochs=2).read_text())
+        if cache_mb is None:
+            data = prepare_data(TrainConfig.from_dict(cfg))
+            cache_mb = 2.5 * max(r.nbytes for r in data.refs) / 2**20
+        cfg["data"]["cache_mb"] = cache_mb
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(cfg))
+        assert main(["train", str(path)]) == 0
+        runs[name] = (_val_curve(tmp_path / name), load_file(tmp_path / name / "model.safetensors"))
+    assert runs["all"][0] == runs["two"][0]
+    assert runs["all"][1].keys() == runs["two"][1].keys()
+    assert all(np.array_equal(runs["all"][1][k], runs["two"][1][k]) for k in runs["all"][1])
+    data = prepare_data(
+        TrainConfig.from_dict({**cfg, "data": {**cfg["data"], "cache_mb": cache_mb}})
+    )
+    for _ in range(2):
+        for i in range(len(data.records)):
+            data.records[i]
+    assert data.records.peak_bytes <= cache_mb * 2**20
+    assert data.records.loads == 2 * len(data.records)  # each pass reads the store again
+
+
+def test_element_balanced_sampling():
+    from nextham.errors import InputError
+    from nextham.train.config import TrainConfig
+    from nextham.train.sampling import element_weights, epoch_structures
+
+    elements = [(14, 14)] * 90 + [(32, 32)] * 10  # Si in 90 structures, Ge in 10
+    w = element_weights(elements)
+    assert np.isclose(w[:90].sum(), 0.5) and np.isclose(w[90:].sum(), 0.5)
+    mixed = element_weights([(14,), (14, 32), (32,)])  # n_Si = n_Ge = 2
+    assert np.allclose(mixed, [1 / 3] * 3)
+    train = list(range(100, 200))
+    draw = epoch_structures(train, elements, "element", seed=3, epoch=5, size=4000)
+    assert draw == epoch_structures(train, elements, "element", seed=3, epoch=5, size=4000)
+    assert draw != epoch_structures(train, elements, "element", seed=3, epoch=6, size=4000)
+    ge = sum(i >= 190 for i in draw) / len(draw)
+    assert 0.45 < ge < 0.55  # unbalanced: 0.10
+    assert epoch_structures(train, elements, "none", 3, 5) == train
+    with pytest.raises(InputError, match=r"data\.balance"):
+        TrainConfig.from_dict({"data": {"datasets": ["x"], "balance": "elements"}})

@@ -90,3 +90,22 @@ def read_record(path: str | os.PathLike, verify: bool = True) -> dict:
         raise CorruptEntryError(f"{path}: checksum mismatch (the file was modified or truncated)")
     rec["checksum"] = stored
     return rec
+
+
+def read_summary(path: str | os.PathLike) -> dict:
+    """What a training index needs of an entry, without loading its matrices or verifying it:
+    ``numbers`` (N,), ``n_edges``, ``nbytes`` (all arrays), ``basis_ls``, ``spinor``, ``meta``."""
+    try:
+        with h5py.File(path, "r") as f:
+            return {
+                K.NUMBERS: f[K.NUMBERS][()],
+                "n_edges": int(f[K.EDGE_INDEX].shape[0]),
+                "nbytes": int(sum(f[k].size * f[k].dtype.itemsize for k in K.ARRAY_KEYS if k in f)),
+                K.BASIS_LS: {
+                    int(z): tuple(int(l) for l in f[K.BASIS_LS][z][()]) for z in f[K.BASIS_LS]
+                },
+                K.SPINOR: bool(f.attrs[K.SPINOR]),
+                K.META: json.loads(f.attrs[K.META]),
+            }
+    except (OSError, KeyError, ValueError) as exc:
+        raise CorruptEntryError(f"{path}: unreadable entry ({exc})") from exc

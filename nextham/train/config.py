@@ -8,6 +8,9 @@ Example (every key optional except ``data.datasets``)::
       seed: 0                       # seed of the split
       max_edges: 4000               # batch = structures packed up to this many pairs
       holdout_elements: [Ge]        # structures with these elements: "ood" split, never trained
+      cache_mb: 4000                # records stream from the store through an LRU cache this big
+      balance: none                 # none | element: draws ∝ mean 1/count of its elements
+      samples_per_epoch: null       # draws per epoch with balance: element (default: train size)
     model: {num_layers: 2, edge_mul: 8}      # nextham.model.config.ModelConfig fields
     loss: {l1: 1.0, k_pp: 0.1, tracegrad: 0.1}   # nextham.loss.total.LossWeights fields
     kspace: {n_k: 2, mesh: [4, 4, 4], window: 10.0}
@@ -34,6 +37,7 @@ from ase.data import atomic_numbers
 from nextham.config import from_mapping
 from nextham.errors import InputError
 from nextham.loss.total import LossWeights
+from nextham.train.sampling import BALANCE_MODES
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class DataConfig:
     seed: int = 0
     max_edges: int = 4000
     holdout_elements: tuple[str, ...] = ()
+    cache_mb: float = 4000.0
+    balance: str = "none"
+    samples_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
@@ -53,6 +60,11 @@ class DataConfig:
         object.__setattr__(self, "split", tuple(float(x) for x in self.split))
         if not self.datasets:
             raise InputError("data.datasets is empty; list at least one dataset directory")
+        if self.balance not in BALANCE_MODES:
+            raise InputError(f"data.balance must be one of {BALANCE_MODES}, got {self.balance!r}")
+        if not self.cache_mb > 0:
+            raise InputError(f"data.cache_mb must be positive (MB of cached records), got "
+                             f"{self.cache_mb}")  # fmt: skip
         if len(self.split) != 3 or abs(sum(self.split) - 1) > 1e-6 or min(self.split) < 0:
             raise InputError(
                 f"data.split must be three non-negative fractions summing to 1, got {self.split}"

@@ -1,4 +1,4 @@
-"""Training data: records from datasets, a split by structure, and batches bounded by pair count."""
+"""Training data: the split by structure and the merged basis (records: train/source.py)."""
 
 from __future__ import annotations
 
@@ -6,30 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.record import keys as K
-from nextham.store.dataset import Dataset
-
-
-def load_records(paths: Sequence[str]) -> tuple[list[str], list[dict], EngineSettings]:
-    """All finished entries of the datasets; returns (names, records, engine settings).
-
-    Names are ``<dataset dir name>/<entry>``. All datasets must share their engine settings.
-    """
-    names, records, settings = [], [], None
-    for p in paths:
-        ds = Dataset(p)
-        if settings is None:
-            settings = ds.settings
-        elif ds.settings != settings:
-            raise InputError(f"{p} was generated with other engine settings than {paths[0]}")
-        for name in ds.names:
-            names.append(f"{ds.path.name}/{name}")
-            records.append(ds.load(name))
-    if not records:
-        raise InputError(f"no finished structures in {list(paths)}; run `nextham generate` first")
-    return names, records, settings
 
 
 def split_indices(n: int, fractions: Sequence[float], seed: int) -> tuple[list[int], ...]:

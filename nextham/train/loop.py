@@ -31,51 +31,64 @@ from nextham.record import keys as K
 from nextham.train import distributed as dist
 from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
-from nextham.train.data import load_records, merged_basis, split_indices
+from nextham.train.data import merged_basis, split_indices
 from nextham.train.ema import ParameterEMA
 from nextham.train.logging import MetricLogger
+from nextham.train.sampling import epoch_structures
+from nextham.train.source import EntryRef, RecordSource, index_datasets
 from nextham.train.step import batch_loss, delta_target
 
 
 @dataclass
 class TrainData:
-    names: list[str]
-    records: list[dict]
+    """The indexed entries, their records (streamed, :mod:`nextham.train.source`) and split."""
+
+    refs: list[EntryRef]
+    records: RecordSource
     settings: EngineSettings
     train: list[int]
     val: list[int]
     test: list[int]
     ood: list[int]
 
+    @property
+    def names(self) -> list[str]:
+        return [r.label for r in self.refs]
+
 
 def prepare_data(cfg: TrainConfig) -> TrainData:
-    """Records and their split: structures with a held-out element form the "ood" part, the
-    rest is split into train/validation/test by structure."""
-    names, records, settings = load_records(cfg.data.datasets)
+    """Indexed entries and their split: structures with a held-out element form the "ood"
+    part, the rest is split into train/validation/test by structure."""
+    refs, settings = index_datasets(cfg.data.datasets)
     held = {atomic_numbers[e] for e in cfg.data.holdout_elements}
-    ood = [i for i, r in enumerate(records) if held & {int(z) for z in r[K.NUMBERS]}]
-    rest = [i for i in range(len(records)) if i not in set(ood)]
+    ood = [i for i, r in enumerate(refs) if held & set(r.numbers)]
+    rest = [i for i in range(len(refs)) if i not in set(ood)]
     if not rest:
         raise InputError(f"every structure holds one of {cfg.data.holdout_elements}")
     parts = split_indices(len(rest), cfg.data.split, cfg.data.seed)
     train, val, test = ([rest[i] for i in p] for p in parts)
-    return TrainData(names, records, settings, train, val, test, ood)
+    records = RecordSource(refs, cfg.data.cache_mb * 2**20)
+    return TrainData(refs, records, settings, train, val, test, ood)
 
 
-def data_scales(records: list[dict]) -> tuple[float, float]:
-    """(h0_scale, delta_scale) in eV: RMS of H0 and of ΔH over the training records."""
-    h0 = np.concatenate([np.abs(r[K.H0]) for r in records])
-    dh = np.concatenate([np.abs(r[K.HT] - r[K.H0]) for r in records])
-    return float(np.sqrt(np.mean(h0**2))), float(max(np.sqrt(np.mean(dh**2)), 1e-6))
+def data_scales(records) -> tuple[float, float]:
+    """(h0_scale, delta_scale) in eV: RMS of H0 and of ΔH over the training records (an
+    iterable, read once)."""
+    h0_sq = dh_sq = count = 0.0
+    for r in records:
+        h0_sq += float(np.sum(np.abs(r[K.H0]) ** 2))
+        dh_sq += float(np.sum(np.abs(r[K.HT] - r[K.H0]) ** 2))
+        count += r[K.H0].size
+    return float(np.sqrt(h0_sq / count)), float(max(np.sqrt(dh_sq / count), 1e-6))
 
 
 def make_model(cfg: TrainConfig, data: TrainData):
     """The model for this config and data (basis and spin mode from the data)."""
-    train_recs = [data.records[i] for i in data.train]
-    h0_scale, delta_scale = data_scales(train_recs)
-    spinor = bool(data.records[0][K.SPINOR])
+    h0_scale, delta_scale = data_scales(data.records.subset(data.train))
+    spinor = data.refs[0].spinor
     scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
-    model_cfg = {**scales, **cfg.model, "basis_ls": merged_basis(data.records), "spinor": spinor}
+    basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
+    model_cfg = {**scales, **cfg.model, "basis_ls": basis, "spinor": spinor}
     torch.manual_seed(cfg.seed)
     return zero_output_(build_model(model_cfg))
 
@@ -100,25 +113,37 @@ def learning_rate(cfg: TrainConfig, epoch: int) -> float:
     return o.lr * (o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def validation_mae(model, records: list[dict], h_pred: list | None = None) -> float:
-    """Gauge MAE (meV) over all entries of ``records`` (predicted by ``model`` unless given)."""
-    if not records:
+def validation_mae(model, records, baseline: bool = False, chunk: int = 64) -> float:
+    """Gauge MAE (meV) over all entries of ``records`` (a sequence), predicted by ``model`` in
+    chunks of ``chunk`` structures, or of H0 itself with ``baseline``."""
+    if not len(records):
         return float("nan")
-    h_pred = predict_hamiltonians(model, records) if h_pred is None else h_pred
-    stats = [gauge_mae(r, h)["overall"] for r, h in zip(records, h_pred)]
-    return sum(s["sum_meV"] for s in stats) / sum(s["count"] for s in stats)
+    total = count = 0.0
+    for start in range(0, len(records), chunk):
+        part = [records[i] for i in range(start, min(start + chunk, len(records)))]
+        h_pred = [r[K.H0] for r in part] if baseline else predict_hamiltonians(model, part)
+        for r, h in zip(part, h_pred):
+            stats = gauge_mae(r, h)["overall"]
+            total, count = total + stats["sum_meV"], count + stats["count"]
+    return total / count
 
 
-def _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device, ema) -> dict:
+def _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema) -> dict:
     rank, world = dist.rank_and_world()
-    n_edges = [len(r[K.EDGE_INDEX]) for r in data.records]
-    batches = edge_batches(data.train, n_edges, cfg.data.max_edges, seed=cfg.seed * 7919 + epoch)
+    n_edges = [r.n_edges for r in data.refs]
+    visit = epoch_structures(
+        data.train, [data.refs[i].numbers for i in data.train], cfg.data.balance, cfg.seed,
+        epoch, cfg.data.samples_per_epoch,
+    )  # fmt: skip
+    batches = edge_batches(visit, n_edges, cfg.data.max_edges, seed=cfg.seed * 7919 + epoch)
+    dtype = next(core.parameters()).dtype
     sums: dict[str, float] = {}
     for batch in batches:
         mine = batch[rank::world] or batch[:1]
         optimizer.zero_grad(set_to_none=True)
+        recs = [data.records[i] for i in mine]
         terms = batch_loss(
-            ddp_model, [data.records[i] for i in mine], mine, [targets[i] for i in mine],
+            ddp_model, recs, mine, [delta_target(r, dtype) for r in recs],
             cfg.loss, cfg.kspace, cfg.seed, epoch, device, cfg.gauge_loss,
         )  # fmt: skip
         terms["total"].backward()
@@ -146,9 +171,8 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
     ema = ParameterEMA(core, cfg.optim.ema_decay) if cfg.optim.ema_decay else None
     state = load_checkpoint(ckpt, core, optimizer, ema)
     state = state or {"epoch": -1, "history": [], "best": None}
-    targets = [delta_target(r, next(core.parameters()).dtype) for r in data.records]
-    val = [data.records[i] for i in data.val]
-    baseline = validation_mae(core, val, [r[K.H0] for r in val])
+    val = _Subset(data.records, data.val)
+    baseline = validation_mae(core, val, baseline=True)
     logger = MetricLogger(out, history=state["history"], enabled=dist.is_main())
     info = model_info(cfg, data) if dist.is_main() else {}
     for epoch in range(state["epoch"] + 1, cfg.optim.epochs):
@@ -156,7 +180,7 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
             g["lr"] = learning_rate(cfg, epoch)
         t0 = time.perf_counter()
         core.train()
-        row = _train_epoch(cfg, ddp_model, core, data, targets, optimizer, epoch, device, ema)
+        row = _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema)
         row.update(epoch=epoch, lr=optimizer.param_groups[0]["lr"], time_s=time.perf_counter() - t0)
         with ema.averaged(core) if ema is not None else nullcontext(core):
             row["val_gauge_mae_meV"] = validation_mae(core, val)
@@ -174,6 +198,19 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
     return state
 
 
+class _Subset:
+    """``records[indices[k]]`` as a sequence, loaded on access."""
+
+    def __init__(self, records: RecordSource, indices: list[int]):
+        self.records, self.indices = records, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, k: int) -> dict:
+        return self.records[self.indices[k]]
+
+
 def _improved(best: dict | None, row: dict) -> bool:
     return best is None or row["val_gauge_mae_meV"] < best["val_gauge_mae_meV"]
 
@@ -181,7 +218,7 @@ def _improved(best: dict | None, row: dict) -> bool:
 def model_info(cfg: TrainConfig, data: TrainData) -> dict:
     """Metadata stored in the model file (engine settings, elements, split, training config,
     per-element engine choices and the training-domain statistics of the reliability flag)."""
-    z = sorted({int(x) for r in data.records for x in r[K.NUMBERS]})
+    z = sorted({int(x) for r in data.refs for x in r.numbers})
     settings = data.settings
     check_cutoffs(data, settings)
     return {
@@ -196,14 +233,15 @@ def model_info(cfg: TrainConfig, data: TrainData) -> dict:
             "ood": [data.names[i] for i in data.ood],
         },
         "element_details": element_details(z, settings),
-        "domain": domain_statistics([data.records[i] for i in data.train]),
+        "domain": domain_statistics(data.records.subset(data.train)),
     }
 
 
 def check_cutoffs(data: TrainData, settings: EngineSettings) -> None:
     """Every record must have been computed with this version's plane-wave cutoff table."""
-    for name, rec in zip(data.names, data.records, strict=True):
-        want, have = ke_cutoff_ev(rec[K.NUMBERS], settings), rec[K.META].get("ke_cutoff_ev")
+    for ref in data.refs:
+        name = ref.label
+        want, have = ke_cutoff_ev(list(ref.numbers), settings), ref.ke_cutoff_ev
         if want is not None and have is not None and abs(want - have) > 1e-6:
             raise InputError(
                 f"{name} was computed at a {have:.0f} eV cutoff but this nextham uses "
