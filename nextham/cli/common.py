@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
+from nextham.generate.cost import hours
+from nextham.store.atomic import atomic_output
+from nextham.store.card import dataset_card
 from nextham.store.dataset import Dataset
 from nextham.store.summary import dataset_summary
 
@@ -32,6 +38,27 @@ def print_summary(ds: Dataset, entries: bool = False) -> None:
         console.print(t)
     for name, err in ds.manifest["failed"].items():
         console.print(f"[red]failed[/red] {name}: {err.splitlines()[0]}")
+
+
+def print_card(ds: Dataset, json_path: str | None = None) -> None:
+    """The dataset card (:func:`nextham.store.card.dataset_card`) as tables, optionally JSON."""
+    card = dataset_card(ds)
+    console = Console()
+    for title, key in (("element", "by_element"), ("prototype", "by_prototype")):
+        t = Table(title, "structures", "finished", "failed", "atoms", "pairs", "label time",
+                  title=f"per {title}")  # fmt: skip
+        for name, c in card[key].items():
+            t.add_row(name, *(str(c.get(k, 0)) for k in
+                              ("structures", "finished", "failed", "atoms", "pairs")),
+                      hours(c.get("label_s", 0.0)))  # fmt: skip
+        console.print(t)
+    for cause, count in card["failures_by_cause"].items():
+        console.print(f"failures: {count} × {cause}")
+    console.print(f"{card['finished']} of {card['structures']} finished, {card['pairs']} pairs, "
+                  f"labels took {hours(card['label_s'])}")  # fmt: skip
+    if json_path:
+        with atomic_output(Path(json_path)) as tmp:
+            Path(tmp).write_text(json.dumps(card, indent=1))
 
 
 def _text(value) -> str:

@@ -206,10 +206,13 @@ def print_dry_run(structures: list, skipped: list) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # deferred: the command modules load with `nextham --help`; their work loads only on use
+    import time
+
     from rich.progress import Progress
 
     from nextham.cli.common import print_summary
     from nextham.generate import build_dataset
+    from nextham.generate.cost import hours, spent_seconds
 
     if args.kmesh is not None and args.kspacing is not None:
         raise InputError("give --kmesh or --kspacing, not both")
@@ -223,9 +226,12 @@ def run(args: argparse.Namespace) -> int:
     structures, skipped = structures_from_args(args)
     if args.dry_run:
         print_dry_run(structures, skipped)
+        print_projection(args.out, structures, settings)
         return 0
     if skipped:
         print(f"skipped {len(skipped)} structures (list them with --dry-run)")
+    print_projection(args.out, structures, settings)
+    start = time.perf_counter()
     with Progress() as bar:
         task = bar.add_task("DFT", total=len(structures))
 
@@ -239,4 +245,24 @@ def run(args: argparse.Namespace) -> int:
         )  # fmt: skip
         bar.update(task, completed=len(structures))
     print_summary(ds)
+    print(f"spent: {time.perf_counter() - start:.0f} s wall this run; the stored labels took "
+          f"{hours(spent_seconds(ds.manifest['entries']))} in all")  # fmt: skip
     return 1 if ds.manifest["failed"] else 0
+
+
+def print_projection(out: str, structures: list, settings) -> None:
+    """The projected label cost of the structures not yet finished in ``out``."""
+    # deferred: the command modules load with `nextham --help`; their work loads only on use
+    import os
+
+    from nextham.generate.cost import hours, projected_seconds
+    from nextham.store.dataset import Dataset
+
+    done = set()
+    if os.path.isdir(out) and os.path.isfile(os.path.join(out, "manifest.json")):
+        done = set(Dataset(out).manifest["entries"])
+    todo = [(n, a) for n, a in structures if n not in done]
+    total, unknown = projected_seconds(todo, settings)
+    note = f", {unknown} with elements the table lacks not included" if unknown else ""
+    print(f"projected: {hours(total)} for {len(todo)} structures to compute "
+          f"(element table × (atoms/n)², rough{note})")  # fmt: skip

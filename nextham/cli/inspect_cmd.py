@@ -10,12 +10,19 @@ HELP = "summarize a dataset"
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dataset", help="dataset directory")
     p.add_argument("--entries", action="store_true", help="also list every entry")
+    p.add_argument("--card", action="store_true",
+                   help="the dataset card: structures, pairs and cost per element and "
+                        "prototype, failures by cause")  # fmt: skip
+    p.add_argument("--json", default=None, help="with --card: also write the card as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
     # deferred: the command modules load with `nextham --help`; their work loads only on use
-    from nextham.cli.common import print_summary
+    from nextham.cli.common import print_card, print_summary
     from nextham.store.dataset import Dataset
 
-    print_summary(Dataset(args.dataset), args.entries)
+    ds = Dataset(args.dataset)
+    print_summary(ds, args.entries)
+    if args.card or args.json:
+        print_card(ds, args.json)
     return 0

@@ -51,6 +51,8 @@ def entry_summary(record: dict) -> dict:
         "scf_cycles": meta.get("scf_cycles"),
         "time_h0_s": meta.get("time_h0_s"),
         "time_scf_s": meta.get("time_scf_s"),
+        "time_ht_transform_s": meta.get("time_ht_transform_s"),
+        "time_spectral_check_s": meta.get("time_spectral_check_s"),
         "roundtrip_error_ht_ev": meta.get("roundtrip_error_ht_ev"),
         "band_error_ev": check.get("max_band_error_ev"),
         "min_overlap_eig": check.get("min_overlap_eig"),

@@ -1,0 +1,58 @@
+"""A rough projection of a dataset's label cost from the measured element table.
+
+Each element's row in :mod:`nextham.dft.element_table` holds the wall time t_e of one label of
+its elemental crystal (n_e atoms, 2×2×2 k, one thread). A structure of N atoms is projected at
+max_e t_e (N / n_e)², the dearest of its elements scaled quadratically in size (the Fock builds
+and the transform of a label grow between N and N³ at these sizes). It is a budget, not a
+promise: k-point counts, convergence and the label path (multigrid or reference) change it
+by factors; the spent cost is summed from the stored labels (:func:`spent_seconds`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ase import Atoms
+
+from nextham.dft.element_table import measured_row
+from nextham.dft.settings import EngineSettings
+
+TABLE_FAMILY = "szv-molopt-sr"
+"""The family whose rows stand in for a family the table does not list."""
+
+
+def structure_seconds(atoms: Atoms, settings: EngineSettings) -> float | None:
+    """Projected label wall time (s, one thread) of ``atoms``, or None if an element has no
+    measured row."""
+    worst = 0.0
+    for symbol in set(atoms.get_chemical_symbols()):
+        row = measured_row(symbol, settings.basis) or measured_row(symbol, TABLE_FAMILY)
+        if row is None or not row.get("element_s") or not row.get("natoms"):
+            return None
+        worst = max(worst, float(row["element_s"]) * (len(atoms) / float(row["natoms"])) ** 2)
+    return worst
+
+
+def projected_seconds(
+    structures: Sequence[tuple[str, Atoms]], settings: EngineSettings
+) -> tuple[float, int]:
+    """(projected total seconds of the structures with measured elements, count without)."""
+    total, unknown = 0.0, 0
+    for _, atoms in structures:
+        t = structure_seconds(atoms, settings)
+        if t is None:
+            unknown += 1
+        else:
+            total += t
+    return total, unknown
+
+
+def spent_seconds(entries: dict) -> float:
+    """Label seconds summed over manifest entries (H0, SCF, transform, spectral check)."""
+    keys = ("time_h0_s", "time_scf_s", "time_ht_transform_s", "time_spectral_check_s")
+    return sum(float(r.get(k) or 0.0) for r in entries.values() for k in keys)
+
+
+def hours(seconds: float) -> str:
+    """``seconds`` as CPU-hours text."""
+    return f"{seconds / 3600:.1f} CPU-h" if seconds >= 360 else f"{seconds:.0f} CPU-s"

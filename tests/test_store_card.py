@@ -1,0 +1,77 @@
+"""The dataset card and the cost projection, on a dataset with known contents."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from ase import Atoms
+from records import random_record
+
+from nextham.cli.main import main
+from nextham.dft.settings import EngineSettings
+from nextham.generate.cost import projected_seconds, structure_seconds
+from nextham.store.card import dataset_card, failure_cause
+from nextham.store.dataset import Dataset
+
+BASIS = {14: (0, 1), 8: (0, 1), 6: (0, 1)}
+
+
+def _atoms(symbols: str, prototype: str) -> Atoms:
+    n = len(Atoms(symbols))
+    atoms = Atoms(symbols, positions=np.arange(3 * n).reshape(n, 3) * 0.9, cell=np.eye(3) * 6,
+                  pbc=True)  # fmt: skip
+    atoms.info["prototype"] = prototype
+    return atoms
+
+
+@pytest.fixture()
+def dataset(tmp_path):
+    structures = [
+        ("SiO2_rutile", _atoms("SiO2", "rutile")),
+        ("SiC_zb", _atoms("SiC", "zb")),
+        ("CO_rs", _atoms("CO", "rocksalt")),
+        ("C2_diamond", _atoms("C2", "diamond")),
+    ]
+    ds = Dataset.create(tmp_path / "ds", EngineSettings(), structures)
+    for k, (name, atoms) in enumerate(structures[:2]):
+        record = random_record(BASIS, tuple(atoms.numbers), seed=k)
+        record["meta"].update(time_h0_s=10.0, time_scf_s=20.0, time_ht_transform_s=5.0)
+        ds.add(name, record)
+    ds.fail("CO_rs", "spectral check failed: band error 3.28 eV at k = (0.1, 0, 0)")
+    ds.fail("C2_diamond", "spectral check failed: band error 0.51 eV at k = (0, 0.2, 0)")
+    return ds
+
+
+def test_card_counts_per_element_prototype_and_cause(dataset):
+    card = dataset_card(Dataset(dataset.path))
+    assert (card["structures"], card["finished"], card["failed"]) == (4, 2, 2)
+    assert card["label_s"] == pytest.approx(70.0)
+    si, c, o = (card["by_element"][e] for e in ("Si", "C", "O"))
+    assert (si["structures"], si["finished"], si["atoms"]) == (2, 2, 5)
+    assert (c["structures"], c["finished"], c["failed"]) == (3, 1, 2)
+    assert (o["structures"], o["failed"]) == (2, 1)
+    assert card["by_prototype"]["rutile"]["label_s"] == pytest.approx(35.0)
+    assert card["failures_by_cause"] == {"spectral check failed": 2}
+    assert failure_cause("SCF did not converge in 60 cycles") == "SCF did not converge in # cycles"
+
+
+def test_inspect_card_cli(dataset, tmp_path, capsys):
+    out = tmp_path / "card.json"
+    assert main(["inspect", str(dataset.path), "--card", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "per element" in text and "2 × spectral check failed" in text
+    assert json.loads(out.read_text())["by_element"]["Si"]["finished"] == 2
+
+
+def test_projection_scales_with_the_dearest_element():
+    settings = EngineSettings(basis="szv-molopt-sr")
+    si = structure_seconds(_atoms("Si2", "x"), settings)
+    sio2 = structure_seconds(_atoms("SiO2", "x"), settings)
+    assert si is not None and sio2 is not None and sio2 > 0
+    big = structure_seconds(_atoms("Si4", "x"), settings)
+    assert big == pytest.approx(4 * si)  # quadratic in the atom count
+    total, unknown = projected_seconds([("a", _atoms("Si2", "x")), ("b", _atoms("Nd2", "x"))],
+                                       settings)  # fmt: skip
+    assert total == pytest.approx(si) and unknown == 1
