@@ -30,6 +30,11 @@ def small():
 
 
 @pytest.fixture(scope="module")
+def small_supercells():
+    return universal_structures(UniversalSpec(SMALL, seed=7, cells="supercell"))
+
+
+@pytest.fixture(scope="module")
 def full():
     return universal_structures(UniversalSpec(MOLOPT_ELEMENTS))
 
@@ -74,8 +79,8 @@ def test_names_and_info(small):
         assert set(atoms.get_chemical_symbols()) == set(string2symbols(comp))
 
 
-def test_supercells_and_vacancies(small):
-    structures, _ = small
+def test_supercells_and_vacancies(small_supercells):
+    structures, _ = small_supercells
     by_name = dict(structures)
     vacancies = 0
     for name, atoms in structures:
@@ -92,6 +97,29 @@ def test_supercells_and_vacancies(small):
     assert 0.1 * n_bases < vacancies < 0.4 * n_bases  # vacancy_fraction 0.25
 
 
+def test_primitive_copies_some_supercells_and_vacancies(small):
+    """Default cells: n copies of the primitive cell per base, a supercell copy for about a
+    quarter of the bases, a vacancy (in a supercell) for about another quarter."""
+    structures, _ = small
+    variants = Counter(a.info["variant"] for _, a in structures)
+    bases = {n.rsplit("_", 1)[0] for n, _ in structures}
+    assert variants["p0"] == variants["p1"] == len(bases) and "p2" not in variants
+    assert 0.1 * len(bases) < variants["d0"] < 0.4 * len(bases) and "d1" not in variants
+    assert 0.1 * len(bases) < variants["vac"] < 0.4 * len(bases)
+    by_name = dict(structures)
+    for name, atoms in structures:
+        if atoms.info["variant"].startswith("p"):
+            assert atoms.info["supercell"] == "1x1x1" and len(atoms) <= 10
+        elif atoms.info["variant"] == "d0":
+            assert 8 <= len(atoms) <= 16
+            assert len(by_name[name.removesuffix("_d0") + "_p0"]) <= len(atoms)
+        else:
+            assert 7 <= len(atoms) <= 15
+    sc, _ = universal_structures(UniversalSpec(("Si",), seed=7, cells="supercell"))
+    prim, _ = universal_structures(UniversalSpec(("Si",), seed=7))
+    assert sum(len(a) for _, a in sc) > 2 * sum(len(a) for _, a in prim)  # labels ∝ atoms²
+
+
 def test_strain_rattle_and_single_layer_vacuum(small):
     structures, _ = small
     layers = [a for _, a in structures if a.info["prototype"] == "1L-MX2"]
@@ -100,8 +128,8 @@ def test_strain_rattle_and_single_layer_vacuum(small):
         assert atoms.info["supercell"].endswith("x1")
         assert np.allclose(atoms.cell[2, :2], 0) and np.allclose(atoms.cell[:2, 2], 0)
         assert vacuum_gap(atoms) >= 12.0
-    si = {n: a for n, a in structures if n.startswith("Si_diamond_d")}
-    a, b = si["Si_diamond_d0"], si["Si_diamond_d1"]
+    si = {n: a for n, a in structures if n.startswith("Si_diamond_p")}
+    a, b = si["Si_diamond_p0"], si["Si_diamond_p1"]
     assert not np.allclose(a.cell.array, b.cell.array)  # strained differently
     ideal = a.cell.array / np.cbrt(a.get_volume() / b.get_volume())
     assert not np.allclose(ideal, b.cell.array)
@@ -116,12 +144,12 @@ def test_seed_reproducible_and_different():
     assert all(all(np.array_equal(x, y) for x, y in zip(p[n], q[n])) for n in p)
     r = positions(other.structures)
     common = set(p) & set(r)
-    assert all(not np.allclose(p[n][1], r[n][1]) for n in common if n.endswith("_d0"))
+    assert all(not np.allclose(p[n][1], r[n][1]) for n in common if n.endswith("_p0"))
     # each base draws its own numbers: two bases do not share a strain
     strains = []
     for kind in ("fcc", "bcc"):
-        ideal = elemental("Si", kind).repeat((2, 2, 2)).cell.array
-        strains.append(np.linalg.solve(ideal, p[f"Si_{kind}_d0"][0]))
+        ideal = elemental("Si", kind).cell.array
+        strains.append(np.linalg.solve(ideal, p[f"Si_{kind}_p0"][0]))
     assert not np.allclose(strains[0], strains[1])
 
 

@@ -59,9 +59,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument(
         "--recipe", default=None,
-        help="universal: elemental, AB, AB2, ABX3 and MX2 prototypes over --elements, 8-16-atom "
-        "supercells, strain, rattle, vacancies (docs/structures.md)",
+        help="universal: elemental, AB, AB2, ABX3 and MX2 prototypes over --elements, strained "
+        "and rattled, some 8-16-atom supercells and vacancies (docs/structures.md)",
     )  # fmt: skip
+    g.add_argument(
+        "--cells",
+        choices=("primitive", "supercell"),
+        default=None,
+        help="with --recipe: copies of the primitive cell plus some supercells (default), or "
+        "every copy an 8-16-atom supercell (10-20x dearer)",
+    )
+    g.add_argument("--supercell-fraction", type=float, default=None,
+                   help="with --recipe and --cells primitive: bases that also get a supercell "
+                   "copy (0.25)")  # fmt: skip
     g.add_argument(
         "--shard", type=_words, default=(),
         help="with --recipe: element groups s,p-light,p-heavy,3d,4d,5d,4f,5f or their numbers "
@@ -147,7 +157,8 @@ def _recipe_structures(args: argparse.Namespace) -> tuple[list, list]:
         )
     spec = UniversalSpec(
         elements=args.elements or MOLOPT_ELEMENTS, shards=args.shard, seed=args.seed,
-        **_given(args, {"n": "n_per_prototype", "strain": "strain", "rattle": "rattle"}),
+        **_given(args, {"n": "n_per_prototype", "strain": "strain", "rattle": "rattle",
+                        "cells": "cells", "supercell_fraction": "supercell_fraction"}),
     )  # fmt: skip
     return universal_structures(spec)
 
@@ -162,6 +173,8 @@ def structures_from_args(args: argparse.Namespace) -> tuple[list, list]:
         return _recipe_structures(args)
     if args.shard:
         raise InputError("--shard selects part of a recipe; add --recipe universal")
+    if args.cells is not None or args.supercell_fraction is not None:
+        raise InputError("--cells and --supercell-fraction shape a recipe; add --recipe universal")
     if args.structures and (args.elements or args.binaries):
         raise InputError("give structure files or --elements/--binaries, not both")
     if args.structures:

@@ -1,11 +1,12 @@
 """The universal recipe: prototypes over the periodic table, in shards by element group.
 
 ``universal_structures(UniversalSpec(elements))`` builds every composition the rules of
-:mod:`nextham.structures.compositions` allow over ``elements``, in 8–16-atom supercells,
-strained, rattled and some with a vacancy (:mod:`nextham.structures.variants`). The output
-is a pure function of the spec; each shard (:data:`~nextham.structures.groups.SHARDS`) is the
-same structures as the whole recipe restricted to that shard. Nothing is dropped silently:
-what a rule or the validation refused comes back as ``skipped`` (name, reason).
+:mod:`nextham.structures.compositions` allow over ``elements``, strained and rattled copies of
+each primitive cell, some 8–16-atom supercells and some vacancies
+(:mod:`nextham.structures.variants`). The output is a pure function of the spec; each shard
+(:data:`~nextham.structures.groups.SHARDS`) is the same structures as the whole recipe
+restricted to that shard. Nothing is dropped silently: what a rule or the validation refused
+comes back as ``skipped`` (name, reason).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ase.data import atomic_numbers
 from nextham.errors import InputError
 from nextham.structures.compositions import FAMILIES, Skipped, all_bases
 from nextham.structures.groups import SHARD_NAMES, composition_elements, parse_shards, shard_of
-from nextham.structures.variants import variants
+from nextham.structures.variants import CELL_MODES, variants
 
 RECIPES = ("universal",)
 
@@ -37,8 +38,12 @@ class UniversalSpec:
     n_per_prototype : strained and rattled copies per (composition, prototype).
     strain : maximum |ε_ab| of the random symmetric strain.
     rattle : standard deviation of the random displacement (Å).
-    vacancy_fraction : probability that a (composition, prototype) also gets a copy with one
-        atom removed.
+    vacancy_fraction : probability that a (composition, prototype) also gets a supercell copy
+        with one atom removed.
+    cells : "primitive" (copies of the base's own cell, plus a supercell copy with probability
+        ``supercell_fraction``) or "supercell" (every copy an 8–16-atom supercell, 10–20×
+        dearer to label); see :func:`~nextham.structures.variants.variants`.
+    supercell_fraction : probability of the supercell copy with ``cells="primitive"``.
     seed : seed of the random generators.
     families : composition families (:data:`~nextham.structures.compositions.FAMILIES`).
     """
@@ -49,6 +54,8 @@ class UniversalSpec:
     strain: float = 0.04
     rattle: float = 0.05
     vacancy_fraction: float = 0.25
+    cells: str = "primitive"
+    supercell_fraction: float = 0.25
     seed: int = 0
     families: tuple[str, ...] = field(default=FAMILIES)
 
@@ -66,6 +73,10 @@ class UniversalSpec:
             raise InputError(f"--n must be at least 1, got {self.n_per_prototype}")
         if not 0 <= self.strain < 0.2 or self.rattle < 0:
             raise InputError("--strain must be in [0, 0.2) and --rattle at least 0")
+        if self.cells not in CELL_MODES:
+            raise InputError(f"cells must be one of {CELL_MODES}, got {self.cells!r}")
+        if not 0 <= self.supercell_fraction <= 1:
+            raise InputError(f"supercell fraction must be in [0, 1], got {self.supercell_fraction}")
         if not 0 <= self.vacancy_fraction <= 1:
             raise InputError(f"vacancy fraction must be in [0, 1], got {self.vacancy_fraction}")
 
@@ -91,7 +102,7 @@ def universal_structures(spec: UniversalSpec) -> Generated:
             continue
         made, refused = variants(
             base, spec.seed, spec.n_per_prototype, spec.strain, spec.rattle,
-            spec.vacancy_fraction,
+            spec.vacancy_fraction, spec.cells, spec.supercell_fraction,
         )  # fmt: skip
         out += made
         skipped += refused

@@ -1,4 +1,5 @@
-"""Variants of an ideal cell: an 8–16-atom supercell, strained and rattled copies, a vacancy.
+"""Variants of an ideal cell: strained and rattled copies of the cell and of an 8–16-atom
+supercell, a vacancy.
 
 Every base draws its random numbers from its own generator, seeded by the recipe's seed and
 the CRC-32 of the base's name, so a structure does not depend on which other structures are
@@ -69,32 +70,59 @@ def _tag(atoms: Atoms, base: Base, variant: str, rep: tuple[int, int, int]) -> A
     return atoms
 
 
-def variants(
-    base: Base, seed: int, n: int, strain: float, rattle: float, vacancy_fraction: float
-) -> tuple[list[tuple[str, Atoms]], list[Skipped]]:
-    """Structures ``<base name>_d<k>`` (k < ``n``) and, with probability ``vacancy_fraction``
-    (drawn once per base), ``<base name>_vac`` with one random atom removed; each supercell
-    strained (|ε| ≤ ``strain``) and rattled (σ = ``rattle`` Å), then validated.
+CELL_MODES = ("primitive", "supercell")
 
-    Returns (structures, skipped) with skipped (name, reason) for a cell with no 8–16-atom
-    repeat or a structure :func:`~nextham.structures.read.validate` refuses.
+
+def variants(
+    base: Base,
+    seed: int,
+    n: int,
+    strain: float,
+    rattle: float,
+    vacancy_fraction: float,
+    cells: str = "primitive",
+    supercell_fraction: float = 0.25,
+) -> tuple[list[tuple[str, Atoms]], list[Skipped]]:
+    """Strained (|ε| ≤ ``strain``) and rattled (σ = ``rattle`` Å) copies of one base, validated.
+
+    ``cells="primitive"``: copies ``p<k>`` (k < ``n``) of the base's own cell, plus, with
+    probability ``supercell_fraction``, one 8–16-atom supercell copy ``d0`` and, with
+    probability ``vacancy_fraction``, a supercell copy ``vac`` with one random atom removed (both
+    drawn once per base). ``cells="supercell"``: every copy ``d<k>`` in the supercell, plus
+    ``vac`` with probability ``vacancy_fraction``.
+
+    Returns (structures, skipped) with skipped (name, reason) for a supercell that no 8–16-atom
+    repeat gives or a structure :func:`~nextham.structures.read.validate` refuses.
     """
-    rep = choose_repeat(base.atoms, base.axes)
-    if rep is None:
-        return [], [(base.name, f"supercell: no repeat of {len(base.atoms)} atoms in 8-16")]
+    if cells not in CELL_MODES:
+        raise ValueError(f"cells must be one of {CELL_MODES}, got {cells!r}")
     rng = base_rng(seed, base.name)
-    cell = base.atoms.repeat(rep)
     keep = tuple(i for i in range(3) if i not in base.axes)
-    made = [(f"d{k}", distort(cell, rng, strain, rattle, keep)) for k in range(n)]
-    if rng.random() < vacancy_fraction:
-        holed = cell.copy()
-        del holed[int(rng.integers(len(holed)))]
-        made.append(("vac", distort(holed, rng, strain, rattle, keep)))
-    out, skipped = [], []
-    for variant, atoms in made:
+    rep = choose_repeat(base.atoms, base.axes)
+    made: list[tuple[str, Atoms, tuple]] = []
+    if cells == "primitive":
+        made = [(f"p{k}", distort(base.atoms, rng, strain, rattle, keep), (1, 1, 1))
+                for k in range(n)]  # fmt: skip
+        want_sc, want_vac = rng.random(2) < (supercell_fraction, vacancy_fraction)
+        n_sc = int(want_sc)
+    else:
+        n_sc, want_vac = n, None
+    skipped: list[Skipped] = []
+    if rep is None:
+        if n_sc or want_vac or cells == "supercell":
+            skipped.append((base.name, f"supercell: no repeat of {len(base.atoms)} atoms in 8-16"))
+    else:
+        cell = base.atoms.repeat(rep)
+        made += [(f"d{k}", distort(cell, rng, strain, rattle, keep), rep) for k in range(n_sc)]
+        if want_vac if want_vac is not None else rng.random() < vacancy_fraction:
+            holed = cell.copy()
+            del holed[int(rng.integers(len(holed)))]
+            made.append(("vac", distort(holed, rng, strain, rattle, keep), rep))
+    out = []
+    for variant, atoms, r in made:
         name = f"{base.name}_{variant}"
         try:
-            out.append((name, _tag(validate(atoms, name), base, variant, rep)))
+            out.append((name, _tag(validate(atoms, name), base, variant, r)))
         except StructureError as exc:
             skipped.append((name, f"validate: {exc}"))
     return out, skipped
