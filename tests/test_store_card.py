@@ -72,6 +72,8 @@ def test_projection_scales_with_the_dearest_element():
     assert si is not None and sio2 is not None and sio2 > 0
     big = structure_seconds(_atoms("Si4", "x"), settings)
     assert big == pytest.approx(4 * si)  # quadratic in the atom count
+    dense = EngineSettings(basis="szv-molopt-sr", kmesh=(4, 4, 4))
+    assert structure_seconds(_atoms("Si2", "x"), dense) == pytest.approx(8 * si)  # ∝ k-points
     total, unknown = projected_seconds([("a", _atoms("Si2", "x")), ("b", _atoms("Nd2", "x"))],
                                        settings)  # fmt: skip
     assert total == pytest.approx(si) and unknown == 1

@@ -278,4 +278,4 @@ def print_projection(out: str, structures: list, settings) -> None:
     total, unknown = projected_seconds(todo, settings)
     note = f", {unknown} with elements the table lacks not included" if unknown else ""
     print(f"projected: {hours(total)} for {len(todo)} structures to compute "
-          f"(element table × (atoms/n)², rough{note})")  # fmt: skip
+          f"(element table × (atoms/n)² × k-points/8, rough{note})")  # fmt: skip

@@ -1,15 +1,17 @@
 """A rough projection of a dataset's label cost from the measured element table.
 
 Each element's row in :mod:`nextham.dft.element_table` holds the wall time t_e of one label of
-its elemental crystal (n_e atoms, 2×2×2 k, one thread). A structure of N atoms is projected at
-max_e t_e (N / n_e)², the dearest of its elements scaled quadratically in size (the Fock builds
-and the transform of a label grow between N and N³ at these sizes). It is a budget, not a
+its elemental crystal (n_e atoms, 2×2×2 k, one thread). A structure of N atoms with n_k SCF
+k-points is projected at max_e t_e (N / n_e)² (n_k / 8), the dearest of its elements scaled
+quadratically in size (the Fock builds and the transform of a label grow between N and N³ at
+these sizes) and linearly in the k-points of its SCF mesh. It is a budget, not a
 promise: k-point counts, convergence and the label path (multigrid or reference) change it
 by factors; the spent cost is summed from the stored labels (:func:`spent_seconds`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from ase import Atoms
@@ -17,6 +19,8 @@ from ase import Atoms
 from nextham.dft.element_table import measured_row
 from nextham.dft.settings import EngineSettings
 
+TABLE_KPOINTS = 8
+"""k-points of the element table's labels (2×2×2)."""
 TABLE_FAMILY = "szv-molopt-sr"
 """The family whose rows stand in for a family the table does not list."""
 
@@ -25,12 +29,13 @@ def structure_seconds(atoms: Atoms, settings: EngineSettings) -> float | None:
     """Projected label wall time (s, one thread) of ``atoms``, or None if an element has no
     measured row."""
     worst = 0.0
+    k_factor = math.prod(settings.kmesh_for(atoms.cell.array)) / TABLE_KPOINTS
     for symbol in set(atoms.get_chemical_symbols()):
         row = measured_row(symbol, settings.basis) or measured_row(symbol, TABLE_FAMILY)
         if row is None or not row.get("element_s") or not row.get("natoms"):
             return None
         worst = max(worst, float(row["element_s"]) * (len(atoms) / float(row["natoms"])) ** 2)
-    return worst
+    return worst * k_factor
 
 
 def projected_seconds(
