@@ -184,11 +184,14 @@ def test_abacus_position_matrix_roundtrip(tmp_path, spinor):
     back = abacus.read(tmp_path / "x")
     np.testing.assert_allclose(back[K.R_MATRIX], rec[K.R_MATRIX], atol=1e-12)
     assert back[K.META]["matrices"] == ["S", "HT", K.R_MATRIX]
+    assert "position_matrix" not in back[K.META]
     del rec[K.R_MATRIX]  # without one, the two-centre approximation is written, and said so
     assert abacus.write(rec, tmp_path / "y") == "two-centre"
-    np.testing.assert_allclose(
-        abacus.read(tmp_path / "y")[K.R_MATRIX], two_centre_position(rec), atol=1e-12
-    )
+    approx = abacus.read(tmp_path / "y")
+    np.testing.assert_allclose(approx[K.R_MATRIX], two_centre_position(rec), atol=1e-12)
+    assert approx[K.META]["position_matrix"] == "two-centre"  # the mark survives a re-export
+    assert abacus.write(approx, tmp_path / "z") == "two-centre"
+    assert abacus.read(tmp_path / "z")[K.META]["position_matrix"] == "two-centre"
 
 
 @pytest.mark.parametrize("spinor", [False, True])

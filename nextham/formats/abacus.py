@@ -57,6 +57,9 @@ RYDBERG_EV = HARTREE_EV / 2
 HR, SR, RR = "data-HR-sparse_SPIN0.csr", "data-SR-sparse_SPIN0.csr", "data-rR-sparse.csr"
 REQUIRED = ["STRU"]
 UNITS = {"ry": RYDBERG_EV, "ev": 1.0}
+TWO_CENTRE_NOTE = "# data-rR-sparse.csr: the two-centre approximation (tau_i + tau_j + R) S / 2"
+"""The INPUT line that marks an rR file holding the approximation; ``read`` then sets
+``META["position_matrix"] = "two-centre"`` (and ``write`` keeps the mark)."""
 
 
 def atom_map(ls: tuple[int, ...], spinor: bool) -> np.ndarray:
@@ -85,9 +88,11 @@ def write(record: dict, out: str | Path, units: str = "ry") -> str:
     write_stru(out / "STRU", record[K.CELL], record[K.POSITIONS], symbols, shells)
     spinor = bool(record[K.SPINOR])
     nelec = record[K.META].get("n_electrons")
+    r, kind = _position(record)
     lines = ["INPUT_PARAMETERS", "basis_type lcao", f"nspin {4 if spinor else 1}",
              "out_mat_hs2 1", "out_mat_r 1"]  # fmt: skip
-    (out / "INPUT").write_text("\n".join(lines + ([f"nelec {nelec}"] if nelec else [])) + "\n")
+    lines += ([TWO_CENTRE_NOTE] if kind != "exact" else []) + ([f"nelec {nelec}"] if nelec else [])
+    (out / "INPUT").write_text("\n".join(lines) + "\n")
     n = np.array([n_orbitals(shells[s]) for s in symbols])
     ht = {k: b / scale for k, b in to_convention(record, K.HT, atom_map).items()}
     write_csr(out / HR, _dim(n, spinor), _to_csr(ht, n, spinor), "H")
@@ -95,13 +100,21 @@ def write(record: dict, out: str | Path, units: str = "ry") -> str:
     if spinor:  # ABACUS's nspin = 4 overlap is S ⊗ I₂ (complex, interleaved)
         s_blocks = {k: np.kron(np.eye(2), b).astype(complex) for k, b in s_blocks.items()}
     write_csr(out / SR, _dim(n, spinor), _to_csr(s_blocks, n, spinor), "S")
-    return _write_rr(out / RR, record, n, spinor)
+    _write_rr(out / RR, record, r, n, spinor)
+    return kind
 
 
-def _write_rr(path: Path, record: dict, n: np.ndarray, spinor: bool) -> str:
-    """The rR file in Bohr: the record's position matrix, else its two-centre approximation."""
-    exact = K.R_MATRIX in record
-    r = np.asarray(record[K.R_MATRIX], dtype=float) if exact else two_centre_position(record)
+def _position(record: dict) -> tuple[np.ndarray, str]:
+    """The position matrix (3, len(S)) Å to write and which it is: the record's own
+    (``"exact"``, unless its META marks an imported approximation), else ``"two-centre"``."""
+    if K.R_MATRIX not in record:
+        return two_centre_position(record), "two-centre"
+    marked = record[K.META].get("position_matrix") == "two-centre"
+    return np.asarray(record[K.R_MATRIX], dtype=float), "two-centre" if marked else "exact"
+
+
+def _write_rr(path: Path, record: dict, r: np.ndarray, n: np.ndarray, spinor: bool) -> None:
+    """The rR file in Bohr from ``r`` (3, len(S)) in Å."""
     comps = []
     for a in range(3):
         blocks = to_convention(record, K.S, atom_map, r[a] / BOHR_ANGSTROM)
@@ -109,7 +122,6 @@ def _write_rr(path: Path, record: dict, n: np.ndarray, spinor: bool) -> str:
             blocks = {k: np.kron(np.eye(2), b) for k, b in blocks.items()}
         comps.append(_to_csr(blocks, n, spinor))
     write_rr_csr(path, _dim(n, spinor), {cell: [c[cell] for c in comps] for cell in comps[0]})
-    return "exact" if exact else "two-centre"
 
 
 def _dim(n: np.ndarray, spinor: bool) -> int:
@@ -173,6 +185,8 @@ def read(path: str | Path, hints: ImportHints | None = None, units: str = "ry") 
     if (out_dir / RR).is_file():
         record[K.R_MATRIX] = _read_rr(out_dir / RR, record, ls, h_dim)
         record[K.META]["matrices"].append(K.R_MATRIX)
+        if (path / "INPUT").is_file() and TWO_CENTRE_NOTE in (path / "INPUT").read_text():
+            record[K.META]["position_matrix"] = "two-centre"
     return record
 
 
