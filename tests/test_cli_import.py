@@ -73,10 +73,13 @@ def test_export_then_import_gives_the_same_matrices(tmp_path, capsys, fmt, spino
     assert f"imported:{fmt}" in capsys.readouterr().out
 
 
-def test_abacus_export_in_ev(tmp_path):
+def test_abacus_export_in_ev(tmp_path, capsys):
     rec = _dataset(tmp_path / "ds")
     argv = ["export", str(tmp_path / "ds"), "--format", "abacus", "--out", str(tmp_path / "x")]
     assert main([*argv, "--units", "ev"]) == 0
+    assert "rR: the exact position matrix for 0 structures, the two-centre approximation" in (
+        capsys.readouterr().out
+    )
     _, csr = abacus.read_csr(tmp_path / "x" / "xtal" / abacus.HR)
     first = rec[K.HT][0]  # block 0 entry (0, 0): s–s, no sign change, written in eV
     assert np.isclose(csr[tuple(rec[K.CELL_SHIFT][0])][0, 4 * rec[K.EDGE_INDEX][0][1]], first)

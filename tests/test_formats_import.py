@@ -10,14 +10,20 @@ import numpy as np
 import pytest
 from records import assert_records_equal, random_record
 
-from nextham.conventions import HARTREE_EV, PYSCF_TO_ABACUS, interleaved_to_spin_major
+from nextham.conventions import (
+    BOHR_ANGSTROM,
+    HARTREE_EV,
+    PYSCF_TO_ABACUS,
+    interleaved_to_spin_major,
+)
 from nextham.errors import InputError
 from nextham.formats import FORMATS, abacus, deeph, deepx
-from nextham.formats.abacus_csr import read_csr
+from nextham.formats.abacus_csr import read_csr, read_rr_csr
 from nextham.formats.blocks import ImportHints
 from nextham.formats.tree import structure_dirs
 from nextham.record import keys as K
-from nextham.record.layout import iter_blocks
+from nextham.record.geometry import two_centre_position
+from nextham.record.layout import iter_blocks, position_blocks
 
 RY = HARTREE_EV / 2
 INTERLEAVED = dict(basis_ls={14: (0, 1, 2), 8: (0, 0, 1, 3)}, numbers=(8, 14, 8))
@@ -30,8 +36,8 @@ def test_roundtrip_keeps_matrices_and_atom_order(tmp_path, name, spinor):
     rec = random_record(spinor=spinor, **INTERLEAVED)
     FORMATS[name].write(rec, tmp_path / "x")
     back = FORMATS[name].read(tmp_path / "x")
-    if name == "abacus":  # ABACUS has no H0: the record comes back without it
-        assert K.H0 not in back and back[K.META]["matrices"] == ["S", "HT"]
+    if name == "abacus":  # no H0 in ABACUS; r(R) is written (two-centre without K.R_MATRIX)
+        assert K.H0 not in back and back[K.META]["matrices"] == ["S", "HT", K.R_MATRIX]
         back[K.H0] = rec[K.H0]
     assert_records_equal(rec, back, atol=1e-10)
     assert back[K.META]["hamiltonian"] == f"imported:{name}"
@@ -206,6 +212,90 @@ def test_abacus_39_layout_reads_like_the_old_one(tmp_path, overlap_name):
     (d / "OUT.ABACUS" / "hrs1_nao.csr").write_text(truncated)
     with pytest.raises(InputError, match=r"hrs1_nao.csr: R = \(1, 0, 0\) states nnz = 4"):
         abacus.read(d)
+
+
+def _with_position(rec: dict, seed: int = 1) -> dict:
+    """The record with a random position matrix (3, len(S)) in Å, different for every entry."""
+    rng = np.random.default_rng(seed)
+    return {**rec, K.R_MATRIX: rng.normal(size=(3, len(rec[K.S])))}
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_abacus_position_matrix_roundtrip(tmp_path, spinor):
+    rec = _with_position(random_record(spinor=spinor, **INTERLEAVED))
+    assert abacus.write(rec, tmp_path / "x") == "exact"
+    back = abacus.read(tmp_path / "x")
+    np.testing.assert_allclose(back[K.R_MATRIX], rec[K.R_MATRIX], atol=1e-12)
+    assert back[K.META]["matrices"] == ["S", "HT", K.R_MATRIX]
+    assert "position_matrix" not in back[K.META]
+    del rec[K.R_MATRIX]  # without one, the two-centre approximation is written, and said so
+    assert abacus.write(rec, tmp_path / "y") == "two-centre"
+    approx = abacus.read(tmp_path / "y")
+    np.testing.assert_allclose(approx[K.R_MATRIX], two_centre_position(rec), atol=1e-12)
+    assert approx[K.META]["position_matrix"] == "two-centre"  # the mark survives a re-export
+    assert abacus.write(approx, tmp_path / "z") == "two-centre"
+    assert abacus.read(tmp_path / "z")[K.META]["position_matrix"] == "two-centre"
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_abacus_rr_blocks_sit_at_their_r_in_bohr(tmp_path, spinor):
+    """Every R of the file holds that R's block (not its partner's), mapped p = (z, −x, −y),
+    in Bohr; nspin = 4: r ⊗ I₂ with interleaved rows, real."""
+    rec = _with_position(random_record(basis_ls={6: (1,)}, numbers=(6,), spinor=spinor))
+    abacus.write(rec, tmp_path)
+    dim, csr = read_rr_csr(tmp_path / abacus.RR)
+    assert dim == (6 if spinor else 3) and len(csr) == len(rec[K.CELL_SHIFT])
+    u = PYSCF_TO_ABACUS[1]
+    for ((_, _, *shift), _), blk in zip(iter_blocks(rec, K.S), position_blocks(rec)):
+        for a in range(3):
+            got = csr[tuple(shift)][a].toarray()
+            assert not np.iscomplexobj(got)
+            if spinor:
+                p = interleaved_to_spin_major(3)
+                got = got[np.ix_(p, p)]
+                np.testing.assert_array_equal(got[:3, 3:], 0)
+                np.testing.assert_allclose(got[3:, 3:], got[:3, :3])
+                got = got[:3, :3]
+            np.testing.assert_allclose(got * BOHR_ANGSTROM, u @ blk[a] @ u.T, atol=1e-12)
+
+
+RR_H2ORB = """STEP: 0
+Matrix Dimension of r(R): 2
+Matrix number of r(R): 2
+0 0 0
+2
+1.0 2.0
+0 1
+0 1 2
+0
+1
+0.5
+1
+0 1 1
+1 0 0
+1
+0.25
+1
+0 1 1
+0
+0
+"""
+
+
+def test_abacus_hand_written_rr(tmp_path):
+    """The rR text of ABACUS (Bohr, three CSR matrices per R) into K.R_MATRIX (Å): R = (0, 0, 0)
+    gives r_x = diag(1, 2), r_z[0, 1] = 0.5; R = (1, 0, 0) r_x[0, 1] = 0.25; omitted R and
+    entries are 0."""
+    d = _toy(tmp_path)
+    (d / "OUT.ABACUS" / abacus.RR).write_text(RR_H2ORB)
+    rec = abacus.read(d, ImportHints(valence={"H": 1.0}))
+    want = {(0, 0, 0): np.zeros((3, 2, 2)), (1, 0, 0): np.zeros((3, 2, 2))}
+    want[(0, 0, 0)][0] = np.diag([1.0, 2.0])
+    want[(0, 0, 0)][2, 0, 1] = 0.5
+    want[(1, 0, 0)][0, 0, 1] = 0.25
+    for ((_, _, *shift), _), blk in zip(iter_blocks(rec, K.S), position_blocks(rec)):
+        expected = want.get(tuple(shift), np.zeros((3, 2, 2))) * BOHR_ANGSTROM
+        np.testing.assert_allclose(blk, expected, atol=1e-15)
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -53,6 +53,10 @@ def test_exact_velocity_with_two_centre_r_is_the_fallback(si_record):
     assert DenseBloch(approx).exact_position and not DenseBloch(si_record).exact_position
     p_exact, p_fallback = solve(DenseBloch(approx), k)[2], solve(DenseBloch(si_record), k)[2]
     assert np.allclose(p_exact, p_fallback, atol=1e-9)
+    # an imported r(R) marked as the approximation (ABACUS rR written by nextham) is named so
+    marked = {**approx, K.META: {**approx[K.META], "position_matrix": "two-centre"}}
+    spec = optical_spectrum(marked, (2, 2, 2), OMEGA[:4], width_ev=0.3)
+    assert spec.settings["velocity"] == VELOCITY_TWO_CENTRE
 
 
 def test_exact_velocities_hermitian_and_different(si_exact, si_record):

@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     # deferred: the command modules load with `nextham --help`; their work loads only on use
     import os
     import shutil
+    from collections import Counter
     from pathlib import Path
 
     from rich.progress import track
@@ -35,11 +36,16 @@ def run(args: argparse.Namespace) -> int:
     fmt = FORMATS[args.format]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    position = Counter()  # abacus: which r(R) each rR file holds
     for name in track(ds.names, description=f"export {args.format}"):
         tmp = out / f".{name}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        fmt.write(ds.load(name), tmp, **options)  # complete before it becomes visible
+        position[fmt.write(ds.load(name), tmp, **options)] += 1  # complete before it is visible
         shutil.rmtree(out / name, ignore_errors=True)
         os.replace(tmp, out / name)
     print(f"wrote {len(ds)} structures to {out}")
+    if args.format == "abacus":
+        print(f"rR: the exact position matrix for {position['exact']} structures, the two-centre "
+              f"approximation ½(τ_i + τ_j + R)S for {position['two-centre']} (no position matrix "
+              "stored; generate with --position-matrix)")  # fmt: skip
     return 0

@@ -1,15 +1,25 @@
-"""ABACUS LCAO output (one directory per structure): ``STRU`` + sparse H(R), S(R).
+"""ABACUS LCAO output (one directory per structure): ``STRU`` + sparse H(R), S(R), r(R).
 
 Files: ``STRU`` (:mod:`nextham.formats.abacus_stru`), ``data-HR-sparse_SPIN0.csr`` and
 ``data-SR-sparse_SPIN0.csr`` (ABACUS ≤ 3.8) or ``hrs1_nao.csr`` and ``srs1_nao.csr`` /
 ``sr_nao.csr`` (≥ 3.9; :mod:`nextham.formats.abacus_csr` reads both layouts), either beside
-``STRU`` or in its one ``OUT.<suffix>/`` folder, and optionally ``INPUT`` (``nelec``: electron
-count) and ``OUT.*/running_*.log`` (``EFERMI = … eV``; ``number of electrons``). ``write``
-puts ``STRU``, ``INPUT`` (``nelec``, ``nspin``) and both CSR files in one folder; the orbital and
-pseudopotential files named in its ``STRU`` are placeholders that state the shells.
+``STRU`` or in its one ``OUT.<suffix>/`` folder, optionally the position matrix
+``data-rR-sparse.csr`` (``out_mat_r 1``), ``INPUT`` (``nelec``: electron count) and
+``OUT.*/running_*.log`` (``EFERMI = … eV``; ``number of electrons``). ``write`` puts ``STRU``,
+``INPUT`` (``nelec``, ``nspin``) and the three CSR files (≤ 3.8 layout) in one folder; the
+orbital and pseudopotential files named in its ``STRU`` are placeholders that state the shells.
 
 Units: H(R) in Rydberg in ABACUS's files (``units="ry"``, 1 Ry = HARTREE_EV / 2 eV), or eV
-(``units="ev"``, for files written that way); lengths in Bohr (LATTICE_CONSTANT).
+(``units="ev"``, for files written that way); lengths in Bohr (LATTICE_CONSTANT, and r(R)
+always, as ABACUS writes it).
+
+Position matrix: r_a,ij(R) = <φ_i0 | r_a | φ_jR> with r measured from the Cartesian origin
+(ABACUS's ``cal_r_overlap_R::out_rR`` adds τ_i S to the integral about atom i), real and
+spin-diagonal (r ⊗ I₂, interleaved) for nspin = 4. ``write`` writes the record's
+``K.R_MATRIX`` when it has one, else the two-centre approximation ½ (τ_i + τ_j + R) S_ij(R)
+(:func:`nextham.record.geometry.two_centre_position`) and says which in its return value;
+``read`` stores the file's r(R) as ``K.R_MATRIX`` (entries the file omits are 0: ABACUS drops
+values below its sparse threshold).
 
 Orbital mapping: ``nextham.conventions.PYSCF_TO_ABACUS`` per shell (m = 0, +1, −1, +2, −2, …
 with a (−1)^m sign: p = z, −x, −y; d = z², −xz, −yz, x²−y², xy), shells of an atom sorted by l.
@@ -27,9 +37,9 @@ import numpy as np
 import scipy.sparse as sp
 from ase.data import atomic_numbers, chemical_symbols
 
-from nextham.conventions import HARTREE_EV, interleaved_to_spin_major, n_orbitals
+from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, interleaved_to_spin_major, n_orbitals
 from nextham.errors import InputError
-from nextham.formats.abacus_csr import read_csr, write_csr
+from nextham.formats.abacus_csr import read_csr, read_rr_csr, write_csr, write_rr_csr
 from nextham.formats.abacus_stru import Stru, read_stru, shells_of, write_stru
 from nextham.formats.blocks import (
     ImportHints,
@@ -41,14 +51,19 @@ from nextham.formats.blocks import (
     to_convention,
 )
 from nextham.record import keys as K
+from nextham.record.geometry import two_centre_position
+from nextham.record.layout import iter_blocks
 
 RYDBERG_EV = HARTREE_EV / 2
-HR, SR = "data-HR-sparse_SPIN0.csr", "data-SR-sparse_SPIN0.csr"
+HR, SR, RR = "data-HR-sparse_SPIN0.csr", "data-SR-sparse_SPIN0.csr", "data-rR-sparse.csr"
 NAMES = {HR: SR, "hrs1_nao.csr": ("srs1_nao.csr", "sr_nao.csr")}
 """H(R) file name → its overlap file name(s), ABACUS ≤ 3.8 and ≥ 3.9."""
 SECOND_SPIN = ("data-HR-sparse_SPIN1.csr", "hrs2_nao.csr")
 REQUIRED = ["STRU"]
 UNITS = {"ry": RYDBERG_EV, "ev": 1.0}
+TWO_CENTRE_NOTE = "# data-rR-sparse.csr: the two-centre approximation (tau_i + tau_j + R) S / 2"
+"""The INPUT line that marks an rR file holding the approximation; ``read`` then sets
+``META["position_matrix"] = "two-centre"`` (and ``write`` keeps the mark)."""
 
 
 def atom_map(ls: tuple[int, ...], spinor: bool) -> np.ndarray:
@@ -63,8 +78,12 @@ def _scale(units: str) -> float:
 
 
 # --- writing ----------------------------------------------------------------------------
-def write(record: dict, out: str | Path, units: str = "ry") -> None:
-    """Write STRU, INPUT and the HR/SR CSR files of one record into directory ``out``."""
+def write(record: dict, out: str | Path, units: str = "ry") -> str:
+    """Write STRU, INPUT and the HR/SR/rR CSR files of one record into directory ``out``.
+
+    Returns which position matrix the rR file holds: ``"exact"`` (the record's ``K.R_MATRIX``)
+    or ``"two-centre"`` (the record has none; its approximation was written).
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scale = _scale(units)
@@ -73,8 +92,11 @@ def write(record: dict, out: str | Path, units: str = "ry") -> None:
     write_stru(out / "STRU", record[K.CELL], record[K.POSITIONS], symbols, shells)
     spinor = bool(record[K.SPINOR])
     nelec = record[K.META].get("n_electrons")
-    lines = ["INPUT_PARAMETERS", "basis_type lcao", f"nspin {4 if spinor else 1}", "out_mat_hs2 1"]
-    (out / "INPUT").write_text("\n".join(lines + ([f"nelec {nelec}"] if nelec else [])) + "\n")
+    r, kind = _position(record)
+    lines = ["INPUT_PARAMETERS", "basis_type lcao", f"nspin {4 if spinor else 1}",
+             "out_mat_hs2 1", "out_mat_r 1"]  # fmt: skip
+    lines += ([TWO_CENTRE_NOTE] if kind != "exact" else []) + ([f"nelec {nelec}"] if nelec else [])
+    (out / "INPUT").write_text("\n".join(lines) + "\n")
     n = np.array([n_orbitals(shells[s]) for s in symbols])
     ht = {k: b / scale for k, b in to_convention(record, K.HT, atom_map).items()}
     write_csr(out / HR, _dim(n, spinor), _to_csr(ht, n, spinor), "H")
@@ -82,6 +104,28 @@ def write(record: dict, out: str | Path, units: str = "ry") -> None:
     if spinor:  # ABACUS's nspin = 4 overlap is S ⊗ I₂ (complex, interleaved)
         s_blocks = {k: np.kron(np.eye(2), b).astype(complex) for k, b in s_blocks.items()}
     write_csr(out / SR, _dim(n, spinor), _to_csr(s_blocks, n, spinor), "S")
+    _write_rr(out / RR, record, r, n, spinor)
+    return kind
+
+
+def _position(record: dict) -> tuple[np.ndarray, str]:
+    """The position matrix (3, len(S)) Å to write and which it is: the record's own
+    (``"exact"``, unless its META marks an imported approximation), else ``"two-centre"``."""
+    if K.R_MATRIX not in record:
+        return two_centre_position(record), "two-centre"
+    marked = record[K.META].get("position_matrix") == "two-centre"
+    return np.asarray(record[K.R_MATRIX], dtype=float), "two-centre" if marked else "exact"
+
+
+def _write_rr(path: Path, record: dict, r: np.ndarray, n: np.ndarray, spinor: bool) -> None:
+    """The rR file in Bohr from ``r`` (3, len(S)) in Å."""
+    comps = []
+    for a in range(3):
+        blocks = to_convention(record, K.S, atom_map, r[a] / BOHR_ANGSTROM)
+        if spinor:  # the position operator is spin-diagonal: r ⊗ I₂
+            blocks = {k: np.kron(np.eye(2), b) for k, b in blocks.items()}
+        comps.append(_to_csr(blocks, n, spinor))
+    write_rr_csr(path, _dim(n, spinor), {cell: [c[cell] for c in comps] for cell in comps[0]})
 
 
 def _dim(n: np.ndarray, spinor: bool) -> int:
@@ -142,7 +186,37 @@ def read(path: str | Path, hints: ImportHints | None = None, units: str = "ry") 
         ),
     }  # fmt: skip
     matrices = {K.S: (s_blocks, str(sr)), K.HT: (h_blocks, str(hr))}
-    return assemble(geometry, ls, spinor, matrices, atom_map, path)
+    record = assemble(geometry, ls, spinor, matrices, atom_map, path)
+    if (out_dir / RR).is_file():
+        record[K.R_MATRIX] = _read_rr(out_dir / RR, record, ls, h_dim)
+        record[K.META]["matrices"].append(K.R_MATRIX)
+        if (path / "INPUT").is_file() and TWO_CENTRE_NOTE in (path / "INPUT").read_text():
+            record[K.META]["position_matrix"] = "two-centre"
+    return record
+
+
+def _read_rr(path: Path, record: dict, ls: list, h_dim: int) -> np.ndarray:
+    """``K.R_MATRIX`` (3, len(S)) in Å from an rR file, in the record's pair order."""
+    dim, csr = read_rr_csr(path)
+    if dim != h_dim:
+        raise InputError(
+            f"{path}: dimension {dim}, but the H(R) file has {h_dim}; both files must come from "
+            "one run"
+        )
+    n = np.array([n_orbitals(x) for x in ls])
+    comps = [
+        _blocks({cell: m[a] for cell, m in csr.items()}, n, dim != n.sum(), scalar_part=True)
+        for a in range(3)
+    ]
+    maps = [atom_map(x, False) for x in ls]
+    out = np.zeros((3, len(record[K.S])))
+    for a, blocks in enumerate(comps):
+        flat = []
+        for k, s_blk in iter_blocks(record, K.S):
+            blk = blocks.get(k)  # a pair the file omits: all its entries were below threshold
+            flat.append(np.zeros(s_blk.size) if blk is None else maps[k[0]].T @ blk @ maps[k[1]])
+        out[a] = np.concatenate([np.ravel(x) for x in flat])
+    return out * BOHR_ANGSTROM
 
 
 def _has_matrices(folder: Path) -> bool:

@@ -1,4 +1,5 @@
-"""ABACUS sparse real-space matrices (``out_mat_hs2``), read and written as {R: scipy CSR}.
+"""ABACUS sparse real-space matrices (``out_mat_hs2``), read and written as {R: scipy CSR}; the
+position matrix (``out_mat_r``, ``data-rR-sparse.csr``) as {R: [x, y, z CSR]}.
 
 Two text layouts are read: ABACUS ≤ 3.8 (``data-HR-sparse_SPIN0.csr``,
 ``data-SR-sparse_SPIN0.csr``; the reader of DeepH-dock's
@@ -23,6 +24,12 @@ the unit cell (ignored: STRU is read) and, after a ``CSR Format`` comment box, p
 Values are in the file's units (Rydberg for ABACUS's H; S is dimensionless); the caller
 converts. With nspin = 4, N is twice the number of orbitals and rows are spin-interleaved
 (:func:`nextham.conventions.interleaved_to_spin_major`).
+
+The position file (ABACUS's ``cal_r_overlap_R::out_rR``; PYATB's ``abacus_readrR`` parses the
+same) has header lines ``Matrix Dimension of r(R): N`` and ``Matrix number of r(R): M``, then
+per R a line ``Rx Ry Rz`` followed, for x, y and z in turn, by a line ``nnz`` and (when nnz > 0)
+the value, column and row-pointer lines. Values are real (Bohr in ABACUS's files), also for
+nspin = 4, where only the spin-diagonal entries are non-zero.
 """
 
 from __future__ import annotations
@@ -63,41 +70,24 @@ def _values(tokens: list[str], path: Path, cell: tuple) -> np.ndarray:
         raise InputError(f"{path}: R = {cell}: unreadable value line") from None
 
 
-def read_csr(path: str | Path) -> tuple[int, CsrBlocks]:
-    """(dimension N, {R: (N, N) CSR}) of one ABACUS CSR file (either layout), counts checked."""
-    path = Path(path)
-    text = path.read_text()
-    if text.lstrip().startswith("---"):
-        return _read_sectioned(path, text.splitlines())
-    lines: Iterator[str] = iter(text.splitlines())
+def _header(path: Path) -> tuple[Iterator[str], int, int]:
+    """(remaining lines, dimension N, number of R) after the header of a CSR file."""
+    lines: Iterator[str] = iter(path.read_text().splitlines())
     line = next(lines, None)
     if line is not None and line.strip().startswith("STEP"):
         line = next(lines, None)
     dim = _header_int(line, "Matrix Dimension of", path)
-    count = _header_int(next(lines, None), "Matrix number of", path)
-    out: CsrBlocks = {}
-    for _ in range(count):
-        head = next(lines, "").split()
-        if len(head) != 4:
-            raise InputError(
-                f"{path}: {len(out)} of {count} R blocks read, then {' '.join(head)!r} where "
-                "'Rx Ry Rz nnz' was expected; the file is truncated or its counts are wrong"
-            )
-        cell, nnz = tuple(int(x) for x in head[:3]), int(head[3])
-        if nnz == 0:
-            out[cell] = sp.csr_matrix((dim, dim))
-            continue
-        vals = _values(next(lines, "").split(), path, cell)
-        cols = np.array(next(lines, "").split(), dtype=np.int64)
-        ptr = np.array(next(lines, "").split(), dtype=np.int64)
-        out[cell] = _checked(path, cell, dim, nnz, vals, cols, ptr)
-    rest = [x for x in lines if x.strip()]
-    if rest:
-        raise InputError(
-            f"{path}: {len(rest)} lines after the {count} R blocks the header announces; "
-            "the counts are wrong or two files were joined"
-        )
-    return dim, out
+    return lines, dim, _header_int(next(lines, None), "Matrix number of", path)
+
+
+def _matrix(lines: Iterator[str], nnz: int, dim: int, path: Path, cell: tuple) -> sp.csr_matrix:
+    """One (dim, dim) CSR matrix of ``nnz`` entries from its value/column/pointer lines."""
+    if nnz == 0:
+        return sp.csr_matrix((dim, dim))
+    vals = _values(next(lines, "").split(), path, cell)
+    cols = np.array(next(lines, "").split(), dtype=np.int64)
+    ptr = np.array(next(lines, "").split(), dtype=np.int64)
+    return _checked(path, cell, dim, nnz, vals, cols, ptr)
 
 
 def _checked(path: Path, cell: tuple, dim: int, nnz: int, vals, cols, ptr) -> sp.csr_matrix:
@@ -168,6 +158,59 @@ def _read_sectioned(path: Path, lines: list[str]) -> tuple[int, CsrBlocks]:
     return dim, out
 
 
+def _no_rest(lines: Iterator[str], count: int, path: Path) -> None:
+    rest = [x for x in lines if x.strip()]
+    if rest:
+        raise InputError(
+            f"{path}: {len(rest)} lines after the {count} R blocks the header announces; "
+            "the counts are wrong or two files were joined"
+        )
+
+
+def read_csr(path: str | Path) -> tuple[int, CsrBlocks]:
+    """(dimension N, {R: (N, N) CSR}) of one ABACUS CSR file (either layout), counts checked."""
+    path = Path(path)
+    text = path.read_text()
+    if text.lstrip().startswith("---"):
+        return _read_sectioned(path, text.splitlines())
+    lines, dim, count = _header(path)
+    out: CsrBlocks = {}
+    for _ in range(count):
+        head = next(lines, "").split()
+        if len(head) != 4:
+            raise InputError(
+                f"{path}: {len(out)} of {count} R blocks read, then {' '.join(head)!r} where "
+                "'Rx Ry Rz nnz' was expected; the file is truncated or its counts are wrong"
+            )
+        cell, nnz = tuple(int(x) for x in head[:3]), int(head[3])
+        out[cell] = _matrix(lines, nnz, dim, path, cell)
+    _no_rest(lines, count, path)
+    return dim, out
+
+
+def read_rr_csr(path: str | Path) -> tuple[int, dict[tuple[int, int, int], list]]:
+    """(dimension N, {R: [x, y, z] (N, N) CSR}) of an ABACUS position-matrix file."""
+    path = Path(path)
+    lines, dim, count = _header(path)
+    out: dict[tuple[int, int, int], list] = {}
+    for _ in range(count):
+        head = next(lines, "").split()
+        if len(head) != 3:
+            raise InputError(
+                f"{path}: {len(out)} of {count} R blocks read, then {' '.join(head)!r} where "
+                "'Rx Ry Rz' was expected; the file is truncated or its counts are wrong"
+            )
+        cell = tuple(int(x) for x in head)
+        out[cell] = []
+        for axis in "xyz":
+            nnz = next(lines, "").split()
+            if len(nnz) != 1:
+                raise InputError(f"{path}: R = {cell}: no nnz line for the {axis} matrix")
+            out[cell].append(_matrix(lines, int(nnz[0]), dim, path, cell))
+    _no_rest(lines, count, path)
+    return dim, out
+
+
 def _fmt(values: np.ndarray) -> str:
     if np.iscomplexobj(values):
         return " ".join(f"({v.real:.16e},{v.imag:.16e})" for v in values)
@@ -185,6 +228,23 @@ def write_csr(path: str | Path, dim: int, blocks: CsrBlocks, label: str = "H") -
         m = blocks[cell].tocsr()
         m.sort_indices()
         out.append(f"{cell[0]} {cell[1]} {cell[2]} {m.nnz}")
-        if m.nnz:
-            out += [_fmt(m.data), " ".join(map(str, m.indices)), " ".join(map(str, m.indptr))]
+        out += _lines(m)
+    Path(path).write_text("\n".join(out) + "\n")
+
+
+def _lines(m: sp.csr_matrix) -> list[str]:
+    if not m.nnz:
+        return []
+    return [_fmt(m.data), " ".join(map(str, m.indices)), " ".join(map(str, m.indptr))]
+
+
+def write_rr_csr(path: str | Path, dim: int, blocks: dict[tuple[int, int, int], list]) -> None:
+    """Write {R: [x, y, z] (dim, dim) real CSR} in ABACUS's position-matrix layout."""
+    out = ["STEP: 0", f"Matrix Dimension of r(R): {dim}", f"Matrix number of r(R): {len(blocks)}"]
+    for cell in sorted(blocks):
+        out.append(f"{cell[0]} {cell[1]} {cell[2]}")
+        for m in blocks[cell]:
+            m = m.tocsr()
+            m.sort_indices()
+            out += [str(m.nnz), *_lines(m)]
     Path(path).write_text("\n".join(out) + "\n")

@@ -55,12 +55,17 @@ def sorted_atom_matrix(ls: tuple[int, ...], convention: str, spinor: bool) -> np
     return np.kron(np.eye(2), u) if spinor else u
 
 
-def to_convention(record: dict, key: str, atom_map: AtomMap) -> dict[tuple, np.ndarray]:
-    """All blocks of ``key`` mapped into another convention, keyed by (i, j, Rx, Ry, Rz)."""
+def to_convention(
+    record: dict, key: str, atom_map: AtomMap, values: np.ndarray | None = None
+) -> dict[tuple, np.ndarray]:
+    """All blocks of ``key`` (or of ``values`` in the layout of ``key``, e.g. one component of
+    the position matrix in S's layout) mapped into another convention, keyed by
+    (i, j, Rx, Ry, Rz)."""
     ls = [tuple(record[K.BASIS_LS][int(z)]) for z in record[K.NUMBERS]]
     spinor = record[K.SPINOR] and key != K.S
     maps = [atom_map(x, spinor) for x in ls]
-    return {k: maps[k[0]] @ blk @ maps[k[1]].T for k, blk in iter_blocks(record, key)}
+    rec = record if values is None else {**record, key: values}
+    return {k: maps[k[0]] @ blk @ maps[k[1]].T for k, blk in iter_blocks(rec, key)}
 
 
 def from_convention(

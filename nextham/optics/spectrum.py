@@ -87,6 +87,8 @@ def optical_spectrum(
     if two_centre and K.R_MATRIX in record:
         record = {k: v for k, v in record.items() if k != K.R_MATRIX}
     bloch = DenseBloch(record)
+    # an imported r(R) that nextham exported as the two-centre approximation (formats/abacus.py)
+    exact = bloch.exact_position and meta.get("position_matrix") != "two-centre"
     sigma = conductivity(bloch, kc, volume, omega, ef, smearing_ev, width_ev,
                          broadening, chunk, progress)  # fmt: skip
     eps = dielectric(sigma, omega)
@@ -105,7 +107,7 @@ def optical_spectrum(
             "broadening": broadening,
             "fermi_level": ef,
             "smearing_ev": smearing_ev,
-            "velocity": VELOCITY_EXACT if bloch.exact_position else VELOCITY_TWO_CENTRE,
+            "velocity": VELOCITY_EXACT if exact else VELOCITY_TWO_CENTRE,
         },
         label=label,
     )
