@@ -157,3 +157,33 @@ def test_kspacing_gives_each_cell_its_mesh():
     assert EngineSettings.from_dict(old) != settings
     with pytest.raises(ValueError, match="kspacing"):
         EngineSettings(kspacing=0.0)
+
+
+def test_pairs_of_atoms_outside_the_cell_and_chunked_integrals():
+    """An atom given outside the cell (on a face, and a lattice vector away) gets the same
+    pairs and blocks as the exhaustive search; integrals in chunks of one home atom equal one
+    chunk; the kinetic blocks Bloch-sum to PySCF's T(k) (phases and offsets)."""
+    from nextham.dft.pairs import _reach_bohr, neighbour_pairs, pair_blocks
+
+    atoms = bulk("Si", "diamond", a=5.43) * (2, 1, 1)
+    atoms.positions[0] += atoms.cell[0] * 1.0  # a lattice vector away: frac x = 2, y = z = 0
+    atoms.positions[1] -= atoms.cell[2] * 0.3
+    cell = build_cell(atoms, EngineSettings())
+    ei, cs, blocks = select_pairs(cell, overlap_threshold=1e-5)
+    got = {(int(i), int(j), *map(int, r)): b for (i, j), r, b in zip(ei, cs, blocks)}
+    ref = _all_image_pairs(cell, 1e-5)
+    assert got.keys() == ref.keys() and all(np.array_equal(got[k], ref[k]) for k in ref)
+    t1 = pair_blocks(cell, ei, cs, "int1e_kin", chunk=1)
+    t4 = pair_blocks(cell, ei, cs, "int1e_kin", chunk=4)
+    assert all(np.array_equal(a, b) for a, b in zip(t1, t4))
+    ei, cs = neighbour_pairs(cell, _reach_bohr(cell, 1e-12))  # every pair that matters
+    t1 = pair_blocks(cell, ei, cs, "int1e_kin")
+    kfrac = np.array([[0.13, -0.27, 0.31]])
+    tk = np.asarray(cell.pbc_intor("int1e_kin", kpts=cell.get_abs_kpts(kfrac)))[0]
+    sl = atom_ao_slices(cell)
+    lattice = cell.lattice_vectors()
+    kc = cell.get_abs_kpts(kfrac)[0]
+    mine = np.zeros_like(tk)
+    for (i, j), r, b in zip(ei, cs, t1):
+        mine[sl[i, 0] : sl[i, 1], sl[j, 0] : sl[j, 1]] += np.exp(1j * kc @ (r @ lattice)) * b
+    assert np.abs(mine - tk).max() < 1e-9

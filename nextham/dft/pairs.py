@@ -1,8 +1,11 @@
 """Which atom pairs (i, j, R) are stored, and their overlap blocks computed directly in real space.
 
 The overlap S_ij(R) = <φ_i(r) | φ_j(r − R)> is an analytic Gaussian integral, so it is computed
-exactly (``pyscf.gto.intor_cross`` between the home cell and its periodic images) rather than by
-Fourier transform. The same integrals decide which pairs are stored:
+exactly (``pyscf.gto.intor_cross`` between home atoms and their periodic images) rather than by
+Fourier transform: candidates from a neighbour search (a k-d tree, linear in the number of
+atoms), integrals for a chunk of home atoms against just their neighbours
+(:func:`pair_blocks`, also for the other two-centre operators: kinetic energy, position), so
+memory grows with the number of pairs. The same integrals decide which pairs are stored:
 
 * default: every (i, j, R) with max |S_ij(R)| > ``overlap_threshold`` (``EngineSettings``),
   plus all self pairs (i, i, 0);
@@ -14,10 +17,12 @@ Both rules are symmetric, so the partner (j, i, −R) of every stored pair is st
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 from pyscf import gto as molgto
 from pyscf.pbc import gto as pbcgto
+from scipy.spatial import cKDTree
 
 from nextham.conventions import BOHR_ANGSTROM
 from nextham.dft.cell import atom_ao_slices
@@ -31,20 +36,6 @@ def _reach_bohr(cell: pbcgto.Cell, threshold: float) -> float:
     """
     alpha = min(float(np.min(cell.bas_exp(b))) for b in range(cell.nbas))
     return 1.5 * math.sqrt(2.0 * math.log(1.0 / threshold) / alpha)
-
-
-def _image_counts(cell: pbcgto.Cell, reach_bohr: float) -> np.ndarray:
-    """Number of images per direction (±) needed to hold all pairs within ``reach_bohr``."""
-    a = cell.lattice_vectors()
-    b = np.linalg.inv(a).T  # rows: reciprocal vectors / 2π
-    spacing = 1.0 / np.linalg.norm(b, axis=1)  # distance between lattice planes
-    return np.ceil(reach_bohr / spacing).astype(int) + 1
-
-
-def image_shifts(nimg: np.ndarray) -> np.ndarray:
-    """All integer R with |R_a| ≤ nimg[a], in ``cell_plus_imgs`` order, shape (N_R, 3)."""
-    axes = [np.arange(-n, n + 1) for n in nimg]
-    return np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
 
 
 def image_subcell(cell: pbcgto.Cell, atom_ids: np.ndarray, disp_bohr: np.ndarray):
@@ -67,14 +58,91 @@ def image_subcell(cell: pbcgto.Cell, atom_ids: np.ndarray, disp_bohr: np.ndarray
     return sub
 
 
-def _candidates(cell: pbcgto.Cell, reach: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (R, i, j) with |r_j + R − r_i| ≤ ``reach`` (Bohr), the only ones whose overlap
-    can pass the threshold: (shifts (N_R, 3) searched, (3, P) rows of index into shifts, i, j)."""
-    shifts = image_shifts(_image_counts(cell, reach))
-    coords = cell.atom_coords()
-    disp = coords[None, None] + (shifts @ cell.lattice_vectors())[:, None, None] - coords[:, None]
-    r, i, j = np.nonzero(np.linalg.norm(disp, axis=-1) <= reach)
-    return shifts, np.stack([r, i, j])
+CHUNK = 32
+"""Home atoms per integral call."""
+
+
+def _image_counts(cell: pbcgto.Cell, reach_bohr: float) -> np.ndarray:
+    """Number of images per direction (±) needed to hold all pairs within ``reach_bohr``."""
+    b = np.linalg.inv(cell.lattice_vectors()).T  # rows: reciprocal vectors / 2π
+    spacing = 1.0 / np.linalg.norm(b, axis=1)  # distance between lattice planes
+    return np.ceil(reach_bohr / spacing).astype(int) + 1
+
+
+def neighbour_pairs(cell: pbcgto.Cell, reach_bohr: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, j, R) with |r_j + R − r_i| ≤ ``reach_bohr``, self pairs (i, i, 0) included,
+    sorted by (i, j, R): ((P, 2) int64, (P, 3) int64), R in lattice vectors for the positions
+    as given. A k-d tree over the atoms of the images in reach (``scipy.spatial.cKDTree``),
+    queried for a chunk of home atoms at a time: time and memory ∝ pairs."""
+    lattice, coords = cell.lattice_vectors(), cell.atom_coords()
+    nimg = _image_counts(cell, reach_bohr)
+    axes = [np.arange(-n, n + 1) for n in nimg]
+    shifts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+    points = (coords[None] + (shifts @ lattice)[:, None]).reshape(-1, 3)  # (N_R·N, 3)
+    tree = cKDTree(points)
+    n_atoms = len(coords)
+    parts = []
+    for start in range(0, n_atoms, 256):
+        found = tree.query_ball_point(coords[start : start + 256], reach_bohr * (1 + 1e-12))
+        counts = np.array([len(f) for f in found])
+        flat = np.concatenate([np.asarray(f, dtype=np.int64) for f in found])
+        home = np.repeat(np.arange(start, start + len(found)), counts)
+        parts.append(np.column_stack([home, flat % n_atoms, shifts[flat // n_atoms]]))
+    table = np.concatenate(parts)
+    table = table[np.lexsort(table.T[::-1])]  # by i, then j, then R
+    return table[:, :2].copy(), table[:, 2:].copy()
+
+
+def chunked_blocks(
+    cell: pbcgto.Cell,
+    edge_index: np.ndarray,
+    cell_shift: np.ndarray,
+    intor: str = "int1e_ovlp",
+    chunk: int = CHUNK,
+) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    """Yield (pair indices, their blocks ⟨φ_i0| op |φ_jR⟩) for ``chunk`` home atoms at a time;
+    pairs must be sorted by i (as :func:`neighbour_pairs` gives them). Blocks are (n_i, n_j),
+    or (comp, n_i, n_j) for operators with components (``int1e_r``), in atomic units, r from
+    the origin of the cell's frame."""
+    edge_index = np.asarray(edge_index, dtype=np.int64).reshape(-1, 2)
+    cell_shift = np.asarray(cell_shift, dtype=np.int64).reshape(-1, 3)
+    if np.any(np.diff(edge_index[:, 0]) < 0):
+        raise ValueError("pairs must be sorted by their first atom")
+    sl = atom_ao_slices(cell)
+    width = sl[:, 1] - sl[:, 0]
+    lattice = cell.lattice_vectors()
+    homes = np.unique(edge_index[:, 0])
+    for start in range(0, len(homes), chunk):
+        mine = homes[start : start + chunk]
+        lo, hi = np.searchsorted(edge_index[:, 0], [mine[0], mine[-1] + 1])
+        rows = np.arange(lo, hi)
+        images, image_of = np.unique(
+            np.column_stack([cell_shift[rows], edge_index[rows, 1]]), axis=0, return_inverse=True
+        )
+        left = image_subcell(cell, mine, np.zeros((len(mine), 3)))
+        right = image_subcell(cell, images[:, 3], images[:, :3] @ lattice)
+        with cell.with_common_origin((0.0, 0.0, 0.0)):
+            m = molgto.intor_cross(intor, left, right)
+        row0 = dict(zip(mine.tolist(), np.concatenate([[0], np.cumsum(width[mine])[:-1]])))
+        col0 = np.concatenate([[0], np.cumsum(width[images[:, 3]])])[:-1]
+        blocks = []
+        for e, n in zip(rows, image_of.ravel()):
+            i, j = edge_index[e]
+            r0, c0 = row0[int(i)], col0[n]
+            blocks.append(np.ascontiguousarray(m[..., r0 : r0 + width[i], c0 : c0 + width[j]]))
+        yield rows, blocks
+
+
+def pair_blocks(
+    cell: pbcgto.Cell,
+    edge_index: np.ndarray,
+    cell_shift: np.ndarray,
+    intor: str = "int1e_ovlp",
+    chunk: int = CHUNK,
+) -> list[np.ndarray]:
+    """The blocks of every pair (sorted by i), as :func:`chunked_blocks` gives them."""
+    return [b for _, blocks in chunked_blocks(cell, edge_index, cell_shift, intor, chunk)
+            for b in blocks]  # fmt: skip
 
 
 def select_pairs(
@@ -82,9 +150,10 @@ def select_pairs(
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Choose stored pairs and return them with their overlap blocks.
 
-    Only pairs within reach (the cutoff, or the distance beyond which no two basis functions
-    overlap by the threshold) are integrated: the overlap of the home cell with just the image
-    atoms that some home atom can reach.
+    Candidates are the pairs within reach (the cutoff, or the distance beyond which no two
+    basis functions overlap by the threshold) from a neighbour list; their overlaps are
+    integrated a chunk of home atoms at a time (:func:`pair_blocks`), so time and memory grow
+    with the number of pairs, not with the square of the cell.
 
     Returns
     -------
@@ -93,23 +162,15 @@ def select_pairs(
     s_blocks : list of E arrays (n_i, n_j), dimensionless
     """
     reach = cutoff / BOHR_ANGSTROM if cutoff is not None else _reach_bohr(cell, overlap_threshold)
-    shifts, (r, i, j) = _candidates(cell, reach)
-    home = np.flatnonzero(~shifts.any(axis=1))[0]
-    images, image_of = np.unique(np.stack([r, j], 1), axis=0, return_inverse=True)
-    image_of = image_of.ravel()
-    sub = image_subcell(cell, images[:, 1], shifts[images[:, 0]] @ cell.lattice_vectors())
-    s = molgto.intor_cross("int1e_ovlp", cell, sub)  # (nao, nao of the image atoms)
-    sl = atom_ao_slices(cell)
-    width = sl[:, 1] - sl[:, 0]
-    col0 = np.concatenate([[0], np.cumsum(width[images[:, 1]])])[:-1]  # image atom's first AO
-    if cutoff is None:
-        peak = np.maximum.reduceat(np.maximum.reduceat(np.abs(s), sl[:, 0], 0), col0, 1)
-        keep = (peak[i, image_of] > overlap_threshold) | ((r == home) & (i == j))
-    else:
-        keep = np.ones(len(r), dtype=bool)  # self pairs are at distance 0
-    r, i, j, image_of = r[keep], i[keep], j[keep], image_of[keep]
-    order = np.lexsort((*shifts[r].T[::-1], j, i))
-    r, i, j, image_of = r[order], i[order], j[order], image_of[order]
-    blocks = [np.ascontiguousarray(s[sl[b, 0] : sl[b, 1], col0[n] : col0[n] + width[c]])
-              for b, c, n in zip(i, j, image_of)]  # fmt: skip
-    return np.stack([i, j], 1).astype(np.int64), shifts[r].astype(np.int64), blocks
+    edge_index, cell_shift = neighbour_pairs(cell, reach)
+    if cutoff is not None:
+        return edge_index, cell_shift, pair_blocks(cell, edge_index, cell_shift)
+    self_pair = (edge_index[:, 0] == edge_index[:, 1]) & ~cell_shift.any(axis=1)
+    keep, blocks = [], []
+    for rows, part in chunked_blocks(cell, edge_index, cell_shift):
+        for e, b in zip(rows, part):  # threshold per chunk: only stored blocks are kept
+            if self_pair[e] or np.abs(b).max() > overlap_threshold:
+                keep.append(e)
+                blocks.append(b)
+    edge_index, cell_shift = edge_index[keep], cell_shift[keep]
+    return edge_index, cell_shift, blocks

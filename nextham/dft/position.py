@@ -12,12 +12,11 @@ from collections.abc import Mapping
 
 import numpy as np
 from ase import Atoms
-from pyscf import gto as molgto
 from pyscf.pbc import gto as pbcgto
 
 from nextham.conventions import BOHR_ANGSTROM
 from nextham.dft.cell import atom_ao_slices, build_cell
-from nextham.dft.pairs import image_subcell
+from nextham.dft.pairs import pair_blocks
 from nextham.dft.settings import stored_settings
 from nextham.errors import InputError
 from nextham.record import keys as K
@@ -28,23 +27,7 @@ def position_blocks(
     cell: pbcgto.Cell, edge_index: np.ndarray, cell_shift: np.ndarray
 ) -> list[np.ndarray]:
     """<φ_i0 | r | φ_jR> of each pair (i, j, R), a list of (3, n_i, n_j) arrays in Å."""
-    edge_index = np.asarray(edge_index, dtype=np.int64).reshape(-1, 2)
-    cell_shift = np.asarray(cell_shift, dtype=np.int64).reshape(-1, 3)
-    images, image_of = np.unique(
-        np.column_stack([cell_shift, edge_index[:, 1]]), axis=0, return_inverse=True
-    )
-    image_of = image_of.ravel()
-    disp = images[:, :3] @ cell.lattice_vectors()  # Bohr
-    sub = image_subcell(cell, images[:, 3], disp)
-    with cell.with_common_origin((0.0, 0.0, 0.0)):
-        r = molgto.intor_cross("int1e_r", cell, sub) * BOHR_ANGSTROM  # (3, nao, nao_sub)
-    sl = atom_ao_slices(cell)
-    width = sl[:, 1] - sl[:, 0]
-    col0 = np.concatenate([[0], np.cumsum(width[images[:, 3]])])[:-1]
-    return [
-        np.ascontiguousarray(r[:, sl[i, 0] : sl[i, 1], col0[n] : col0[n] + width[j]])
-        for (i, j), n in zip(edge_index, image_of)
-    ]
+    return [b * BOHR_ANGSTROM for b in pair_blocks(cell, edge_index, cell_shift, "int1e_r")]
 
 
 def flat_position(blocks: list[np.ndarray]) -> np.ndarray:
