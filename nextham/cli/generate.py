@@ -100,7 +100,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument("--smearing", type=float, default=d.smearing_ev, help="Fermi–Dirac width, eV")
     e.add_argument("--threshold", type=float, default=None,
                    help=f"overlap threshold of pairs (default {d.overlap_threshold:g}; the "
-                   "basis family's own where it needs a tighter one: dzvp 1e-7)")  # fmt: skip
+                   "basis family's own where it needs a tighter one: szv and szv-molopt-sr "
+                   "1e-6, dzvp 1e-7)")  # fmt: skip
     e.add_argument("--cutoff", type=float, default=d.cutoff, help="pair cutoff radius, Å")
     e.add_argument("--ke-cutoff", type=float, default=d.ke_cutoff_ev, help="plane-wave cutoff, eV")
     e.add_argument(

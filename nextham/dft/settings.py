@@ -295,10 +295,23 @@ errors of eV), Si₂ fails at 1e-6; at 1e-7 both pass (0.2 and 4 meV; smallest S
 ~2e-6, 6e-6). Datasets in such a family need a threshold at least this tight."""
 
 
+PAIR_THRESHOLD_DEFAULT = {"szv": 1e-6, "szv-molopt-sr": 1e-6}
+"""Families whose labels of metals fail the spectral check at 1e-5 and pass one decade
+tighter (``benchmarks/pair_rule.py --cells Al``, fcc Al, 2×2×2 k): gth-szv 134 → 22 meV,
+szv-molopt-sr 56 → 1.4 meV off-mesh band error (limit 50 meV); their semiconductors pass at
+1e-5 (Si₂, SiC: 1.2–18 meV). ``nextham generate`` takes this threshold by default (a looser
+one is allowed: the spectral gate then records the metals that fail); dzvp-molopt-sr passes
+at 1e-5 (Al 0.3 meV)."""
+
+
 def default_overlap_threshold(basis: str) -> float:
-    """The pair threshold a dataset of ``basis`` takes by default (the tighter of the engine's
-    default and the family's :data:`PAIR_THRESHOLD_MAX`)."""
-    return min(EngineSettings.overlap_threshold, PAIR_THRESHOLD_MAX.get(basis, 1.0))
+    """The pair threshold a dataset of ``basis`` takes by default: the engine's default, or the
+    family's tighter :data:`PAIR_THRESHOLD_DEFAULT` / :data:`PAIR_THRESHOLD_MAX`."""
+    return min(
+        EngineSettings.overlap_threshold,
+        PAIR_THRESHOLD_DEFAULT.get(basis, 1.0),
+        PAIR_THRESHOLD_MAX.get(basis, 1.0),
+    )
 
 
 def check_pair_rule(settings: EngineSettings) -> None:

@@ -1,7 +1,7 @@
 """A rough projection of a dataset's label cost from the measured element table.
 
 Each element's row in :mod:`nextham.dft.element_table` holds the wall time t_e of one label of
-its elemental crystal (n_e atoms, 2×2×2 k, one thread). A structure of N atoms with n_k SCF
+its elemental crystal (``label.wall_s``: n_e atoms, 2×2×2 k, one thread). A structure of N atoms with n_k SCF
 k-points is projected at max_e t_e (N / n_e)² (n_k / 8), the dearest of its elements scaled
 quadratically in size (the Fock builds and the transform of a label grow between N and N³ at
 these sizes) and linearly in the k-points of its SCF mesh. It is a budget, not a
@@ -32,9 +32,10 @@ def structure_seconds(atoms: Atoms, settings: EngineSettings) -> float | None:
     k_factor = math.prod(settings.kmesh_for(atoms.cell.array)) / TABLE_KPOINTS
     for symbol in set(atoms.get_chemical_symbols()):
         row = measured_row(symbol, settings.basis) or measured_row(symbol, TABLE_FAMILY)
-        if row is None or not row.get("element_s") or not row.get("natoms"):
+        wall = ((row or {}).get("label") or {}).get("wall_s")
+        if not wall or not row.get("natoms"):
             return None
-        worst = max(worst, float(row["element_s"]) * (len(atoms) / float(row["natoms"])) ** 2)
+        worst = max(worst, float(wall) * (len(atoms) / float(row["natoms"])) ** 2)
     return worst * k_factor
 
 
