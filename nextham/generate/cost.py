@@ -1,10 +1,10 @@
 """A rough projection of a dataset's label cost from the measured element table.
 
 Each element's row in :mod:`nextham.dft.element_table` holds the wall time t_e of one label of
-its elemental crystal (``label.wall_s``: n_e atoms, 2×2×2 k, one thread). A structure of N atoms with n_k SCF
-k-points is projected at max_e t_e (N / n_e)² (n_k / 8), the dearest of its elements scaled
-quadratically in size (the Fock builds and the transform of a label grow between N and N³ at
-these sizes) and linearly in the k-points of its SCF mesh. It is a budget, not a
+its elemental crystal (``label.wall_s``: n_e atoms, 2×2×2 k, one thread). A structure of N
+atoms with n_k SCF k-points is projected at max_e t_e (N / n_e)² (n_k / 8), the dearest of its
+elements scaled quadratically in size (the Fock builds and the transform of a label grow
+between N and N³ at these sizes) and linearly in the k-points of its SCF mesh. It is a budget, not a
 promise: k-point counts, convergence and the label path (multigrid or reference) change it
 by factors; the spent cost is summed from the stored labels (:func:`spent_seconds`).
 """
