@@ -1,0 +1,173 @@
+"""Atomic spin–orbit splittings from the GTH spin–orbit projectors, the SO-ECPs and experiment.
+
+For each case (an atom or ion with one electron or one hole in the split shell, so that the
+experimental fine-structure interval is the shell's spin–orbit splitting) the script runs a
+spin-restricted PBE SCF of the spherical atom (the shell's electrons spread evenly over its
+2l+1 orbitals), builds the spinor Fock matrix F ⊗ 1 + V_SO of that density — exactly how the
+engine's H0 treats spin–orbit coupling — and reports the splitting ε(j = l + ½) − ε(j = l − ½)
+of the shell's levels (degeneracy-weighted means of the 2l+2 and 2l levels):
+
+* GTH: the GTH-PBE pseudopotential with the dzvp-molopt-sr basis (the engine's
+  ``soc_method='gth'`` elements), V_SO from :mod:`nextham.dft.projectors` (HGH k_ij^l);
+* SO-ECP: the engine's ``soc_method='ecp'`` choice (def2-SVP with the Stuttgart ECP whose
+  spin–orbit term PySCF adds with ``with_soc``), and the same with def2-TZVP;
+* experiment: the fine-structure interval of the NIST Atomic Spectra Database levels
+  (Pb II 6p ²P, Bi III 6p ²P, I I 5p⁵ ²P, Au I 5d⁹6s² ²D).
+
+    python benchmarks/gth_soc_splitting.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+import scipy.linalg
+from pyscf import gto, scf
+from pyscf.dft import rks
+
+from nextham.conventions import HARTREE_EV
+from nextham.dft.projectors import atom_channels, coupling, projector_overlaps, spinor_block
+from nextham.dft.settings import SO_ECP
+
+CM_EV = 1.0 / 8065.543937
+"""1 cm⁻¹ in eV (CODATA 2018)."""
+
+SEMICORE = {"ecp": {"Pb": {0: 2, 1: 6, 2: 10}, "Bi": {0: 2, 1: 6, 2: 10},
+                     "I": {0: 2, 1: 6, 2: 10}, "Au": {0: 2, 1: 6}}}  # fmt: skip
+"""Electrons per l that the SO-ECP valence holds beyond the GTH valence (5s 5p 5d, 4s 4p 4d)."""
+
+CASES = {
+    # name: (symbol, charge, l of the split shell, GTH valence electrons per l, NIST cm^-1)
+    "Pb+ 6p¹": ("Pb", 1, 1, {0: 2, 1: 1}, 14081.1),  # Pb II 6p 2P3/2 - 2P1/2
+    "Bi²⁺ 6p¹": ("Bi", 2, 1, {0: 2, 1: 1}, 20787.6),  # Bi III 6p 2P3/2 - 2P1/2
+    "I 5p⁵": ("I", 0, 1, {0: 2, 1: 5}, 7603.15),  # I I 5p5 2P1/2 - 2P3/2 (inverted)
+    "Au 5d⁹6s²": ("Au", 0, 2, {0: 2, 2: 9}, 12274.0),  # Au I 5d9 6s2 2D3/2 - 2D5/2 (inverted)
+}
+
+
+def molecule(symbol: str, charge: int, method: str) -> gto.Mole:
+    """The atom with the GTH (``gth``) or SO-ECP (``ecp``: def2-SVP, ``ecp-tz``: def2-TZVP)
+    setup."""
+    if method == "gth":
+        basis, extra = "gth-dzvp-molopt-sr", {"pseudo": "gth-pbe"}
+    else:
+        basis = "def2-svp" if method == "ecp" else "def2-tzvp"
+        extra = {"ecp": {symbol: SO_ECP[symbol]}}
+    mol = gto.M(atom=f"{symbol} 0 0 0", basis=basis, charge=charge, verbose=0,
+                spin=None, **extra)  # fmt: skip
+    return mol
+
+
+def ao_l(mol: gto.Mole) -> np.ndarray:
+    """Angular momentum of each (spherical) AO, (nao,)."""
+    return np.concatenate([[mol.bas_angular(b)] * ((2 * mol.bas_angular(b) + 1) * mol.bas_nctr(b))
+                           for b in range(mol.nbas)])  # fmt: skip
+
+
+def mo_l(mol: gto.Mole, coeff: np.ndarray) -> np.ndarray:
+    """Dominant angular momentum (Mulliken) of each orbital, (nmo,)."""
+    labels, s = ao_l(mol), mol.intor("int1e_ovlp")
+    sc = s @ coeff
+    char = np.stack([np.einsum("pi,pi->i", coeff[labels == l], sc[labels == l]) for l in range(4)])
+    return np.argmax(char, axis=0)
+
+
+def shells(mol, energy, coeff) -> dict[int, list[np.ndarray]]:
+    """Orbitals grouped by l and, within an l, into shells of 2l+1 by energy."""
+    l_of = mo_l(mol, coeff)
+    out = {}
+    for l in range(4):
+        idx = np.flatnonzero(l_of == l)
+        idx = idx[np.argsort(energy[idx], kind="stable")]
+        out[l] = [idx[s : s + 2 * l + 1] for s in range(0, len(idx) - 2 * l, 2 * l + 1)]
+    return out
+
+
+def spherical_occ(mol, per_l: dict[int, float]):
+    """get_occ for a spherical atom: per l, the lowest shells full (2 per orbital), the
+    remaining electrons of that l spread evenly over the next shell's 2l+1 orbitals."""
+
+    def get_occ(mo_energy=None, mo_coeff=None):
+        occ = np.zeros(len(mo_energy))
+        for l, groups in shells(mol, mo_energy, mo_coeff).items():
+            left = per_l.get(l, 0)
+            for idx in groups:
+                put = min(left, 2.0 * len(idx))
+                occ[idx] = put / len(idx)
+                left -= put
+        return occ
+
+    return get_occ
+
+
+def scalar_fock(mol, per_l: dict[int, float]):
+    """Spherical PBE SCF of ``mol`` with electrons per l ``per_l``: (Fock, overlap, orbital
+    energies, coefficients) of the converged density, Hartree."""
+    mf = rks.RKS(mol, xc="pbe")
+    mf.get_occ = spherical_occ(mol, per_l)
+    mf.conv_tol, mf.max_cycle, mf.level_shift = 1e-9, 200, 0.2
+    mf.kernel()
+    if not mf.converged:
+        warnings.warn(f"SCF of {mol.atom} not converged", stacklevel=2)
+    fock = mf.get_fock(dm=mf.make_rdm1())
+    e, c = scipy.linalg.eigh(fock, mf.get_ovlp())
+    return fock, mf.get_ovlp(), e, c
+
+
+def spin_orbit(mol, method: str) -> np.ndarray:
+    """V_SO, (2 nao, 2 nao) spin-major, Hartree: the GTH projectors' or PySCF's SO-ECP term."""
+    if method == "gth":
+        symbol = mol.atom_symbol(0)
+        channels = [c for c in atom_channels(mol, symbol, soc=True) if c.l > 0]
+        a = projector_overlaps(channels, mol.atom_coord(0), mol)
+        return spinor_block(np.stack([a.T @ k @ a for k in coupling(channels, "soc")]))
+    ghf = scf.GHF(mol)
+    ghf.with_soc = True
+    with_so = ghf.get_hcore()
+    ghf.with_soc = False
+    return with_so - ghf.get_hcore()
+
+
+def splitting(name: str, method: str) -> tuple[float, float]:
+    """(ε(j = l + ½) − ε(j = l − ½) in eV, seconds) of case ``name`` with ``method``."""
+    t0 = time.perf_counter()
+    symbol, charge, l, per_l, _ = CASES[name]
+    per_l = dict(per_l)
+    for ll, n in SEMICORE.get(method.split("-")[0], {}).get(symbol, {}).items():
+        per_l[ll] = per_l.get(ll, 0) + n
+    mol = molecule(symbol, charge, method)
+    fock, s, e, c = scalar_fock(mol, per_l)
+    shell = shells(mol, e, c)[l][int(per_l[l] // (4 * l + 2))]  # the partly filled shell
+    f2 = scipy.linalg.block_diag(fock, fock) + spin_orbit(mol, method)
+    s2 = scipy.linalg.block_diag(s, s)
+    ev, vec = scipy.linalg.eigh(f2, s2)
+    proj = np.kron(np.eye(2), c[:, shell].T @ s)  # ⟨shell orbital, spin|
+    weight = np.sum(np.abs(proj @ vec) ** 2, axis=0)
+    pick = np.sort(ev[np.argsort(weight)[-(4 * l + 2) :]])
+    low, high = pick[: 2 * l], pick[2 * l :]
+    return (high.mean() - low.mean()) * HARTREE_EV, time.perf_counter() - t0
+
+
+def main() -> None:
+    warnings.filterwarnings("ignore", message="Function int1e_r[24]_origi")  # PySCF's GTH
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases", default=",".join(CASES))
+    args = p.parse_args()
+    print("| case | GTH-SOC eV | SO-ECP def2-SVP eV | SO-ECP def2-TZVP eV | experiment eV | "
+          "GTH/ECP-TZVP − 1 | GTH/exp − 1 | s (GTH, SVP, TZVP) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    for name in args.cases.split(","):
+        exp = CASES[name][-1] * CM_EV
+        (g, tg), (e, te), (z, tz) = (splitting(name, m) for m in ("gth", "ecp", "ecp-tz"))
+        print(
+            f"| {name} | {g:.3f} | {e:.3f} | {z:.3f} | {exp:.3f} | {g / z - 1:+.1%} | "
+            f"{g / exp - 1:+.1%} | {tg:.0f}, {te:.0f}, {tz:.0f} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
