@@ -188,3 +188,13 @@ def test_gth_spin_orbit_label_scf_and_checks():
         assert np.abs(d[:n, m:]).max() < 1e-6 and np.abs(d[n:, :m]).max() < 1e-6
         np.testing.assert_allclose(d[:n, :m], d[n:, m:], atol=1e-6)
         assert np.abs(d.imag).max() < 1e-6
+
+
+def test_scalar_h0_switches_the_gth_term_off(pbte_h0):
+    """``h0_spin_orbit=False`` with the GTH term: H0 is the scalar H0 ⊗ 1 (ΔH then carries the
+    whole spin–orbit term), as for the SO-ECPs."""
+    _, scalar, _ = pbte_h0
+    settings = EngineSettings(spin="soc", soc_method="gth", h0_spin_orbit=False, **TINY)
+    off, _ = zeroth_step(PBTE, settings)
+    for full, sc in zip(block_list(off, K.H0), block_list(scalar, K.H0)):
+        np.testing.assert_allclose(full, np.kron(np.eye(2), sc), atol=1e-8)

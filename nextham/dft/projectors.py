@@ -146,25 +146,28 @@ def images_near(cell, centre_bohr, reach_bohr: float) -> tuple[np.ndarray, np.nd
 
 def centre_contributions(cell, c: int, channels: list[Channel], kind: str) -> tuple:
     """The terms of projector centre ``c``: (atom ids (n,), shifts (n, 3), column slices (n, 2),
-    M, bound) with M = Aᵀ K A over the basis functions of the n atom images near c, (N, N) for
-    ``scalar`` or (3, N, N) for ``soc`` (the components V^a of L_a), and bound (n,) with
-    bound[n₁]·bound[n₂] ≥ every entry of the (n₁, n₂) part of M (Frobenius norms of A's
-    columns times the square root of K's spectral norm)."""
+    M, bound) for the n atom images near c, ordered by orbital count: M = Aᵀ K A over their
+    basis functions, (N, N) for ``scalar`` or (3, N, N) for ``soc`` (the imaginary parts of the
+    components V^a = Aᵀ (k ⊗ L_a) A, which are purely imaginary), and bound (n,) with bound[n₁]·bound[n₂] ≥ every entry of the (n₁, n₂) part of M
+    (Frobenius norms of A's columns times the square root of K's spectral norm)."""
     centre = cell.atom_coord(c)
     ids, shifts = images_near(cell, centre, _reach_bohr(cell, channels))
     sub = image_subcell(cell, ids, shifts @ cell.lattice_vectors())
     a = projector_overlaps(channels, centre, sub)
     sl = np.asarray(sub.aoslice_by_atom()[:, 2:4])
-    keep = np.array([np.abs(a[:, p0:p1]).max(initial=0) > DROP for p0, p1 in sl], dtype=bool)
-    cols = np.concatenate([np.arange(p0, p1) for p0, p1 in sl[keep]]).astype(np.int64)
-    a = a[:, cols]
-    width = sl[keep, 1] - sl[keep, 0]
+    width = sl[:, 1] - sl[:, 0]
+    keep = np.flatnonzero([np.abs(a[:, p0:p1]).max(initial=0) > DROP for p0, p1 in sl])
+    keep = keep[np.argsort(width[keep], kind="stable")]  # images of one width contiguous
+    a = a[:, np.concatenate([np.arange(*sl[n]) for n in keep]).astype(np.int64)]
+    width = width[keep]
     start = np.concatenate([[0], np.cumsum(width)[:-1]])
     k = coupling(channels, kind)
-    m = a.T @ k @ a if kind == "scalar" else np.stack([a.T @ kx @ a for kx in k])
+    # soc: K_a = k ⊗ L_a is imaginary; M holds Im(Aᵀ K_a A), real arithmetic throughout
+    m = a.T @ k @ a if kind == "scalar" else np.stack([a.T @ kx.imag @ a for kx in k])
     norm_k = max(np.linalg.norm(kx, 2) for kx in np.reshape(k, (-1, *k.shape[-2:])))
     bound = np.array([np.linalg.norm(a[:, s0 : s0 + w]) for s0, w in zip(start, width)])
-    return ids[keep], shifts[keep], np.column_stack([start, start + width]), m, bound * norm_k**0.5
+    cols = np.column_stack([start, start + width])
+    return ids[keep], shifts[keep], cols, m, bound * norm_k**0.5
 
 
 def projector_blocks(cell, kind: str = "scalar", threshold: float = 1e-12) -> dict:
@@ -172,24 +175,75 @@ def projector_blocks(cell, kind: str = "scalar", threshold: float = 1e-12) -> di
     (n_i, n_j) real for ``scalar`` (V_nl), spin-major (2n_i, 2n_j) complex for ``soc`` (V_SO).
 
     Contributions whose entries are bounded by ``threshold`` (Hartree) are left out. Atoms
-    without projectors of that kind (no GTH pseudopotential, or every k zero) add nothing."""
+    without projectors of that kind (no GTH pseudopotential, or every k zero) add nothing.
+    The image pairs of each centre are gathered per pair of orbital counts as arrays and summed
+    per key once at the end (sort + ``np.add.reduceat``), never one pair at a time."""
     if kind not in ("scalar", "soc"):
         raise ValueError(f"kind must be 'scalar' or 'soc', got {kind!r}")
-    out: dict[tuple, np.ndarray] = {}
+    width = np.diff(np.asarray(cell.aoslice_by_atom()[:, 2:4]), axis=1).ravel()
+    parts: dict[tuple[int, int], list] = {}
     for c in range(cell.natm):
         channels = atom_channels(cell, cell.atom_symbol(c), soc=kind == "soc")
         if kind == "soc":
             channels = [ch for ch in channels if ch.l > 0 and np.abs(ch.k).max() > 0]
-        if not channels:
-            continue
-        ids, shifts, cols, m, bound = centre_contributions(cell, c, channels, kind)
-        for n1, n2 in zip(*np.nonzero(np.outer(bound, bound) > threshold)):
-            key = (int(ids[n1]), int(ids[n2]), tuple(int(x) for x in shifts[n2] - shifts[n1]))
-            part = m[..., slice(*cols[n1]), slice(*cols[n2])]
-            out[key] = out[key] + part if key in out else part.copy()
-    if kind == "soc":
-        out = {key: spinor_block(v) for key, v in out.items()}
+        if channels:
+            terms = centre_contributions(cell, c, channels, kind)
+            _gather(terms, width, threshold, cell.natm, parts)
+    out = {}
+    for group in parts.values():
+        keys = np.concatenate([k for k, _ in group])
+        vals = np.concatenate([v for _, v in group])
+        order = np.argsort(keys, kind="stable")
+        keys, vals = keys[order], vals[order]
+        start = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        summed = np.add.reduceat(vals, start, axis=0)
+        if kind == "soc":  # Σ_a S_a ⊗ V^a, spin-major, V^a = i Im V^a
+            n, _, wi, wj = summed.shape
+            summed = np.einsum("ast,napq->nsptq", 1j * PAULI_HALF, summed)
+            summed = summed.reshape(n, 2 * wi, 2 * wj)
+        out.update(zip(_decode(keys[start], cell.natm), summed))
     return out
+
+
+_OFF = 1000  # lattice shifts |R_a| < _OFF
+_SPAN = 2 * _OFF + 1
+
+
+def _encode(i: np.ndarray, j: np.ndarray, shift: np.ndarray, natm: int) -> np.ndarray:
+    code = ((shift[:, 0] + _OFF) * _SPAN + shift[:, 1] + _OFF) * _SPAN + shift[:, 2] + _OFF
+    return (i * natm + j) * _SPAN**3 + code
+
+
+def _decode(keys: np.ndarray, natm: int) -> list[tuple]:
+    """Inverse of :func:`_encode`: one (i, j, (R₁, R₂, R₃)) per key."""
+    ij, code = np.divmod(keys, _SPAN**3)
+    i, j = np.divmod(ij, natm)
+    r0, rest = np.divmod(code, _SPAN**2)
+    r1, r2 = np.divmod(rest, _SPAN)
+    rs = np.column_stack([r0, r1, r2]) - _OFF
+    return [(a, b, (x, y, z)) for a, b, (x, y, z) in zip(i.tolist(), j.tolist(), rs.tolist())]
+
+
+def _gather(terms: tuple, width: np.ndarray, threshold: float, natm: int, parts: dict) -> None:
+    """Append one centre's image-pair blocks, (keys (P,), blocks (P, [3,] w_i, w_j)), to
+    ``parts`` under (w_i, w_j), for the pairs whose bound exceeds ``threshold``."""
+    ids, shifts, cols, m, bound = terms
+    w = width[ids]
+    lead = m.shape[:-2]
+    for wi in np.unique(w):
+        n1 = np.flatnonzero(w == wi)  # contiguous (images sorted by width)
+        rows = slice(cols[n1[0], 0], cols[n1[-1], 1])
+        for wj in np.unique(w):
+            n2 = np.flatnonzero(w == wj)
+            a, b = np.nonzero(np.outer(bound[n1], bound[n2]) > threshold)
+            if not len(a):
+                continue
+            sub = m[..., rows, cols[n2[0], 0] : cols[n2[-1], 1]]
+            sub = sub.reshape(*lead, len(n1), wi, len(n2), wj)
+            sub = np.moveaxis(sub, (-4, -2), (0, 1))[a, b]  # (P, [3,] wi, wj)
+            i, j = ids[n1[a]], ids[n2[b]]
+            key = _encode(i, j, shifts[n2[b]] - shifts[n1[a]], natm)
+            parts.setdefault((int(wi), int(wj)), []).append((key, sub))
 
 
 def spinor_block(components: np.ndarray) -> np.ndarray:
