@@ -118,7 +118,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument(
         "--scalar-h0",
         action="store_true",
-        help="with --spin soc: H0 without the ECPs' spin–orbit term (ΔH then carries all of it)",
+        help="with --spin soc: H0 without the spin–orbit term (ΔH then carries all of it)",
     )
     e.add_argument(
         "--method", choices=H0_METHODS, default="auto",

@@ -5,10 +5,10 @@ Both terms are sums over projector centres c (every atom and its periodic images
 (``pyscf.gto.intor_cross`` between a centre's projector functions and the basis functions of
 the atom images within reach, :func:`nextham.dft.pairs.image_subcell`):
 
-* the scalar nonlocal pseudopotential, K = ⊕_l h^l ⊗ 1_{2l+1} (:func:`nonlocal_blocks`); its
-  Bloch sum is PySCF's ``pp_int.get_pp_nl``;
-* the spin–orbit term, K_a = ⊕_l k^l ⊗ L_a, V_SO = Σ_a V^a ⊗ S_a with S = σ/2
-  (:func:`spin_orbit_blocks`, convention in :mod:`nextham.dft.gth_soc`).
+* the scalar nonlocal pseudopotential, K = ⊕_l h^l ⊗ 1_{2l+1} (``projector_blocks(cell,
+  "scalar")``); its Bloch sum is PySCF's ``pp_int.get_pp_nl``;
+* the spin–orbit term, K_a = ⊕_l k^l ⊗ L_a, V_SO = Σ_a S_a ⊗ V^a with S = σ/2
+  (``projector_blocks(cell, "soc")``, convention in :mod:`nextham.dft.gth_soc`).
 
 A contribution of centre c involves images (i, L₁), (j, L₂) of two atoms near it and goes to
 the block (i, j, R = L₂ − L₁), so the cost grows with the atoms times the square of the
@@ -51,10 +51,13 @@ class Channel:
 
 def atom_channels(cell, symbol: str, soc: bool) -> list[Channel]:
     """The projector channels of ``symbol`` in ``cell`` (its GTH pseudopotential, and with
-    ``soc`` the spin–orbit coefficients of the package data), h and k padded to one size."""
+    ``soc`` the spin–orbit coefficients of the package data), h and k padded to one size;
+    none for an atom without a GTH pseudopotential (ECP or all-electron)."""
     pp = cell._pseudo.get(symbol) if cell._pseudo else None
+    if pp is None:
+        return []
     scalar = {l: (r, np.asarray(h, float).reshape(n, n)) for l, (r, n, h) in
-              enumerate(pp[5:] if pp else []) if n > 0}  # fmt: skip
+              enumerate(pp[5:]) if n > 0}  # fmt: skip
     so = soc_channels(symbol) if soc else {}
     out = []
     for l in sorted(set(scalar) | set(so)):
@@ -148,8 +151,9 @@ def centre_contributions(cell, c: int, channels: list[Channel], kind: str) -> tu
     """The terms of projector centre ``c``: (atom ids (n,), shifts (n, 3), column slices (n, 2),
     M, bound) for the n atom images near c, ordered by orbital count: M = Aᵀ K A over their
     basis functions, (N, N) for ``scalar`` or (3, N, N) for ``soc`` (the imaginary parts of the
-    components V^a = Aᵀ (k ⊗ L_a) A, which are purely imaginary), and bound (n,) with bound[n₁]·bound[n₂] ≥ every entry of the (n₁, n₂) part of M
-    (Frobenius norms of A's columns times the square root of K's spectral norm)."""
+    components V^a = Aᵀ (k ⊗ L_a) A, which are purely imaginary), and bound (n,) with
+    bound[n₁]·bound[n₂] ≥ every entry of the (n₁, n₂) part of M (Frobenius norms of A's
+    columns times the square root of K's spectral norm)."""
     centre = cell.atom_coord(c)
     ids, shifts = images_near(cell, centre, _reach_bohr(cell, channels))
     sub = image_subcell(cell, ids, shifts @ cell.lattice_vectors())
