@@ -133,6 +133,10 @@ def test_dask_scheduler(tmp_path):
         (["generate", "{tmp}/ds", "{tmp}/missing.cif"], "no such file"),
         (["generate", "{tmp}/ds", "--binaries", "GaAs"], "must be written A-B"),
         (["generate", "{tmp}/ds", "--elements", "Xx"], "unknown element"),
+        (
+            ["generate", "{tmp}/ds", "--elements", "Pb", "--soc-method", "gth"],
+            "--soc-method gth needs --spin soc",
+        ),
     ],
 )
 def test_bad_input_one_clear_line(tmp_path, capsys, argv, message):

@@ -100,6 +100,28 @@ def test_spin_properties():
     assert (EngineSettings(spin="soc").spinor, EngineSettings(spin="soc").degeneracy) == (True, 1.0)
 
 
+def test_soc_method_choices_and_older_files():
+    """``soc_method='gth'``: every element keeps its GTH-PBE pseudopotential, basis family and
+    measured cutoff, with the spin–orbit flag where its k are nonzero; settings written before
+    the field existed read as the SO-ECP path."""
+    gth = EngineSettings(spin="soc", soc_method="gth", basis="dzvp-molopt-sr")
+    pb, h = element_choice(82, gth), element_choice(1, gth)
+    assert (pb.pseudo, pb.ecp, pb.basis, pb.spin_orbit) == ("gth-pbe", None,
+                                                          "gth-dzvp-molopt-sr", True)  # fmt: skip
+    assert not h.spin_orbit and gth.gth_spin_orbit
+    scalar = EngineSettings(basis="dzvp-molopt-sr")
+    assert ke_cutoff_ev([82], gth) == ke_cutoff_ev([82], scalar)
+    ecp = EngineSettings(spin="soc")
+    assert element_choice(82, ecp).ecp == "ecpds60mdfso" and not ecp.gth_spin_orbit
+    old = {k: v for k, v in gth.to_dict().items() if k != "soc_method"}
+    assert EngineSettings.from_dict(old).soc_method == "ecp"
+    assert EngineSettings.from_dict(gth.to_dict()) == gth
+    with pytest.raises(ValueError, match="needs spin='soc'"):
+        EngineSettings(soc_method="gth")
+    with pytest.raises(ValueError, match="soc_method must be one of"):
+        EngineSettings(spin="soc", soc_method="hgh")
+
+
 @pytest.mark.parametrize(
     ("read", "message"),
     [

@@ -15,6 +15,7 @@ from nextham.dft.settings import (
     H0_METHODS,
     MOLOPT_ELEMENTS,
     SCALAR_BASIS,
+    SOC_METHODS,
     SPIN_MODES,
     EngineSettings,
     default_overlap_threshold,
@@ -85,6 +86,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e = p.add_argument_group("engine")
     d = EngineSettings  # every engine default is the settings object's own
     e.add_argument("--spin", choices=SPIN_MODES, default=d.spin)
+    e.add_argument(
+        "--soc-method", choices=SOC_METHODS, default=d.soc_method,
+        help="with --spin soc: the spin–orbit term from SO-ECPs with def2 bases (ecp) or from "
+        "the GTH pseudopotentials' spin–orbit projectors in the --basis family (gth)",
+    )  # fmt: skip
     e.add_argument("--basis", choices=tuple(SCALAR_BASIS), default=d.basis)
     e.add_argument(
         "--kmesh", type=_ints, default=None,
@@ -113,7 +119,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e.add_argument(
         "--scalar-h0",
         action="store_true",
-        help="with --spin soc: H0 without the ECPs' spin–orbit term (ΔH then carries all of it)",
+        help="with --spin soc: H0 without the spin–orbit term (ΔH then carries all of it)",
     )
     e.add_argument(
         "--method", choices=H0_METHODS, default="auto",
@@ -230,12 +236,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.kmesh is not None and args.kspacing is not None:
         raise InputError("give --kmesh or --kspacing, not both")
+    if args.soc_method != "ecp" and args.spin != "soc":
+        raise InputError(f"--soc-method {args.soc_method} needs --spin soc")
     threshold = default_overlap_threshold(args.basis) if args.threshold is None else args.threshold
     settings = EngineSettings(
         spin=args.spin, basis=args.basis, kmesh=args.kmesh or EngineSettings.kmesh,
         kspacing=args.kspacing, smearing_ev=args.smearing, overlap_threshold=threshold,
         cutoff=args.cutoff, ke_cutoff_ev=args.ke_cutoff, h0_spin_orbit=not args.scalar_h0,
-        position_matrix=args.position_matrix,
+        position_matrix=args.position_matrix, soc_method=args.soc_method,
     )  # fmt: skip
     structures, skipped = structures_from_args(args)
     if args.dry_run:

@@ -38,6 +38,7 @@ from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.pairs import select_pairs
 from nextham.dft.position import flat_position, position_blocks
+from nextham.dft.projectors import add_gth_spin_orbit
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import H0_METHODS, EngineSettings, element_details
 from nextham.record import keys as K
@@ -46,7 +47,9 @@ from nextham.spectra import kspace
 
 
 def make_mf(cell, settings: EngineSettings):
-    """The SCF object (KRKS or KGKS with SOC) on the settings' Γ-centred k-mesh of ``cell``."""
+    """The SCF object (KRKS or KGKS with SOC) on the settings' Γ-centred k-mesh of ``cell``;
+    with ``soc_method='gth'`` its core Hamiltonian carries the GTH spin–orbit term
+    (:func:`nextham.dft.projectors.add_gth_spin_orbit`)."""
     mesh = settings.kmesh_for(cell.lattice_vectors() * BOHR_ANGSTROM)
     kpts = cell.make_kpts(mesh, wrap_around=True)
     if settings.spin == "soc":
@@ -59,13 +62,16 @@ def make_mf(cell, settings: EngineSettings):
     mf.max_cycle = settings.max_cycle
     if settings.smearing_ev > 0:
         mf = smearing_(mf, sigma=settings.smearing_ev / HARTREE_EV, method="fermi")
+    if settings.gth_spin_orbit:
+        add_gth_spin_orbit(mf)  # V_SO of the GTH projectors in every core Hamiltonian
     return mf
 
 
 @contextmanager
 def h0_hamiltonian(mf, settings: EngineSettings) -> Iterator[None]:
-    """Within the block, ``mf`` builds H0's kind of Fock matrix: without the ECPs' spin–orbit
-    term when ``settings.h0_spin_orbit`` is false (``soc`` runs), unchanged otherwise."""
+    """Within the block, ``mf`` builds H0's kind of Fock matrix: without the spin–orbit term
+    (the ECPs' or the GTH projectors') when ``settings.h0_spin_orbit`` is false (``soc`` runs),
+    unchanged otherwise."""
     if settings.h0_spin_orbit:
         yield
         return

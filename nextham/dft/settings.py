@@ -5,11 +5,20 @@ Two spin modes:
 ``scalar``
     GTH pseudopotentials (``gth-pbe``) with GTH basis sets, spin-restricted ``KRKS``.
 ``soc``
-    ``KGKS`` with ``with_soc=True``. Elements that have a spin–orbit ECP in PySCF's library use
-    it with a def2 basis (complex spinor Hamiltonian including the ECP's SO term). Elements
-    without one keep their scalar GTH pseudopotential and basis in the same run: their
-    blocks are still spinors, but carry no spin–orbit term of their own (the *documented
-    scalar treatment*, adequate for light elements whose SOC is below the meV scale).
+    ``KGKS`` with ``with_soc=True``, the spin–orbit term from one of two sources
+    (``soc_method``):
+
+    ``ecp`` (default)
+        Elements that have a spin–orbit ECP in PySCF's library use it with a def2 basis
+        (complex spinor Hamiltonian including the ECP's SO term). Elements without one keep
+        their scalar GTH pseudopotential and basis in the same run: their blocks are still
+        spinors, but carry no spin–orbit term of their own (the *documented scalar
+        treatment*, adequate for light elements whose SOC is below the meV scale).
+    ``gth``
+        Every element keeps the scalar run's GTH-PBE pseudopotential and basis family, and
+        the pseudopotential's own spin–orbit projectors (HGH; :mod:`nextham.dft.gth_soc`)
+        are added to the core Hamiltonian: H = (scalar H) ⊗ 1 + V_SO, in the same basis as
+        the scalar labels.
 
 The cutoff ``ke_cutoff`` (eV) sets PySCF's integration mesh. Semicore pseudopotentials and
 all-electron-like tight Gaussians of ECP bases need large meshes; the values below were
@@ -29,10 +38,13 @@ from ase.data import chemical_symbols
 from nextham.config import from_mapping
 from nextham.conventions import electrons_per_level
 from nextham.dft.element_table import measured_cutoff_ev
+from nextham.dft.gth_soc import has_gth_soc, soc_channels
 from nextham.errors import InputError
 from nextham.record import keys as K
 
 SPIN_MODES = ("scalar", "soc")
+SOC_METHODS = ("ecp", "gth")
+"""Source of the spin–orbit term of ``soc`` runs (module docstring)."""
 
 SCALAR_BASIS: dict[str, tuple[str | None, str]] = {
     "szv": ("gth-szv", "gth-szv-molopt-sr"),
@@ -63,29 +75,7 @@ MOLOPT_ELEMENTS: tuple[str, ...] = tuple(chemical_symbols[z] for z in sorted(_MO
 element set of ``nextham generate --recipe universal``."""
 
 SO_ECP = {
-    **dict.fromkeys(
-        [
-            "Rb",
-            "Sr",
-            "Y",
-            "Zr",
-            "Nb",
-            "Mo",
-            "Tc",
-            "Ru",
-            "Rh",
-            "Pd",
-            "Ag",
-            "Cd",
-            "In",
-            "Sn",
-            "Sb",
-            "Te",
-            "I",
-            "Xe",
-        ],
-        "ecpds28mdfso",
-    ),
+    **dict.fromkeys("Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe".split(), "ecpds28mdfso"),
     **dict.fromkeys(["Cs", "Ba"], "ecpds46mdfso"),
     **dict.fromkeys(["Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn"], "ecpds60mdfso"),
 }
@@ -155,6 +145,10 @@ class EngineSettings:
     position_matrix : bool
         Also store the position matrix <φ_i0|r|φ_jR> of every pair (``K.R_MATRIX``), for
         exact optical velocities and the ABACUS rR export (off by default: 3 × the size of S).
+    soc_method : {"ecp", "gth"}
+        ``soc`` only: the spin–orbit term from SO-ECPs with def2 bases (default) or from the
+        GTH pseudopotentials' spin–orbit projectors in the scalar basis family
+        (:data:`SOC_METHODS`).
     """
 
     spin: str = "scalar"
@@ -170,6 +164,7 @@ class EngineSettings:
     ke_cutoff_ev: float | None = None
     h0_spin_orbit: bool = True
     position_matrix: bool = False
+    soc_method: str = "ecp"
 
     def __post_init__(self) -> None:
         if self.spin not in SPIN_MODES:
@@ -183,6 +178,15 @@ class EngineSettings:
             raise ValueError(f"kspacing must be a positive number (Å⁻¹), got {self.kspacing!r}")
         if not self.h0_spin_orbit and self.spin != "soc":
             raise ValueError("h0_spin_orbit=False needs spin='soc' (scalar runs have no SO term)")
+        if self.soc_method not in SOC_METHODS:
+            raise ValueError(f"soc_method must be one of {SOC_METHODS}, got {self.soc_method!r}")
+        if self.soc_method != "ecp" and self.spin != "soc":
+            raise ValueError(f"soc_method={self.soc_method!r} needs spin='soc'")
+
+    @property
+    def gth_spin_orbit(self) -> bool:
+        """Whether the spin–orbit term comes from the GTH projectors (``soc_method='gth'``)."""
+        return self.spin == "soc" and self.soc_method == "gth"
 
     @property
     def spinor(self) -> bool:
@@ -258,10 +262,15 @@ class ElementChoice:
     spin_orbit: bool
 
 
+def uses_so_ecp(symbol: str, settings: EngineSettings) -> bool:
+    """Whether ``symbol`` takes its SO-ECP and the def2 basis under ``settings``."""
+    return settings.spin == "soc" and settings.soc_method == "ecp" and symbol in SO_ECP
+
+
 def element_choice(z: int, settings: EngineSettings) -> ElementChoice:
     """Pick pseudopotential (or SO-ECP) and basis of element ``z`` for ``settings``."""
     symbol = chemical_symbols[z]
-    if settings.spin == "soc" and symbol in SO_ECP:
+    if uses_so_ecp(symbol, settings):
         return ElementChoice(symbol, SOC_BASIS, None, SO_ECP[symbol], True)
     plain, molopt = SCALAR_BASIS[settings.basis]
     if z not in _MOLOPT:
@@ -271,7 +280,8 @@ def element_choice(z: int, settings: EngineSettings) -> ElementChoice:
             "adds the SO-ECP elements)"
         )
     basis = plain if (plain is not None and z in _PLAIN_GTH) else molopt
-    return ElementChoice(symbol, basis, "gth-pbe", None, False)
+    so = settings.gth_spin_orbit and has_gth_soc(symbol) and bool(soc_channels(symbol))
+    return ElementChoice(symbol, basis, "gth-pbe", None, so)
 
 
 def check_elements(numbers, settings: EngineSettings) -> None:
@@ -335,7 +345,7 @@ def ke_cutoff_ev(numbers, settings: EngineSettings) -> float | None:
     values = []
     for z in set(numbers):
         symbol = chemical_symbols[int(z)]
-        if settings.spin == "soc" and symbol in SO_ECP:
+        if uses_so_ecp(symbol, settings):
             values.append(KE_CUTOFF_SOC_EV.get(symbol))
         elif settings.basis in MOLOPT_FAMILIES:
             values.append(measured_cutoff_ev(symbol, settings.basis))
