@@ -101,12 +101,12 @@ def main(argv: list[str] | None = None) -> int:
         work / "data_scalar.json",
         lambda: steps.generate(root / recipe.scalar_data, recipe.scalar_generate),
     )["path"]
+    members = train_members(recipe, scalar, work, args.members, args.epochs)
+    committee = steps.cached(work / "committee.json", lambda: build(members, work))
     proto_dir = root / ("tiny_rocksalt" if args.mode == "tiny" else "rocksalt10")
     proto_opts = TINY_PROTOTYPE if args.mode == "tiny" else PROTOTYPE
     proto = steps.cached(work / "data_prototype.json",
                          lambda: steps.generate(proto_dir, proto_opts))["path"]  # fmt: skip
-    members = train_members(recipe, scalar, work, args.members, args.epochs)
-    committee = steps.cached(work / "committee.json", lambda: build(members, work))
     named = subsets(committee["model"], scalar, proto)
     rows = {
         s: steps.cached(work / f"gate_eval_{s}.json",
