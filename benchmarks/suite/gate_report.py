@@ -61,7 +61,7 @@ def write_gate_report(results: dict, path: Path) -> None:
     title = titles(results)
     train_s = sum(t["train_s"] for t in results["train"])
     everything = [r for rs in rows.values() for r in rs]
-    flags, _ = flag_table(everything)
+    flags, _ = flag_table(everything, unc["limits"]["warn"])
     lines = [
         "# Benchmark: the calibrated committee, its gate and its flag",
         "",
