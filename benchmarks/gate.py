@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         "train": [json.loads((work / f"train_member{k}.json").read_text())
                   for k in range(args.members)],
         "committee": committee, "prototype_options": proto_opts, "rows": rows,
+        "data": {k: json.loads((work / f"data_{k}.json").read_text())
+                 for k in ("scalar", "prototype")},
     }  # fmt: skip
     (work / "gate_results.json").write_text(json.dumps(results, indent=1, default=str))
     write_gate_report(results, Path(args.report))

@@ -73,8 +73,11 @@ def committee(si_record, foreign, si_settings):
 
 
 def test_foreign_structure_is_pulled_to_h0_and_flagged(committee, si_record, foreign):
+    """The committee's spread alone (no domain statistics) pulls the foreign structure's
+    correction toward H0 and flags it, while the training structure keeps its correction."""
     com, meta = committee
-    p = Predictor(com, {**meta, "uncertainty": {**meta["uncertainty"], "tau": 3.0}})
+    alone = {k: v for k, v in meta.items() if k != "domain"}
+    p = Predictor(com, {**alone, "uncertainty": {**meta["uncertainty"], "tau": 3.0}})
     home, away = p.predict_record(si_record, "Si2"), p.predict_record(foreign, "C2")
     p.gate = False
     raw_away = p.predict_record(foreign, "C2")
@@ -85,9 +88,23 @@ def test_foreign_structure_is_pulled_to_h0_and_flagged(committee, si_record, for
     assert away.reliability["uncertainty"]["gate_mean"] < 0.2
     assert away.reliability["flag"] in ("warn", "fail")
     assert any("committee uncertainty" in r for r in away.reliability["reasons"])
-    assert any("never seen" in r and "C-C" in r for r in away.reliability["reasons"])
     assert home.reliability["uncertainty"]["ratio"] < away.reliability["uncertainty"]["ratio"]
     assert raw_away.reliability["uncertainty"]["gate_applied"] is False
+
+
+def test_unseen_element_pairs_fall_back_to_h0(committee, si_record, foreign):
+    """With the training-domain statistics, blocks of element pairs never seen in training
+    get g = 0: the carbon cell is predicted as H0 exactly and flagged fail, saying why."""
+    com, meta = committee
+    p = Predictor(com, meta)
+    away = p.predict_record(foreign, "C2")
+    assert np.array_equal(away.record[K.HT], foreign[K.H0])
+    rel = away.reliability
+    assert rel["flag"] == "fail" and rel["uncertainty"]["closed_unseen"] == 1.0
+    assert any("gate closed on element pairs never seen" in r for r in rel["reasons"])
+    assert any("never seen in training: C-C" in r for r in rel["reasons"])
+    home = p.predict_record(si_record, "Si2").reliability
+    assert home["uncertainty"]["closed_unseen"] == 0.0
 
 
 def test_no_gate_gives_the_mean_prediction(committee, foreign):

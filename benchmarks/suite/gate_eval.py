@@ -55,7 +55,8 @@ def evaluate_records(predictor: Predictor, named: list[tuple[str, dict]], kmesh)
 
 
 def _domain_reasons(rel: dict) -> bool:
-    return any(not r.startswith("committee uncertainty") for r in rel["reasons"])
+    own = ("committee uncertainty", "gate closed")
+    return any(not r.startswith(own) for r in rel["reasons"])
 
 
 def _gauge(m: dict) -> float:

@@ -59,6 +59,7 @@ def write_gate_report(results: dict, path: Path) -> None:
     """The tables of a gate benchmark run as Markdown."""
     rows, unc = results["rows"], results["committee"]["uncertainty"]
     title = titles(results)
+    data = results["data"]
     train_s = sum(t["train_s"] for t in results["train"])
     everything = [r for rs in rows.values() for r in rs]
     flags, _ = flag_table(everything, unc["limits"]["warn"])
@@ -76,9 +77,11 @@ def write_gate_report(results: dict, path: Path) -> None:
         f"0…{results['members'] - 1}, same data "
         f"split; {train_s:.0f} s of training in all), joined by `nextham committee`.",
         f"- scalar set: `nextham generate {' '.join(results['recipe']['scalar_generate'])}` "
-        f"(docs/benchmarks.md), {', '.join(results['recipe']['holdout'])} held out of "
+        f"(docs/benchmarks.md), {data['scalar']['n_structures']} structures present in "
+        f"`{data['scalar']['path']}`, {', '.join(results['recipe']['holdout'])} held out of "
         "training; held-out prototype: `nextham generate "
-        f"{' '.join(results['prototype_options'])}` (its failed entries are left out).",
+        f"{' '.join(results['prototype_options'])}`, {data['prototype']['n_structures']} "
+        "structures present (failed entries are left out).",
         "- Gauge MAE over every H(R) entry; band MAE within the band window of the reference on a "
         f"{'×'.join(map(str, results['recipe']['eval_kmesh']))} Γ-centred mesh (docs/losses.md).",
         "",

@@ -78,6 +78,8 @@ def flag_text(report: dict) -> str:
     unc = report.get("uncertainty")
     if isinstance(unc, dict):
         flag += f" (U {unc['ratio']:.2f}, gate keeps {100 * unc['gate_mean']:.0f}%)"
+    elif unc is not None:
+        flag += " (domain statistics only: no committee, no gate)"
     return flag + "".join(f"\n  {r}" for r in report.get("reasons", []))
 
 

@@ -65,6 +65,12 @@ def _edge_table(record: Mapping) -> tuple[list[str], np.ndarray, np.ndarray]:
     return labels, bins, weights
 
 
+def unseen_pair_mask(record: Mapping, stats: Mapping) -> np.ndarray:
+    """(E,) bool: pairs whose element pair never occurred in training (``stats["pairs"]``)."""
+    labels, _, _ = _edge_table(record)
+    return np.array([lab not in stats["pairs"] for lab in labels], dtype=bool)
+
+
 def onsite_spreads(record: Mapping) -> dict[int, float]:
     """Spread (eV) of the generalized eigenvalues of each atom's on-site (H0, S) block."""
     edges = np.asarray(record[K.EDGE_INDEX])

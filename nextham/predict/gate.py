@@ -17,8 +17,15 @@ Per pair block b (all entries of one (i, j, R), spin included):
     ungated correction relative to its size. If ΔH_mean = ΔH_DFT + e with e independent of
     the truth, the model beats H0 on average only while U < 1/√2.
 
-The flag is ``warn`` at U ≥ ``limits["warn"]`` and ``fail`` at U ≥ ``limits["fail"]``; the
-domain statistics (:mod:`nextham.predict.domain`) can raise ``ok`` to ``warn``.
+Blocks of element pairs that never occurred in training get g = 0 whatever the committee
+says: the members share every systematic error of an extrapolation (they were trained on the
+same data), so their agreement there is no evidence (measured: on the held-out element the
+committee's U is as small as in distribution while its error is 4× H0's,
+docs/gate-benchmark.md). Such structures fall back to H0 on those blocks.
+
+The flag is ``warn`` at U ≥ ``limits["warn"]`` and ``fail`` at U ≥ ``limits["fail"]`` or
+when the unseen pairs carry at least half of the correction (‖ΔH‖² weight); the domain
+statistics (:mod:`nextham.predict.domain`) can raise ``ok`` to ``warn``.
 """
 
 from __future__ import annotations
@@ -82,7 +89,11 @@ def relative_error(delta_norm: np.ndarray, sigma: np.ndarray) -> float:
 
 
 def uncertainty_report(
-    record: Mapping, delta: np.ndarray, members: np.ndarray, calibration: Mapping
+    record: Mapping,
+    delta: np.ndarray,
+    members: np.ndarray,
+    calibration: Mapping,
+    unseen: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Calibrated uncertainty and gate of one prediction.
 
@@ -92,6 +103,7 @@ def uncertainty_report(
     delta : (n_entries,) mean predicted ΔH, eV.
     members : (K, n_entries) the members' ΔH, eV.
     calibration : the model file's ``"uncertainty"`` entry (``scale``, ``tau``, ``limits``).
+    unseen : (E,) bool, optional: blocks of element pairs never seen in training (g = 0).
 
     Returns
     -------
@@ -101,9 +113,13 @@ def uncertainty_report(
     sigma = float(calibration["scale"]) * member_spread(record, members)
     norms = block_norms(record, delta)
     gate = gate_factors(norms, sigma, float(calibration["tau"]))
+    unseen = np.zeros(len(norms), dtype=bool) if unseen is None else np.asarray(unseen)
+    gate[unseen] = 0.0
     ratio = relative_error(norms, sigma)
     weights = norms**2
-    kept = float(np.sum(gate * weights) / np.sum(weights)) if weights.sum() > 0 else 1.0
+    total = max(float(weights.sum()), 1e-300)
+    kept = float(np.sum(gate * weights) / total) if weights.sum() > 0 else 1.0
+    closed = float(weights[unseen].sum() / total) if weights.sum() > 0 else 0.0
     limits = {**LIMITS, **calibration.get("limits", {})}
     flag = "fail" if ratio >= limits["fail"] else "warn" if ratio >= limits["warn"] else "ok"
     reasons = []
@@ -112,12 +128,19 @@ def uncertainty_report(
             f"committee uncertainty: predicted error of the correction {ratio:.2f}× its size "
             f"({flag} at ≥ {limits[flag]:g}); the gate keeps {100 * kept:.0f}% of it"
         )
+    if closed > 0:
+        flag = "fail" if closed >= 0.5 else max(flag, "warn", key=FLAGS.index)
+        reasons.append(
+            f"gate closed on element pairs never seen in training ({100 * closed:.0f}% of the "
+            "correction): H0 there"
+        )
     report = {
         "ratio": ratio,
         "sigma_rms_meV": 1e3 * float(np.sqrt(np.sum(sigma**2) / max(len(delta), 1))),
         "sigma_max_block_meV": 1e3 * float(sigma.max(initial=0.0)),
         "gate_mean": kept,
         "gate_min": float(gate.min(initial=1.0)),
+        "closed_unseen": closed,
         "flag": flag,
         "reasons": reasons,
     }

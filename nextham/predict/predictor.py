@@ -31,7 +31,7 @@ from nextham.dft.settings import EngineSettings, element_details, stored_setting
 from nextham.errors import InputError
 from nextham.model.files import load_model
 from nextham.predict.core import predict_committee, predict_hamiltonians
-from nextham.predict.domain import reliability
+from nextham.predict.domain import reliability, unseen_pair_mask
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
@@ -175,7 +175,10 @@ class Predictor:
             (h,) = predict_hamiltonians(self.model, [record])
             return h, h, None
         ((delta, members),) = predict_committee(self.model, [record])
-        report, g = uncertainty_report(record, delta, members, self.meta["uncertainty"])
+        domain = self.meta.get("domain")
+        unseen = None if domain is None else unseen_pair_mask(record, domain)
+        calibration = self.meta["uncertainty"]
+        report, g = uncertainty_report(record, delta, members, calibration, unseen)
         raw = record[K.H0] + delta
         report["gate_applied"] = bool(self.gate)
         return (gated_hamiltonian(record, delta, g) if self.gate else raw), raw, report
