@@ -123,7 +123,10 @@ def _onsite_outliers(record: Mapping, stats: dict) -> list[str]:
     out = []
     for atom, spread in onsite_spreads(record).items():
         el = chemical_symbols[int(record[K.NUMBERS][atom])]
-        lo, hi = stats["onsite_spread_ev"].get(el, (np.inf, -np.inf))
+        if el not in stats["onsite_spread_ev"]:
+            out.append(f"{el}{atom} ({spread:.2f} eV, element not in training)")
+            continue
+        lo, hi = stats["onsite_spread_ev"][el]
         margin = 0.1 * max(hi - lo, 0.0) + 0.05
         if not lo - margin <= spread <= hi + margin:
             out.append(f"{el}{atom} ({spread:.2f} eV, training {lo:.2f}–{hi:.2f})")
