@@ -47,6 +47,7 @@ def test_prediction_record(si_prediction):
 def test_in_domain_structure_is_ok(si_prediction):
     rel = si_prediction.reliability
     assert rel["flag"] == "ok", rel["reasons"]
+    assert "no committee" in rel["uncertainty"]  # a single network: no gate, domain flag only
     assert rel["unseen_pairs"] == []
     assert rel["out_of_range"] < 0.05
 

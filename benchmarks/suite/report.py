@@ -177,6 +177,13 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *goals(r),
         "",
+        "## The calibrated committee, its gate and its flag",
+        "",
+        "Out-of-distribution tables of the gated committee against the ungated one and H0 (the "
+        "held-out element and a held-out prototype), the gate's in-distribution cost and the "
+        "flag against the outcome are written by `benchmarks/gate.py` to "
+        "[gate-benchmark.md](gate-benchmark.md).",
+        "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_output(path) as tmp:

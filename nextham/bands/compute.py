@@ -53,6 +53,7 @@ class BandStructure:
     reference: dict | None = field(default=None)  # {"label", "bands", "fermi_level"}
     method: str = "dense"  # "dense": all bands; "sparse": bands first_band … by shift-invert
     first_band: int = 0  # index of the first band in ``bands`` (0-based, ascending)
+    reliability: dict = field(default_factory=dict)  # a prediction's flag report (predict)
 
     def to_json(self, path: str | Path) -> None:
         """Write all numbers as JSON (atomically)."""

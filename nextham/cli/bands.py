@@ -28,6 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spectra", default="auto", choices=("auto", "dense", "sparse"),
                    help="dense diagonalization or the sparse large-cell path (auto: sparse "
                         "above 2000 orbitals, spin included)")  # fmt: skip
+    p.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="plot the raw H0 + ΔH of a committee model (no uncertainty gate)",
+    )
     p.add_argument("--sparse-bands", type=int, default=24,
                    help="bands around E_F on the sparse path")  # fmt: skip
 
@@ -39,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from nextham.bands import band_path, band_structure, dft_bands, plot_bands
+    from nextham.cli.common import flag_text
     from nextham.loss.metrics import band_mae
     from nextham.predict.inputs import load_input
     from nextham.record import keys as K
@@ -47,14 +53,17 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     window = tuple(float(x) for x in args.window.split(","))
-    inp = load_input(args.input, args.model)
+    inp = load_input(args.input, args.model, gate=not args.no_gate)
     for warning in inp.warnings:
         print(f"warning: {warning}")
+    if inp.reliability:
+        print("reliability: " + flag_text(inp.reliability).splitlines()[0])
     rec, atoms, settings, ref_rec = inp.record, inp.atoms, inp.settings, inp.reference
     path = band_path(rec[K.CELL], args.npoints)
     source = "nextham" if rec[K.META].get("hamiltonian") == "predicted" else "DFT (stored)"
     opts = {"kmesh": kmesh, "path": path, "method": args.spectra, "n_bands": args.sparse_bands}
     bs = band_structure(rec, npoints=args.npoints, source=source, **opts)
+    bs.reliability = inp.reliability
     print(_method_line(bs, rec))
     if ref_rec is not None:
         ref = band_structure(ref_rec, npoints=args.npoints, **opts)

@@ -61,6 +61,28 @@ def print_card(ds: Dataset, json_path: str | None = None) -> None:
             Path(tmp).write_text(json.dumps(card, indent=1))
 
 
+def gate_line(predictor) -> str:
+    """What the model file offers: a calibrated committee (gate on or off) or neither."""
+    if not predictor.has_uncertainty:
+        return (f"model {predictor.path}: no uncertainty committee, so no gate; the reliability "
+                "flag comes from the training-domain statistics alone")  # fmt: skip
+    unc = predictor.meta["uncertainty"]
+    size = predictor.meta["committee"]["size"]
+    state = f"gate on (tau {unc['tau']:g})" if predictor.gate else "gate off (--no-gate)"
+    return f"model {predictor.path}: committee of {size}, calibrated uncertainty, {state}"
+
+
+def flag_text(report: dict) -> str:
+    """The reliability flag with one reason per line ("n/a" without a report)."""
+    flag = report.get("flag", "n/a")
+    unc = report.get("uncertainty")
+    if isinstance(unc, dict):
+        flag += f" (U {unc['ratio']:.2f}, gate keeps {100 * unc['gate_mean']:.0f}%)"
+    elif unc is not None:
+        flag += " (domain statistics only: no committee, no gate)"
+    return flag + "".join(f"\n  {r}" for r in report.get("reasons", []))
+
+
 def _text(value) -> str:
     return "-" if value is None else str(value)
 

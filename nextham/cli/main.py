@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from nextham import __version__
 from nextham.cli import (
     bands,
+    committee,
     evaluate,
     export,
     generate,
@@ -28,6 +29,7 @@ SUBCOMMANDS = {
     "import": import_cmd,
     "export": export,
     "train": train,
+    "committee": committee,
     "evaluate": evaluate,
     "predict": predict,
     "bands": bands,

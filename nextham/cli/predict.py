@@ -1,7 +1,9 @@
 """Predict Hamiltonians: build S and H0 with the engine settings the model was trained on (no
 SCF), apply the model, and write H = H0 + ΔH with S as a nextham store (``OUT/entries/*.h5``,
 the ``HT`` slot holding the prediction) and, with ``--format``, in the DeepH/DeePTB layouts.
-Each structure gets a reliability flag (``ok``/``warn``; see docs/predict.md).
+Each structure gets a reliability flag (``ok``/``warn``/``fail`` with reasons; see
+docs/predict.md). A committee model file gates the correction, H = H0 + g ⊙ ΔH, with g per
+block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--h0", default="auto", choices=("auto", "reference", "multigrid"),
                    help="H0 build: multigrid where it applies (auto, fast) or the engine's FFT "
                         "reference used for training data")  # fmt: skip
+    p.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="write the raw H0 + ΔH of a committee model (no uncertainty gate)",
+    )
     p.add_argument("--spectra", default="auto", choices=("auto", "dense", "sparse"),
                    help="Fermi level by dense diagonalization or by sparse inertia slicing "
                         "(auto: sparse above 2000 orbitals, spin included)")  # fmt: skip
@@ -48,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.progress import track
     from rich.table import Table
 
+    from nextham.cli.common import flag_text, gate_line
     from nextham.predict import Predictor
     from nextham.store.dataset import Dataset
     from nextham.structures.read import read_structures
@@ -55,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor.from_file(args.model)
     predictor.h0_method = args.h0
     predictor.spectral_method = args.spectra
+    predictor.gate = not args.no_gate
+    print(gate_line(predictor))
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)
@@ -64,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
         pred = predictor.predict(atoms, name)
         ds.add(name, pred.record)
         _export(ds, name, pred.record, args.format)
-        rel = pred.reliability
-        flag = rel.get("flag", "n/a") + "".join(f"\n  {r}" for r in rel.get("reasons", []))
+        flag = flag_text(pred.reliability)
         table.add_row(name, str(len(atoms)), f"{pred.times['h0_s']:.2f}",
                       f"{pred.times['model_s']:.2f}",
                       _fermi_text(pred.record["meta"]), flag)  # fmt: skip

@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 import nextham
 from nextham.errors import InputError
+from nextham.model.committee import Committee
 from nextham.model.config import BEFORE_OPTION
 from nextham.model.nextham import NextHAM, build_model
 from nextham.store.atomic import atomic_output
@@ -29,14 +30,17 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path, meta: dict[str, s
         save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, meta)
 
 
-def save_model(model: NextHAM, path: str | Path, info: dict[str, Any]) -> None:
-    """Write a self-describing model file (weights + metadata), atomically."""
+def save_model(model: NextHAM | Committee, path: str | Path, info: dict[str, Any]) -> None:
+    """Write a self-describing model file (weights + metadata), atomically; a committee also
+    records its size."""
     meta = {
         "format": "nextham-model/1",
         "nextham_version": nextham.__version__,
         "model_config": model.config.to_dict(),
         **info,
     }
+    if isinstance(model, Committee):
+        meta["committee"] = {**meta.get("committee", {}), "size": model.size}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     save_tensors(dict(model.state_dict()), path, {"nextham": json.dumps(meta)})
@@ -57,10 +61,17 @@ def read_model_metadata(path: str | Path) -> dict:
     return json.loads(raw)
 
 
-def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[NextHAM, dict]:
-    """Rebuild the model from a model file; returns (model in eval mode, metadata)."""
+def load_model(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[NextHAM | Committee, dict]:
+    """Rebuild the model (a committee when the file holds one) from a model file; returns
+    (model in eval mode, metadata)."""
     meta = read_model_metadata(path)
-    model = build_model({**BEFORE_OPTION, **meta["model_config"]})
+    config = {**BEFORE_OPTION, **meta["model_config"]}
+    if "committee" in meta:
+        model = Committee([build_model(config) for _ in range(meta["committee"]["size"])])
+    else:
+        model = build_model(config)
     try:
         with safe_open(str(path), framework="pt", device=str(device)) as f:
             state = {k: f.get_tensor(k) for k in f.keys()}

@@ -65,6 +65,12 @@ def _edge_table(record: Mapping) -> tuple[list[str], np.ndarray, np.ndarray]:
     return labels, bins, weights
 
 
+def unseen_pair_mask(record: Mapping, stats: Mapping) -> np.ndarray:
+    """(E,) bool: pairs whose element pair never occurred in training (``stats["pairs"]``)."""
+    labels, _, _ = _edge_table(record)
+    return np.array([lab not in stats["pairs"] for lab in labels], dtype=bool)
+
+
 def onsite_spreads(record: Mapping) -> dict[int, float]:
     """Spread (eV) of the generalized eigenvalues of each atom's on-site (H0, S) block."""
     edges = np.asarray(record[K.EDGE_INDEX])
@@ -117,7 +123,10 @@ def _onsite_outliers(record: Mapping, stats: dict) -> list[str]:
     out = []
     for atom, spread in onsite_spreads(record).items():
         el = chemical_symbols[int(record[K.NUMBERS][atom])]
-        lo, hi = stats["onsite_spread_ev"].get(el, (np.inf, -np.inf))
+        if el not in stats["onsite_spread_ev"]:
+            out.append(f"{el}{atom} ({spread:.2f} eV, element not in training)")
+            continue
+        lo, hi = stats["onsite_spread_ev"][el]
         margin = 0.1 * max(hi - lo, 0.0) + 0.05
         if not lo - margin <= spread <= hi + margin:
             out.append(f"{el}{atom} ({spread:.2f} eV, training {lo:.2f}–{hi:.2f})")

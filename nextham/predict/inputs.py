@@ -17,13 +17,15 @@ from nextham.structures.read import read_structures
 @dataclass
 class AnalysisInput:
     """A record whose ``HT`` is the Hamiltonian to analyse, its structure and engine settings,
-    the stored DFT record when a prediction is compared with it, and warnings to show."""
+    the stored DFT record when a prediction is compared with it, warnings to show and the
+    reliability report of a prediction (empty for a DFT Hamiltonian)."""
 
     record: dict
     atoms: Atoms
     settings: EngineSettings
     reference: dict | None = None
     warnings: list[str] = field(default_factory=list)
+    reliability: dict = field(default_factory=dict)
 
 
 def record_atoms(record: dict) -> Atoms:
@@ -33,12 +35,15 @@ def record_atoms(record: dict) -> Atoms:
     )
 
 
-def load_input(path: str | Path, model: str | Path | None = None) -> AnalysisInput:
+def load_input(
+    path: str | Path, model: str | Path | None = None, gate: bool = True
+) -> AnalysisInput:
     """Resolve ``path``: a store entry (``*.h5``) or a structure file.
 
     A dataset entry gives its DFT Hamiltonian or, with ``model``, the model's prediction with the
     entry as reference; a prediction entry gives the stored prediction; a structure file is
-    predicted with ``model`` (default: the shipped model).
+    predicted with ``model`` (default: the shipped model). ``gate=False`` predicts the raw
+    H0 + ΔH of a committee model (:attr:`Predictor.gate`).
     """
     path = Path(path)
     if path.suffix == ".h5":
@@ -47,11 +52,20 @@ def load_input(path: str | Path, model: str | Path | None = None) -> AnalysisInp
         rec = read_record(path)
         atoms, settings = record_atoms(rec), EngineSettings.from_meta(rec[K.META])
         if rec[K.META].get("hamiltonian", "dft") == "predicted" or model is None:
-            return AnalysisInput(rec, atoms, settings)
-        pred = Predictor.from_file(model).predict_record(rec, path.stem)
-        return AnalysisInput(pred.record, atoms, settings, reference=rec)
+            return AnalysisInput(
+                rec, atoms, settings, reliability=rec[K.META].get("reliability", {})
+            )
+        predictor = Predictor.from_file(model)
+        predictor.gate = gate
+        pred = predictor.predict_record(rec, path.stem)
+        return AnalysisInput(
+            pred.record, atoms, settings, reference=rec, reliability=pred.reliability
+        )
     ((name, atoms),) = read_structures([path])
     predictor = Predictor.from_file(model)
+    predictor.gate = gate
     pred = predictor.predict(atoms, name)
     warnings = list(pred.reliability.get("reasons", []))
-    return AnalysisInput(pred.record, atoms, predictor.settings, warnings=warnings)
+    return AnalysisInput(
+        pred.record, atoms, predictor.settings, warnings=warnings, reliability=pred.reliability
+    )

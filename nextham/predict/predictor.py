@@ -4,7 +4,12 @@
 >>> from nextham.predict import Predictor
 >>> p = Predictor.from_file()                  # the model shipped with the package
 >>> pred = p.predict(bulk("Si", "diamond", a=5.43), name="Si")
->>> pred.record["HT"], pred.reliability["flag"]   # H = H0 + ΔH (eV), "ok" or "warn"
+>>> pred.record["HT"], pred.reliability["flag"]   # H = H0 + g ⊙ ΔH (eV), "ok"/"warn"/"fail"
+
+A committee model file with a calibrated uncertainty (:mod:`nextham.predict.gate`) gates the
+correction per block (``Predictor.gate = False`` gives the raw H0 + ΔH) and adds the
+uncertainty to the reliability flag; other model files predict H0 + ΔH and flag from the
+training-domain statistics alone (the report's ``"uncertainty"`` says so).
 
 The prediction is a store record (:mod:`nextham.record.keys`) whose ``HT`` slot holds the
 predicted Hamiltonian and whose ``META["hamiltonian"]`` is ``"predicted"``; it can be written
@@ -25,8 +30,9 @@ from nextham.dft.engine import zeroth_step
 from nextham.dft.settings import EngineSettings, element_details, stored_settings
 from nextham.errors import InputError
 from nextham.model.files import load_model
-from nextham.predict.core import predict_hamiltonians
-from nextham.predict.domain import reliability
+from nextham.predict.core import predict_committee, predict_hamiltonians
+from nextham.predict.domain import reliability, unseen_pair_mask
+from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
 from nextham.spectra import largecell
@@ -123,6 +129,15 @@ class Predictor:
     levels per k-point and uses inertia slicing of sparse H(k), S(k) above (the same value,
     without forming dense matrices); ``META["fermi_level_method"]`` records which was used."""
 
+    gate = True
+    """Apply the gate of a calibrated committee (H = H0 + g ⊙ ΔH); False gives H0 + ΔH. No
+    effect for model files without an uncertainty."""
+
+    @property
+    def has_uncertainty(self) -> bool:
+        """Whether the model file holds a calibrated committee (uncertainty and gate)."""
+        return "committee" in self.meta and "uncertainty" in self.meta
+
     def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
         """Build S and H0 with the engine (no SCF), then apply the model."""
         atoms = validate(atoms, name)
@@ -134,10 +149,11 @@ class Predictor:
         """Apply the model to a record holding S and H0 (``HT`` is replaced, not used)."""
         self.check_record(record, name)
         t0 = time.perf_counter()
-        (h,) = predict_hamiltonians(self.model, [record])
+        h, raw, uncertainty = self._apply(record)
         t_model = time.perf_counter() - t0
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
-        report = reliability(out, h, self.meta["domain"]) if "domain" in self.meta else {}
+        domain = reliability(out, raw, self.meta["domain"]) if "domain" in self.meta else {}
+        report = combine_flags(domain, uncertainty)
         times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
         out[K.META].update(
             {
@@ -152,6 +168,20 @@ class Predictor:
         for key in ("eigenvalues", "kpts_frac", "energy_ev", "scf_converged", "scf_cycles"):
             out[K.META].pop(key, None)  # DFT results of a reference, not of the prediction
         return Prediction(name, out, report, times)
+
+    def _apply(self, record: dict) -> tuple:
+        """(H returned, raw H0 + ΔH, uncertainty report or None) of one record."""
+        if not self.has_uncertainty:
+            (h,) = predict_hamiltonians(self.model, [record])
+            return h, h, None
+        ((delta, members),) = predict_committee(self.model, [record])
+        domain = self.meta.get("domain")
+        unseen = None if domain is None else unseen_pair_mask(record, domain)
+        calibration = self.meta["uncertainty"]
+        report, g = uncertainty_report(record, delta, members, calibration, unseen)
+        raw = record[K.H0] + delta
+        report["gate_applied"] = bool(self.gate)
+        return (gated_hamiltonian(record, delta, g) if self.gate else raw), raw, report
 
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""

@@ -1,0 +1,141 @@
+"""Evaluation of a calibrated committee: H0, one member, the ungated and the gated committee
+on each structure, the reliability flag of each, and the tables of benchmarks/gate.py."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from nextham.loss.report import aggregate_metrics, evaluate_structure, structure_metrics
+from nextham.predict import Predictor
+from nextham.predict.core import predict_committee
+from nextham.record import keys as K
+from nextham.spectra.kspace import gamma_mesh
+
+MODELS = ("h0", "member", "ungated", "gated")
+LABELS = {
+    "h0": "H0 alone (no correction)",
+    "member": "one member (seed 0), ungated",
+    "ungated": "nextham committee, ungated (`--no-gate`)",
+    "gated": "nextham committee, gated (default)",
+}
+
+
+def evaluate_records(predictor: Predictor, named: list[tuple[str, dict]], kmesh) -> list[dict]:
+    """Per structure: metrics of every model of :data:`MODELS`, the flag, U, gate kept."""
+    kpts = gamma_mesh(tuple(kmesh))
+    rows = []
+    for name, rec in named:
+        t0 = time.perf_counter()
+        predictor.gate = True
+        gated = predictor.predict_record(rec, name)
+        t_gated = time.perf_counter() - t0
+        ((delta, members),) = predict_committee(predictor.model, [rec])
+        h0 = np.asarray(rec[K.H0])
+        base = evaluate_structure(rec, gated.record[K.HT], kpts)
+        metrics = {
+            "h0": base["zero_correction"],
+            "gated": base["model"],
+            "ungated": structure_metrics(rec, h0 + delta, kpts),
+            "member": structure_metrics(rec, h0 + members[0], kpts),
+        }
+        rel = gated.reliability
+        rows.append({
+            "name": name,
+            "metrics": metrics,
+            "flag": rel["flag"],
+            "reasons": rel["reasons"],
+            "ratio": rel["uncertainty"]["ratio"],
+            "gate_mean": rel["uncertainty"]["gate_mean"],
+            "domain_flag": "warn" if _domain_reasons(rel) else "ok",
+            "predict_s": t_gated,
+        })  # fmt: skip
+    return rows
+
+
+def _domain_reasons(rel: dict) -> bool:
+    own = ("committee uncertainty", "gate closed")
+    return any(not r.startswith(own) for r in rel["reasons"])
+
+
+def _gauge(m: dict) -> float:
+    return m["gauge_mae"]["overall"]["mae_meV"]
+
+
+def _band(m: dict) -> float | None:
+    return m["bands"]["mae_meV"]
+
+
+def subset_table(rows: list[dict]) -> list[str]:
+    """Gauge and band MAE of every model, entry-weighted over the subset's structures."""
+    lines = ["| model | Gauge MAE (meV) | band MAE (meV) | levels > 0.1 eV off per structure |",
+             "|---|---|---|---|"]  # fmt: skip
+    for key in MODELS:
+        agg = aggregate_metrics([r["metrics"][key] for r in rows])
+        g, b = agg["gauge_mae"]["overall"]["mae_meV"], agg["bands"]["mae_meV"]
+        lv = agg["unmatched_levels"]["per_structure_mean"]
+        lines.append(f"| {LABELS[key]} | {g:.4g} | {_fmt(b)} | {lv:.2f} |")
+    return lines
+
+
+def _fmt(x) -> str:
+    return "–" if x is None else f"{x:.4g}"
+
+
+def ratios(rows: list[dict]) -> dict:
+    """Gated/H0 and gated/ungated ratios of the subset's Gauge and band MAE."""
+    agg = {k: aggregate_metrics([r["metrics"][k] for r in rows]) for k in MODELS}
+    g = {k: agg[k]["gauge_mae"]["overall"]["mae_meV"] for k in MODELS}
+    b = {k: agg[k]["bands"]["mae_meV"] for k in MODELS}
+    return {
+        "gauge_gated_over_h0": g["gated"] / g["h0"],
+        "band_gated_over_h0": b["gated"] / b["h0"] if b["h0"] else None,
+        "gauge_gated_over_ungated": g["gated"] / g["ungated"],
+        "band_gated_over_ungated": b["gated"] / b["ungated"] if b["ungated"] else None,
+    }
+
+
+def structure_table(rows: list[dict]) -> list[str]:
+    """One line per structure: Gauge MAE of H0 / ungated / gated, U, gate kept, flag."""
+    lines = ["| structure | H0 | ungated | gated | band H0 | band ungated | band gated | U "
+             "| gate keeps | flag |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        m = r["metrics"]
+        lines.append(
+            f"| {r['name']} | {_gauge(m['h0']):.3g} | {_gauge(m['ungated']):.3g} "
+            f"| {_gauge(m['gated']):.3g} | {_fmt(_band(m['h0']))} | {_fmt(_band(m['ungated']))} "
+            f"| {_fmt(_band(m['gated']))} | {r['ratio']:.2f} | {100 * r['gate_mean']:.0f}% "
+            f"| {r['flag']} |"
+        )
+    return lines
+
+
+def flag_table(rows: list[dict], warn_limit: float) -> tuple[list[str], dict]:
+    """Of the structures where the ungated committee is worse than H0 (Gauge MAE; band MAE),
+    the fraction flagged warn/fail; of those where it is better, the same; next to what the
+    domain statistics alone (the flag before the committee) and U alone say."""
+    out, lines = {}, ["| ungated committee vs H0 | by | structures | flagged warn/fail "
+                      "| of which fail | domain statistics alone | U alone (≥ warn limit) |",
+                      "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for by, fn in (("Gauge MAE", _gauge), ("band MAE", _band)):
+        for side in ("worse", "better"):
+            sel = [r for r in rows if _worse(r, fn) == (side == "worse")]
+            flagged = sum(r["flag"] != "ok" for r in sel)
+            fail = sum(r["flag"] == "fail" for r in sel)
+            domain = sum(r["domain_flag"] != "ok" for r in sel)
+            by_u = sum(r["ratio"] >= warn_limit for r in sel)
+            frac = flagged / len(sel) if sel else None
+            out[f"{side}_{by}"] = {"n": len(sel), "flagged": flagged, "fraction": frac}
+            lines.append(f"| {side} | {by} | {len(sel)} | {flagged} ({_pct(frac)}) | {fail} "
+                         f"| {domain} | {by_u} |")  # fmt: skip
+    return lines, out
+
+
+def _worse(row: dict, fn) -> bool:
+    a, b = fn(row["metrics"]["ungated"]), fn(row["metrics"]["h0"])
+    return a is not None and b is not None and a > b
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"

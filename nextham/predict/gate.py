@@ -1,0 +1,169 @@
+"""Calibrated uncertainty of ΔH, the gate H = H0 + g ⊙ ΔH and the uncertainty part of the flag.
+
+A committee model (:class:`nextham.model.committee.Committee`) predicts K corrections ΔH_k.
+Per pair block b (all entries of one (i, j, R), spin included):
+
+``sigma``
+    σ_b = c · sqrt(Σ_entries Var_k ΔH_k), eV: the members' spread (unbiased variance over
+    the K members, summed over the block's entries) times the calibration scale c, chosen on
+    the validation split so that Σ σ_b² equals Σ ‖ΔH_mean,b − ΔH_DFT,b‖² there
+    (:mod:`nextham.predict.calibrate`). σ_b estimates the Frobenius error of the block.
+``gate``
+    g_b = ‖ΔH_b‖² / (‖ΔH_b‖² + (τ σ_b)²) ∈ [0, 1], the Wiener shrinkage factor of a correction
+    measured with noise σ_b: 1 where the uncertainty vanishes, → 0 where it dominates the
+    correction. τ (dimensionless) is chosen on the validation split.
+``ratio``
+    U = sqrt(Σ_b σ_b²) / sqrt(Σ_b ‖ΔH_b‖²) per structure: the predicted error of the
+    ungated correction relative to its size. If ΔH_mean = ΔH_DFT + e with e independent of
+    the truth, the model beats H0 on average only while U < 1/√2.
+
+Blocks of element pairs that never occurred in training get g = 0 whatever the committee
+says: the members share every systematic error of an extrapolation (they were trained on the
+same data), so their agreement there is no evidence (measured: on the held-out element the
+committee's U is as small as in distribution while its error is 4× H0's,
+docs/gate-benchmark.md). Such structures fall back to H0 on those blocks.
+
+The flag is ``warn`` at U ≥ ``limits["warn"]`` and ``fail`` at U ≥ ``limits["fail"]`` or
+when the unseen pairs carry at least half of the correction (‖ΔH‖² weight); the domain
+statistics (:mod:`nextham.predict.domain`) can raise ``ok`` to ``warn``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from nextham.record import keys as K
+
+FLAGS = ("ok", "warn", "fail")
+LIMITS = {"warn": 0.5, "fail": 1.0}
+"""Default flag limits on the predicted relative error U (module docstring)."""
+
+
+def block_starts(record: Mapping) -> np.ndarray:
+    """Start of each pair's block in the flat Hamiltonian layout, shape (E,)."""
+    spin = 4 if record[K.SPINOR] else 1
+    return spin * np.asarray(record[K.BLOCK_PTR][:-1], dtype=np.int64)
+
+
+def entry_blocks(record: Mapping) -> np.ndarray:
+    """Block (pair) index of every flat Hamiltonian entry, shape (n_entries,)."""
+    starts = block_starts(record)
+    sizes = np.diff(np.append(starts, len(record[K.H0])))
+    return np.repeat(np.arange(len(starts)), sizes)
+
+
+def block_norms(record: Mapping, flat: np.ndarray) -> np.ndarray:
+    """Frobenius norm of each block of a flat array in the Hamiltonian layout, shape (E,)."""
+    return np.sqrt(np.add.reduceat(np.abs(np.asarray(flat)) ** 2, block_starts(record)))
+
+
+def member_spread(record: Mapping, members: np.ndarray) -> np.ndarray:
+    """Uncalibrated σ_b: sqrt of the members' variance summed over each block, eV, (E,).
+
+    ``members`` is (K, n_entries), the K predicted ΔH.
+    """
+    var = np.var(np.asarray(members), axis=0, ddof=1)
+    return np.sqrt(np.add.reduceat(var, block_starts(record)))
+
+
+def gate_factors(delta_norm: np.ndarray, sigma: np.ndarray, tau: float) -> np.ndarray:
+    """g_b = ‖ΔH_b‖² / (‖ΔH_b‖² + (τ σ_b)²), in [0, 1]; 1 where τ σ_b = 0."""
+    d2 = np.asarray(delta_norm, dtype=np.float64) ** 2
+    s2 = (tau * np.asarray(sigma, dtype=np.float64)) ** 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        g = np.where(s2 > 0, d2 / (d2 + s2), 1.0)
+    return np.clip(np.nan_to_num(g, nan=1.0), 0.0, 1.0)
+
+
+def gated_hamiltonian(record: Mapping, delta: np.ndarray, gate: np.ndarray) -> np.ndarray:
+    """H = H0 + g ⊙ ΔH in the flat layout (``gate`` per block, (E,))."""
+    return np.asarray(record[K.H0]) + np.asarray(gate)[entry_blocks(record)] * delta
+
+
+def relative_error(delta_norm: np.ndarray, sigma: np.ndarray) -> float:
+    """U = sqrt(Σ σ_b²) / sqrt(Σ ‖ΔH_b‖²) of one structure (inf for a zero correction)."""
+    num, den = float(np.sum(np.square(sigma))), float(np.sum(np.square(delta_norm)))
+    return float(np.sqrt(num / den)) if den > 0 else (0.0 if num == 0 else float("inf"))
+
+
+def uncertainty_report(
+    record: Mapping,
+    delta: np.ndarray,
+    members: np.ndarray,
+    calibration: Mapping,
+    unseen: np.ndarray | None = None,
+) -> tuple[dict, np.ndarray]:
+    """Calibrated uncertainty and gate of one prediction.
+
+    Parameters
+    ----------
+    record : the structure's record (layout, H0).
+    delta : (n_entries,) mean predicted ΔH, eV.
+    members : (K, n_entries) the members' ΔH, eV.
+    calibration : the model file's ``"uncertainty"`` entry (``scale``, ``tau``, ``limits``).
+    unseen : (E,) bool, optional: blocks of element pairs never seen in training (g = 0).
+
+    Returns
+    -------
+    (report, gate): the JSON-serializable report (``ratio`` U, ``sigma_rms_meV`` per entry,
+    ``gate_mean`` weighted by ‖ΔH_b‖², ``flag``, ``reasons``) and g per block (E,).
+    """
+    sigma = float(calibration["scale"]) * member_spread(record, members)
+    norms = block_norms(record, delta)
+    gate = gate_factors(norms, sigma, float(calibration["tau"]))
+    unseen = np.zeros(len(norms), dtype=bool) if unseen is None else np.asarray(unseen)
+    gate[unseen] = 0.0
+    ratio = relative_error(norms, sigma)
+    weights = norms**2
+    total = max(float(weights.sum()), 1e-300)
+    kept = float(np.sum(gate * weights) / total) if weights.sum() > 0 else 1.0
+    closed = float(weights[unseen].sum() / total) if weights.sum() > 0 else 0.0
+    limits = {**LIMITS, **calibration.get("limits", {})}
+    flag = "fail" if ratio >= limits["fail"] else "warn" if ratio >= limits["warn"] else "ok"
+    reasons = []
+    if flag != "ok":
+        reasons.append(
+            f"committee uncertainty: predicted error of the correction {ratio:.2f}× its size "
+            f"({flag} at ≥ {limits[flag]:g}); the gate keeps {100 * kept:.0f}% of it"
+        )
+    if closed > 0:
+        flag = "fail" if closed >= 0.5 else max(flag, "warn", key=FLAGS.index)
+        reasons.append(
+            f"gate closed on element pairs never seen in training ({100 * closed:.0f}% of the "
+            "correction): H0 there"
+        )
+    report = {
+        "ratio": ratio,
+        "sigma_rms_meV": 1e3 * float(np.sqrt(np.sum(sigma**2) / max(len(delta), 1))),
+        "sigma_max_block_meV": 1e3 * float(sigma.max(initial=0.0)),
+        "gate_mean": kept,
+        "gate_min": float(gate.min(initial=1.0)),
+        "closed_unseen": closed,
+        "flag": flag,
+        "reasons": reasons,
+    }
+    return report, gate
+
+
+def combine_flags(domain: Mapping, uncertainty: Mapping | None) -> dict:
+    """One reliability report: the domain statistics' measures, the uncertainty under
+    ``"uncertainty"`` and the more severe flag of the two, with both sets of reasons.
+
+    Without an uncertainty (a model file without a committee) the flag is the domain's and
+    ``"uncertainty"`` says why there is none.
+    """
+    if not domain and uncertainty is None:
+        return {}
+    out = dict(domain)
+    out.setdefault("flag", "ok")
+    out.setdefault("reasons", [])
+    if uncertainty is None:
+        out["uncertainty"] = "none: the model file has no committee (no gate applied)"
+        return out
+    flag = max(out["flag"], uncertainty["flag"], key=FLAGS.index)
+    out.update(flag=flag, reasons=[*uncertainty["reasons"], *out["reasons"]])
+    out["uncertainty"] = {k: v for k, v in uncertainty.items() if k not in ("flag", "reasons")}
+    out["uncertainty"]["flag"] = uncertainty["flag"]
+    return out

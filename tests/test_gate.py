@@ -1,0 +1,149 @@
+"""Committee uncertainty, the gate H = H0 + g ⊙ ΔH and the reliability flag: the gate's
+limits, a tiny committee trained on Si pulled back to H0 on a foreign structure (carbon, an
+element it never saw), ``--no-gate``, and the calibration's round trip through the file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from ase.build import bulk
+from ase.io import write
+
+from nextham.cli.main import main
+from nextham.model import ModelConfig, NextHAM
+from nextham.model.committee import Committee
+from nextham.model.files import load_model, save_model
+from nextham.predict import Predictor, domain_statistics, gate_factors
+from nextham.predict.calibrate import calibrate
+from nextham.predict.core import predict_committee
+from nextham.predict.gate import block_norms, combine_flags, gated_hamiltonian
+from nextham.record import keys as K
+from nextham.store.dataset import Dataset
+
+TINY = dict(node_irreps="8x0e+2x1o+2x1e+2x2e", edge_mul=2, num_layers=1, num_heads=2,
+            head_dim=4, sh_lmax=2, num_radial=4, radial_hidden=8, tracegrad_hidden=8,
+            cutoff=5.0, dtype="float32")  # fmt: skip
+
+
+def test_gate_limits():
+    rng = np.random.default_rng(0)
+    norms, sigma = rng.uniform(0, 1, 50), rng.uniform(0, 2, 50)
+    g = gate_factors(norms, sigma, 1.0)
+    assert np.all((g >= 0) & (g <= 1))
+    assert np.all(gate_factors(norms, np.zeros(50), 1.0) == 1.0)
+    assert np.all(gate_factors(norms, sigma, 0.0) == 1.0)  # τ = 0: no gate
+    assert np.all(gate_factors(norms, 1e6 * (sigma + 1), 1.0) < 1e-10)
+    assert np.all(np.diff(gate_factors(np.ones(5), np.arange(5.0), 1.0)) < 0)  # monotone
+
+
+@pytest.fixture(scope="module")
+def foreign(si_settings):
+    """Engine record of a C2 diamond cell: an element the committee never saw."""
+    from nextham.dft.label import compute_record
+
+    return compute_record(bulk("C", "diamond", a=3.57), si_settings)
+
+
+def _member(seed: int, basis_ls: dict, records: list[dict]) -> NextHAM:
+    """A tiny network fitted to the ΔH of ``records`` (60 Adam steps, squared error)."""
+    torch.manual_seed(seed)
+    model = NextHAM(ModelConfig(basis_ls=basis_ls, **TINY))
+    batch = model.make_batch(records)
+    target = torch.as_tensor(np.concatenate([r[K.HT] - r[K.H0] for r in records])).float()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-2)
+    for _ in range(60):
+        opt.zero_grad()
+        loss = ((model(batch)["delta_flat"] - target) ** 2).mean()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def committee(si_record, foreign, si_settings):
+    """(Committee of 3 tiny members trained on Si2, its model-file metadata)."""
+    basis = {**foreign[K.BASIS_LS], **si_record[K.BASIS_LS]}
+    com = Committee([_member(s, basis, [si_record]) for s in range(3)]).eval()
+    unc = calibrate([si_record], predict_committee(com, [si_record]))
+    meta = {K.ENGINE_SETTINGS: si_settings.to_dict(), "elements": ["C", "Si"],
+            "domain": domain_statistics([si_record]), "uncertainty": unc,
+            "committee": {"size": 3}}  # fmt: skip
+    return com, meta
+
+
+def test_foreign_structure_is_pulled_to_h0_and_flagged(committee, si_record, foreign):
+    """The committee's spread alone (no domain statistics) pulls the foreign structure's
+    correction toward H0 and flags it, while the training structure keeps its correction."""
+    com, meta = committee
+    alone = {k: v for k, v in meta.items() if k != "domain"}
+    p = Predictor(com, {**alone, "uncertainty": {**meta["uncertainty"], "tau": 3.0}})
+    home, away = p.predict_record(si_record, "Si2"), p.predict_record(foreign, "C2")
+    p.gate = False
+    raw_away = p.predict_record(foreign, "C2")
+    h0 = foreign[K.H0]
+    gated, raw = away.record[K.HT] - h0, raw_away.record[K.HT] - h0
+    assert np.linalg.norm(gated) < 0.3 * np.linalg.norm(raw)
+    assert home.reliability["uncertainty"]["gate_mean"] > 0.7
+    assert away.reliability["uncertainty"]["gate_mean"] < 0.2
+    assert away.reliability["flag"] in ("warn", "fail")
+    assert any("committee uncertainty" in r for r in away.reliability["reasons"])
+    assert home.reliability["uncertainty"]["ratio"] < away.reliability["uncertainty"]["ratio"]
+    assert raw_away.reliability["uncertainty"]["gate_applied"] is False
+
+
+def test_unseen_element_pairs_fall_back_to_h0(committee, si_record, foreign):
+    """With the training-domain statistics, blocks of element pairs never seen in training
+    get g = 0: the carbon cell is predicted as H0 exactly and flagged fail, saying why."""
+    com, meta = committee
+    p = Predictor(com, meta)
+    away = p.predict_record(foreign, "C2")
+    assert np.array_equal(away.record[K.HT], foreign[K.H0])
+    rel = away.reliability
+    assert rel["flag"] == "fail" and rel["uncertainty"]["closed_unseen"] == 1.0
+    assert any("gate closed on element pairs never seen" in r for r in rel["reasons"])
+    assert any("never seen in training: C-C" in r for r in rel["reasons"])
+    home = p.predict_record(si_record, "Si2").reliability
+    assert home["uncertainty"]["closed_unseen"] == 0.0
+
+
+def test_no_gate_gives_the_mean_prediction(committee, foreign):
+    com, meta = committee
+    p = Predictor(com, meta)
+    p.gate = False
+    ((delta, members),) = predict_committee(com, [foreign])
+    out = p.predict_record(foreign, "C2").record[K.HT]
+    assert np.allclose(out, foreign[K.H0] + delta, atol=1e-12)
+    assert np.allclose(delta, members.mean(axis=0), atol=1e-12)
+    g = np.zeros(len(foreign[K.EDGE_INDEX]))
+    assert np.allclose(gated_hamiltonian(foreign, delta, g), foreign[K.H0])
+    assert block_norms(foreign, delta).shape == g.shape
+
+
+def test_committee_file_round_trip_and_cli(committee, foreign, tmp_path, capsys):
+    com, meta = committee
+    path = tmp_path / "committee.safetensors"
+    save_model(com, path, {k: v for k, v in meta.items() if k != "committee"})
+    model, back = load_model(path)
+    assert isinstance(model, Committee) and model.size == 3
+    assert back["uncertainty"] == meta["uncertainty"]
+    ((d1, m1),) = predict_committee(model, [foreign])
+    ((d2, m2),) = predict_committee(com, [foreign])
+    assert np.allclose(m1, m2, atol=1e-12) and np.allclose(d1, d2, atol=1e-12)
+    write(tmp_path / "C.vasp", bulk("C", "diamond", a=3.57), format="vasp")
+    for flag, out in (([], "gated"), (["--no-gate"], "raw")):
+        args = ["predict", str(tmp_path / "C.vasp"), "--model", str(path), "--h0", "reference"]
+        assert main([*args, "--out", str(tmp_path / out), *flag]) == 0
+    text = capsys.readouterr().out
+    assert "committee of 3" in text and "gate off (--no-gate)" in text
+    gated, raw = (Dataset(tmp_path / o).load("C") for o in ("gated", "raw"))
+    assert gated[K.META]["reliability"]["flag"] in ("warn", "fail")
+    assert np.linalg.norm(gated[K.HT] - gated[K.H0]) < np.linalg.norm(raw[K.HT] - raw[K.H0])
+
+
+def test_model_without_committee_flags_from_domain_only():
+    report = combine_flags({"flag": "warn", "reasons": ["x"]}, None)
+    assert report["flag"] == "warn" and report["reasons"] == ["x"]
+    assert "no committee" in report["uncertainty"]
+    p = Predictor.from_file()  # the shipped model: a single network
+    assert not p.has_uncertainty
