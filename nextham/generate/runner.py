@@ -9,6 +9,7 @@ process is the single writer of the dataset directory, so there are no write rac
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import traceback
 from collections.abc import Callable, Iterable
@@ -98,7 +99,10 @@ def build_dataset(
 
 def _run_pool(workers: int, todo, job: tuple[EngineSettings, str]) -> Iterable[tuple]:
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: a forked child inherits the parent's OpenMP/torch thread pools in an
+    # undefined state and can deadlock in its first parallel region (seen in the test suite)
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
         pending = set(_submit_all(pool.submit, todo, job, threads))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
