@@ -34,7 +34,7 @@ from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
 from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV, time_reverse_spinor
-from nextham.dft import gridfock
+from nextham.dft import bvk_ao, gridfock, mesh_fock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
 from nextham.dft.pairs import select_pairs
 from nextham.dft.position import flat_position, position_blocks
@@ -110,6 +110,7 @@ def pin_hcore(mf, h1e: np.ndarray | None = None) -> None:
         same = kpts is None or np.array_equal(np.reshape(kpts, (-1, 3)), mf.kpts)
         return h1e if same and (cell is None or cell is mf.cell) else compute(cell, kpts)
 
+    get_hcore.nextham_pinned = True  # the same matrices as PySCF's own (mesh_fock.applies)
     mf.get_hcore = get_hcore
 
 
@@ -154,22 +155,61 @@ def resolve_h0_method(cell, settings: EngineSettings, method: str) -> str:
 
 
 def fock_on_mesh(
-    mf, dm, kfrac: np.ndarray, time_reversal: bool, method: str = "reference"
+    mf, dm, kfrac: np.ndarray, time_reversal: bool, method: str = "reference", tmesh=None
 ) -> np.ndarray:
     """Fock matrices (Hartree) of density ``dm`` (on ``mf.kpts``) at fractional ``kfrac``.
 
     ``time_reversal``: compute one k of each pair (k, −k) and obtain the other by time
     reversal (:func:`_time_reversal_expand`; only for a non-magnetic density).
-    ``method``: ``reference`` or ``multigrid`` (see :data:`H0_METHODS`)."""
+    ``method``: ``reference`` or ``multigrid`` (see :data:`H0_METHODS`). ``tmesh``: the
+    Γ-centred mesh ``kfrac`` lies on, if any; the reference build then takes the Bloch sums of
+    all k from one fold (:mod:`nextham.dft.mesh_fock`, the same numbers)."""
     cell = mf.cell
     spinor = isinstance(mf, pbcdft.kgks.KGKS)
     rep, todo, kabs = _irreducible(cell, kfrac, time_reversal)
+    fold = method == "reference" and not spinor and tmesh is not None
+    mesh = _fold_mesh(mf, kfrac[todo], tmesh) if fold else None
     if method == "multigrid":
         f = gridfock.sad_fock(cell, mf.xc, dm, mf.kpts, kabs)
+    elif mesh is not None:  # the same numbers, the Bloch sums of all k from one fold
+        f = mesh_fock.mesh_fock(mf, [dm], mesh, kfrac[todo])[0]
     else:
         veff = _veff_gks_band if spinor else _veff_band
         f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)
     return _time_reversal_expand(f, rep, todo, spinor) if time_reversal else f
+
+
+def _fold_mesh(mf, kfrac: np.ndarray, tmesh) -> np.ndarray | None:
+    """``tmesh`` when :func:`mesh_fock.mesh_fock` can build the reference Fock matrices at
+    ``kfrac`` (enough k-points, all on the mesh, a scalar GTH cell), else None."""
+    if len(kfrac) < bvk_ao.MIN_KPTS or not mesh_fock.applies(mf):
+        return None
+    return np.asarray(tmesh) if bvk_ao.on_mesh(kfrac, tmesh).all() else None
+
+
+def can_fold(mf, tmesh) -> bool:
+    """Whether :func:`mesh_blocks` applies to ``mf`` on the transform mesh ``tmesh``."""
+    kfrac = kspace.gamma_mesh(tmesh)
+    todo = _irreducible(mf.cell, kfrac, time_reversal=True)[1]
+    spinor = isinstance(mf, pbcdft.kgks.KGKS)
+    return not spinor and _fold_mesh(mf, kfrac[todo], tmesh) is not None
+
+
+def mesh_blocks(mf, dms, tmesh, edge_index, cell_shift) -> tuple[list[list], float]:
+    """Blocks (eV) of the reference Fock matrix of each density of ``dms`` for the stored
+    pairs, all from one folded sweep over the grid (:mod:`nextham.dft.mesh_fock`; scalar,
+    :func:`can_fold`), plus the wall time."""
+    t0 = time.perf_counter()
+    kfrac = kspace.gamma_mesh(tmesh)
+    rep, todo, _ = _irreducible(mf.cell, kfrac, time_reversal=True)
+    slices = _ao_slices(mf.cell, False)
+    out = []
+    for f in mesh_fock.mesh_fock(mf, dms, np.asarray(tmesh), kfrac[todo]):
+        blocks = kspace.blocks_from_k(
+            _time_reversal_expand(f, rep, todo), kfrac, edge_index, cell_shift, slices
+        )
+        out.append([b.real * HARTREE_EV for b in blocks])
+    return out, time.perf_counter() - t0
 
 
 def _irreducible(cell, kfrac: np.ndarray, time_reversal: bool) -> tuple:
@@ -223,7 +263,7 @@ def transform_blocks(mf, dm, tmesh, edge_index, cell_shift, spinor, method="refe
         )
         gridfock.add_shift_blocks(blocks, by_shift, edge_index, cell_shift, slices, tmesh)
     else:
-        fk = fock_on_mesh(mf, dm, kfrac, time_reversal=True, method=method)
+        fk = fock_on_mesh(mf, dm, kfrac, time_reversal=True, method=method, tmesh=tmesh)
         blocks = kspace.blocks_from_k(fk, kfrac, edge_index, cell_shift, slices)
     blocks = [b * HARTREE_EV if spinor else b.real * HARTREE_EV for b in blocks]
     return blocks, time.perf_counter() - t0
@@ -280,13 +320,19 @@ def pyscf_levels(mf, kfrac: np.ndarray) -> np.ndarray:
 
 
 def zeroth_step(
-    atoms: Atoms, settings: EngineSettings, verbose: int = 0, h0_method: str = "reference"
+    atoms: Atoms,
+    settings: EngineSettings,
+    verbose: int = 0,
+    h0_method: str = "reference",
+    defer_h0: bool = False,
 ) -> tuple[dict, object]:
     """S and H0 of one structure, no SCF: returns (record without ``HT``, SCF object).
 
     The record's ``META`` holds the engine settings, element choices, mesh, electron count,
     the H0 method used (``h0_method``, see :data:`H0_METHODS`) and ``time_h0_s``; the SCF
     object (not yet run) and its SAD density ``mf.nextham_dm0`` let a caller go on to the SCF.
+    ``defer_h0``: where the folded mesh build applies (:func:`mesh_blocks`), leave ``H0`` out
+    of the record (``mf.nextham_h0_deferred``) so that the caller builds it together with HT.
     """
     spinor = settings.spinor
     t0 = time.perf_counter()
@@ -298,8 +344,11 @@ def zeroth_step(
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
     dm0 = sad_density(mf)
-    with h0_hamiltonian(mf, settings):
-        h0_blocks, _ = transform_blocks(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
+    mf.nextham_h0_deferred = defer_h0 and method == "reference" and can_fold(mf, tmesh)
+    h0_blocks = []
+    if not mf.nextham_h0_deferred:
+        with h0_hamiltonian(mf, settings):
+            h0_blocks, _ = transform_blocks(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
     mf.nextham_dm0, mf.nextham_tmesh = dm0, tmesh
     meta = {
         "nextham_version": nextham.__version__,

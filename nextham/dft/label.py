@@ -19,6 +19,7 @@ from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.engine import (
     flat_blocks,
     h0_hamiltonian,
+    mesh_blocks,
     pin_hcore,
     roundtrip_error,
     transform_blocks,
@@ -51,7 +52,7 @@ def compute_record(
 
 
 def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) -> dict:
-    record, mf = zeroth_step(atoms, settings, verbose=verbose, h0_method=method)
+    record, mf = zeroth_step(atoms, settings, verbose=verbose, h0_method=method, defer_h0=True)
     spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
     edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
     ht_method = record[K.META]["h0_method"]  # the same resolution as H0's
@@ -63,7 +64,13 @@ def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) ->
     mf.kernel(dm0=dm0)
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()
-    ht_blocks, t_ht = transform_blocks(mf, dm, tmesh, edge_index, cell_shift, spinor, ht_method)
+    if mf.nextham_h0_deferred:  # H0 and HT from one folded sweep over the grid
+        (h0_blocks, ht_blocks), t_ht = mesh_blocks(mf, [dm0, dm], tmesh, edge_index, cell_shift)
+        record[K.H0] = flat_blocks(h0_blocks)
+        record[K.META]["time_h0_s"] += t_ht / 2
+        t_ht /= 2
+    else:
+        ht_blocks, t_ht = transform_blocks(mf, dm, tmesh, edge_index, cell_shift, spinor, ht_method)
     record[K.HT] = flat_blocks(ht_blocks)
 
     eigs = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]

@@ -1,0 +1,133 @@
+"""The reference Fock matrix at every k of a transform mesh, without a lattice sum per k.
+
+The engine's reference labels take PySCF's FFT Fock matrix F(k) = T(k) + V_pp(k) + J(k) +
+V_xc(k) at every k of the Γ-centred transform mesh, for H0 (SAD density) and HT (converged
+density). PySCF integrates the local terms on the FFT grid with the Bloch sums of the orbitals
+at each k, whose lattice sums were most of a label's time. This module integrates the same
+point-sampled potentials on the same grid, with the Bloch sums of every mesh k taken from one
+folded real-space evaluation (:mod:`nextham.dft.bvk_ao`), chunk by chunk of grid points, for
+several densities in one sweep:
+
+* the local potential of each density on the FFT grid as PySCF builds it: local
+  pseudopotential ``-Σ_a S_a(G) v_a(G)``, Hartree ``4π ρ(G)/G²`` and the exchange–correlation
+  weights of ``eval_xc_eff`` (GGA through the orbital gradients, as ``nr_rks``);
+* V_nl by PySCF's own reciprocal-space projector sum (``FFTDF.get_pp`` without its local
+  part), T analytic — both the same for every density, computed once.
+
+Same matrices as the reference to rounding (``tests/test_dft_mesh_fock.py``). Applies to scalar
+runs whose atoms all carry GTH pseudopotentials, with an LDA/GGA functional and FFT
+integration (:func:`applies`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import numpy as np
+from pyscf.dft import libxc
+from pyscf.pbc import tools
+from pyscf.pbc.df import fft as pbc_fft
+from pyscf.pbc.gto import pseudo
+
+from nextham.dft.bvk_ao import Folder, mesh_indices, mesh_transform, on_mesh
+
+CHUNK_BYTES = 256_000_000
+"""Memory for the Bloch values of one chunk of grid points (all mesh k)."""
+
+
+def applies(mf) -> bool:
+    """Whether :func:`mesh_fock` reproduces ``mf``'s reference Fock build."""
+    cell = mf.cell
+    if getattr(mf, "_numint", None) is None or type(mf.with_df) is not pbc_fft.FFTDF:
+        return False
+    if len(getattr(cell, "_ecpbas", ())) or not cell._pseudo:
+        return False
+    if any(cell.atom_symbol(a) not in cell._pseudo for a in range(cell.natm)):
+        return False
+    hcore = vars(mf).get("get_hcore")
+    if type(mf._numint).__name__ != "KNumInt" or not getattr(hcore, "nextham_pinned", True):
+        return False  # another core Hamiltonian (e.g. a spin–orbit term) than PySCF's
+    return libxc.xc_type(mf.xc) in ("LDA", "GGA")
+
+
+def _density(mf, dm, xctype: str) -> np.ndarray:
+    """(1 or 4, ngrids) density (and gradient) of ``dm`` (on ``mf.kpts``) on the FFT grid."""
+    cell, ni, grids = mf.cell, mf._numint, mf.grids
+    deriv = 0 if xctype == "LDA" else 1
+    out = np.zeros((1 if deriv == 0 else 4, len(grids.coords)))
+    p0 = 0
+    for ao_k, _, mask, _, _ in ni.block_loop(cell, grids, cell.nao_nr(), deriv, mf.kpts):
+        rho = ni.eval_rho(cell, ao_k, dm, mask, xctype, hermi=1).real
+        p1 = p0 + np.shape(rho)[-1]
+        out[:, p0:p1] = np.reshape(rho, (-1, p1 - p0))
+        p0 = p1
+    return out
+
+
+def local_potential(mf, dm) -> np.ndarray:
+    """Weighted local potential of density ``dm`` on the FFT grid, (1 or 4, ngrids) Hartree:
+    row 0 V_loc + V_H + V_xc times the grid weight, rows 1–3 the GGA weights of ∇φ."""
+    cell, mesh = mf.cell, np.asarray(mf.with_df.mesh)
+    xctype = libxc.xc_type(mf.xc)
+    ngrids = int(np.prod(mesh))
+    weight = cell.vol / ngrids
+    rho = _density(mf, dm, xctype)
+    vxc = mf._numint.eval_xc_eff(mf.xc, rho if xctype == "GGA" else rho[0], deriv=1,
+                                 xctype=xctype)[1]  # fmt: skip
+    wv = weight * np.reshape(vxc, (-1, ngrids))
+    v_h = tools.ifft(tools.get_coulG(cell, mesh=mesh) * tools.fft(rho[0], mesh), mesh).real
+    vloc_g = -np.einsum(
+        "ij,ij->j", cell.get_SI(mesh=mesh), pseudo.get_vlocG(cell, cell.get_Gv(mesh))
+    )
+    wv[0] += weight * v_h + tools.ifft(vloc_g, mesh).real  # get_vlocG carries the weight
+    return wv
+
+
+def local_matrices(mf, potentials: Sequence[np.ndarray], mesh, select) -> np.ndarray:
+    """Σ_r φ_k,i(r)* w(r) φ_k,j(r) (+ the GGA terms) for each potential (as from
+    :func:`local_potential`) at the mesh k-points ``select`` (flat indices): (npot, nsel, nao,
+    nao) complex."""
+    cell, coords = mf.cell, mf.grids.coords
+    gga = potentials[0].shape[0] == 4
+    folder = Folder(cell, mesh, deriv=1 if gga else 0)
+    nao, nsel = cell.nao_nr(), len(select)
+    out = np.zeros((len(potentials), nsel, nao, nao), dtype=complex)
+    step = max(128, CHUNK_BYTES // (16 * nsel * folder.comp * nao) // 128 * 128)
+    for p0 in range(0, len(coords), step):
+        p1 = min(p0 + step, len(coords))
+        phi = mesh_transform(folder.values(coords[p0:p1]), mesh, select)  # (nsel, comp, nao, np)
+        left = phi[:, 0].conj()
+        for n, wv in enumerate(potentials):
+            aow = phi[:, 0] * (0.5 * wv[0, p0:p1])
+            if gga:
+                aow += np.einsum("kcip,cp->kip", phi[:, 1:4], wv[1:4, p0:p1])
+            out[n] += np.matmul(left, aow.transpose(0, 2, 1))
+    return out + out.conj().transpose(0, 1, 3, 2)
+
+
+@contextlib.contextmanager
+def _without_local_part(df):
+    """``df.get_pp`` gives only the nonlocal projector term (its grid loop yields nothing)."""
+    df.aoR_loop = lambda *args, **kwargs: iter(())
+    try:
+        yield
+    finally:
+        del df.aoR_loop
+
+
+def mesh_fock(mf, dms: Sequence[np.ndarray], tmesh, kfrac: np.ndarray) -> list[np.ndarray]:
+    """PySCF's reference Fock matrices (Hartree) of each density of ``dms`` (each on
+    ``mf.kpts``) at the fractional k-points ``kfrac`` of the Γ-centred mesh ``tmesh``:
+    a list of (nk, nao, nao) complex arrays."""
+    cell, mesh = mf.cell, np.asarray(tmesh, dtype=int)
+    kabs = cell.get_abs_kpts(kfrac)
+    if not on_mesh(kfrac, mesh).all():
+        raise ValueError("mesh_fock: k-points are not on the transform mesh")
+    select = mesh_indices(kfrac, mesh)
+    potentials = [local_potential(mf, np.asarray(dm)) for dm in dms]
+    local = local_matrices(mf, potentials, mesh, select)
+    with _without_local_part(mf.with_df):
+        common = np.asarray(mf.with_df.get_pp(kabs), dtype=complex).reshape(local.shape[1:])
+    common += np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kabs)).reshape(common.shape)
+    return [common + loc for loc in local]
