@@ -172,9 +172,10 @@ def _atom_density_g(cell, atom: int, block, shifts, gv) -> np.ndarray:
     return out
 
 
-def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str) -> np.ndarray:
-    """(1 or 4, ngrids) density (and, for GGA, its gradient iGρ) in multigrid's convention."""
-    blocks = atomic_blocks(cell, dm)
+def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str, blocks=None) -> np.ndarray:
+    """(1 or 4, ngrids) density (and, for GGA, its gradient iGρ) in multigrid's convention;
+    ``blocks``: the per-atom blocks of a SAD ``dm`` where the caller has them (``dm`` unused)."""
+    blocks = atomic_blocks(cell, dm) if blocks is None else blocks
     if blocks is None:
         return _eval_rhoG(ni, dm, 1, kpts, 0 if xctype == "LDA" else 1, xctype=xctype)[0]
     rho = superposition_density_g(cell, blocks, ni.mesh, kpts)
@@ -184,8 +185,9 @@ def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str) -> np.ndarray:
     return np.concatenate([rho[None], 1j * rho[None] * gv.T])
 
 
-def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray) -> np.ndarray:
-    """The local potential V_loc + V_H + V_xc of density ``dm`` in G space, (ngrids,) complex.
+def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray, blocks=None) -> np.ndarray:
+    """The local potential V_loc + V_H + V_xc of density ``dm`` in G space, (ngrids,) complex
+    (``blocks``: see :func:`density_g`).
 
     Scaled as PySCF's multigrid integration expects (the convention of its ``nr_rks``);
     GGA terms are folded into the LDA-like potential through i G · ∂f/∂∇ρ, as there."""
@@ -193,7 +195,7 @@ def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray) -> np.ndarray:
     mesh = np.asarray(ni.mesh)
     ngrids = int(np.prod(mesh))
     gv = cell.get_Gv(mesh)
-    rho_g = density_g(ni, cell, dm, kpts, xctype)
+    rho_g = density_g(ni, cell, dm, kpts, xctype, blocks)
     weight = cell.vol / ngrids
     rho_r = tools.ifft(rho_g.reshape(-1, ngrids), mesh).real / weight
     rho_in = rho_r[0] if xctype == "LDA" else rho_r

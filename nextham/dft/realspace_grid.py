@@ -62,15 +62,24 @@ def reachable_images(t_cell, shls_slice, ls: np.ndarray, log_prec: float) -> np.
     return log_c - mu * d2 + big_m + 5.0 > log_prec
 
 
-def _image_matrices(t_cell, weights: np.ndarray, shls_slice, mesh, precision: float) -> tuple:
-    """Raw per-image matrices of ``eval_mat`` (LDA, comp 1, hermi 0): (Ls (nL, 3) Bohr,
-    mat (nL, naoj, naoi)) with mat[L, q, p] = ⟨χ_p| v |χ_q(r − L)⟩ over primitive Cartesians.
-    ``precision`` plays the role of ``cell.precision`` in PySCF's screening."""
+def screening_precision(t_cell, mesh, precision: float) -> float:
+    """PySCF's integration threshold for the primitive cell ``t_cell`` on ``mesh`` when
+    ``precision`` plays the role of ``cell.precision`` (``multigrid.eval_mat``'s formula)."""
     vol = t_cell.vol
     weight_penalty = np.prod(mesh) / vol
     exp_min = np.hstack(t_cell.bas_exps()).min()
     lattice_sum_fac = max(2 * np.pi * t_cell.rcut / (vol * exp_min / 2), 1)
-    precision = precision / weight_penalty / lattice_sum_fac
+    return precision / weight_penalty / lattice_sum_fac
+
+
+def image_matrices(
+    t_cell, weights: np.ndarray, shls_slice, mesh, precision: float, scaled: float | None = None
+) -> tuple:
+    """Raw per-image matrices of ``eval_mat`` (LDA, comp 1, hermi 0): (Ls (nL, 3) Bohr,
+    mat (nL, naoj, naoi)) with mat[L, q, p] = ⟨χ_p| v |χ_q(r − L)⟩ over primitive Cartesians.
+    ``precision`` plays the role of ``cell.precision`` in PySCF's screening; ``scaled``, if
+    given, is the threshold itself (:func:`screening_precision` of a larger cell)."""
+    precision = screening_precision(t_cell, mesh, precision) if scaled is None else scaled
     atm, bas, env = molgto.conc_env(
         t_cell._atm, t_cell._bas, t_cell._env, t_cell._atm, t_cell._bas, t_cell._env
     )
@@ -141,7 +150,7 @@ def local_matrices(
         t_coeff = scipy.linalg.block_diag(h_coeff, l_coeff)
         n_h = mg._pgto_shells(dense.cell)
         sl = (0, n_h, 0, mg._pgto_shells(t_cell))
-        ls, mat = _image_matrices(t_cell, v_r, sl, mesh, precision or cell.precision)
+        ls, mat = image_matrices(t_cell, v_r, sl, mesh, precision or cell.precision)
         shifts = np.rint(ls @ inv_a).astype(int)
         naoh = len(idx_h)
         hh, hl, lh = np.ix_(idx_h, idx_h), np.ix_(idx_h, idx_l), np.ix_(idx_l, idx_h)

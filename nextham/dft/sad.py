@@ -18,6 +18,8 @@ from pyscf import gto
 from pyscf.data import elements
 from pyscf.scf import atom_hf
 
+from nextham.dft.pairs import pair_blocks
+
 
 def _fits(cell, atom: int, configuration: list) -> bool:
     """Whether the valence occupations of ``configuration`` fit the atom's basis shells."""
@@ -57,3 +59,39 @@ def sad_density(mf) -> np.ndarray:
     """The SAD density matrix of ``mf``'s cell on its k-mesh, as ``get_init_guess`` shapes it."""
     with _ground_state_configuration(unfit_elements(mf.cell)):
         return mf.get_init_guess(key="atom")
+
+
+def sad_blocks(cell, kpts: np.ndarray, bvk_bohr: np.ndarray) -> list[np.ndarray]:
+    """The per-atom blocks of :func:`sad_density` without the whole-cell matrix: (n_a, n_a)
+    real for each atom, PySCF's atomic densities scaled as ``get_init_guess`` scales them.
+
+    ``bvk_bohr``: (n, 3) the lattice vectors R (Bohr) where the k-mesh ``kpts`` repeats
+    (:func:`nextham.dft.gridfock.bvk_shifts`, R = 0 included). The electron count PySCF checks
+    is Σ_k tr D S(k) = n_k Σ_a Σ_R tr(D_a S_aa(R)); when it is off by more than 0.01 per
+    k-point, every block is scaled to the cell's electron count, as there."""
+    if cell.cart:
+        raise ValueError("sad_blocks: Cartesian basis functions are not supported")
+    with _ground_state_configuration(unfit_elements(cell)):
+        atomic = atom_hf.get_atm_nrhf(cell)
+    shifts = np.rint(np.asarray(bvk_bohr) @ np.linalg.inv(cell.lattice_vectors())).astype(int)
+    blocks, count, per_symbol = [], 0.0, {}
+    for a in range(cell.natm):
+        symbol = cell.atom_symbol(a)
+        if symbol not in per_symbol:
+            key = symbol if symbol in atomic else cell.atom_pure_symbol(a)
+            n = int(np.diff(cell.aoslice_by_atom()[a, 2:4])[0])
+            if key in atomic:
+                _, _, c, occ = atomic[key]
+                block = (c * occ) @ c.T
+            else:
+                block = np.zeros((n, n))
+            pairs = np.tile([a, a], (len(shifts), 1))
+            s_images = pair_blocks(cell, pairs, shifts)
+            per_symbol[symbol] = (block, sum(float(np.sum(block * s.T)) for s in s_images))
+        block, electrons = per_symbol[symbol]
+        blocks.append(block)
+        count += electrons
+    target = float(cell.tot_electrons(1))
+    if abs(count - target) > 0.01:
+        blocks = [b * (target / count) for b in blocks]
+    return blocks

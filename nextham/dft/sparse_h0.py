@@ -1,0 +1,74 @@
+"""H0 of a large cell as real-space pair blocks, with no matrix of the whole cell anywhere.
+
+The multigrid H0 (:mod:`nextham.dft.gridfock`) still passes through k-space: T and V_nl as
+(nk, nao, nao) matrices at the transform mesh, the plain-FFT task at k, per-image whole-cell
+matrices of the local potential. Here every term is built for the stored pairs only:
+
+* T: analytic two-centre integrals for a chunk of home atoms at a time
+  (:func:`nextham.dft.pairs.chunked_blocks`, ``int1e_kin``);
+* V_nl: the GTH projectors in real space (:func:`nextham.dft.projectors.projector_blocks`);
+* V_loc + V_H + V_xc of the SAD density: the per-atom SAD blocks (:func:`nextham.dft.sad.
+  sad_blocks`), their density ρ(G) from one Fourier transform per element and the summed
+  structure factors (:func:`nextham.dft.gridfock.superposition_density_g`), the potential on
+  the multigrid mesh, integrated into the pairs by :mod:`nextham.dft.sparse_local`.
+
+Memory ∝ pairs + grid points. The numbers are the multigrid H0's, without the folding of far
+images that its k-space transform adds (``tests/test_dft_sparse_h0.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyscf.pbc.dft import multigrid
+
+from nextham.dft import gridfock
+from nextham.dft.cell import atom_ao_slices
+from nextham.dft.grid_pairs import PairTable, pair_keys
+from nextham.dft.pairs import chunked_blocks
+from nextham.dft.projectors import projector_blocks
+from nextham.dft.sad import sad_blocks
+from nextham.dft.sparse_local import local_pair_blocks
+from nextham.record.layout import block_pointers
+
+
+def kinetic_blocks(cell, edge_index, cell_shift, ptr: np.ndarray) -> np.ndarray:
+    """T_ij(R) of the pairs (sorted by i), flat as a record stores them, Hartree."""
+    out = np.zeros(int(ptr[-1]))
+    for rows, blocks in chunked_blocks(cell, edge_index, cell_shift, "int1e_kin"):
+        for e, b in zip(rows, blocks):
+            out[ptr[e] : ptr[e + 1]] = b.ravel()
+    return out
+
+
+def nonlocal_blocks(cell, table: PairTable) -> np.ndarray:
+    """V_nl,ij(R) of the table's pairs, flat, Hartree (pairs the projectors miss stay 0;
+    projector pairs beyond the table are left out)."""
+    out = np.zeros(int(table.ptr[-1]))
+    blocks = projector_blocks(cell, "scalar")
+    if not blocks:
+        return out
+    ijr = np.array([(i, j, *shift) for i, j, shift in blocks], dtype=np.int64)
+    key = pair_keys(ijr[:, 0], ijr[:, 1], ijr[:, 2:], table.natm)
+    pos = np.minimum(np.searchsorted(table.keys, key), len(table.keys) - 1)
+    hit = table.keys[pos] == key
+    for block, e in zip(
+        (b for b, h in zip(blocks.values(), hit) if h), table.order[pos[hit]].tolist()
+    ):
+        out[table.ptr[e] : table.ptr[e + 1]] = block.ravel()
+    return out
+
+
+def sparse_h0(cell, xc: str, kpts: np.ndarray, edge_index, cell_shift) -> np.ndarray:
+    """H0 blocks (Hartree) of the pairs ``edge_index``/``cell_shift`` (sorted by i), flat as a
+    record stores them; the SAD density on the k-mesh ``kpts`` (absolute, 1/Bohr).
+    Needs a cell :func:`nextham.dft.gridfock.applies` to."""
+    sl = atom_ao_slices(cell)
+    ptr = block_pointers(edge_index, sl[:, 1] - sl[:, 0])
+    table = PairTable(edge_index, cell_shift, sl, ptr)
+    blocks = sad_blocks(cell, kpts, gridfock.bvk_shifts(cell, kpts))
+    ni = multigrid.MultiGridNumInt(cell).build()
+    v_g = gridfock.local_potential_g(ni, cell, xc, None, kpts, blocks=blocks)
+    h0 = local_pair_blocks(ni, cell, v_g, table)
+    h0 += kinetic_blocks(cell, edge_index, cell_shift, ptr)
+    h0 += nonlocal_blocks(cell, table)
+    return h0

@@ -1,0 +1,144 @@
+"""The multigrid local-potential blocks H_ij(R) of the stored pairs only, for large cells.
+
+:func:`nextham.dft.realspace_grid.local_matrices` returns whole-cell (nao, nao) matrices, one
+per lattice image, and the plain-FFT task at k-points: memory ∝ nao² and beyond reach at 10⁴
+atoms. This module runs the same multigrid tasks on the same meshes with the same screening
+and writes straight into the record's flat blocks (:class:`nextham.dft.grid_pairs.PairTable`):
+
+* a task with a sparse partner: PySCF's ``NUMINT_fill2c`` for a chunk of home atoms
+  (:data:`CHUNK`) against only the atoms within the screening's reach of them, at every image;
+* the plain-FFT task (the most diffuse functions): the same grid sum in boxes of the task's
+  coarse mesh (:func:`nextham.dft.grid_pairs.potential_blocks`).
+
+Time and memory ∝ pairs. Same numbers as ``local_matrices`` to rounding
+(``tests/test_dft_sparse_local.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg
+from pyscf import gto as molgto
+from pyscf.pbc import tools
+from pyscf.pbc.dft.multigrid import multigrid as mg
+
+from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
+from nextham.dft.pairs import neighbour_pairs
+from nextham.dft.realspace_grid import GRID_PRECISION, image_matrices, screening_precision
+
+CHUNK = 16
+"""Home atoms per ``NUMINT_fill2c`` call."""
+
+
+def local_pair_blocks(
+    ni, cell, v_g: np.ndarray, table: PairTable, precision: float = GRID_PRECISION
+) -> np.ndarray:
+    """Blocks (flat, as ``table`` lays them out, Hartree) of the local potential ``v_g`` (the
+    multigrid G-space convention of :func:`nextham.dft.gridfock.local_potential_g`)."""
+    out = np.zeros(int(table.ptr[-1]))
+    vg = v_g.reshape(ni.mesh)
+    for dense, sparse in ni.tasks:
+        mesh = dense.mesh
+        freqs = [np.fft.fftfreq(m, 1.0 / m).astype(int) for m in mesh]
+        v_r = np.ascontiguousarray(tools.ifft(vg[np.ix_(*freqs)].reshape(-1), mesh).real)
+        v_r = v_r.reshape(-1)
+        if sparse is None:
+            boxes = GridBoxes(dense.cell, mesh)
+            out += potential_blocks(boxes, v_r[None], table, ao_map=dense.ao_idx)
+        else:
+            _sparse_task(dense, sparse, v_r, table, precision or cell.precision, out)
+    return out
+
+
+def _atoms_subset(pcell, atoms: np.ndarray):
+    """Copy of the primitive cell ``pcell`` with the shells of ``atoms`` only (atom order)."""
+    sub = pcell.copy(deep=False)
+    owner = pcell._bas[:, molgto.ATOM_OF]
+    sub._bas = np.asarray(pcell._bas[np.isin(owner, atoms)], dtype=np.int32)
+    return sub
+
+
+def _rows(aoslice: np.ndarray, atoms: np.ndarray) -> np.ndarray:
+    """Orbital indices of ``atoms`` (in order) from an (natm, 2) slice table."""
+    return np.concatenate([np.arange(*aoslice[a]) for a in atoms]).astype(np.int64)
+
+
+class _Task:
+    """One sparse multigrid task decontracted: primitive cells and contraction matrices of
+    its dense (h) and sparse (l) functions, their atoms' slices, the screening threshold."""
+
+    def __init__(self, dense, sparse, precision: float):
+        self.h_cell, self.h_coeff = dense.cell.decontract_basis(to_cart=True, aggregate=True)
+        self.l_cell, self.l_coeff = sparse.cell.decontract_basis(to_cart=True, aggregate=True)
+        self.mesh = dense.mesh
+        self.scaled = screening_precision(self.h_cell + self.l_cell, self.mesh, precision)
+        self.idx_h, self.idx_l = np.asarray(dense.ao_idx), np.asarray(sparse.ao_idx)
+        self.slices = {
+            name: np.asarray(c.aoslice_by_atom()[:, 2:4])
+            for name, c in (("hp", self.h_cell), ("lp", self.l_cell), ("hc", dense.cell),
+                            ("lc", sparse.cell))
+        }  # fmt: skip
+
+    def coeff(self, kind: str, atoms: np.ndarray) -> np.ndarray:
+        """Contraction sub-matrix (primitive Cartesians × contracted) of ``atoms``."""
+        c = self.h_coeff if kind == "h" else self.l_coeff
+        return c[
+            np.ix_(_rows(self.slices[kind + "p"], atoms), _rows(self.slices[kind + "c"], atoms))
+        ]
+
+    def glob(self, kind: str, atoms: np.ndarray) -> np.ndarray:
+        """The full cell's orbital indices of the task's ``kind`` functions on ``atoms``."""
+        idx = self.idx_h if kind == "h" else self.idx_l
+        return idx[_rows(self.slices[kind + "c"], atoms)]
+
+    def reach(self) -> float:
+        """Largest distance (Bohr) of a primitive pair that passes the screening (the bound
+        of :func:`nextham.dft.realspace_grid.reachable_images` without the geometry)."""
+        t_cell = self.h_cell + self.l_cell
+        exps = t_cell._env[t_cell._bas[:, molgto.PTR_EXP]]
+        coef = np.abs(t_cell._env[t_cell._bas[:, molgto.PTR_COEFF]])
+        ang = t_cell._bas[:, molgto.ANG_OF]
+        nh = self.h_cell.nbas
+        ai, aj = exps[:nh].min(), exps.min()
+        mu = ai * aj / (ai + aj)
+        top_l, log_2a = ang[:nh].max() + ang.max(), np.log(2 * (ai + aj))
+        big_m = max(0.0, (top_l + 1) * np.log(10) - log_2a, -((top_l + 4) // 2) * log_2a)
+        log_c = np.log(coef[:nh].max() * coef.max())
+        log_prec = np.log(self.scaled * mg.EXTRA_PREC)
+        return float(np.sqrt(max(log_c + big_m + 5.0 - log_prec, 0.0) / mu))
+
+
+def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, out) -> None:
+    """Add one sparse task's ⟨h|v|h⟩, ⟨h|v|l⟩ and ⟨l|v|h⟩ blocks, a chunk of home atoms at a
+    time against the atoms within the screening's reach."""
+    task = _Task(dense, sparse, precision)
+    cell = dense.cell
+    ei, _ = neighbour_pairs(cell, task.reach())
+    inv_a = np.linalg.inv(cell.lattice_vectors())
+    for start in range(0, cell.natm, CHUNK):
+        mine = np.arange(start, min(start + CHUNK, cell.natm))
+        near = np.unique(ei[np.isin(ei[:, 0], mine), 1])
+        parts = (_atoms_subset(task.h_cell, mine), _atoms_subset(task.h_cell, near),
+                 _atoms_subset(task.l_cell, near))  # fmt: skip
+        if not parts[0].nbas or not parts[1].nbas + parts[2].nbas:
+            continue
+        t_cell = parts[0] + parts[1] + parts[2]
+        sl = (0, parts[0].nbas, parts[0].nbas, t_cell.nbas)
+        ls, mat = image_matrices(t_cell, v_r, sl, task.mesh, precision, task.scaled)
+        shifts = np.rint(ls @ inv_a).astype(np.int64)
+        c_i = task.coeff("h", mine)
+        c_j = scipy.linalg.block_diag(task.coeff("h", near), task.coeff("l", near))
+        g_i = task.glob("h", mine)
+        g_h, g_l = task.glob("h", near), task.glob("l", near)
+        g_j = np.concatenate([g_h, g_l])
+        zero_i = np.zeros((len(g_i), 3), dtype=np.int64)
+        for img, shift in enumerate(shifts):
+            if not mat[img].any():
+                continue
+            block = c_j.T @ (mat[img] @ c_i)  # (j, i): ⟨φ_i|v|φ_j(r − L)⟩
+            col_shift = np.broadcast_to(shift, (len(g_j), 3))
+            table.add(out, g_i, zero_i, g_j, col_shift, block.T)
+            if len(g_l):  # ⟨l(r)|v|h(r + L)⟩ = ⟨h|v|l(r − L)⟩ᵀ: pair (l atom, h atom, −L)
+                l_shift = np.zeros((len(g_l), 3), dtype=np.int64)
+                table.add(out, g_l, l_shift, g_i, np.broadcast_to(-shift, (len(g_i), 3)),
+                          block[len(g_h):])  # fmt: skip

@@ -1,0 +1,102 @@
+"""The sparse real-space H0 (grid_pairs, sparse_local, sparse_h0): the same numbers as the
+k-space builds, pair by pair, with no whole-cell matrix. Comparisons are made at a general k
+(a wrong block, image or phase changes H(k)) and on a record's stored blocks."""
+
+import numpy as np
+import pytest
+from ase.build import bulk
+from pyscf.pbc.dft import multigrid
+
+from nextham.conventions import HARTREE_EV
+from nextham.dft import engine, gridfock, mesh_fock, realspace_grid, sad, sparse_h0
+from nextham.dft.cell import atom_ao_slices, build_cell
+from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
+from nextham.dft.pairs import neighbour_pairs
+from nextham.dft.settings import EngineSettings
+from nextham.dft.sparse_local import local_pair_blocks
+from nextham.record import keys as K
+from nextham.record.layout import block_pointers
+
+SETTINGS = EngineSettings(kmesh=(2, 1, 1), overlap_threshold=1e-3, ke_cutoff_ev=300.0)
+KFRAC = np.array([[0.13, -0.27, 0.31]])
+
+
+def _rattled(atoms, seed=1):
+    atoms.positions += np.random.default_rng(seed).normal(0, 0.03, atoms.positions.shape)
+    return atoms
+
+
+@pytest.fixture(scope="module")
+def sic():
+    """SiC (two elements), its SCF object, and every pair within reach of the grid sums."""
+    cell = build_cell(_rattled(bulk("SiC", "zincblende", a=4.36)), SETTINGS)
+    mf = engine.make_mf(cell, SETTINGS)
+    ei, cs = neighbour_pairs(cell, 36.0)
+    sl = atom_ao_slices(cell)
+    table = PairTable(ei, cs, sl, block_pointers(ei, sl[:, 1] - sl[:, 0]))
+    return cell, mf, ei, cs, table
+
+
+def _at_k(sic, flat, kfrac):
+    """H(k) (PySCF's AO order) of flat blocks laid out as the fixture's table."""
+    cell, _, ei, cs, table = sic
+    sl = atom_ao_slices(cell)
+    shape = [(sl[i, 1] - sl[i, 0], sl[j, 1] - sl[j, 0]) for i, j in ei]
+    blocks = [flat[table.ptr[e] : table.ptr[e + 1]].reshape(s) for e, s in enumerate(shape)]
+    return engine.bloch_assemble(cell, blocks, kfrac, ei, cs, False)[0]
+
+
+def test_fft_grid_pair_blocks_equal_pyscfs_integrals(sic):
+    cell, mf, _, _, table = sic
+    wv = mesh_fock.local_potential(mf, sad.sad_density(mf))  # GGA: four rows
+    flat = potential_blocks(GridBoxes(cell, mf.with_df.mesh), wv, table)
+    ref = mesh_fock.local_matrices(mf, [wv], np.array([1, 1, 1]), np.array([0]))[0, 0]
+    assert np.abs(_at_k(sic, flat, np.zeros((1, 3))) - ref).max() < 1e-10
+    assert np.abs(ref).max() > 0.1
+
+
+def test_sparse_multigrid_blocks_equal_the_image_matrices(sic):
+    cell, mf, _, _, table = sic
+    ni = multigrid.MultiGridNumInt(cell).build()
+    v_g = gridfock.local_potential_g(ni, cell, mf.xc, sad.sad_density(mf), mf.kpts)
+    flat = local_pair_blocks(ni, cell, v_g, table)
+    kabs = cell.get_abs_kpts(KFRAC)
+    by_shift, dense_k = realspace_grid.local_matrices(ni, cell, v_g, kabs)
+    a = cell.lattice_vectors()
+    phases = {r: np.exp(1j * kabs[0] @ (np.asarray(r) @ a)) for r in by_shift}
+    ref = dense_k[0] + sum(phases[r] * m for r, m in by_shift.items())
+    assert np.abs(_at_k(sic, flat, KFRAC) - ref).max() < 1e-10
+    assert np.abs(_at_k(sic, flat, -KFRAC) - ref).max() > 1e-3  # a wrong phase is seen
+
+
+def test_kinetic_and_projector_blocks_equal_kspace(sic):
+    cell, _, ei, cs, table = sic
+    kabs = cell.get_abs_kpts(KFRAC)
+    t = sparse_h0.kinetic_blocks(cell, ei, cs, table.ptr)
+    ref_t = np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kabs)).reshape(-1, cell.nao, cell.nao)
+    assert np.abs(_at_k(sic, t, KFRAC) - ref_t[0]).max() < 1e-10
+    v = sparse_h0.nonlocal_blocks(cell, table)
+    ref_v = gridfock.nonlocal_pp(cell, kabs)[0]
+    assert np.abs(_at_k(sic, v, KFRAC) - ref_v).max() < 1e-9
+    assert np.abs(ref_v).max() > 0.01
+
+
+@pytest.mark.parametrize("formula", ["Si", "SiC"])
+def test_sad_blocks_equal_pyscfs_guess(formula):
+    atoms = bulk(formula, "diamond" if formula == "Si" else "zincblende", a=5.43)
+    cell = build_cell(_rattled(atoms), SETTINGS)
+    mf = engine.make_mf(cell, SETTINGS)
+    ref = gridfock.atomic_blocks(cell, sad.sad_density(mf))
+    new = sad.sad_blocks(cell, mf.kpts, gridfock.bvk_shifts(cell, mf.kpts))
+    assert max(np.abs(a - b).max() for a, b in zip(ref, new)) < 1e-12
+
+
+def test_sparse_h0_equals_the_multigrid_record():
+    """8-atom Si: the stored blocks of ``zeroth_step(h0_method="multigrid")`` to 1e-8 eV."""
+    atoms = _rattled(bulk("Si", "diamond", a=5.43, cubic=True), seed=0)
+    settings = EngineSettings(ke_cutoff_ev=300.0)
+    record, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid")
+    ei, cs = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
+    h0 = sparse_h0.sparse_h0(mf.cell, mf.xc, mf.kpts, ei, cs) * HARTREE_EV
+    assert np.abs(h0 - record[K.H0]).max() < 1e-8
+    assert np.abs(record[K.H0]).max() > 1.0
