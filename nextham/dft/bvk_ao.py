@@ -8,11 +8,11 @@ on L mod N, so
 
     Φ_k(r) = Σ_n e^{i2π m·n/N} Φ̃_n(r),    Φ̃_n(r) = Σ_{L ≡ n (mod N)} φ(r − L),   k = m/N.
 
-:func:`folded_values` computes the real folded sums Φ̃_n with PySCF's own evaluator, image
+:class:`Folder` computes the real folded sums Φ̃_n with PySCF's own evaluator, image
 list and cutoffs — its phase matrix replaced by the 0/1 matrix of the classes n, a few classes
 per call — and :func:`mesh_transform` takes them to every k of the mesh with one real FFT
 over the classes. The terms are PySCF's, summed in another order: the values agree to
-rounding (``tests/test_dft_bvk_ao.py``). PySCF's screening mask (``non0tab``) is not applied
+rounding (``tests/test_dft_mesh_fock.py``). PySCF's screening mask (``non0tab``) is not applied
 (every image inside the cutoff is summed, as PySCF does without a mask).
 """
 
@@ -111,11 +111,6 @@ class Folder:
             )
             out[c0:c1] = vals.real
         return out
-
-
-def folded_values(cell, coords, mesh: np.ndarray, deriv: int = 0, cutoff=None) -> np.ndarray:
-    """Φ̃_n on ``coords``: (N₁N₂N₃, comp, nao, ngrids) real, comp = 1 (deriv 0) or 4."""
-    return Folder(cell, mesh, deriv, cutoff).values(coords)
 
 
 def mesh_transform(folded: np.ndarray, mesh: np.ndarray, select: np.ndarray) -> np.ndarray:
