@@ -91,12 +91,19 @@ def test_sad_blocks_equal_pyscfs_guess(formula):
     assert max(np.abs(a - b).max() for a, b in zip(ref, new)) < 1e-12
 
 
-def test_sparse_h0_equals_the_multigrid_record():
-    """8-atom Si: the stored blocks of ``zeroth_step(h0_method="multigrid")`` to 1e-8 eV."""
+def test_zeroth_step_builds_large_cells_from_pairs(monkeypatch):
+    """8-atom Si as if it were large: the pair-block H0 equals the k-space multigrid build's
+    stored blocks to 1e-8 eV, and the record says which build made it."""
     atoms = _rattled(bulk("Si", "diamond", a=5.43, cubic=True), seed=0)
     settings = EngineSettings(ke_cutoff_ev=300.0)
-    record, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid")
-    ei, cs = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
-    h0 = sparse_h0.sparse_h0(mf.cell, mf.xc, mf.kpts, ei, cs) * HARTREE_EV
-    assert np.abs(h0 - record[K.H0]).max() < 1e-8
-    assert np.abs(record[K.H0]).max() > 1.0
+    kspace_rec, _ = engine.zeroth_step(atoms, settings, h0_method="multigrid")
+    monkeypatch.setattr(engine, "SPARSE_H0_MIN_ATOMS", 8)
+    pairs_rec, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid")
+    assert (kspace_rec[K.META]["h0_build"], pairs_rec[K.META]["h0_build"]) == ("k-space", "pairs")
+    assert mf.nextham_dm0 is None  # no whole-cell density matrix
+    np.testing.assert_array_equal(pairs_rec[K.EDGE_INDEX], kspace_rec[K.EDGE_INDEX])
+    assert np.abs(pairs_rec[K.H0] - kspace_rec[K.H0]).max() < 1e-8
+    assert np.abs(kspace_rec[K.H0]).max() > 1.0
+    ei, cs = pairs_rec[K.EDGE_INDEX], pairs_rec[K.CELL_SHIFT]
+    direct = sparse_h0.sparse_h0(mf.cell, mf.xc, mf.kpts, ei, cs) * HARTREE_EV
+    np.testing.assert_array_equal(direct, pairs_rec[K.H0])

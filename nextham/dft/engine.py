@@ -41,9 +41,15 @@ from nextham.dft.position import flat_position, position_blocks
 from nextham.dft.projectors import add_gth_spin_orbit
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import H0_METHODS, EngineSettings, element_details
+from nextham.dft.sparse_h0 import sparse_h0
 from nextham.record import keys as K
 from nextham.record.layout import block_pointers
 from nextham.spectra import kspace
+
+SPARSE_H0_MIN_ATOMS = 128
+"""From this many atoms a multigrid H0 is built as pair blocks only
+(:func:`nextham.dft.sparse_h0.sparse_h0`, memory ∝ pairs; ``META["h0_build"]``), below it
+through k-space (faster for small cells)."""
 
 
 def make_mf(cell, settings: EngineSettings):
@@ -330,7 +336,8 @@ def zeroth_step(
 
     The record's ``META`` holds the engine settings, element choices, mesh, electron count,
     the H0 method used (``h0_method``, see :data:`H0_METHODS`) and ``time_h0_s``; the SCF
-    object (not yet run) and its SAD density ``mf.nextham_dm0`` let a caller go on to the SCF.
+    object (not yet run) and its SAD density ``mf.nextham_dm0`` (None where H0 was built as
+    pair blocks: :data:`SPARSE_H0_MIN_ATOMS`) let a caller go on to the SCF.
     ``defer_h0``: where the folded mesh build applies (:func:`mesh_blocks`), leave ``H0`` out
     of the record (``mf.nextham_h0_deferred``) so that the caller builds it together with HT.
     """
@@ -343,12 +350,17 @@ def zeroth_step(
     )
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
-    dm0 = sad_density(mf)
+    pairs_only = method == "multigrid" and not spinor and cell.natm >= SPARSE_H0_MIN_ATOMS
+    dm0 = None if pairs_only else sad_density(mf)
     mf.nextham_h0_deferred = defer_h0 and method == "reference" and can_fold(mf, tmesh)
-    h0_blocks = []
-    if not mf.nextham_h0_deferred:
+    if pairs_only:
+        h0 = sparse_h0(cell, mf.xc, mf.kpts, edge_index, cell_shift) * HARTREE_EV
+    elif not mf.nextham_h0_deferred:
         with h0_hamiltonian(mf, settings):
             h0_blocks, _ = transform_blocks(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
+        h0 = flat_blocks(h0_blocks)
+    else:
+        h0 = flat_blocks([])
     mf.nextham_dm0, mf.nextham_tmesh = dm0, tmesh
     meta = {
         "nextham_version": nextham.__version__,
@@ -359,6 +371,7 @@ def zeroth_step(
         "ke_cutoff_ev": None if cell.ke_cutoff is None else float(cell.ke_cutoff * HARTREE_EV),
         "transform_mesh": list(tmesh),
         "h0_method": method,
+        "h0_build": "pairs" if pairs_only else "k-space",
         "magnetic": False,  # spin-restricted / unpolarized start: time-reversal symmetric
         "n_electrons": float(cell.nelectron),
         "time_h0_s": time.perf_counter() - t0,
@@ -372,7 +385,7 @@ def zeroth_step(
         K.CELL_SHIFT: cell_shift,
         K.BLOCK_PTR: block_pointers(edge_index, np.diff(atom_ao_slices(cell), axis=1).ravel()),
         K.S: flat_blocks(s_blocks),
-        K.H0: flat_blocks(h0_blocks),
+        K.H0: h0,
         K.BASIS_LS: {int(z): shell_ls[a] for a, z in enumerate(atoms.numbers)},
         K.SPINOR: spinor,
         K.META: meta,

@@ -185,19 +185,23 @@ class PairTable:
         self.order = np.argsort(keys, kind="stable")
         self.keys = keys[self.order]
 
+    def find(self, i, j, shift) -> tuple[np.ndarray, np.ndarray]:
+        """(hit mask, pair indices of the hits) of the pairs (i, j, R) given as arrays."""
+        key = pair_keys(i, j, shift, self.natm)
+        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
+        hit = self.keys[pos] == key
+        return hit, self.order[pos[hit]]
+
     def add(self, out, rows, row_shift, cols, col_shift, mat) -> None:
         """``out[...] += mat[p, q]`` for element (orbital ``rows[p]`` in cell ``row_shift[p]``,
         orbital ``cols[q]`` in cell ``col_shift[q]``) of the listed pairs; others are dropped."""
         ai, aj = self.atom_of_ao[rows], self.atom_of_ao[cols]
-        key = pair_keys(ai[:, None], aj[None, :], col_shift[None] - row_shift[:, None], self.natm)
-        pos = np.minimum(np.searchsorted(self.keys, key), len(self.keys) - 1)
-        hit = self.keys[pos] == key
-        if not hit.any():
+        hit, e = self.find(ai[:, None], aj[None, :], col_shift[None] - row_shift[:, None])
+        if not len(e):
             return
         p, q = np.nonzero(hit)
-        e = self.order[pos[p, q]]
         at = self.ptr[e] + self.local_of_ao[rows[p]] * self.width[aj[q]] + self.local_of_ao[cols[q]]
-        out += np.bincount(at, weights=mat[p, q], minlength=len(out))
+        np.add.at(out, at, mat[p, q])
 
 
 def potential_blocks(

@@ -25,6 +25,7 @@ from nextham.dft.engine import (
     transform_blocks,
     zeroth_step,
 )
+from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
 from nextham.dft.spectral_check import spectral_check
 from nextham.record import keys as K
@@ -54,6 +55,7 @@ def compute_record(
 def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) -> dict:
     record, mf = zeroth_step(atoms, settings, verbose=verbose, h0_method=method, defer_h0=True)
     spinor, dm0, tmesh = record[K.SPINOR], mf.nextham_dm0, mf.nextham_tmesh
+    dm0 = sad_density(mf) if dm0 is None else dm0  # H0 built as pair blocks: SCF guess here
     edge_index, cell_shift = record[K.EDGE_INDEX], record[K.CELL_SHIFT]
     ht_method = record[K.META]["h0_method"]  # the same resolution as H0's
     if ht_method == "multigrid":

@@ -23,9 +23,9 @@ from pyscf.pbc.dft import multigrid
 
 from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices
-from nextham.dft.grid_pairs import PairTable, pair_keys
+from nextham.dft.grid_pairs import PairTable
 from nextham.dft.pairs import chunked_blocks
-from nextham.dft.projectors import projector_blocks
+from nextham.dft.projectors import atom_channels, centre_contributions
 from nextham.dft.sad import sad_blocks
 from nextham.dft.sparse_local import local_pair_blocks
 from nextham.record.layout import block_pointers
@@ -40,21 +40,32 @@ def kinetic_blocks(cell, edge_index, cell_shift, ptr: np.ndarray) -> np.ndarray:
     return out
 
 
-def nonlocal_blocks(cell, table: PairTable) -> np.ndarray:
-    """V_nl,ij(R) of the table's pairs, flat, Hartree (pairs the projectors miss stay 0;
-    projector pairs beyond the table are left out)."""
+def nonlocal_blocks(cell, table: PairTable, threshold: float = 1e-12) -> np.ndarray:
+    """V_nl,ij(R) of the table's pairs, flat, Hartree: each projector centre's image pairs
+    (:func:`nextham.dft.projectors.centre_contributions`) added straight into the blocks, so
+    memory stays ∝ pairs (pairs the projectors miss stay 0; those beyond the table are left
+    out). Same terms and bound (``threshold``) as :func:`~nextham.dft.projectors.
+    projector_blocks`."""
     out = np.zeros(int(table.ptr[-1]))
-    blocks = projector_blocks(cell, "scalar")
-    if not blocks:
-        return out
-    ijr = np.array([(i, j, *shift) for i, j, shift in blocks], dtype=np.int64)
-    key = pair_keys(ijr[:, 0], ijr[:, 1], ijr[:, 2:], table.natm)
-    pos = np.minimum(np.searchsorted(table.keys, key), len(table.keys) - 1)
-    hit = table.keys[pos] == key
-    for block, e in zip(
-        (b for b, h in zip(blocks.values(), hit) if h), table.order[pos[hit]].tolist()
-    ):
-        out[table.ptr[e] : table.ptr[e + 1]] = block.ravel()
+    for c in range(cell.natm):
+        channels = atom_channels(cell, cell.atom_symbol(c), soc=False)
+        if not channels:
+            continue
+        ids, shifts, cols, m, bound = centre_contributions(cell, c, channels, "scalar")
+        w = table.width[ids]
+        for wi in np.unique(w):
+            n1 = np.flatnonzero(w == wi)  # contiguous: images sorted by width
+            rows = slice(cols[n1[0], 0], cols[n1[-1], 1])
+            for wj in np.unique(w):
+                n2 = np.flatnonzero(w == wj)
+                a, b = np.nonzero(np.outer(bound[n1], bound[n2]) > threshold)
+                hit, e = table.find(ids[n1[a]], ids[n2[b]], shifts[n2[b]] - shifts[n1[a]])
+                if not len(e):
+                    continue
+                sub = m[rows, cols[n2[0], 0] : cols[n2[-1], 1]]
+                sub = sub.reshape(len(n1), wi, len(n2), wj).transpose(0, 2, 1, 3)
+                at = table.ptr[e][:, None] + np.arange(wi * wj)
+                np.add.at(out, at, sub[a[hit], b[hit]].reshape(len(e), -1))
     return out
 
 
