@@ -11,7 +11,7 @@ from nextham.conventions import HARTREE_EV
 from nextham.dft import engine, gridfock, mesh_fock, realspace_grid, sad, sparse_h0
 from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
-from nextham.dft.pairs import neighbour_pairs
+from nextham.dft.pairs import neighbour_pairs, spatial_chunks
 from nextham.dft.settings import EngineSettings
 from nextham.dft.sparse_local import local_pair_blocks
 from nextham.record import keys as K
@@ -107,3 +107,17 @@ def test_zeroth_step_builds_large_cells_from_pairs(monkeypatch):
     ei, cs = pairs_rec[K.EDGE_INDEX], pairs_rec[K.CELL_SHIFT]
     direct = sparse_h0.sparse_h0(mf.cell, mf.xc, mf.kpts, ei, cs) * HARTREE_EV
     np.testing.assert_array_equal(direct, pairs_rec[K.H0])
+
+
+def test_spatial_chunks_cover_every_atom_once_and_stay_compact():
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True).repeat((3, 3, 3))
+    rng = np.random.default_rng(0)
+    atoms = atoms[rng.permutation(len(atoms))]  # any atom order
+    cell = build_cell(atoms, SETTINGS)
+    chunks = spatial_chunks(cell, 16)
+    np.testing.assert_array_equal(np.sort(np.concatenate(chunks)), np.arange(len(atoms)))
+    assert max(len(c) for c in chunks) == 16
+    coords = cell.atom_coords()
+    spread = [np.ptp(coords[c], axis=0).max() for c in chunks]  # Bohr
+    side = np.linalg.norm(cell.lattice_vectors(), axis=1).max()
+    assert np.median(spread) < 0.7 * side  # consecutive indices would span the whole cell

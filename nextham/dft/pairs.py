@@ -69,28 +69,54 @@ def _image_counts(cell: pbcgto.Cell, reach_bohr: float) -> np.ndarray:
     return np.ceil(reach_bohr / spacing).astype(int) + 1
 
 
+class ImageTree:
+    """Every atom image within ``reach_bohr`` of the home cell, in a k-d tree
+    (``scipy.spatial.cKDTree``): ``atom``, ``shift`` (integer lattice vectors) per image."""
+
+    def __init__(self, cell: pbcgto.Cell, reach_bohr: float):
+        lattice, coords = cell.lattice_vectors(), cell.atom_coords()
+        nimg = _image_counts(cell, reach_bohr)
+        axes = [np.arange(-n, n + 1) for n in nimg]
+        shifts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
+        points = (coords[None] + (shifts @ lattice)[:, None]).reshape(-1, 3)  # (N_R·N, 3)
+        self.tree = cKDTree(points)
+        self.atom = np.tile(np.arange(len(coords)), len(shifts))
+        self.shift = np.repeat(shifts, len(coords), axis=0)
+
+    def query(self, centres: np.ndarray, radius: float) -> list[list[int]]:
+        """Image indices within ``radius`` of each centre (Bohr)."""
+        return self.tree.query_ball_point(centres, radius * (1 + 1e-12))
+
+
 def neighbour_pairs(cell: pbcgto.Cell, reach_bohr: float) -> tuple[np.ndarray, np.ndarray]:
     """Every (i, j, R) with |r_j + R − r_i| ≤ ``reach_bohr``, self pairs (i, i, 0) included,
     sorted by (i, j, R): ((P, 2) int64, (P, 3) int64), R in lattice vectors for the positions
-    as given. A k-d tree over the atoms of the images in reach (``scipy.spatial.cKDTree``),
-    queried for a chunk of home atoms at a time: time and memory ∝ pairs."""
-    lattice, coords = cell.lattice_vectors(), cell.atom_coords()
-    nimg = _image_counts(cell, reach_bohr)
-    axes = [np.arange(-n, n + 1) for n in nimg]
-    shifts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    points = (coords[None] + (shifts @ lattice)[:, None]).reshape(-1, 3)  # (N_R·N, 3)
-    tree = cKDTree(points)
-    n_atoms = len(coords)
+    as given. An :class:`ImageTree` queried for a chunk of home atoms at a time: time and
+    memory ∝ pairs."""
+    coords = cell.atom_coords()
+    images = ImageTree(cell, reach_bohr)
     parts = []
-    for start in range(0, n_atoms, 256):
-        found = tree.query_ball_point(coords[start : start + 256], reach_bohr * (1 + 1e-12))
+    for start in range(0, len(coords), 256):
+        found = images.query(coords[start : start + 256], reach_bohr)
         counts = np.array([len(f) for f in found])
         flat = np.concatenate([np.asarray(f, dtype=np.int64) for f in found])
         home = np.repeat(np.arange(start, start + len(found)), counts)
-        parts.append(np.column_stack([home, flat % n_atoms, shifts[flat // n_atoms]]))
+        parts.append(np.column_stack([home, images.atom[flat], images.shift[flat]]))
     table = np.concatenate(parts)
     table = table[np.lexsort(table.T[::-1])]  # by i, then j, then R
     return table[:, :2].copy(), table[:, 2:].copy()
+
+
+def spatial_chunks(cell: pbcgto.Cell, size: int) -> list[np.ndarray]:
+    """The atoms in chunks of about ``size`` that lie close together: atoms sorted by boxes
+    holding ``size`` atoms on average (lexicographic box order), then cut every ``size``."""
+    inv = np.linalg.inv(cell.lattice_vectors())
+    frac = np.mod(cell.atom_coords() @ inv, 1.0)
+    edge = (size * cell.vol / cell.natm) ** (1 / 3)
+    n = np.maximum(1, np.round(np.linalg.norm(cell.lattice_vectors(), axis=1) / edge))
+    box = np.minimum(np.floor(frac * n), n - 1).astype(np.int64)
+    order = np.lexsort((box[:, 2], box[:, 1], box[:, 0]))
+    return [np.sort(order[s : s + size]) for s in range(0, len(order), size)]
 
 
 def chunked_blocks(

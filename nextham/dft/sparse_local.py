@@ -5,8 +5,9 @@ per lattice image, and the plain-FFT task at k-points: memory ∝ nao² and beyo
 atoms. This module runs the same multigrid tasks on the same meshes with the same screening
 and writes straight into the record's flat blocks (:class:`nextham.dft.grid_pairs.PairTable`):
 
-* a task with a sparse partner: PySCF's ``NUMINT_fill2c`` for a chunk of home atoms
-  (:data:`CHUNK`) against only the atoms within the screening's reach of them, at every image;
+* a task with a sparse partner: PySCF's ``NUMINT_fill2c`` for a chunk of home atoms that lie
+  close together (:data:`CHUNK`, :func:`~nextham.dft.pairs.spatial_chunks`) against only the
+  atoms within the screening's reach of them, at every image;
 * the plain-FFT task (the most diffuse functions): the same grid sum in boxes of the task's
   coarse mesh (:func:`nextham.dft.grid_pairs.potential_blocks`).
 
@@ -23,7 +24,7 @@ from pyscf.pbc import tools
 from pyscf.pbc.dft.multigrid import multigrid as mg
 
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
-from nextham.dft.pairs import neighbour_pairs
+from nextham.dft.pairs import ImageTree, spatial_chunks
 from nextham.dft.realspace_grid import GRID_PRECISION, image_matrices, screening_precision
 
 CHUNK = 16
@@ -113,11 +114,15 @@ def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, ou
     time against the atoms within the screening's reach."""
     task = _Task(dense, sparse, precision)
     cell = dense.cell
-    ei, _ = neighbour_pairs(cell, task.reach())
+    reach = task.reach()
+    images = ImageTree(cell, reach)
+    coords = cell.atom_coords()
     inv_a = np.linalg.inv(cell.lattice_vectors())
-    for start in range(0, cell.natm, CHUNK):
-        mine = np.arange(start, min(start + CHUNK, cell.natm))
-        near = np.unique(ei[np.isin(ei[:, 0], mine), 1])
+    for mine in spatial_chunks(cell, CHUNK):
+        found = images.query(coords[mine], reach)
+        near = np.unique(
+            images.atom[np.concatenate([np.asarray(f, dtype=np.int64) for f in found])]
+        )
         parts = (_atoms_subset(task.h_cell, mine), _atoms_subset(task.h_cell, near),
                  _atoms_subset(task.l_cell, near))  # fmt: skip
         if not parts[0].nbas or not parts[1].nbas + parts[2].nbas:

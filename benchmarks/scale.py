@@ -1,0 +1,139 @@
+"""A large-cell prediction stage by stage: time and peak memory against the number of atoms.
+
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --sizes 64,216,512 --formula Si
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --sizes 64,216,512 --formula AlAs
+
+Cells are cubic diamond (Si) or zincblende (AlAs; both elements build H0 by multigrid, see
+``gridfock.VERIFIED_ELEMENTS``) supercells r×r×r of the 8-atom cube (64, 216, 512, 4,096,
+10,648 atoms for r = 2, 3, 4, 8, 11), rattled by 0.02 Å, with the model's engine settings.
+Each size runs in a fresh process (``--one``), so that its peak memory is its own. Stages:
+
+``S+H0``     ``zeroth_step`` as ``predict`` calls it (pairs, S, H0; pair blocks from
+             ``engine.SPARSE_H0_MIN_ATOMS`` atoms);
+``model``    the model on the record (committee and gate where the file has them);
+``write``    S, H0 and H to an HDF5 record (``nextham.store.hdf5.write_record``);
+``spectra``  at Γ: band edges by inertia slicing of the sparse H(k), S(k)
+             (``largecell.sparse_band_edges``) and the KPM DOS (0.1 eV);
+             ``--no-spectra`` leaves it out.
+
+Each row gives the seconds per stage and the process's peak RSS (GB) after each stage
+(``ru_maxrss`` only grows, so a column is the largest so far); then log-log slopes of time and
+peak memory between consecutive sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from ase.build import bulk
+
+CUBES = {"Si": ("diamond", 5.43), "AlAs": ("zincblende", 5.66)}
+STAGES = ("S+H0", "model", "write", "spectra")
+
+
+def supercell(formula: str, n_atoms: int):
+    """The rattled r×r×r supercell of the 8-atom cube with ``n_atoms`` = 8 r³."""
+    r = round((n_atoms / 8) ** (1 / 3))
+    if 8 * r**3 != n_atoms:
+        raise SystemExit(f"{n_atoms} atoms is not 8 r³ (64, 216, 512, 4096, 10648, …)")
+    kind, a = CUBES[formula]
+    atoms = bulk(formula, kind, a=a, cubic=True).repeat((r, r, r))
+    atoms.positions += np.random.default_rng(0).normal(0, 0.02, atoms.positions.shape)
+    return atoms
+
+
+def _peak_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
+def one(formula: str, n_atoms: int, model: str | None, spectra: bool) -> dict:
+    """Run the stages for one cell in this process; {stage: (seconds, peak GB)} and counts."""
+    from nextham.dft.engine import zeroth_step
+    from nextham.predict.predictor import Predictor
+    from nextham.record import keys as K
+    from nextham.spectra import largecell
+    from nextham.store.hdf5 import write_record
+
+    predictor = Predictor.from_file(model)
+    atoms = supercell(formula, n_atoms)
+    out, t0 = {"atoms": n_atoms}, time.perf_counter()
+
+    def done(stage: str) -> None:
+        nonlocal t0
+        out[stage] = (time.perf_counter() - t0, _peak_gb())
+        print(f"  {n_atoms} atoms: {stage} {out[stage][0]:.1f} s", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+
+    record, _ = zeroth_step(atoms, predictor.settings, h0_method=predictor.h0_method)
+    done("S+H0")
+    h = predictor._apply(record)[0]
+    done("model")
+    with tempfile.TemporaryDirectory() as tmp:
+        write_record(Path(tmp) / "record.h5", {**record, K.HT: h}, "scale")
+    done("write")
+    if spectra:
+        gamma = np.zeros((1, 3))
+        edges = largecell.sparse_band_edges(record, h, gamma)
+        largecell.sparse_mesh_dos(record, h, (1, 1, 1), n_vectors=4)
+        out["gap_ev"] = float(edges.gap)
+        done("spectra")
+    out["pairs"] = len(record[K.EDGE_INDEX])
+    out["h0_build"] = record[K.META].get("h0_build")
+    return out
+
+
+def _slope(x0, x1, y0, y1) -> str:
+    return f"{np.log(y1 / y0) / np.log(x1 / x0):.2f}" if min(y0, y1) > 0 else "–"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="64,216,512")
+    p.add_argument("--formula", default="Si", choices=sorted(CUBES))
+    p.add_argument("--model", default=None, help="model file (default: the shipped model)")
+    p.add_argument("--no-spectra", action="store_true")
+    p.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.one is not None:
+        print(json.dumps(one(args.formula, args.one, args.model, not args.no_spectra)))
+        return
+    rows = []
+    for n in (int(s) for s in args.sizes.split(",")):
+        cmd = [sys.executable, __file__, "--one", str(n), "--formula", args.formula]
+        cmd += (["--model", args.model] if args.model else []) + (
+            ["--no-spectra"] * args.no_spectra
+        )
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        if run.returncode != 0:
+            print(f"{n} atoms failed:\n{run.stderr[-2000:]}")
+            break
+        rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
+    stages = [s for s in STAGES if rows and s in rows[0]]
+    print(f"{date.today()}, {platform.machine()}, {args.formula}; seconds (peak GB so far)")
+    print("| atoms | pairs | H0 build | " + " | ".join(stages) + " | total s | gap eV |")
+    print("|---" * (len(stages) + 5) + "|")
+    for r in rows:
+        cells = " | ".join(f"{r[s][0]:.1f} ({r[s][1]:.2f})" for s in stages)
+        total = sum(r[s][0] for s in stages)
+        gap = f"{r['gap_ev']:.3f}" if "gap_ev" in r else "–"
+        print(f"| {r['atoms']} | {r['pairs']} | {r['h0_build']} | {cells} | {total:.1f} | {gap} |")
+    for a, b in itertools.pairwise(rows):
+        t = {s: _slope(a["atoms"], b["atoms"], a[s][0], b[s][0]) for s in stages}
+        mem = _slope(a["atoms"], b["atoms"], a[stages[-1]][1], b[stages[-1]][1])
+        print(f"slopes {a['atoms']} → {b['atoms']}: time " +
+              ", ".join(f"{s} {v}" for s, v in t.items()) + f"; peak memory {mem}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
