@@ -141,3 +141,16 @@ def test_cli_unknown_element_and_unreadable_file(tmp_path, capsys):
     assert main(["predict", str(missing), "--out", str(out)]) == 2
     assert "missing.cif" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_predict_reports_each_stage(predictor):
+    lines = []
+    predictor.report = lines.append
+    try:
+        pred = predictor.predict(read(EXAMPLE), "AlP")
+    finally:
+        predictor.report = None
+    assert len(lines) == 4
+    assert "pairs, S built" in lines[0] and lines[1].startswith("H0 built by")
+    assert lines[2].startswith("model applied")
+    assert lines[3].startswith(f"Fermi level {pred.record['meta']['fermi_level']:.3f} eV")

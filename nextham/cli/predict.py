@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     ds = Dataset.create(args.out, predictor.settings, structures)
     table = Table("structure", "atoms", "H0 s", "model s", "E_F eV", "reliability")
     for name, atoms in track(structures, description="predict", transient=True):
+        predictor.report = _reporter(name) if len(atoms) >= REPORT_ATOMS else None
         pred = predictor.predict(atoms, name)
         ds.add(name, pred.record)
         _export(ds, name, pred.record, args.format)
@@ -81,6 +82,16 @@ def run(args: argparse.Namespace) -> int:
     Console().print(table)
     print(f"wrote {len(structures)} predictions to {ds.path}")
     return 0
+
+
+REPORT_ATOMS = 100
+"""Structures from this size report each stage as it finishes (on stderr)."""
+
+
+def _reporter(name: str):
+    import sys
+
+    return lambda line: print(f"{name}: {line}", file=sys.stderr, flush=True)
 
 
 def _fermi_text(meta: dict) -> str:

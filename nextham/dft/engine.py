@@ -21,7 +21,7 @@ Method (see docs/engine.md)
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -331,6 +331,7 @@ def zeroth_step(
     verbose: int = 0,
     h0_method: str = "reference",
     defer_h0: bool = False,
+    report: Callable[[str], None] | None = None,
 ) -> tuple[dict, object]:
     """S and H0 of one structure, no SCF: returns (record without ``HT``, SCF object).
 
@@ -340,6 +341,7 @@ def zeroth_step(
     pair blocks: :data:`SPARSE_H0_MIN_ATOMS`) let a caller go on to the SCF.
     ``defer_h0``: where the folded mesh build applies (:func:`mesh_blocks`), leave ``H0`` out
     of the record (``mf.nextham_h0_deferred``) so that the caller builds it together with HT.
+    ``report``: called with one line after each stage (pairs and S, H0), for long runs.
     """
     spinor = settings.spinor
     t0 = time.perf_counter()
@@ -348,6 +350,8 @@ def zeroth_step(
     edge_index, cell_shift, s_blocks = select_pairs(
         cell, settings.overlap_threshold, settings.cutoff
     )
+    if report:
+        report(f"{len(edge_index)} pairs, S built ({time.perf_counter() - t0:.1f} s)")
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
     pairs_only = method == "multigrid" and not spinor and cell.natm >= SPARSE_H0_MIN_ATOMS
@@ -362,6 +366,9 @@ def zeroth_step(
     else:
         h0 = flat_blocks([])
     mf.nextham_dm0, mf.nextham_tmesh = dm0, tmesh
+    if report and not mf.nextham_h0_deferred:
+        build = "as pair blocks" if pairs_only else f"by {method} through k-space"
+        report(f"H0 built {build} ({time.perf_counter() - t0:.1f} s)")
     meta = {
         "nextham_version": nextham.__version__,
         "pyscf_version": pyscf.__version__,

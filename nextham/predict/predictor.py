@@ -19,6 +19,7 @@ with :class:`nextham.store.dataset.Dataset`, exported to DeepH/DeePTB, or plotte
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -133,6 +134,10 @@ class Predictor:
     """Apply the gate of a calibrated committee (H = H0 + g ⊙ ΔH); False gives H0 + ΔH. No
     effect for model files without an uncertainty."""
 
+    report: Callable[[str], None] | None = None
+    """Called with one line after each stage of :meth:`predict` (pairs and S, H0, model,
+    Fermi level); None: silent."""
+
     @property
     def has_uncertainty(self) -> bool:
         """Whether the model file holds a calibrated committee (uncertainty and gate)."""
@@ -142,7 +147,9 @@ class Predictor:
         """Build S and H0 with the engine (no SCF), then apply the model."""
         atoms = validate(atoms, name)
         self.check(atoms, name)
-        record, _mf = zeroth_step(atoms, self.settings, h0_method=self.h0_method)
+        record, _mf = zeroth_step(
+            atoms, self.settings, h0_method=self.h0_method, report=self.report
+        )
         return self.predict_record(record, name)
 
     def predict_record(self, record: dict, name: str = "structure") -> Prediction:
@@ -151,6 +158,7 @@ class Predictor:
         t0 = time.perf_counter()
         h, raw, uncertainty = self._apply(record)
         t_model = time.perf_counter() - t0
+        self._report(f"model applied ({t_model:.1f} s)")
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
         domain = reliability(out, raw, self.meta["domain"]) if "domain" in self.meta else {}
         report = combine_flags(domain, uncertainty)
@@ -165,9 +173,15 @@ class Predictor:
                 "reliability": report,
             }
         )
+        self._report(f"Fermi level {out[K.META]['fermi_level']:.3f} eV "
+                     f"({time.perf_counter() - t0 - t_model:.1f} s)")  # fmt: skip
         for key in ("eigenvalues", "kpts_frac", "energy_ev", "scf_converged", "scf_cycles"):
             out[K.META].pop(key, None)  # DFT results of a reference, not of the prediction
         return Prediction(name, out, report, times)
+
+    def _report(self, line: str) -> None:
+        if self.report is not None:
+            self.report(line)
 
     def _apply(self, record: dict) -> tuple:
         """(H returned, raw H0 + ΔH, uncertainty report or None) of one record."""
