@@ -4,6 +4,7 @@ k-space builds, pair by pair, with no whole-cell matrix. Comparisons are made at
 
 import numpy as np
 import pytest
+import scipy.linalg
 from ase.build import bulk
 from pyscf.pbc.dft import multigrid
 
@@ -13,7 +14,7 @@ from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
 from nextham.dft.pairs import neighbour_pairs, spatial_chunks
 from nextham.dft.settings import EngineSettings
-from nextham.dft.sparse_local import local_pair_blocks
+from nextham.dft.sparse_local import decontracted, local_pair_blocks
 from nextham.record import keys as K
 from nextham.record.layout import block_pointers
 
@@ -121,3 +122,18 @@ def test_spatial_chunks_cover_every_atom_once_and_stay_compact():
     spread = [np.ptp(coords[c], axis=0).max() for c in chunks]  # Bohr
     side = np.linalg.norm(cell.lattice_vectors(), axis=1).max()
     assert np.median(spread) < 0.7 * side  # consecutive indices would span the whole cell
+
+
+@pytest.mark.parametrize("basis", ["szv", "dzvp-molopt-sr"])
+def test_decontraction_per_element_equals_pyscfs(basis):
+    """dzvp-molopt-sr shares primitives between shells (PySCF merges them): same cell, same
+    contraction matrix as ``decontract_basis(aggregate=True)``, block by block."""
+    atoms = _rattled(bulk("SiC", "zincblende", a=4.36).repeat((2, 1, 1)))
+    cell = build_cell(atoms, EngineSettings(basis=basis, ke_cutoff_ev=300.0))
+    ref_cell, ref = cell.decontract_basis(to_cart=True, aggregate=True)
+    pcell, blocks = decontracted(cell)
+    np.testing.assert_array_equal(pcell._bas[:, :4], ref_cell._bas[:, :4])
+    np.testing.assert_allclose(
+        np.concatenate(pcell.bas_exps()), np.concatenate(ref_cell.bas_exps())
+    )
+    np.testing.assert_allclose(scipy.linalg.block_diag(*blocks), ref, rtol=0, atol=1e-14)

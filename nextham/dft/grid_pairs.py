@@ -30,6 +30,7 @@ from pyscf.gto.eval_gto import eval_gto
 from scipy.spatial import cKDTree
 
 from nextham.dft.cell import atom_ao_slices
+from nextham.dft.pairs import shell_rows
 
 GRID_CUTOFF = 1e-11
 """Orbital value below which an atom image is left out of a box (sets each atom's reach)."""
@@ -85,8 +86,6 @@ class GridBoxes:
         span = (per_box / self.mesh) * corners @ self.lattice
         self.radius = float(np.linalg.norm(span - span.mean(axis=0), axis=1).max())
         self._images(self.reach.max() + self.radius)
-        bas = np.asarray(cell._bas)
-        self._bas_rows = [np.flatnonzero(bas[:, molgto.ATOM_OF] == a) for a in range(cell.natm)]
         self.ao_slices = atom_ao_slices(cell)
         self.width = self.ao_slices[:, 1] - self.ao_slices[:, 0]
         self.cart = bool(cell.cart)
@@ -135,9 +134,9 @@ class GridBoxes:
         atm = np.asarray(self.cell._atm)[box.ids].copy()
         env = np.append(self.cell._env, (self.img_pos_of(box)).ravel())
         atm[:, molgto.PTR_COORD] = len(self.cell._env) + 3 * np.arange(len(box.ids))
-        rows = [self._bas_rows[a] for a in box.ids]
-        bas = np.asarray(self.cell._bas)[np.concatenate(rows)].copy()
-        bas[:, molgto.ATOM_OF] = np.repeat(np.arange(len(box.ids)), [len(r) for r in rows])
+        rows, counts = shell_rows(self.cell, box.ids)
+        bas = np.asarray(self.cell._bas)[rows].copy()
+        bas[:, molgto.ATOM_OF] = np.repeat(np.arange(len(box.ids)), counts)
         mol = _Bare(atm, bas, env, self.cart)
         name = ("GTOval_cart" if self.cart else "GTOval_sph") + ("_deriv1" if deriv else "")
         out = eval_gto(mol, name, box.coords)

@@ -46,16 +46,27 @@ def image_subcell(cell: pbcgto.Cell, atom_ids: np.ndarray, disp_bohr: np.ndarray
     coords = cell.atom_coords()[atom_ids] + disp_bohr
     atm = np.asarray(cell._atm)[atom_ids].copy()
     atm[:, molgto.PTR_COORD] = cell._env.size + 3 * np.arange(len(atom_ids))
-    bas_rows = [np.flatnonzero(cell._bas[:, molgto.ATOM_OF] == a) for a in range(cell.natm)]
-    owner = np.concatenate([np.full(len(bas_rows[a]), n) for n, a in enumerate(atom_ids)])
-    bas = np.asarray(cell._bas)[np.concatenate([bas_rows[a] for a in atom_ids])].copy()
-    bas[:, molgto.ATOM_OF] = owner
+    rows, counts = shell_rows(cell, atom_ids)
+    bas = np.asarray(cell._bas)[rows].copy()
+    bas[:, molgto.ATOM_OF] = np.repeat(np.arange(len(atom_ids)), counts)
     sub._atm = np.asarray(atm, dtype=np.int32)
     sub._bas = np.asarray(bas, dtype=np.int32)
     sub._env = np.append(cell._env, coords.ravel())
     symbols = [cell.atom_symbol(a) for a in atom_ids]
     sub.atom = sub._atom = [(sym, tuple(xyz)) for sym, xyz in zip(symbols, coords)]
     return sub
+
+
+def shell_rows(cell: pbcgto.Cell, atom_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of ``cell._bas`` of each atom of ``atom_ids`` in that order, shells per atom);
+    PySCF keeps each atom's shells together and in atom order, so two binary searches find
+    them: O(len(atom_ids) log nbas), not O(natm · nbas)."""
+    owner = np.asarray(cell._bas[:, molgto.ATOM_OF])
+    ids = np.asarray(atom_ids, dtype=np.int64)
+    start = np.searchsorted(owner, ids, side="left")
+    counts = np.searchsorted(owner, ids, side="right") - start
+    rows = np.repeat(start - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+    return rows + np.arange(int(counts.sum())), counts
 
 
 CHUNK = 32

@@ -18,13 +18,13 @@ Time and memory ∝ pairs. Same numbers as ``local_matrices`` to rounding
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
+import scipy.sparse
 from pyscf import gto as molgto
 from pyscf.pbc import tools
 from pyscf.pbc.dft.multigrid import multigrid as mg
 
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
-from nextham.dft.pairs import ImageTree, spatial_chunks
+from nextham.dft.pairs import ImageTree, shell_rows, spatial_chunks
 from nextham.dft.realspace_grid import GRID_PRECISION, image_matrices, screening_precision
 
 CHUNK = 16
@@ -52,11 +52,32 @@ def local_pair_blocks(
 
 
 def _atoms_subset(pcell, atoms: np.ndarray):
-    """Copy of the primitive cell ``pcell`` with the shells of ``atoms`` only (atom order)."""
+    """Copy of the primitive cell ``pcell`` with the shells of ``atoms`` only (sorted ids)."""
     sub = pcell.copy(deep=False)
-    owner = pcell._bas[:, molgto.ATOM_OF]
-    sub._bas = np.asarray(pcell._bas[np.isin(owner, atoms)], dtype=np.int32)
+    sub._bas = np.asarray(pcell._bas[shell_rows(pcell, atoms)[0]], dtype=np.int32)
     return sub
+
+
+def decontracted(cell) -> tuple:
+    """(primitive Cartesian cell, each atom's contraction block (n_prim,a × n_ao,a)): PySCF's
+    ``decontract_basis(to_cart=True, aggregate=True)`` done once per element, so that its
+    block-diagonal matrix of the whole cell (n_prim × n_ao, dense) is never formed."""
+    reps: dict[str, int] = {}
+    symbol = [cell.atom_symbol(a) for a in range(cell.natm)]
+    for a, sym in enumerate(symbol):
+        reps.setdefault(sym, a)
+    rep_ids = np.array(sorted(reps.values()))
+    sub = cell.copy(deep=False)
+    sub._bas = np.asarray(cell._bas[shell_rows(cell, rep_ids)[0]], dtype=np.int32)
+    psub, coeff = sub.decontract_basis(to_cart=True, aggregate=True)
+    prim, contr = psub.aoslice_by_atom()[:, 2:4], sub.aoslice_by_atom()[:, 2:4]
+    block = {r: coeff[slice(*prim[r]), slice(*contr[r])] for r in rep_ids}
+    rep_of = np.array([reps[sym] for sym in symbol])
+    rows, counts = shell_rows(psub, rep_of)
+    pcell = psub.copy(deep=False)
+    pcell._bas = np.asarray(psub._bas[rows], dtype=np.int32)
+    pcell._bas[:, molgto.ATOM_OF] = np.repeat(np.arange(cell.natm), counts)
+    return pcell, [block[r] for r in rep_of]
 
 
 def _rows(aoslice: np.ndarray, atoms: np.ndarray) -> np.ndarray:
@@ -69,23 +90,20 @@ class _Task:
     its dense (h) and sparse (l) functions, their atoms' slices, the screening threshold."""
 
     def __init__(self, dense, sparse, precision: float):
-        self.h_cell, self.h_coeff = dense.cell.decontract_basis(to_cart=True, aggregate=True)
-        self.l_cell, self.l_coeff = sparse.cell.decontract_basis(to_cart=True, aggregate=True)
+        self.h_cell, self.h_blocks = decontracted(dense.cell)
+        self.l_cell, self.l_blocks = decontracted(sparse.cell)
         self.mesh = dense.mesh
         self.scaled = screening_precision(self.h_cell + self.l_cell, self.mesh, precision)
         self.idx_h, self.idx_l = np.asarray(dense.ao_idx), np.asarray(sparse.ao_idx)
         self.slices = {
             name: np.asarray(c.aoslice_by_atom()[:, 2:4])
-            for name, c in (("hp", self.h_cell), ("lp", self.l_cell), ("hc", dense.cell),
-                            ("lc", sparse.cell))
-        }  # fmt: skip
+            for name, c in (("hc", dense.cell), ("lc", sparse.cell))
+        }
 
-    def coeff(self, kind: str, atoms: np.ndarray) -> np.ndarray:
-        """Contraction sub-matrix (primitive Cartesians × contracted) of ``atoms``."""
-        c = self.h_coeff if kind == "h" else self.l_coeff
-        return c[
-            np.ix_(_rows(self.slices[kind + "p"], atoms), _rows(self.slices[kind + "c"], atoms))
-        ]
+    def coeff(self, kind: str, atoms: np.ndarray) -> scipy.sparse.csr_matrix:
+        """Contraction matrix (primitive Cartesians × contracted) of ``atoms``, sparse."""
+        blocks = self.h_blocks if kind == "h" else self.l_blocks
+        return scipy.sparse.block_diag([blocks[a] for a in atoms], format="csr")
 
     def glob(self, kind: str, atoms: np.ndarray) -> np.ndarray:
         """The full cell's orbital indices of the task's ``kind`` functions on ``atoms``."""
@@ -131,8 +149,8 @@ def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, ou
         sl = (0, parts[0].nbas, parts[0].nbas, t_cell.nbas)
         ls, mat = image_matrices(t_cell, v_r, sl, task.mesh, precision, task.scaled)
         shifts = np.rint(ls @ inv_a).astype(np.int64)
-        c_i = task.coeff("h", mine)
-        c_j = scipy.linalg.block_diag(task.coeff("h", near), task.coeff("l", near))
+        c_i = task.coeff("h", mine).T.tocsr()
+        c_j = scipy.sparse.block_diag([task.coeff("h", near), task.coeff("l", near)]).T.tocsr()
         g_i = task.glob("h", mine)
         g_h, g_l = task.glob("h", near), task.glob("l", near)
         g_j = np.concatenate([g_h, g_l])
@@ -140,7 +158,7 @@ def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, ou
         for img, shift in enumerate(shifts):
             if not mat[img].any():
                 continue
-            block = c_j.T @ (mat[img] @ c_i)  # (j, i): ⟨φ_i|v|φ_j(r − L)⟩
+            block = np.asarray(c_j @ np.asarray(c_i @ mat[img].T).T)  # (j, i): ⟨φ_i|v|φ_j(r−L)⟩
             col_shift = np.broadcast_to(shift, (len(g_j), 3))
             table.add(out, g_i, zero_i, g_j, col_shift, block.T)
             if len(g_l):  # ⟨l(r)|v|h(r + L)⟩ = ⟨h|v|l(r − L)⟩ᵀ: pair (l atom, h atom, −L)
