@@ -9,7 +9,7 @@ from ase.build import bulk
 from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
-from nextham.dft import engine, gridfock, mesh_fock, realspace_grid, sad, sparse_h0
+from nextham.dft import engine, gridfock, mesh_fock, realspace_grid, sad, sparse_h0, sparse_local
 from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
 from nextham.dft.pairs import neighbour_pairs, spatial_chunks
@@ -99,6 +99,7 @@ def test_zeroth_step_builds_large_cells_from_pairs(monkeypatch):
     settings = EngineSettings(ke_cutoff_ev=300.0)
     kspace_rec, _ = engine.zeroth_step(atoms, settings, h0_method="multigrid")
     monkeypatch.setattr(engine, "SPARSE_H0_MIN_ATOMS", 8)
+    monkeypatch.setattr(sparse_local, "IMAGE_BYTES", 1)  # one image per integration call
     pairs_rec, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid")
     assert (kspace_rec[K.META]["h0_build"], pairs_rec[K.META]["h0_build"]) == ("k-space", "pairs")
     assert mf.nextham_dm0 is None  # no whole-cell density matrix

@@ -15,6 +15,7 @@ is checked against them in ``tests/test_dft_gridfock.py``.
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterator
 
 import numpy as np
 import scipy.linalg
@@ -79,6 +80,16 @@ def image_matrices(
     mat (nL, naoj, naoi)) with mat[L, q, p] = ⟨χ_p| v |χ_q(r − L)⟩ over primitive Cartesians.
     ``precision`` plays the role of ``cell.precision`` in PySCF's screening; ``scaled``, if
     given, is the threshold itself (:func:`screening_precision` of a larger cell)."""
+    batches = list(image_matrix_batches(t_cell, weights, shls_slice, mesh, precision, scaled))
+    return np.concatenate([ls for ls, _ in batches]), np.concatenate([m for _, m in batches])
+
+
+def image_matrix_batches(
+    t_cell, weights, shls_slice, mesh, precision: float, scaled: float | None = None,
+    max_bytes: float | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+    """:func:`image_matrices` a batch of images at a time, each batch's matrices at most
+    ``max_bytes`` (None: one batch): yields (Ls, mat) as that function returns them."""
     precision = screening_precision(t_cell, mesh, precision) if scaled is None else scaled
     atm, bas, env = molgto.conc_env(
         t_cell._atm, t_cell._bas, t_cell._env, t_cell._atm, t_cell._bas, t_cell._env
@@ -96,20 +107,23 @@ def image_matrices(
     orth = abs(a - np.diag(a.diagonal())).max() < 1e-12
     fn = getattr(libdft, "NUMINTeval_lda" + ("_orth" if orth else "_nonorth"))
     weights = np.ascontiguousarray(weights, dtype=np.double)
-    mat = np.zeros((len(ls), 1, naoj, naoi))
+    step = len(ls) if max_bytes is None else max(1, int(max_bytes // (8 * naoi * naoj)))
     c_int3 = ctypes.c_int * 3
-    libdft.NUMINT_fill2c(
-        fn, weights.ctypes.data_as(ctypes.c_void_p), mat.ctypes.data_as(ctypes.c_void_p),
-        ctypes.c_int(1), ctypes.c_int(0), (ctypes.c_int * 4)(i0, i1, j0, j1),
-        ao_loc.ctypes.data_as(ctypes.c_void_p), ctypes.c_double(log_prec),
-        ctypes.c_int(3), ctypes.c_int(len(ls)), ls.ctypes.data_as(ctypes.c_void_p),
-        a.ctypes.data_as(ctypes.c_void_p), b.ctypes.data_as(ctypes.c_void_p),
-        c_int3(0, 0, 0), c_int3(*mesh), c_int3(*mesh),
-        atm.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(atm)),
-        bas.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(bas)),
-        env.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(env)),
-    )  # fmt: skip
-    return ls, mat[:, 0]
+    for s0 in range(0, len(ls), max(step, 1)):
+        part = np.ascontiguousarray(ls[s0 : s0 + step])
+        mat = np.zeros((len(part), 1, naoj, naoi))
+        libdft.NUMINT_fill2c(
+            fn, weights.ctypes.data_as(ctypes.c_void_p), mat.ctypes.data_as(ctypes.c_void_p),
+            ctypes.c_int(1), ctypes.c_int(0), (ctypes.c_int * 4)(i0, i1, j0, j1),
+            ao_loc.ctypes.data_as(ctypes.c_void_p), ctypes.c_double(log_prec),
+            ctypes.c_int(3), ctypes.c_int(len(part)), part.ctypes.data_as(ctypes.c_void_p),
+            a.ctypes.data_as(ctypes.c_void_p), b.ctypes.data_as(ctypes.c_void_p),
+            c_int3(0, 0, 0), c_int3(*mesh), c_int3(*mesh),
+            atm.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(atm)),
+            bas.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(bas)),
+            env.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(len(env)),
+        )  # fmt: skip
+        yield part, mat[:, 0]
 
 
 def local_matrices(

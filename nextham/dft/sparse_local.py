@@ -25,10 +25,12 @@ from pyscf.pbc.dft.multigrid import multigrid as mg
 
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
 from nextham.dft.pairs import ImageTree, shell_rows, spatial_chunks
-from nextham.dft.realspace_grid import GRID_PRECISION, image_matrices, screening_precision
+from nextham.dft.realspace_grid import GRID_PRECISION, image_matrix_batches, screening_precision
 
 CHUNK = 16
 """Home atoms per ``NUMINT_fill2c`` call."""
+IMAGE_BYTES = 2e8
+"""Largest per-image matrix batch of one call (the images of a chunk are split to fit)."""
 
 
 def local_pair_blocks(
@@ -147,21 +149,23 @@ def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, ou
             continue
         t_cell = parts[0] + parts[1] + parts[2]
         sl = (0, parts[0].nbas, parts[0].nbas, t_cell.nbas)
-        ls, mat = image_matrices(t_cell, v_r, sl, task.mesh, precision, task.scaled)
-        shifts = np.rint(ls @ inv_a).astype(np.int64)
+        batches = image_matrix_batches(t_cell, v_r, sl, task.mesh, precision, task.scaled,
+                                       max_bytes=IMAGE_BYTES)  # fmt: skip
         c_i = task.coeff("h", mine).T.tocsr()
         c_j = scipy.sparse.block_diag([task.coeff("h", near), task.coeff("l", near)]).T.tocsr()
         g_i = task.glob("h", mine)
         g_h, g_l = task.glob("h", near), task.glob("l", near)
         g_j = np.concatenate([g_h, g_l])
         zero_i = np.zeros((len(g_i), 3), dtype=np.int64)
-        for img, shift in enumerate(shifts):
-            if not mat[img].any():
-                continue
-            block = np.asarray(c_j @ np.asarray(c_i @ mat[img].T).T)  # (j, i): ⟨φ_i|v|φ_j(r−L)⟩
-            col_shift = np.broadcast_to(shift, (len(g_j), 3))
-            table.add(out, g_i, zero_i, g_j, col_shift, block.T)
-            if len(g_l):  # ⟨l(r)|v|h(r + L)⟩ = ⟨h|v|l(r − L)⟩ᵀ: pair (l atom, h atom, −L)
-                l_shift = np.zeros((len(g_l), 3), dtype=np.int64)
-                table.add(out, g_l, l_shift, g_i, np.broadcast_to(-shift, (len(g_i), 3)),
-                          block[len(g_h):])  # fmt: skip
+        for ls, mat in batches:
+            shifts = np.rint(ls @ inv_a).astype(np.int64)
+            for img, shift in enumerate(shifts):
+                if not mat[img].any():
+                    continue
+                block = np.asarray(c_j @ np.asarray(c_i @ mat[img].T).T)  # (j, i): ⟨φ_i|v|φ_j(r−L)⟩
+                col_shift = np.broadcast_to(shift, (len(g_j), 3))
+                table.add(out, g_i, zero_i, g_j, col_shift, block.T)
+                if len(g_l):  # ⟨l(r)|v|h(r + L)⟩ = ⟨h|v|l(r − L)⟩ᵀ: pair (l atom, h atom, −L)
+                    l_shift = np.zeros((len(g_l), 3), dtype=np.int64)
+                    table.add(out, g_l, l_shift, g_i, np.broadcast_to(-shift, (len(g_i), 3)),
+                              block[len(g_h):])  # fmt: skip
