@@ -163,7 +163,7 @@ def test_pairs_of_atoms_outside_the_cell_and_chunked_integrals():
     """An atom given outside the cell (on a face, and a lattice vector away) gets the same
     pairs and blocks as the exhaustive search; integrals in chunks of one home atom equal one
     chunk; the kinetic blocks Bloch-sum to PySCF's T(k) (phases and offsets)."""
-    from nextham.dft.pairs import _reach_bohr, neighbour_pairs, pair_blocks
+    from nextham.dft.pairs import neighbour_pairs, overlap_reach_bohr, pair_blocks
 
     atoms = bulk("Si", "diamond", a=5.43) * (2, 1, 1)
     atoms.positions[0] += atoms.cell[0] * 1.0  # a lattice vector away: frac x = 2, y = z = 0
@@ -176,7 +176,7 @@ def test_pairs_of_atoms_outside_the_cell_and_chunked_integrals():
     t1 = pair_blocks(cell, ei, cs, "int1e_kin", chunk=1)
     t4 = pair_blocks(cell, ei, cs, "int1e_kin", chunk=4)
     assert all(np.array_equal(a, b) for a, b in zip(t1, t4))
-    ei, cs = neighbour_pairs(cell, _reach_bohr(cell, 1e-12))  # every pair that matters
+    ei, cs = neighbour_pairs(cell, overlap_reach_bohr(cell, 1e-12))  # every pair that matters
     t1 = pair_blocks(cell, ei, cs, "int1e_kin")
     kfrac = np.array([[0.13, -0.27, 0.31]])
     tk = np.asarray(cell.pbc_intor("int1e_kin", kpts=cell.get_abs_kpts(kfrac)))[0]

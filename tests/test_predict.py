@@ -154,3 +154,17 @@ def test_predict_reports_each_stage(predictor):
     assert "pairs, S built" in lines[0] and lines[1].startswith("H0 built by")
     assert lines[2].startswith("model applied")
     assert lines[3].startswith(f"Fermi level {pred.record['meta']['fermi_level']:.3f} eV")
+
+
+def test_a_cell_that_cannot_fit_is_refused_before_any_work(predictor, monkeypatch):
+    from nextham.predict import budget
+    from nextham.predict import predictor as predictor_module
+
+    atoms = read(EXAMPLE).repeat((3, 3, 3))
+    need = budget.prediction_bytes(atoms, predictor.settings)
+    small = budget.prediction_bytes(read(EXAMPLE), predictor.settings)
+    assert need > small > budget.BASE_BYTES  # grows with the cell
+    monkeypatch.setattr(budget, "available_bytes", lambda: 0.5 * need)
+    monkeypatch.setattr(predictor_module, "zeroth_step", lambda *a, **k: pytest.fail("work"))
+    with pytest.raises(InputError, match=r"big: predicting this cell needs about .* GB of memory"):
+        predictor.predict(atoms, "big")

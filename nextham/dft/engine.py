@@ -52,6 +52,11 @@ SPARSE_H0_MIN_ATOMS = 128
 through k-space (faster for small cells)."""
 
 
+def h0_from_pairs(cell, settings: EngineSettings, method: str) -> bool:
+    """Whether :func:`zeroth_step` builds H0 (resolved ``method``) as pair blocks."""
+    return method == "multigrid" and not settings.spinor and cell.natm >= SPARSE_H0_MIN_ATOMS
+
+
 def make_mf(cell, settings: EngineSettings):
     """The SCF object (KRKS or KGKS with SOC) on the settings' Γ-centred k-mesh of ``cell``;
     with ``soc_method='gth'`` its core Hamiltonian carries the GTH spin–orbit term
@@ -354,7 +359,7 @@ def zeroth_step(
         report(f"{len(edge_index)} pairs, S built ({time.perf_counter() - t0:.1f} s)")
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
-    pairs_only = method == "multigrid" and not spinor and cell.natm >= SPARSE_H0_MIN_ATOMS
+    pairs_only = h0_from_pairs(cell, settings, method)
     dm0 = None if pairs_only else sad_density(mf)
     mf.nextham_h0_deferred = defer_h0 and method == "reference" and can_fold(mf, tmesh)
     if pairs_only:

@@ -28,7 +28,7 @@ from nextham.conventions import BOHR_ANGSTROM
 from nextham.dft.cell import atom_ao_slices
 
 
-def _reach_bohr(cell: pbcgto.Cell, threshold: float) -> float:
+def overlap_reach_bohr(cell: pbcgto.Cell, threshold: float) -> float:
     """Distance beyond which no two basis functions overlap more than ``threshold``.
 
     Two normalized s Gaussians of exponent α at distance d overlap exp(−α d²/2); the most
@@ -198,7 +198,11 @@ def select_pairs(
     cell_shift : (E, 3) int64
     s_blocks : list of E arrays (n_i, n_j), dimensionless
     """
-    reach = cutoff / BOHR_ANGSTROM if cutoff is not None else _reach_bohr(cell, overlap_threshold)
+    reach = (
+        cutoff / BOHR_ANGSTROM
+        if cutoff is not None
+        else overlap_reach_bohr(cell, overlap_threshold)
+    )
     edge_index, cell_shift = neighbour_pairs(cell, reach)
     if cutoff is not None:
         return edge_index, cell_shift, pair_blocks(cell, edge_index, cell_shift)

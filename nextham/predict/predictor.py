@@ -31,6 +31,7 @@ from nextham.dft.engine import zeroth_step
 from nextham.dft.settings import EngineSettings, element_details, stored_settings
 from nextham.errors import InputError
 from nextham.model.files import load_model
+from nextham.predict import budget
 from nextham.predict.core import predict_committee, predict_hamiltonians
 from nextham.predict.domain import reliability, unseen_pair_mask
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
@@ -147,6 +148,7 @@ class Predictor:
         """Build S and H0 with the engine (no SCF), then apply the model."""
         atoms = validate(atoms, name)
         self.check(atoms, name)
+        budget.check_fits(name, budget.prediction_bytes(atoms, self.settings, self.h0_method))
         record, _mf = zeroth_step(
             atoms, self.settings, h0_method=self.h0_method, report=self.report
         )

@@ -1,0 +1,92 @@
+"""Memory a prediction needs, estimated before any work, and the refusal when it cannot fit.
+
+The estimate counts what grows with the cell: the stored matrix entries (S, H0, H and the
+model's features per pair, from the number of atom pairs within the overlap reach — an upper
+bound of the pairs the engine keeps) and the FFT mesh of the local potential; or, where H0 is
+built through k-space (small cells, elements without the multigrid build), the whole-cell
+matrices at the k-points of the transform mesh. The constants are fitted to
+``benchmarks/scale.py`` (rattled Si supercells, gth-szv; docs/predict.md) with a margin.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from ase import Atoms
+
+from nextham.dft.cell import atom_ao_slices, build_cell
+from nextham.dft.engine import h0_from_pairs, resolve_h0_method
+from nextham.dft.pairs import ImageTree, overlap_reach_bohr
+from nextham.dft.settings import EngineSettings
+from nextham.errors import InputError
+
+BYTES_PER_ENTRY = 1200.0
+"""Peak bytes per stored matrix entry (pair orbitals n_i n_j summed over pairs), all stages."""
+BYTES_PER_GRID_POINT = 600.0
+"""Peak bytes per point of the FFT mesh (density, potentials, multigrid sub-meshes)."""
+BASE_BYTES = 0.6e9
+"""The process itself (Python, PySCF, torch, the model)."""
+KSPACE_MATRICES = 24
+"""Whole-cell complex matrices alive at once in the k-space H0 build (per transform k)."""
+
+
+def pair_entries(cell, overlap_threshold: float) -> int:
+    """Σ n_i n_j over the atom pairs within the overlap reach (an upper bound of the stored
+    entries): one k-d tree count, no integrals."""
+    reach = overlap_reach_bohr(cell, overlap_threshold)
+    images = ImageTree(cell, reach)
+    width = np.diff(atom_ao_slices(cell), axis=1).ravel()
+    coords = cell.atom_coords()
+    total = 0
+    for start in range(0, cell.natm, 1024):
+        found = images.query(coords[start : start + 1024], reach)
+        for i, f in zip(range(start, start + len(found)), found):
+            total += int(width[i]) * int(width[images.atom[np.asarray(f, dtype=np.int64)]].sum())
+    return total
+
+
+def estimated_bytes(cell, overlap_threshold: float, pairs_only: bool, n_kpts: int) -> float:
+    """Peak memory (bytes) of a prediction of ``cell``; ``pairs_only``: H0 as pair blocks,
+    else through ``n_kpts`` k-points of a transform mesh."""
+    entries = pair_entries(cell, overlap_threshold)
+    grid = float(np.prod(cell.mesh))
+    need = BASE_BYTES + BYTES_PER_ENTRY * entries + BYTES_PER_GRID_POINT * grid
+    if not pairs_only:
+        need += KSPACE_MATRICES * 16.0 * cell.nao_nr() ** 2 * max(n_kpts, 1)
+    return need
+
+
+def prediction_bytes(atoms: Atoms, settings: EngineSettings, h0_method: str = "auto") -> float:
+    """:func:`estimated_bytes` of ``predict`` on ``atoms`` (H0 built as ``zeroth_step`` will:
+    pair blocks, or k-space with the transform mesh its pairs need)."""
+    cell = build_cell(atoms, settings)
+    pairs_only = h0_from_pairs(cell, settings, resolve_h0_method(cell, settings, h0_method))
+    reach = overlap_reach_bohr(cell, settings.overlap_threshold)
+    spacing = 1.0 / np.linalg.norm(np.linalg.inv(cell.lattice_vectors()), axis=0)
+    n_kpts = int(np.prod(2 * np.ceil(reach / spacing) + 1)) // 2 + 1  # time reversal
+    return estimated_bytes(cell, settings.overlap_threshold, pairs_only, n_kpts)
+
+
+def available_bytes() -> float:
+    """Memory the system can still give (``MemAvailable`` of /proc/meminfo; elsewhere the free
+    physical pages)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def check_fits(name: str, need: float, have: float | None = None) -> None:
+    """Refuse, before any work, a prediction that needs more memory than is available."""
+    have = available_bytes() if have is None else have
+    if need > have:
+        raise InputError(
+            f"{name}: predicting this cell needs about {need / 1e9:.1f} GB of memory, but "
+            f"{have / 1e9:.1f} GB are available; free memory, predict a smaller cell, or run "
+            "it on a machine with more memory"
+        )
