@@ -36,6 +36,7 @@ from pyscf.pbc.dft import multigrid
 from pyscf.pbc.gto import pseudo
 from pyscf.pbc.gto.pseudo import pp_int
 
+from nextham.dft.pairs import image_subcell
 from nextham.dft.realspace_grid import local_matrices
 
 try:  # PySCF's multigrid internals (2.x); if they move, every cell takes the reference build
@@ -158,7 +159,7 @@ def superposition_density_g(
 def _atom_density_g(cell, atom: int, block, shifts, gv) -> np.ndarray:
     """Σ_R Σ_μν D_μν FT[φ_μ(r) φ_ν(r − R)](G) for one atom at the origin, (ngrids,)."""
     out = np.zeros(len(gv), dtype=complex)
-    step = max(1, int(2e7 // max(block.size, 1)))
+    step = max(1, int(2e6 // max(block.size, 1)))  # ≈ 32 MB of transforms per call
     for shift in shifts:
         mol = _atom_pair_mol(cell, atom, shift)
         nb = mol.nbas // 2
@@ -203,7 +204,8 @@ def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray, blocks=None) -> n
     wv = tools.fft(weight * np.asarray(vxc), mesh).reshape(-1, ngrids)
     v = wv[0] + rho_g[0] * tools.get_coulG(cell, mesh=mesh)
     groups = atom_groups(cell)  # one local pseudopotential per element
-    vloc = pseudo.get_vlocG(cell, gv)[[atoms[0] for atoms in groups]]
+    reps = np.array([atoms[0] for atoms in groups])  # V_loc(G) of one atom per group only
+    vloc = pseudo.get_vlocG(image_subcell(cell, reps, np.zeros((len(reps), 3))), gv)
     v -= np.einsum("ij,ij->j", structure_factor_sums(cell, mesh, groups), vloc)
     if xctype == "GGA":
         v -= np.einsum("xp,px->p", 1j * wv[1:4], gv)
