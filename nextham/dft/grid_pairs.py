@@ -27,10 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from pyscf import gto as molgto
 from pyscf.gto.eval_gto import eval_gto
-from scipy.spatial import cKDTree
 
 from nextham.dft.cell import atom_ao_slices
-from nextham.dft.pairs import shell_rows
+from nextham.dft.pairs import ImageTree, shell_rows
 
 GRID_CUTOFF = 1e-11
 """Orbital value below which an atom image is left out of a box (sets each atom's reach)."""
@@ -43,13 +42,15 @@ class Box:
     """One box of grid points and the atom images whose orbitals reach it.
 
     ``points``: (n,) flat indices into the C-ordered FFT grid; ``coords``: (n, 3) Bohr;
-    ``ids``, ``shifts``: (m,) atoms and (m, 3) integer lattice shifts of the images;
-    ``cols``: (m + 1,) first column of each image in the box's orbital values."""
+    ``ids``, ``shifts``, ``pos``: (m,) atoms, (m, 3) integer lattice shifts and (m, 3) positions
+    (Bohr) of the images; ``cols``: (m + 1,) first column of each image in the box's orbital
+    values."""
 
     points: np.ndarray
     coords: np.ndarray
     ids: np.ndarray
     shifts: np.ndarray
+    pos: np.ndarray
     cols: np.ndarray
 
 
@@ -85,24 +86,10 @@ class GridBoxes:
         corners = np.array(np.meshgrid(*[[0, 1]] * 3, indexing="ij")).reshape(3, -1).T
         span = (per_box / self.mesh) * corners @ self.lattice
         self.radius = float(np.linalg.norm(span - span.mean(axis=0), axis=1).max())
-        self._images(self.reach.max() + self.radius)
+        self.images = ImageTree(cell, self.reach.max() + self.radius)
         self.ao_slices = atom_ao_slices(cell)
         self.width = self.ao_slices[:, 1] - self.ao_slices[:, 0]
         self.cart = bool(cell.cart)
-
-    def _images(self, reach_bohr: float) -> None:
-        """Every atom image within ``reach_bohr`` of the home cell, in a k-d tree."""
-        inv = np.linalg.inv(self.lattice)
-        spacing = 1.0 / np.linalg.norm(inv, axis=0)  # distance between lattice planes
-        n = np.ceil(reach_bohr / spacing).astype(int) + 1
-        axes = [np.arange(-m, m + 1) for m in n]
-        shifts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-        coords = self.cell.atom_coords()
-        pos = coords[None] + (shifts @ self.lattice)[:, None]  # (nR, natm, 3)
-        self.img_pos = pos.reshape(-1, 3)
-        self.img_atom = np.tile(np.arange(len(coords)), len(shifts))
-        self.img_shift = np.repeat(shifts, len(coords), axis=0)
-        self.tree = cKDTree(self.img_pos)
 
     def __len__(self) -> int:
         return int(np.prod([len(e) - 1 for e in self.edges]))
@@ -121,18 +108,19 @@ class GridBoxes:
 
     def _box(self, points: np.ndarray, coords: np.ndarray) -> Box:
         centre = coords.mean(axis=0)
-        near = np.asarray(self.tree.query_ball_point(centre, self.reach.max() + self.radius))
-        near = near[near >= 0] if len(near) else np.zeros(0, dtype=int)
-        dist = np.linalg.norm(self.img_pos[near] - centre, axis=1)
-        near = np.sort(near[dist <= self.reach[self.img_atom[near]] + self.radius])
-        ids = self.img_atom[near]
+        near = np.asarray(self.images.query(centre, self.reach.max() + self.radius), dtype=int)
+        pos = self.images.tree.data[near]
+        atom = self.images.atom[near]
+        keep = np.linalg.norm(pos - centre, axis=1) <= self.reach[atom] + self.radius
+        order = np.argsort(near[keep], kind="stable")
+        ids, pos = atom[keep][order], pos[keep][order]
         cols = np.concatenate([[0], np.cumsum(self.width[ids])])
-        return Box(points, coords, ids, self.img_shift[near], cols)
+        return Box(points, coords, ids, self.images.shift[near[keep][order]], pos, cols)
 
     def values(self, box: Box, deriv: int = 0) -> np.ndarray:
         """(1 or 4, npts, ncols) orbital values (and gradients) of the box's images."""
         atm = np.asarray(self.cell._atm)[box.ids].copy()
-        env = np.append(self.cell._env, (self.img_pos_of(box)).ravel())
+        env = np.append(self.cell._env, box.pos.ravel())
         atm[:, molgto.PTR_COORD] = len(self.cell._env) + 3 * np.arange(len(box.ids))
         rows, counts = shell_rows(self.cell, box.ids)
         bas = np.asarray(self.cell._bas)[rows].copy()
@@ -141,9 +129,6 @@ class GridBoxes:
         name = ("GTOval_cart" if self.cart else "GTOval_sph") + ("_deriv1" if deriv else "")
         out = eval_gto(mol, name, box.coords)
         return out.reshape(1 + 3 * (deriv > 0), len(box.points), -1)
-
-    def img_pos_of(self, box: Box) -> np.ndarray:
-        return self.cell.atom_coords()[box.ids] + box.shifts @ self.lattice
 
 
 @dataclass
