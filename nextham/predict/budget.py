@@ -21,14 +21,18 @@ from nextham.dft.pairs import ImageTree, overlap_reach_bohr
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 
-BYTES_PER_ENTRY = 1200.0
-"""Peak bytes per stored matrix entry (pair orbitals n_i n_j summed over pairs), all stages."""
-BYTES_PER_GRID_POINT = 600.0
+BYTES_PER_ENTRY = 130.0
+"""Peak bytes per matrix entry within the overlap reach (Σ n_i n_j over those pairs, about
+3× the stored entries): S, H0, H and the model's features. Measured 106 at 512 atoms, 75 at
+216 (peak RSS minus :data:`BASE_BYTES`, rattled Si, gth-szv, 2026-12-04)."""
+BYTES_PER_GRID_POINT = 150.0
 """Peak bytes per point of the FFT mesh (density, potentials, multigrid sub-meshes)."""
 BASE_BYTES = 0.6e9
 """The process itself (Python, PySCF, torch, the model)."""
-KSPACE_MATRICES = 24
-"""Whole-cell complex matrices alive at once in the k-space H0 build (per transform k)."""
+KSPACE_MATRICES = 40
+"""Whole-cell complex matrices per transform k-point in the k-space H0 build. Conservative:
+64 atoms 1.25 GB measured, 3.4 GB estimated (the transform mesh from the overlap reach is 5³
+where the stored pairs need 3³)."""
 
 
 def pair_entries(cell, overlap_threshold: float) -> int:
