@@ -9,6 +9,7 @@ block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH.
 from __future__ import annotations
 
 import argparse
+import sys
 
 HELP = "predict H (and S) of structures with a trained model (default: the shipped model)"
 
@@ -89,8 +90,7 @@ REPORT_ATOMS = 100
 
 
 def _reporter(name: str):
-    import sys
-
+    """One progress line per stage of a long prediction, on stderr."""
     return lambda line: print(f"{name}: {line}", file=sys.stderr, flush=True)
 
 
