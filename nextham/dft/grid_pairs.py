@@ -10,9 +10,10 @@ follow without them:
 because the sum over the images L of the home cell turns the cell's grid into all of space.
 The grid is cut into boxes of a few Bohr; for each box, the atom images whose orbitals reach it
 (a k-d tree over the images, each atom's reach from its orbital values: :func:`atom_reach`)
-are evaluated there once (PySCF's ``eval_gto`` on those images only), the box's (images × images) matrix of v is one
-product, and its sub-blocks are added to the pairs (i, j, R) they belong to. Time and
-memory grow with the number of boxes times the images per box, i.e. linearly with the cell.
+are evaluated there once (PySCF's ``eval_gto`` on those images only), the box's
+(images × images) matrix of v is one product, and its sub-blocks are added to the pairs
+(i, j, R) they belong to. Time and memory grow with the number of boxes times the images per
+box, i.e. linearly with the cell.
 
 Equal to PySCF's FFT-grid integrals to the orbital cutoff :data:`GRID_CUTOFF`
 (``tests/test_dft_sparse_h0.py``). :mod:`nextham.dft.sparse_local` uses it for the
