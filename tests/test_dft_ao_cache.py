@@ -43,3 +43,21 @@ def test_cache_hands_back_read_only_values_within_budget_and_restores_pyscf():
     with cached_ao_values(max_bytes=0) as cache:
         numint.KNumInt.eval_ao(cell, coords, kpts)
         assert cache == {}
+
+
+def test_grid_mask_is_computed_once_per_grid_and_equals_pyscfs():
+    from pyscf.pbc.df import fft as pbc_fft
+    from pyscf.pbc.dft import gen_grid
+
+    cell = build_cell(bulk("Si", "diamond", a=5.43), EngineSettings(ke_cutoff_ev=300.0))
+    df = pbc_fft.FFTDF(cell)
+    plain = df.grids.build(with_non0tab=True).non0tab
+    original = gen_grid.UniformGrids.make_mask
+    with cached_ao_values():
+        first = df.grids.build(with_non0tab=True).non0tab  # a new grid object each time
+        again = df.grids.build(with_non0tab=True).non0tab
+        assert again is first and np.array_equal(first, plain)
+        other = build_cell(bulk("Si", "diamond", a=5.50), EngineSettings(ke_cutoff_ev=300.0))
+        moved = pbc_fft.FFTDF(other).grids.build(with_non0tab=True).non0tab
+        assert moved is not first
+    assert gen_grid.UniformGrids.make_mask is original

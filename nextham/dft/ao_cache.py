@@ -8,7 +8,9 @@ so the values do not either; on the engine's small cells this evaluation is most
 the multigrid path (``benchmarks/generate_cost.py``). Within :func:`cached_ao_values`, PySCF's
 ``KNumInt.eval_ao`` keeps its results (keyed by the cell's basis, the grid, the k-points, the
 derivative order and the screening mask) up to a memory budget and hands the same, read-only
-arrays back; the numbers are PySCF's own, bit for bit.
+arrays back; the numbers are PySCF's own, bit for bit. The same holds for the grid's screening
+mask (``UniformGrids.make_mask``): PySCF's FFT density fitting hands out a new grid object, and
+so recomputes the mask, at every Coulomb build and local-pseudopotential integration.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import hashlib
 from collections.abc import Iterator
 
 import numpy as np
-from pyscf.pbc.dft import numint
+from pyscf.pbc.dft import gen_grid, numint
 
 AO_CACHE_BYTES = 1_500_000_000
 """Most memory the cached values of one label take; beyond it values are computed as usual."""
@@ -45,7 +47,8 @@ def _read_only(values):
 
 @contextlib.contextmanager
 def cached_ao_values(max_bytes: int = AO_CACHE_BYTES) -> Iterator[dict]:
-    """Within the block, PySCF's k-point AO values are computed once per grid and k set."""
+    """Within the block, PySCF's k-point AO values are computed once per grid and k set, and
+    the uniform grid's screening mask once per grid."""
     original = numint.KNumInt.__dict__["eval_ao"]
     compute = original.__func__
     cache: dict[str, object] = {}
@@ -67,8 +70,23 @@ def cached_ao_values(max_bytes: int = AO_CACHE_BYTES) -> Iterator[dict]:
             used[0] += size
         return values
 
+    original_mask = gen_grid.UniformGrids.make_mask
+    masks: dict[str, np.ndarray] = {}
+
+    def make_mask(grids, cell=None, coords=None, *args, **kwargs):
+        cell = grids.cell if cell is None else cell
+        coords = grids.coords if coords is None else coords
+        if args or kwargs:
+            return original_mask(grids, cell, coords, *args, **kwargs)
+        key = _digest(cell._atm, cell._bas, cell._env, coords)
+        if key not in masks:
+            masks[key] = _read_only(original_mask(grids, cell, coords))
+        return masks[key]
+
     numint.KNumInt.eval_ao = staticmethod(eval_ao)
+    gen_grid.UniformGrids.make_mask = make_mask
     try:
         yield cache
     finally:
         numint.KNumInt.eval_ao = original
+        gen_grid.UniformGrids.make_mask = original_mask

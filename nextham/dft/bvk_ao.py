@@ -30,8 +30,6 @@ MIN_KPTS = 8
 """Fewer k-points than this are left to PySCF (no gain from the fold)."""
 CLASSES_PER_CALL = 16
 """Image classes summed per evaluator call (the 0/1 phase matrix is n_images × this)."""
-CHUNK_BYTES = 64_000_000
-"""Working memory of one transform chunk."""
 
 
 def on_mesh(frac: np.ndarray, mesh) -> np.ndarray:
@@ -94,45 +92,73 @@ class Folder:
         cls = image_classes(cell, ls, self.mesh)
         self.n_classes = int(np.prod(self.mesh))
         self.calls = []  # (first class, last class + 1, images, weights)
+        self.empty = []  # (first class, last class + 1) without any image
         for c0 in range(0, self.n_classes, CLASSES_PER_CALL):
             c1 = min(c0 + CLASSES_PER_CALL, self.n_classes)
             members = np.flatnonzero((cls >= c0) & (cls < c1))
             if len(members):
-                weights = np.zeros((len(members), c1 - c0))
-                weights[np.arange(len(members)), cls[members] - c0] = 1.0
+                # two classes per complex column: class c0 + 2w in the real part, c0 + 2w + 1
+                # in the imaginary part (real values, so nothing mixes)
+                rel = cls[members] - c0
+                weights = np.zeros((len(members), (c1 - c0 + 1) // 2), dtype=np.complex128)
+                weights[np.arange(len(members)), rel // 2] = np.where(rel % 2, 1j, 1.0)
                 self.calls.append((c0, c1, np.ascontiguousarray(ls[members]), weights))
+            else:
+                self.empty.append((c0, c1))
 
     def values(self, coords: np.ndarray) -> np.ndarray:
-        """Φ̃_n on ``coords``: (N₁N₂N₃, comp, nao, ngrids) real."""
-        out = np.zeros((self.n_classes, self.comp, self.cell.nao_nr(), len(coords)))
+        """Φ̃_n on ``coords``: (comp, N₁N₂N₃, nao, ngrids) real (each component's classes
+        contiguous, ready for :func:`half_transform`)."""
+        out = np.empty((self.comp, self.n_classes, self.cell.nao_nr(), len(coords)))
+        for c0, c1 in self.empty:
+            out[:, c0:c1] = 0.0
         for c0, c1, ls, weights in self.calls:
             vals = _evaluate(
                 self.cell, self.feval, coords, self.comp, ls, weights, self.rcut, self.cutoff
-            )
-            out[c0:c1] = vals.real
+            ).swapaxes(0, 1)  # (comp, nw, nao, ngrids)
+            out[:, c0:c1:2] = vals.real[:, : (c1 - c0 + 1) // 2]
+            out[:, c0 + 1 : c1 : 2] = vals.imag[:, : (c1 - c0) // 2]
         return out
 
 
-def mesh_transform(folded: np.ndarray, mesh: np.ndarray, select: np.ndarray) -> np.ndarray:
-    """Σ_n e^{i2π m·n/N} Φ̃_n for the flat mesh indices ``select`` of m: (len(select),
-    *folded.shape[1:]) complex. Real input, so a real FFT (``scipy.fft.rfftn``) over the class
-    axes, in chunks of the trailing axes (bounded memory); e^{+i…} of real data is the FFT
-    at −m, and the half the real FFT leaves out is the complex conjugate at +m."""
+def half_transform(folded: np.ndarray, mesh) -> np.ndarray:
+    """Σ_n e^{−i2π m·n/N} Φ̃_n — the Bloch sums at k = −m/N — for the m of the half mesh
+    (N₁, N₂, ⌊N₃/2⌋ + 1) that a real FFT (``scipy.fft.rfftn``) over the leading class axes
+    keeps: (n_half, *folded.shape[1:]) complex, m in C order (no transposes, no gather). With
+    their complex conjugates (k = +m/N) they hold every k of the mesh (:func:`half_mesh`)."""
     shape = tuple(int(x) for x in mesh)
-    flat = folded.reshape(int(np.prod(shape)), -1)
-    m = np.stack(np.unravel_index(select, shape), axis=1)
-    neg = np.mod(-m, shape)
-    stored = neg[:, 2] <= shape[2] // 2  # −m is in the real FFT's half
-    idx = np.where(stored[:, None], neg, m)
-    out = np.empty((len(select), flat.shape[1]), dtype=np.complex128)
-    step = max(1, CHUNK_BYTES // (24 * flat.shape[0]))
-    for f0 in range(0, flat.shape[1], step):
-        x = np.ascontiguousarray(flat[:, f0 : f0 + step].T).reshape(-1, *shape)
-        half = scipy.fft.rfftn(x, axes=(1, 2, 3))
-        vals = half[:, idx[:, 0], idx[:, 1], idx[:, 2]]  # (fc, nsel)
-        vals[:, ~stored] = vals[:, ~stored].conj()
-        out[:, f0 : f0 + len(x)] = vals.T
-    return out.reshape(len(select), *folded.shape[1:])
+    half = scipy.fft.rfftn(folded.reshape(*shape, -1), axes=(0, 1, 2))
+    return half.reshape(-1, *folded.shape[1:])
+
+
+def half_mesh(mesh) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of :func:`half_transform`: the flat mesh index (C order) of its k = −m/N
+    and of the conjugate's k = +m/N, two (n_half,) int arrays."""
+    shape = tuple(int(x) for x in mesh)
+    half_shape = (shape[0], shape[1], shape[2] // 2 + 1)
+    m = np.stack(np.unravel_index(np.arange(int(np.prod(half_shape))), half_shape), axis=1)
+    plus = np.ravel_multi_index(tuple(m.T), shape)
+    minus = np.ravel_multi_index(tuple(np.mod(-m, shape).T), shape)
+    return minus, plus
+
+
+def mesh_transform(folded: np.ndarray, mesh, select: np.ndarray) -> np.ndarray:
+    """Σ_n e^{i2π m·n/N} Φ̃_n for the flat mesh indices ``select`` of m: (len(select),
+    *folded.shape[1:]) complex, from :func:`half_transform` (rows or their conjugates)."""
+    half = half_transform(folded, mesh)
+    minus, plus = half_mesh(mesh)
+    row = np.full(int(np.prod(mesh)), -1)
+    row[plus] = np.arange(len(plus))  # conjugate needed
+    direct = np.full(int(np.prod(mesh)), -1)
+    direct[minus] = np.arange(len(minus))
+    select = np.asarray(select)
+    use = direct[select] >= 0
+    out = np.where(
+        use.reshape(-1, *[1] * (half.ndim - 1)),
+        half[np.where(use, direct[select], 0)],
+        half[np.where(use, 0, row[select])].conj(),
+    )
+    return out
 
 
 def mesh_ao_values(
@@ -147,7 +173,7 @@ def mesh_ao_values(
     out: list = [None] * len(kpts)
     if on.any():
         mesh = np.asarray(mesh, dtype=int)
-        folded = Folder(cell, mesh, deriv, cutoff).values(coords)
+        folded = Folder(cell, mesh, deriv, cutoff).values(coords).swapaxes(0, 1)
         values = mesh_transform(folded, mesh, mesh_indices(frac[on], mesh))
         for pos, v in zip(np.flatnonzero(on), values):
             v = v.transpose(0, 2, 1)  # (comp, ngrids, nao), PySCF's layout (a view)

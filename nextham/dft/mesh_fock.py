@@ -30,9 +30,9 @@ from pyscf.pbc import tools
 from pyscf.pbc.df import fft as pbc_fft
 from pyscf.pbc.gto import pseudo
 
-from nextham.dft.bvk_ao import Folder, mesh_indices, mesh_transform, on_mesh
+from nextham.dft.bvk_ao import Folder, half_mesh, half_transform, mesh_indices, on_mesh
 
-CHUNK_BYTES = 256_000_000
+CHUNK_BYTES = 32_000_000
 """Memory for the Bloch values of one chunk of grid points (all mesh k)."""
 
 
@@ -84,26 +84,34 @@ def local_potential(mf, dm) -> np.ndarray:
     return wv
 
 
-def local_matrices(mf, potentials: Sequence[np.ndarray], mesh, select) -> np.ndarray:
+def local_matrices(mf, potentials: Sequence[np.ndarray], mesh) -> np.ndarray:
     """Σ_r φ_k,i(r)* w(r) φ_k,j(r) (+ the GGA terms) for each potential (as from
-    :func:`local_potential`) at the mesh k-points ``select`` (flat indices): (npot, nsel, nao,
-    nao) complex."""
+    :func:`local_potential`) at every k of the Γ-centred ``mesh``: (npot, N₁N₂N₃, nao, nao)
+    complex, k in C order. Integrated at the k of the real FFT's half mesh
+    (:func:`~nextham.dft.bvk_ao.half_transform`), the others are their complex conjugates."""
     cell, coords = mf.cell, mf.grids.coords
     gga = potentials[0].shape[0] == 4
     folder = Folder(cell, mesh, deriv=1 if gga else 0)
-    nao, nsel = cell.nao_nr(), len(select)
-    out = np.zeros((len(potentials), nsel, nao, nao), dtype=complex)
-    step = max(128, CHUNK_BYTES // (16 * nsel * folder.comp * nao) // 128 * 128)
+    minus, plus = half_mesh(mesh)
+    nao, nhalf = cell.nao_nr(), len(minus)
+    half = np.zeros((len(potentials), nhalf, nao, nao), dtype=complex)
+    step = max(128, CHUNK_BYTES // (16 * nhalf * folder.comp * nao) // 128 * 128)
     for p0 in range(0, len(coords), step):
         p1 = min(p0 + step, len(coords))
-        phi = mesh_transform(folder.values(coords[p0:p1]), mesh, select)  # (nsel, comp, nao, np)
-        left = phi[:, 0].conj()
+        folded = folder.values(coords[p0:p1])  # (comp, nclass, nao, np)
+        left = half_transform(folded[0], mesh).conj()  # (nhalf, nao, np)
         for n, wv in enumerate(potentials):
-            aow = phi[:, 0] * (0.5 * wv[0, p0:p1])
-            if gga:
-                aow += np.einsum("kcip,cp->kip", phi[:, 1:4], wv[1:4, p0:p1])
-            out[n] += np.matmul(left, aow.transpose(0, 2, 1))
-    return out + out.conj().transpose(0, 1, 3, 2)
+            # the potential times the values before the transform (it is linear): one
+            # transform per potential instead of one per derivative component
+            aow = folded[0] * (0.5 * wv[0, p0:p1])
+            for c in range(1, folder.comp):
+                aow += folded[c] * wv[c, p0:p1]
+            half[n] += np.matmul(left, half_transform(aow, mesh).transpose(0, 2, 1))
+    half += half.conj().transpose(0, 1, 3, 2)
+    out = np.empty((len(potentials), int(np.prod(mesh)), nao, nao), dtype=complex)
+    out[:, plus] = half.conj()
+    out[:, minus] = half
+    return out
 
 
 @contextlib.contextmanager
@@ -126,7 +134,7 @@ def mesh_fock(mf, dms: Sequence[np.ndarray], tmesh, kfrac: np.ndarray) -> list[n
         raise ValueError("mesh_fock: k-points are not on the transform mesh")
     select = mesh_indices(kfrac, mesh)
     potentials = [local_potential(mf, np.asarray(dm)) for dm in dms]
-    local = local_matrices(mf, potentials, mesh, select)
+    local = local_matrices(mf, potentials, mesh)[:, select]
     with _without_local_part(mf.with_df):
         common = np.asarray(mf.with_df.get_pp(kabs), dtype=complex).reshape(local.shape[1:])
     common += np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kabs)).reshape(common.shape)
