@@ -4,10 +4,12 @@ For each structure, ``compute_record`` three ways:
 
 ``before``     ``method="reference"`` as it was: PySCF's FFT SCF, then its Fock matrix at every
                k of the transform mesh with the lattice sums of the orbitals' Bloch sums done
-               per k, every orbital value recomputed at every Fock build (no cache, no fold);
+               per k, every orbital value recomputed at every Fock build (no cache, no fold,
+               PySCF's own Fock build at the spectral check's k-points);
 ``reference``  the same numbers as today's default reference path does them: the orbital-value
-               cache (:mod:`nextham.dft.ao_cache`) and H0 and HT at every mesh k from one
-               folded sweep over the grid (:mod:`nextham.dft.mesh_fock`);
+               cache (:mod:`nextham.dft.ao_cache`), H0 and HT at every mesh k from one
+               folded sweep over the grid and the spectral check's Fock matrices in one pass
+               (:mod:`nextham.dft.mesh_fock`);
 ``multigrid``  multigrid SCF, T and V_nl analytic, the local potential of the SAD and of the
                converged density folded straight to real space, with the cache.
 
@@ -35,7 +37,7 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-from nextham.dft import ao_cache, engine, label
+from nextham.dft import ao_cache, label, mesh_fock
 from nextham.dft.cell import build_cell
 from nextham.dft.element_table import measured_cutoff_ev
 from nextham.dft.engine import resolve_h0_method
@@ -77,15 +79,16 @@ def systems() -> dict[str, tuple[Atoms, EngineSettings]]:
 
 RUNS = {"before": ("reference", False), "reference": ("reference", True),
         "multigrid": ("multigrid", True)}  # fmt: skip
-"""Column → (method, today's speed-ups: orbital-value cache and folded mesh sweep)."""
+"""Column → (method, today's speed-ups: orbital-value cache, folded mesh sweep, one-pass band
+Fock builds)."""
 
 
 def run_one(atoms: Atoms, settings: EngineSettings) -> dict:
     recs, row = {}, {"natoms": len(atoms), "settings": settings.to_dict()}
-    fold = engine._fold_mesh
+    applies = mesh_fock.applies
     for column, (method, fast) in RUNS.items():
         label.cached_ao_values = ao_cache.cached_ao_values if fast else contextlib.nullcontext
-        engine._fold_mesh = fold if fast else (lambda mf, kfrac, tmesh: None)
+        mesh_fock.applies = applies if fast else (lambda mf: False)
         t0 = time.perf_counter()
         rec = label.compute_record(atoms, settings, method=method)
         meta = rec[K.META]
@@ -97,7 +100,7 @@ def run_one(atoms: Atoms, settings: EngineSettings) -> dict:
         }  # fmt: skip
         recs[column] = rec
     label.cached_ao_values = ao_cache.cached_ao_values
-    engine._fold_mesh = fold
+    mesh_fock.applies = applies
     cell = build_cell(atoms, settings)
     row["auto"] = resolve_h0_method(cell, settings, "auto")
     for key in (K.H0, K.HT):

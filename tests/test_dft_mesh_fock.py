@@ -88,3 +88,14 @@ def test_label_is_the_same_with_and_without_the_fold(monkeypatch):
     for key in (K.S, K.H0, K.HT):
         np.testing.assert_allclose(fast[key], slow[key], rtol=0, atol=1e-8)  # eV
     assert fast[K.META]["spectral_check"]["passed"] == slow[K.META]["spectral_check"]["passed"]
+
+
+def test_band_fock_equals_the_reference_build_off_the_mesh(scf):
+    _, mf = scf
+    kabs = mf.cell.get_abs_kpts(np.array([[0.13, 0.27, 0.41], [0.5, 0.21, -0.17], [0, 0, 0]]))
+    dm = mf.make_rdm1()
+    new = mesh_fock.band_fock(mf, dm, kabs)
+    ref = np.asarray(mf.get_hcore(mf.cell, kabs))
+    ref = ref + np.asarray(mf.get_veff(mf.cell, dm, kpts=mf.kpts, kpts_band=kabs))
+    assert np.abs(new - ref).max() < 1e-10  # Hartree
+    assert np.abs(new[0] - new[1]).max() > 1e-3

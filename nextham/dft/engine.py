@@ -184,6 +184,8 @@ def fock_on_mesh(
         f = gridfock.sad_fock(cell, mf.xc, dm, mf.kpts, kabs)
     elif mesh is not None:  # the same numbers, the Bloch sums of all k from one fold
         f = mesh_fock.mesh_fock(mf, [dm], mesh, kfrac[todo])[0]
+    elif not spinor and mesh_fock.applies(mf):  # the same numbers, one orbital evaluation
+        f = mesh_fock.band_fock(mf, dm, kabs)
     else:
         veff = _veff_gks_band if spinor else _veff_band
         f = np.asarray(mf.get_hcore(cell, kabs)) + veff(mf, dm, kabs)

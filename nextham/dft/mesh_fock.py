@@ -135,7 +135,39 @@ def mesh_fock(mf, dms: Sequence[np.ndarray], tmesh, kfrac: np.ndarray) -> list[n
     select = mesh_indices(kfrac, mesh)
     potentials = [local_potential(mf, np.asarray(dm)) for dm in dms]
     local = local_matrices(mf, potentials, mesh)[:, select]
-    with _without_local_part(mf.with_df):
-        common = np.asarray(mf.with_df.get_pp(kabs), dtype=complex).reshape(local.shape[1:])
-    common += np.asarray(cell.pbc_intor("int1e_kin", 1, 1, kabs)).reshape(common.shape)
+    common = _kinetic_and_nonlocal(mf, kabs)
     return [common + loc for loc in local]
+
+
+def band_fock(mf, dm, kabs: np.ndarray) -> np.ndarray:
+    """PySCF's reference Fock matrices (Hartree) of ``dm`` (on ``mf.kpts``) at any k-points
+    ``kabs`` (nk, 3), (nk, nao, nao) complex: the local potential of :func:`local_potential`
+    integrated with PySCF's own Bloch sums at those k — one evaluation of the orbitals (and
+    gradients) and one integration, where ``get_hcore(k) + get_veff(kpts_band=k)`` evaluates
+    them twice and integrates three times — T and V_nl as in :func:`mesh_fock`."""
+    cell, kabs = mf.cell, np.reshape(kabs, (-1, 3))
+    wv = local_potential(mf, np.asarray(dm))
+    deriv = 1 if wv.shape[0] == 4 else 0
+    nao = cell.nao_nr()
+    out = np.zeros((len(kabs), nao, nao), dtype=complex)
+    p0 = 0
+    for ao_k, _, _, _, coords in mf._numint.block_loop(cell, mf.grids, nao, deriv, kabs):
+        p1 = p0 + len(coords)
+        for k, ao in enumerate(ao_k):
+            ao = np.reshape(ao, (-1, p1 - p0, nao))  # (comp, np, nao)
+            aow = ao[0] * (0.5 * wv[0, p0:p1, None])
+            for c in range(1, len(ao)):
+                aow += ao[c] * wv[c, p0:p1, None]
+            out[k] += ao[0].conj().T @ aow
+        p0 = p1
+    out += out.conj().transpose(0, 2, 1)
+    return out + _kinetic_and_nonlocal(mf, kabs)
+
+
+def _kinetic_and_nonlocal(mf, kabs: np.ndarray) -> np.ndarray:
+    """T(k) + V_nl(k) (Hartree), (nk, nao, nao) complex: PySCF's analytic kinetic integrals and
+    its reciprocal-space GTH projector sum (the local part left to the callers)."""
+    nk, nao = len(kabs), mf.cell.nao_nr()
+    with _without_local_part(mf.with_df):
+        out = np.asarray(mf.with_df.get_pp(kabs), dtype=complex).reshape(nk, nao, nao)
+    return out + np.asarray(mf.cell.pbc_intor("int1e_kin", 1, 1, kabs)).reshape(nk, nao, nao)
