@@ -29,7 +29,8 @@ from ase import Atoms
 
 from nextham.conventions import HARTREE_EV, electrons_per_level
 from nextham.dft.cell import atom_ao_slices, build_cell
-from nextham.dft.engine import bloch_assemble, h0_hamiltonian, make_mf, pin_hcore
+from nextham.dft.engine import h0_hamiltonian, make_mf, pin_hcore
+from nextham.dft.kspace_fock import bloch_assemble
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K

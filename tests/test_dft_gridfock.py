@@ -9,12 +9,8 @@ from ase.build import bulk
 from nextham.conventions import HARTREE_EV
 from nextham.dft import gridfock
 from nextham.dft.cell import build_cell
-from nextham.dft.engine import (
-    fock_on_mesh,
-    make_mf,
-    resolve_h0_method,
-    zeroth_step,
-)
+from nextham.dft.engine import make_mf, resolve_h0_method, zeroth_step
+from nextham.dft.kspace_fock import fock_on_mesh
 from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings
 from nextham.predict.inputs import record_atoms

@@ -6,7 +6,7 @@ import pytest
 from ase.build import bulk
 from pyscf.pbc.dft import numint
 
-from nextham.dft import bvk_ao, engine, mesh_fock
+from nextham.dft import bvk_ao, engine, kspace_fock, mesh_fock
 from nextham.dft.cell import build_cell
 from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings
@@ -83,7 +83,7 @@ def test_label_is_the_same_with_and_without_the_fold(monkeypatch):
     monkeypatch.setattr(mesh_fock, "mesh_fock", lambda *a: calls.append(len(a[1])) or sweep(*a))
     fast = compute_record(atoms, SETTINGS)
     assert calls == [2]  # H0 and HT in one folded sweep
-    monkeypatch.setattr(engine, "_fold_mesh", lambda mf, kfrac, tmesh: None)
+    monkeypatch.setattr(kspace_fock, "_fold_mesh", lambda mf, kfrac, tmesh: None)
     slow = compute_record(atoms, SETTINGS)
     for key in (K.S, K.H0, K.HT):
         np.testing.assert_allclose(fast[key], slow[key], rtol=0, atol=1e-8)  # eV

@@ -15,8 +15,9 @@ from pyscf.pbc.gto.pseudo import pp_int
 from nextham.conventions import HARTREE_EV, time_reverse_spinor
 from nextham.dft import projectors
 from nextham.dft.cell import build_cell
-from nextham.dft.engine import bloch_assemble, zeroth_step
+from nextham.dft.engine import zeroth_step
 from nextham.dft.gth_soc import angular_momentum, ls_matrix, soc_channels, soc_table
+from nextham.dft.kspace_fock import bloch_assemble
 from nextham.dft.settings import EngineSettings, element_choice
 from nextham.record import keys as K
 from nextham.record.layout import block_list

@@ -93,7 +93,8 @@ def test_spinor_time_reversal_matches_direct_fock_builds():
     rule, is tens of eV off because of the spin–orbit blocks)."""
     from nextham.conventions import HARTREE_EV
     from nextham.dft.cell import build_cell
-    from nextham.dft.engine import fock_on_mesh, make_mf
+    from nextham.dft.engine import make_mf
+    from nextham.dft.kspace_fock import fock_on_mesh
     from nextham.spectra import kspace
 
     settings = EngineSettings(spin="soc", kmesh=(1, 1, 1), cutoff=3.0, ke_cutoff_ev=900.0)

@@ -9,7 +9,16 @@ from ase.build import bulk
 from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
-from nextham.dft import engine, gridfock, mesh_fock, realspace_grid, sad, sparse_h0, sparse_local
+from nextham.dft import (
+    engine,
+    gridfock,
+    kspace_fock,
+    mesh_fock,
+    realspace_grid,
+    sad,
+    sparse_h0,
+    sparse_local,
+)
 from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
 from nextham.dft.pairs import neighbour_pairs, spatial_chunks
@@ -44,7 +53,7 @@ def _at_k(sic, flat, kfrac):
     sl = atom_ao_slices(cell)
     shape = [(sl[i, 1] - sl[i, 0], sl[j, 1] - sl[j, 0]) for i, j in ei]
     blocks = [flat[table.ptr[e] : table.ptr[e + 1]].reshape(s) for e, s in enumerate(shape)]
-    return engine.bloch_assemble(cell, blocks, kfrac, ei, cs, False)[0]
+    return kspace_fock.bloch_assemble(cell, blocks, kfrac, ei, cs, False)[0]
 
 
 def test_fft_grid_pair_blocks_equal_pyscfs_integrals(sic):

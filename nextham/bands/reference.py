@@ -14,11 +14,12 @@ def dft_bands(atoms: Atoms, settings: EngineSettings, kpts_frac: np.ndarray) -> 
     """Self-consistent DFT bands at fractional ``kpts_frac`` (nk, 3).
 
     Returns ``{"bands": (nk, m) eV, "fermi_level": eV, "label": "DFT (PySCF)"}``; the levels
-    are :func:`nextham.dft.engine.pyscf_levels` (``get_bands``' Fock matrix, scalar or spinor).
+    are :func:`nextham.dft.kspace_fock.pyscf_levels` (``get_bands``' Fock matrix, scalar or spinor).
     """
     # deferred: PySCF loads only when reference bands are asked for (plots of records need none)
     from nextham.dft.cell import build_cell
-    from nextham.dft.engine import make_mf, pyscf_levels
+    from nextham.dft.engine import make_mf
+    from nextham.dft.kspace_fock import pyscf_levels
 
     cell = build_cell(atoms, settings)
     mf = make_mf(cell, settings)

@@ -1,6 +1,6 @@
 """The SAD Fock matrix by PySCF's multigrid integration (fast H0 for GTH scalar runs).
 
-The engine's reference H0 (:func:`nextham.dft.engine.fock_on_mesh`) evaluates
+The engine's reference H0 (:func:`nextham.dft.kspace_fock.fock_on_mesh`) evaluates
 ``get_hcore(k) + get_veff(dm, kpts_band=k)`` with PySCF's FFT density fitting, which costs one
 numerical integration per k of the transform mesh for the local pseudopotential, one for
 J + V_xc, and an FFT of every orbital per k for the nonlocal pseudopotential. This module

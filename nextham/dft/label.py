@@ -16,15 +16,8 @@ from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
 from nextham.dft.ao_cache import cached_ao_values
-from nextham.dft.engine import (
-    flat_blocks,
-    h0_hamiltonian,
-    mesh_blocks,
-    pin_hcore,
-    roundtrip_error,
-    transform_blocks,
-    zeroth_step,
-)
+from nextham.dft.engine import h0_hamiltonian, pin_hcore, zeroth_step
+from nextham.dft.kspace_fock import flat_blocks, mesh_blocks, roundtrip_error, transform_blocks
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
 from nextham.dft.spectral_check import spectral_check

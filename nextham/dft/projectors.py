@@ -22,6 +22,7 @@ through ``int1e_r2_origi``/``int1e_r4_origi`` and the factor ``_PLI_FAC``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -228,9 +229,10 @@ def _decode(keys: np.ndarray, natm: int) -> list[tuple]:
     return [(a, b, (x, y, z)) for a, b, (x, y, z) in zip(i.tolist(), j.tolist(), rs.tolist())]
 
 
-def _gather(terms: tuple, width: np.ndarray, threshold: float, natm: int, parts: dict) -> None:
-    """Append one centre's image-pair blocks, (keys (P,), blocks (P, [3,] w_i, w_j)), to
-    ``parts`` under (w_i, w_j), for the pairs whose bound exceeds ``threshold``."""
+def image_pair_blocks(terms: tuple, width: np.ndarray, threshold: float) -> Iterator[tuple]:
+    """One centre's image-pair blocks (its :func:`centre_contributions` ``terms``), one group
+    per pair of orbital counts (w_i, w_j): (i (P,), j (P,), R (P, 3), blocks (P, [3,] w_i,
+    w_j)) for the pairs whose bound exceeds ``threshold`` (``width``: orbitals per atom)."""
     ids, shifts, cols, m, bound = terms
     w = width[ids]
     lead = m.shape[:-2]
@@ -245,9 +247,15 @@ def _gather(terms: tuple, width: np.ndarray, threshold: float, natm: int, parts:
             sub = m[..., rows, cols[n2[0], 0] : cols[n2[-1], 1]]
             sub = sub.reshape(*lead, len(n1), wi, len(n2), wj)
             sub = np.moveaxis(sub, (-4, -2), (0, 1))[a, b]  # (P, [3,] wi, wj)
-            i, j = ids[n1[a]], ids[n2[b]]
-            key = _encode(i, j, shifts[n2[b]] - shifts[n1[a]], natm)
-            parts.setdefault((int(wi), int(wj)), []).append((key, sub))
+            yield ids[n1[a]], ids[n2[b]], shifts[n2[b]] - shifts[n1[a]], sub
+
+
+def _gather(terms: tuple, width: np.ndarray, threshold: float, natm: int, parts: dict) -> None:
+    """Append one centre's image-pair blocks, (keys (P,), blocks (P, [3,] w_i, w_j)), to
+    ``parts`` under (w_i, w_j), for the pairs whose bound exceeds ``threshold``."""
+    for i, j, shift, sub in image_pair_blocks(terms, width, threshold):
+        wi, wj = sub.shape[-2:]
+        parts.setdefault((int(wi), int(wj)), []).append((_encode(i, j, shift, natm), sub))
 
 
 def spinor_block(components: np.ndarray) -> np.ndarray:

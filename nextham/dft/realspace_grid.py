@@ -36,16 +36,16 @@ at 1e-4, 0.017 meV at 1e-3; integration time 7.7 s → 5.1 s (1e-5) → 4.4 s (1
 :data:`nextham.dft.gridfock.VERIFIED_ELEMENTS`, whose values were measured with it."""
 
 
-def reachable_images(t_cell, shls_slice, ls: np.ndarray, log_prec: float) -> np.ndarray:
-    """(nL,) bool: images L for which some primitive pair (i, j − L) of ``shls_slice`` passes
-    the screening of PySCF's ``NUMINT_fill2c`` (it loops over every image and pair).
+def pair_screening_bound(t_cell, shls_slice) -> tuple[float, float]:
+    """(A, μ): a primitive pair (i, j) of ``shls_slice`` whose centres are d apart passes the
+    screening of PySCF's ``NUMINT_fill2c`` only if A − μ d² > ``log_prec``.
 
     A pair there contributes only if its integration radius (``gto_rcut``) is positive, which
-    needs ln|c_i c_j| − μ_ij |r_i − r_j − L|² + M > ``log_prec`` with μ_ij = a_i a_j/(a_i + a_j),
+    needs ln|c_i c_j| − μ_ij d² + M > ``log_prec`` with μ_ij = a_i a_j/(a_i + a_j),
     l = l_i + l_j, α = a_i + a_j and M = max(0, (l + 1) ln 10 − ln 2α, −⌊(l + 4)/2⌋ ln 2α)
-    (``gto_rcut``'s two branches). The test here uses the smallest μ and α, the largest
-    |c_i c_j| and l over the slice and the closest pair of atoms, plus a margin of e^5, so it
-    keeps every image that can contribute."""
+    (``gto_rcut``'s two branches). The bound takes the smallest μ and α and the largest
+    |c_i c_j| and l over the slice, plus a margin of e^5, so it keeps every pair that can
+    contribute."""
     i0, i1, j0, j1 = shls_slice
     exps = t_cell._env[t_cell._bas[:, molgto.PTR_EXP]]
     coef = np.abs(t_cell._env[t_cell._bas[:, molgto.PTR_COEFF]])
@@ -55,12 +55,21 @@ def reachable_images(t_cell, shls_slice, ls: np.ndarray, log_prec: float) -> np.
     top_l, log_2a = ang[i0:i1].max() + ang[j0:j1].max(), np.log(2 * (ai + aj))
     big_m = max(0.0, (top_l + 1) * np.log(10) - log_2a, -((top_l + 4) // 2) * log_2a)
     log_c = np.log(coef[i0:i1].max() * coef[j0:j1].max())
+    return float(log_c + big_m + 5.0), float(mu)
+
+
+def reachable_images(t_cell, shls_slice, ls: np.ndarray, log_prec: float) -> np.ndarray:
+    """(nL,) bool: images L for which some primitive pair (i, j − L) of ``shls_slice`` passes
+    the screening of PySCF's ``NUMINT_fill2c`` (it loops over every image and pair): the bound
+    of :func:`pair_screening_bound` at the closest pair of atoms of the slice."""
+    i0, i1, j0, j1 = shls_slice
+    amplitude, mu = pair_screening_bound(t_cell, shls_slice)
     coords = t_cell.atom_coords()
     ri = coords[np.unique(t_cell._bas[i0:i1, molgto.ATOM_OF])]
     rj = coords[np.unique(t_cell._bas[j0:j1, molgto.ATOM_OF])]
     diff = ri[:, None, None] - rj[None, :, None] - ls[None, None]  # (ni, nj, nL, 3)
     d2 = np.einsum("abLx,abLx->abL", diff, diff).min(axis=(0, 1))
-    return log_c - mu * d2 + big_m + 5.0 > log_prec
+    return amplitude - mu * d2 > log_prec
 
 
 def screening_precision(t_cell, mesh, precision: float) -> float:

@@ -25,7 +25,7 @@ from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices
 from nextham.dft.grid_pairs import PairTable
 from nextham.dft.pairs import chunked_blocks
-from nextham.dft.projectors import atom_channels, centre_contributions
+from nextham.dft.projectors import atom_channels, centre_contributions, image_pair_blocks
 from nextham.dft.sad import sad_blocks
 from nextham.dft.sparse_local import local_pair_blocks
 from nextham.record.layout import block_pointers
@@ -51,21 +51,12 @@ def nonlocal_blocks(cell, table: PairTable, threshold: float = 1e-12) -> np.ndar
         channels = atom_channels(cell, cell.atom_symbol(c), soc=False)
         if not channels:
             continue
-        ids, shifts, cols, m, bound = centre_contributions(cell, c, channels, "scalar")
-        w = table.width[ids]
-        for wi in np.unique(w):
-            n1 = np.flatnonzero(w == wi)  # contiguous: images sorted by width
-            rows = slice(cols[n1[0], 0], cols[n1[-1], 1])
-            for wj in np.unique(w):
-                n2 = np.flatnonzero(w == wj)
-                a, b = np.nonzero(np.outer(bound[n1], bound[n2]) > threshold)
-                hit, e = table.find(ids[n1[a]], ids[n2[b]], shifts[n2[b]] - shifts[n1[a]])
-                if not len(e):
-                    continue
-                sub = m[rows, cols[n2[0], 0] : cols[n2[-1], 1]]
-                sub = sub.reshape(len(n1), wi, len(n2), wj).transpose(0, 2, 1, 3)
-                at = table.ptr[e][:, None] + np.arange(wi * wj)
-                np.add.at(out, at, sub[a[hit], b[hit]].reshape(len(e), -1))
+        terms = centre_contributions(cell, c, channels, "scalar")
+        for i, j, shift, sub in image_pair_blocks(terms, table.width, threshold):
+            hit, e = table.find(i, j, shift)
+            if len(e):
+                at = table.ptr[e][:, None] + np.arange(sub[0].size)
+                np.add.at(out, at, sub[hit].reshape(len(e), -1))
     return out
 
 

@@ -25,7 +25,12 @@ from pyscf.pbc.dft.multigrid import multigrid as mg
 
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
 from nextham.dft.pairs import ImageTree, shell_rows, spatial_chunks
-from nextham.dft.realspace_grid import GRID_PRECISION, image_matrix_batches, screening_precision
+from nextham.dft.realspace_grid import (
+    GRID_PRECISION,
+    image_matrix_batches,
+    pair_screening_bound,
+    screening_precision,
+)
 
 CHUNK = 16
 """Home atoms per ``NUMINT_fill2c`` call."""
@@ -113,20 +118,12 @@ class _Task:
         return idx[_rows(self.slices[kind + "c"], atoms)]
 
     def reach(self) -> float:
-        """Largest distance (Bohr) of a primitive pair that passes the screening (the bound
-        of :func:`nextham.dft.realspace_grid.reachable_images` without the geometry)."""
+        """Largest distance (Bohr) of a primitive pair that passes the screening
+        (:func:`nextham.dft.realspace_grid.pair_screening_bound`)."""
         t_cell = self.h_cell + self.l_cell
-        exps = t_cell._env[t_cell._bas[:, molgto.PTR_EXP]]
-        coef = np.abs(t_cell._env[t_cell._bas[:, molgto.PTR_COEFF]])
-        ang = t_cell._bas[:, molgto.ANG_OF]
-        nh = self.h_cell.nbas
-        ai, aj = exps[:nh].min(), exps.min()
-        mu = ai * aj / (ai + aj)
-        top_l, log_2a = ang[:nh].max() + ang.max(), np.log(2 * (ai + aj))
-        big_m = max(0.0, (top_l + 1) * np.log(10) - log_2a, -((top_l + 4) // 2) * log_2a)
-        log_c = np.log(coef[:nh].max() * coef.max())
+        amplitude, mu = pair_screening_bound(t_cell, (0, self.h_cell.nbas, 0, t_cell.nbas))
         log_prec = np.log(self.scaled * mg.EXTRA_PREC)
-        return float(np.sqrt(max(log_c + big_m + 5.0 - log_prec, 0.0) / mu))
+        return float(np.sqrt(max(amplitude - log_prec, 0.0) / mu))
 
 
 def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, out) -> None:

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg
 
 from nextham.conventions import electrons_per_level
-from nextham.dft.engine import pyscf_levels
+from nextham.dft.kspace_fock import pyscf_levels
 from nextham.record import keys as K
 from nextham.spectra.bloch import record_bloch
 from nextham.spectra.kspace import gamma_mesh
