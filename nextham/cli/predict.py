@@ -28,6 +28,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write the raw H0 + ΔH of a committee model (no uncertainty gate)",
     )
+    p.add_argument("--spin", default=None, choices=("scalar", "soc"),
+                   help="soc with a scalar model: H0 carries the GTH spin–orbit term, the "
+                        "model's correction is added spin-diagonally (default: the model's "
+                        "own spin mode)")  # fmt: skip
     p.add_argument("--spectra", default="auto", choices=("auto", "dense", "sparse"),
                    help="Fermi level by dense diagonalization or by sparse inertia slicing "
                         "(auto: sparse above 2000 orbitals, spin included)")  # fmt: skip
@@ -69,11 +73,12 @@ def run(args: argparse.Namespace) -> int:
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)
-    ds = Dataset.create(args.out, predictor.settings, structures)
+    settings = predictor.run_settings(args.spin)  # refuses an impossible spin before any work
+    ds = Dataset.create(args.out, settings, structures)
     table = Table("structure", "atoms", "H0 s", "model s", "E_F eV", "reliability")
     for name, atoms in track(structures, description="predict", transient=True):
         predictor.report = _reporter(name) if len(atoms) >= REPORT_ATOMS else None
-        pred = predictor.predict(atoms, name)
+        pred = predictor.predict(atoms, name, spin=args.spin)
         ds.add(name, pred.record)
         _export(ds, name, pred.record, args.format)
         flag = flag_text(pred.reliability)

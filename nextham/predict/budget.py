@@ -50,14 +50,18 @@ def pair_entries(cell, overlap_threshold: float) -> int:
     return total
 
 
-def estimated_bytes(cell, overlap_threshold: float, pairs_only: bool, n_kpts: int) -> float:
+def estimated_bytes(
+    cell, overlap_threshold: float, pairs_only: bool, n_kpts: int, spinor: bool = False
+) -> float:
     """Peak memory (bytes) of a prediction of ``cell``; ``pairs_only``: H0 as pair blocks,
-    else through ``n_kpts`` k-points of a transform mesh."""
+    else through ``n_kpts`` k-points of a transform mesh; ``spinor``: (2n × 2n) blocks and
+    matrices (four times the entries and matrix elements)."""
+    spin = 4.0 if spinor else 1.0
     entries = pair_entries(cell, overlap_threshold)
     grid = float(np.prod(cell.mesh))
-    need = BASE_BYTES + BYTES_PER_ENTRY * entries + BYTES_PER_GRID_POINT * grid
+    need = BASE_BYTES + spin * BYTES_PER_ENTRY * entries + BYTES_PER_GRID_POINT * grid
     if not pairs_only:
-        need += KSPACE_MATRICES * 16.0 * cell.nao_nr() ** 2 * max(n_kpts, 1)
+        need += spin * KSPACE_MATRICES * 16.0 * cell.nao_nr() ** 2 * max(n_kpts, 1)
     return need
 
 
@@ -69,7 +73,9 @@ def prediction_bytes(atoms: Atoms, settings: EngineSettings, h0_method: str = "a
     reach = overlap_reach_bohr(cell, settings.overlap_threshold)
     spacing = 1.0 / np.linalg.norm(np.linalg.inv(cell.lattice_vectors()), axis=0)
     n_kpts = int(np.prod(2 * np.ceil(reach / spacing) + 1)) // 2 + 1  # time reversal
-    return estimated_bytes(cell, settings.overlap_threshold, pairs_only, n_kpts)
+    return estimated_bytes(
+        cell, settings.overlap_threshold, pairs_only, n_kpts, spinor=settings.spinor
+    )
 
 
 def available_bytes() -> float:

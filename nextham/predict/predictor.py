@@ -31,7 +31,7 @@ from nextham.dft.engine import zeroth_step
 from nextham.dft.settings import EngineSettings, element_details, stored_settings
 from nextham.errors import InputError
 from nextham.model.files import load_model
-from nextham.predict import budget
+from nextham.predict import budget, spin_orbit
 from nextham.predict.core import predict_committee, predict_hamiltonians
 from nextham.predict.domain import reliability, unseen_pair_mask
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
@@ -109,16 +109,36 @@ class Predictor:
 
     def check_record(self, record: dict, name: str = "record") -> None:
         """Refuse a precomputed record without H0 or made with other engine settings or
-        elements."""
+        elements (a spinor record for a scalar model: see :mod:`nextham.predict.spin_orbit`)."""
         require_h0(record, name)
-        settings = stored_settings(record[K.META])
-        if settings != self.settings:
-            have = None if settings is None else settings.to_dict()
-            raise InputError(
-                f"{name}: computed with engine settings {have}, but the model was trained "
-                f"with {self.settings.to_dict()}; recompute it with the model's settings"
-            )
+        if self.scalar_on_spinor(record):
+            spin_orbit.check_spinor_record(record, self.settings, name)
+        else:
+            settings = stored_settings(record[K.META])
+            if settings != self.settings:
+                have = None if settings is None else settings.to_dict()
+                raise InputError(
+                    f"{name}: computed with engine settings {have}, but the model was trained "
+                    f"with {self.settings.to_dict()}; recompute it with the model's settings"
+                )
         self.check(Atoms([chemical_symbols[int(z)] for z in record[K.NUMBERS]]), name)
+
+    def scalar_on_spinor(self, record: dict) -> bool:
+        """Whether a scalar model corrects this spinor record spin-diagonally."""
+        return bool(record[K.SPINOR]) and not self.settings.spinor
+
+    def run_settings(self, spin: str | None = None) -> EngineSettings:
+        """Engine settings of a prediction: the model's, or with ``spin="soc"`` a scalar
+        model's basis with the GTH spin–orbit projectors in H0
+        (:func:`nextham.predict.spin_orbit.soc_settings`)."""
+        if spin is None or spin == self.settings.spin:
+            return self.settings
+        if spin == "soc":
+            return spin_orbit.soc_settings(self.settings)
+        raise InputError(
+            f"the model {self.path} predicts spin '{self.settings.spin}' structures; "
+            f"spin {spin!r} needs a model trained for it"
+        )
 
     h0_method = "auto"
     """How ``predict`` builds H0 (:data:`nextham.dft.engine.H0_METHODS`): ``auto`` uses the
@@ -144,25 +164,31 @@ class Predictor:
         """Whether the model file holds a calibrated committee (uncertainty and gate)."""
         return "committee" in self.meta and "uncertainty" in self.meta
 
-    def predict(self, atoms: Atoms, name: str = "structure") -> Prediction:
-        """Build S and H0 with the engine (no SCF), then apply the model."""
+    def predict(self, atoms: Atoms, name: str = "structure", spin: str | None = None) -> Prediction:
+        """Build S and H0 with the engine (no SCF), then apply the model; ``spin="soc"`` with
+        a scalar model: spinor H0 with the GTH spin–orbit term, corrected spin-diagonally."""
         atoms = validate(atoms, name)
         self.check(atoms, name)
-        budget.check_fits(name, budget.prediction_bytes(atoms, self.settings, self.h0_method))
-        record, _mf = zeroth_step(
-            atoms, self.settings, h0_method=self.h0_method, report=self.report
-        )
+        settings = self.run_settings(spin)
+        budget.check_fits(name, budget.prediction_bytes(atoms, settings, self.h0_method))
+        record, _mf = zeroth_step(atoms, settings, h0_method=self.h0_method, report=self.report)
         return self.predict_record(record, name)
 
     def predict_record(self, record: dict, name: str = "structure") -> Prediction:
         """Apply the model to a record holding S and H0 (``HT`` is replaced, not used)."""
         self.check_record(record, name)
         t0 = time.perf_counter()
-        h, raw, uncertainty = self._apply(record)
+        spin_diag = self.scalar_on_spinor(record)
+        source = spin_orbit.scalar_part(record) if spin_diag else record
+        h, raw, uncertainty = self._apply(source)
         t_model = time.perf_counter() - t0
         self._report(f"model applied ({t_model:.1f} s)")
+        domain = {}
+        if "domain" in self.meta:
+            domain = reliability({**source, K.HT: h}, raw, self.meta["domain"])
+        if spin_diag:  # H = H0 + ΔH ⊗ I₂ (the spin–orbit term is H0's)
+            h = record[K.H0] + spin_orbit.spin_diagonal(h - source[K.H0], record)
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
-        domain = reliability(out, raw, self.meta["domain"]) if "domain" in self.meta else {}
         report = combine_flags(domain, uncertainty)
         times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
         out[K.META].update(
@@ -173,6 +199,7 @@ class Predictor:
                 "fermi_level_method": largecell.spectral_method(out, self.spectral_method),
                 "time_model_s": t_model,
                 "reliability": report,
+                "correction": "spin-diagonal (scalar model)" if spin_diag else "full",
             }
         )
         self._report(f"Fermi level {out[K.META]['fermi_level']:.3f} eV "

@@ -1,0 +1,89 @@
+"""A scalar model on spinor records: the correction is added spin-diagonally, H0's spin–orbit
+term passes through untouched, and records it cannot correct are refused."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from nextham.errors import InputError
+from nextham.predict import Predictor, default_model_path
+from nextham.predict.spin_orbit import scalar_part, soc_settings, spin_diagonal
+from nextham.record import keys as K
+from nextham.record.flat import SPIN_DD, SPIN_UU, flat_index
+from nextham.record.layout import BlockLayout
+from nextham.testing import hermitian_blocks
+
+EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.from_file()
+
+
+@pytest.fixture(scope="module")
+def scalar_prediction(predictor):
+    return predictor.predict(read(EXAMPLE), "AlP")
+
+
+def _spinor_record(scalar: dict, settings) -> dict:
+    """The scalar record's H0 ⊗ I₂ plus a Hermitian, time-reversal-symmetric term whose
+    spin-diagonal real part is zero (the shape of a spin–orbit term)."""
+    rec = {k: v for k, v in scalar.items() if k != K.HT}
+    rec[K.META] = {**scalar[K.META], K.ENGINE_SETTINGS: settings.to_dict(), "magnetic": False}
+    rec[K.SPINOR] = True
+    v = 0.05 * hermitian_blocks(rec, np.random.default_rng(0), spinor=True)
+    v -= spin_diagonal(scalar_part({**rec, K.H0: v})[K.H0], rec)
+    rec[K.H0] = spin_diagonal(scalar[K.H0], rec) + v
+    return rec
+
+
+def test_scalar_part_and_spin_diagonal_round_trip(predictor, scalar_prediction):
+    scalar = scalar_prediction.record
+    spinor = _spinor_record(scalar, soc_settings(predictor.settings))
+    part = scalar_part(spinor)
+    assert not part[K.SPINOR] and np.allclose(part[K.H0], scalar[K.H0], atol=1e-12)
+    assert part[K.META][K.ENGINE_SETTINGS] == predictor.settings.to_dict()
+    up = spin_diagonal(scalar[K.H0], spinor)
+    idx = flat_index(BlockLayout.of(spinor, K.H0))
+    diag = (idx.spin == SPIN_UU) | (idx.spin == SPIN_DD)
+    assert np.all(up[~diag] == 0) and np.allclose(scalar_part({**spinor, K.H0: up})[K.H0],
+                                                  scalar[K.H0])  # fmt: skip
+
+
+def test_scalar_model_corrects_a_spinor_record_spin_diagonally(predictor, scalar_prediction):
+    scalar = scalar_prediction.record
+    spinor = _spinor_record(scalar, soc_settings(predictor.settings))
+    pred = predictor.predict_record(spinor, "AlP-soc").record
+    delta = scalar[K.HT] - scalar[K.H0]  # the scalar model's (gated) correction of this H0
+    assert np.abs(delta).max() > 1e-3
+    got = pred[K.HT] - spinor[K.H0]
+    assert np.allclose(got, spin_diagonal(delta, spinor), atol=1e-10)
+    idx = flat_index(BlockLayout.of(spinor, K.H0))
+    off = (idx.spin != SPIN_UU) & (idx.spin != SPIN_DD)
+    assert np.array_equal(pred[K.HT][off], spinor[K.H0][off])  # H0's spin–orbit term as it is
+    assert pred[K.META]["correction"] == "spin-diagonal (scalar model)"
+    assert scalar_prediction.record[K.META]["correction"] == "full"
+    assert np.isfinite(pred[K.META]["fermi_level"])
+
+
+def test_spinor_records_a_scalar_model_cannot_correct_are_refused(predictor, scalar_prediction):
+    scalar = scalar_prediction.record
+    ecp = _spinor_record(scalar, soc_settings(predictor.settings))
+    ecp[K.META][K.ENGINE_SETTINGS] = {**ecp[K.META][K.ENGINE_SETTINGS], "soc_method": "ecp"}
+    with pytest.raises(InputError, match="GTH spin–orbit"):
+        predictor.check_record(ecp, "ecp")
+    other = _spinor_record(scalar, soc_settings(predictor.settings))
+    other[K.META][K.ENGINE_SETTINGS] = {**other[K.META][K.ENGINE_SETTINGS], "kmesh": [1, 1, 1]}
+    with pytest.raises(InputError, match="scalar part"):
+        predictor.check_record(other, "other")
+
+
+def test_run_settings_for_spin(predictor):
+    assert predictor.run_settings() == predictor.settings
+    soc = predictor.run_settings("soc")
+    assert soc.spin == "soc" and soc.soc_method == "gth" and soc.basis == predictor.settings.basis
+    with pytest.raises(InputError, match="trained for it"):
+        predictor.run_settings("collinear")
