@@ -8,7 +8,8 @@ holds V_SO) is made (cached in ``--work``), the model's spin-diagonal correction
 * Gauge MAE over all entries and per spin block (meV), band MAE in the window of the
   reference (VBM − 2 … CBM + 2 eV) on a 4×4×4 Γ-centred mesh (meV), ghost states;
 * the spin–orbit splitting of the valence band top at Γ: the mean of the top four valence
-  levels (j = 3/2) minus the mean of the next two (j = 1/2), prediction and H0 against the SCF.
+  levels (j = 3/2) minus the mean of the next two (j = 1/2), prediction and H0 against the SCF;
+* the prediction's reliability flag (computed on the scalar part).
 
     OMP_NUM_THREADS=1 python benchmarks/soc_scalar_model.py --work ~/nextham-data/soc-scalar
 """
@@ -82,13 +83,14 @@ def main() -> None:
     names = args.only.split(",") if args.only else list(STRUCTURES)
     print(f"{date.today()}, {platform.machine()}; model {predictor.path}; spin-orbit labels "
           f"{settings.basis}, GTH projectors; meV unless stated")  # fmt: skip
-    print("| structure | label s | Gauge MAE H0 / pred | pred ↑↑+↓↓ real / ↑↓+↓↑ "
-          "| band MAE H0 / pred | ghosts | Δ_SO SCF (eV) | Δ_SO error H0 / pred |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
+    print("| structure | label s | Gauge MAE H0 / pred | pred ↑↑+↓↓ real / ↑↓+↓↑ | band MAE "
+          "H0 / pred | ghosts | Δ_SO SCF (eV) | Δ_SO error H0 / pred | flag |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|")
     kpts = gamma_mesh((4, 4, 4))
     for name in names:
         rec, t_label = label(name, settings, work)
-        pred = predictor.predict_record(rec, name).record[K.HT]
+        prediction = predictor.predict_record(rec, name)
+        pred, flag = prediction.record[K.HT], prediction.reliability["flag"]
         m = evaluate_structure(rec, pred, kpts)
         model, h0 = m["model"], m[ZERO_CORRECTION]
         spin = model["gauge_mae"]["spin"]
@@ -99,7 +101,7 @@ def main() -> None:
               f"{spin['uu_dd_real']['mae_meV']:.2f} / {spin['ud_du']['mae_meV']:.2f} | "
               f"{h0['bands']['mae_meV']:.1f} / {model['bands']['mae_meV']:.1f} | "
               f"{model['ghost_states']['count']} | {d_ref:.4f} | "
-              f"{d_err[0]:.1f} / {d_err[1]:.1f} |", flush=True)  # fmt: skip
+              f"{d_err[0]:.1f} / {d_err[1]:.1f} | {flag} |", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
