@@ -87,3 +87,20 @@ def test_run_settings_for_spin(predictor):
     assert soc.spin == "soc" and soc.soc_method == "gth" and soc.basis == predictor.settings.basis
     with pytest.raises(InputError, match="trained for it"):
         predictor.run_settings("collinear")
+
+
+def test_cli_predict_spin_soc_writes_a_spinor_prediction(tmp_path, capsys):
+    from nextham.cli.main import main
+    from nextham.store.dataset import Dataset
+
+    out = tmp_path / "pred"
+    assert main(["predict", str(EXAMPLE), "--out", str(out), "--spin", "soc"]) == 0
+    ds = Dataset(out)
+    rec = ds.load(ds.names[0])
+    assert rec[K.SPINOR] and rec[K.META][K.ENGINE_SETTINGS]["soc_method"] == "gth"
+    idx = flat_index(BlockLayout.of(rec, K.H0))
+    off = (idx.spin != SPIN_UU) & (idx.spin != SPIN_DD)
+    delta = rec[K.HT] - rec[K.H0]
+    assert np.abs(rec[K.H0][off]).max() > 1e-3  # H0 carries the spin–orbit term
+    assert np.all(delta[off] == 0) and np.abs(delta).max() > 1e-2
+    assert rec[K.META]["correction"] == "spin-diagonal (scalar model)"
