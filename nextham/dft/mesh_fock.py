@@ -5,7 +5,8 @@ V_xc(k) at every k of the Γ-centred transform mesh, for H0 (SAD density) and HT
 density). PySCF integrates the local terms on the FFT grid with the Bloch sums of the orbitals
 at each k, whose lattice sums were most of a label's time. This module integrates the same
 point-sampled potentials on the same grid, with the Bloch sums of every mesh k taken from one
-folded real-space evaluation (:mod:`nextham.dft.bvk_ao`), chunk by chunk of grid points, for
+folded real-space evaluation (:mod:`nextham.dft.bvk_ao`: one real FFT over the image classes
+gives half the mesh, the other half are complex conjugates), chunk by chunk of grid points, for
 several densities in one sweep:
 
 * the local potential of each density on the FFT grid as PySCF builds it: local
@@ -33,7 +34,8 @@ from pyscf.pbc.gto import pseudo
 from nextham.dft.bvk_ao import Folder, half_mesh, half_transform, mesh_indices, on_mesh
 
 CHUNK_BYTES = 32_000_000
-"""Memory for the Bloch values of one chunk of grid points (all mesh k)."""
+"""Memory for the Bloch values of one chunk of grid points (half the mesh k): chunks of about
+the cache's size are faster than large ones, the sweep being bound by passes over memory."""
 
 
 def applies(mf) -> bool:
