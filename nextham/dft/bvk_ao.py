@@ -125,39 +125,38 @@ def half_transform(folded: np.ndarray, mesh) -> np.ndarray:
     """Σ_n e^{−i2π m·n/N} Φ̃_n — the Bloch sums at k = −m/N — for the m of the half mesh
     (N₁, N₂, ⌊N₃/2⌋ + 1) that a real FFT (``scipy.fft.rfftn``) over the leading class axes
     keeps: (n_half, *folded.shape[1:]) complex, m in C order (no transposes, no gather). With
-    their complex conjugates (k = +m/N) they hold every k of the mesh (:func:`half_mesh`)."""
+    their complex conjugates (k = +m/N) they hold every k of the mesh (:func:`half_rows`)."""
     shape = tuple(int(x) for x in mesh)
     half = scipy.fft.rfftn(folded.reshape(*shape, -1), axes=(0, 1, 2))
     return half.reshape(-1, *folded.shape[1:])
 
 
-def half_mesh(mesh) -> tuple[np.ndarray, np.ndarray]:
-    """For each row of :func:`half_transform`: the flat mesh index (C order) of its k = −m/N
-    and of the conjugate's k = +m/N, two (n_half,) int arrays."""
+def half_rows(mesh) -> tuple[np.ndarray, np.ndarray]:
+    """For every k of the mesh (flat index m, C order): the row of :func:`half_transform` that
+    holds it and whether that row holds its complex conjugate, two (N₁N₂N₃,) arrays (int,
+    bool). Row r (m in the half mesh) is the Bloch sum at k = −m/N; its conjugate, k = +m/N;
+    where both are rows, the direct one is used."""
     shape = tuple(int(x) for x in mesh)
     half_shape = (shape[0], shape[1], shape[2] // 2 + 1)
     m = np.stack(np.unravel_index(np.arange(int(np.prod(half_shape))), half_shape), axis=1)
+    rows = np.arange(len(m))
+    row = np.empty(int(np.prod(shape)), dtype=np.int64)
+    conj = np.empty(len(row), dtype=bool)
     plus = np.ravel_multi_index(tuple(m.T), shape)
+    row[plus], conj[plus] = rows, True
     minus = np.ravel_multi_index(tuple(np.mod(-m, shape).T), shape)
-    return minus, plus
+    row[minus], conj[minus] = rows, False
+    return row, conj
 
 
 def mesh_transform(folded: np.ndarray, mesh, select: np.ndarray) -> np.ndarray:
     """Σ_n e^{i2π m·n/N} Φ̃_n for the flat mesh indices ``select`` of m: (len(select),
     *folded.shape[1:]) complex, from :func:`half_transform` (rows or their conjugates)."""
-    half = half_transform(folded, mesh)
-    minus, plus = half_mesh(mesh)
-    row = np.full(int(np.prod(mesh)), -1)
-    row[plus] = np.arange(len(plus))  # conjugate needed
-    direct = np.full(int(np.prod(mesh)), -1)
-    direct[minus] = np.arange(len(minus))
+    row, conj = half_rows(mesh)
     select = np.asarray(select)
-    use = direct[select] >= 0
-    out = np.where(
-        use.reshape(-1, *[1] * (half.ndim - 1)),
-        half[np.where(use, direct[select], 0)],
-        half[np.where(use, 0, row[select])].conj(),
-    )
+    out = half_transform(folded, mesh)[row[select]]
+    flip = conj[select]
+    out[flip] = out[flip].conj()
     return out
 
 

@@ -31,7 +31,7 @@ from pyscf.pbc import tools
 from pyscf.pbc.df import fft as pbc_fft
 from pyscf.pbc.gto import pseudo
 
-from nextham.dft.bvk_ao import Folder, half_mesh, half_transform, mesh_indices, on_mesh
+from nextham.dft.bvk_ao import Folder, half_rows, half_transform, mesh_indices, on_mesh
 
 CHUNK_BYTES = 32_000_000
 """Memory for the Bloch values of one chunk of grid points (half the mesh k): chunks of about
@@ -94,8 +94,8 @@ def local_matrices(mf, potentials: Sequence[np.ndarray], mesh) -> np.ndarray:
     cell, coords = mf.cell, mf.grids.coords
     gga = potentials[0].shape[0] == 4
     folder = Folder(cell, mesh, deriv=1 if gga else 0)
-    minus, plus = half_mesh(mesh)
-    nao, nhalf = cell.nao_nr(), len(minus)
+    row, conj = half_rows(mesh)
+    nao, nhalf = cell.nao_nr(), int(row.max()) + 1
     half = np.zeros((len(potentials), nhalf, nao, nao), dtype=complex)
     step = max(128, CHUNK_BYTES // (16 * nhalf * folder.comp * nao) // 128 * 128)
     for p0 in range(0, len(coords), step):
@@ -105,14 +105,21 @@ def local_matrices(mf, potentials: Sequence[np.ndarray], mesh) -> np.ndarray:
         for n, wv in enumerate(potentials):
             # the potential times the values before the transform (it is linear): one
             # transform per potential instead of one per derivative component
-            aow = folded[0] * (0.5 * wv[0, p0:p1])
-            for c in range(1, folder.comp):
-                aow += folded[c] * wv[c, p0:p1]
+            aow = _weighted(folded, wv[:, p0:p1])
             half[n] += np.matmul(left, half_transform(aow, mesh).transpose(0, 2, 1))
     half += half.conj().transpose(0, 1, 3, 2)
-    out = np.empty((len(potentials), int(np.prod(mesh)), nao, nao), dtype=complex)
-    out[:, plus] = half.conj()
-    out[:, minus] = half
+    out = half[:, row]
+    out[:, conj] = out[:, conj].conj()
+    return out
+
+
+def _weighted(values: np.ndarray, wv: np.ndarray) -> np.ndarray:
+    """½ w₀ φ + Σ_c w_c ∂_c φ: ``values`` (comp, …) of the orbitals (and gradients) times the
+    weights ``wv`` (comp, …) of :func:`local_potential` (broadcast against one component),
+    the right factor of PySCF's ``nr_rks`` matrix before its Hermitian completion."""
+    out = values[0] * (0.5 * wv[0])
+    for c in range(1, len(values)):
+        out += values[c] * wv[c]
     return out
 
 
@@ -157,10 +164,7 @@ def band_fock(mf, dm, kabs: np.ndarray) -> np.ndarray:
         p1 = p0 + len(coords)
         for k, ao in enumerate(ao_k):
             ao = np.reshape(ao, (-1, p1 - p0, nao))  # (comp, np, nao)
-            aow = ao[0] * (0.5 * wv[0, p0:p1, None])
-            for c in range(1, len(ao)):
-                aow += ao[c] * wv[c, p0:p1, None]
-            out[k] += ao[0].conj().T @ aow
+            out[k] += ao[0].conj().T @ _weighted(ao, wv[:, p0:p1, None])
         p0 = p1
     out += out.conj().transpose(0, 2, 1)
     return out + _kinetic_and_nonlocal(mf, kabs)

@@ -7,7 +7,9 @@ spin–orbit term is one-body and lives in H0: a ``soc`` record with GTH spin–
 response to the spin–orbit term, so a scalar model predicts a spinor record from the scalar
 part of its H0:
 
-    H = H0 + ΔH_scalar(H0_scalar) ⊗ I₂,    H0_scalar = Re H0↑↑ (= Re H0↓↓ by time reversal).
+    H = H0 + ΔH_scalar(H0_scalar) ⊗ I₂,    H0_scalar = ½ Re(H0↑↑ + H0↓↓)
+
+(Re H0↑↑ = Re H0↓↓ by time reversal; the mean is taken).
 
 The spin–orbit term itself is never learned here: it is the pseudopotential's, exact in H0.
 """
