@@ -35,3 +35,20 @@ def si_tight():
     atoms = bulk("Si", "diamond", a=5.43)
     atoms.positions += np.random.default_rng(1).normal(0, 0.03, atoms.positions.shape)
     return atoms, settings, compute_record(atoms, settings)
+
+
+@pytest.fixture(scope="session")
+def predictor():
+    """The shipped model, loaded once (tests restore any attribute they set)."""
+    from nextham.predict import Predictor
+
+    return Predictor.from_file()
+
+
+@pytest.fixture(scope="session")
+def alp_prediction(predictor):
+    """The shipped model's prediction of the AlP example (scalar)."""
+    from ase.io import read
+    from model_kit import ALP_EXAMPLE
+
+    return predictor.predict(read(ALP_EXAMPLE), "AlP")

@@ -1,4 +1,5 @@
-"""Tiny model configurations and crystals shared by the model tests."""
+"""Tiny model configurations and crystals shared by the model tests, and the example
+structure shipped with the package."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import numpy as np
 import torch
 
 from nextham.model import ModelConfig, NextHAM
+from nextham.predict import default_model_path
 from nextham.testing import random_crystal_record
 
 BASIS = {8: (0, 1, 2), 83: (0, 1, 3), 1: (0, 0, 1)}
 """p, d and f shells; several s shells on H (padded layout with two s slots)."""
 CELL = np.array([[3.1, 0.2, 0.0], [0.1, 3.3, 0.3], [0.0, 0.2, 3.5]])
 TOL = {"float32": 1e-5, "float64": 1e-10}
+ALP_EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
+"""The AlP example structure shipped with the package (the shipped model covers it)."""
 
 
 def tiny_config(spinor: bool = False, dtype: str = "float64", **overrides) -> ModelConfig:

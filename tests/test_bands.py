@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 from ase.build import bulk
+from model_kit import ALP_EXAMPLE
 
 from nextham.bands import BandStructure, band_path, band_structure, density_of_states, dft_bands
 from nextham.cli.main import main
-from nextham.predict import default_model_path
 from nextham.record import keys as K
 from nextham.store.hdf5 import write_record
 
-EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -74,7 +73,7 @@ def test_cli_bands_on_entry_and_bad_input(tmp_path, si_record, capsys):
 def test_readme_main_job_shipped_model(tmp_path, capsys):
     """The README's main job: band plot of the embedded example from the shipped model."""
     out = tmp_path / "bands.png"
-    assert main(["bands", str(EXAMPLE), "--out", str(out)]) == 0
+    assert main(["bands", str(ALP_EXAMPLE), "--out", str(out)]) == 0
     assert out.read_bytes()[:8] == PNG_SIGNATURE
     bs = BandStructure.from_json(out.with_suffix(".json"))
     assert bs.source == "nextham" and bs.formula == "AlP"

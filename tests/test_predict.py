@@ -5,25 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase.io import read
+from model_kit import ALP_EXAMPLE
 
 from nextham.cli.main import main
 from nextham.errors import InputError
-from nextham.predict import Predictor, default_model_path
+from nextham.predict import default_model_path
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 from nextham.testing import hermiticity_error
-
-EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor.from_file()
-
-
-@pytest.fixture(scope="module")
-def si_prediction(predictor):
-    return predictor.predict(read(EXAMPLE), "AlP")
 
 
 def test_shipped_model_metadata(predictor):
@@ -35,8 +24,8 @@ def test_shipped_model_metadata(predictor):
     assert predictor.settings.spin == "scalar"
 
 
-def test_prediction_record(si_prediction):
-    rec = si_prediction.record
+def test_prediction_record(alp_prediction):
+    rec = alp_prediction.record
     assert rec[K.HT].shape == rec[K.H0].shape
     assert rec[K.META]["hamiltonian"] == "predicted"
     assert np.isfinite(rec[K.META]["fermi_level"])
@@ -44,8 +33,8 @@ def test_prediction_record(si_prediction):
     assert not np.allclose(rec[K.HT], rec[K.H0])  # the model corrects H0
 
 
-def test_in_domain_structure_is_ok(si_prediction):
-    rel = si_prediction.reliability
+def test_in_domain_structure_is_ok(alp_prediction):
+    rel = alp_prediction.reliability
     assert rel["flag"] == "ok", rel["reasons"]
     assert "no committee" in rel["uncertainty"]  # a single network: no gate, domain flag only
     assert rel["unseen_pairs"] == []
@@ -62,12 +51,12 @@ def test_out_of_domain_structure_is_flagged(predictor):
     assert any("distances" in r for r in rel["reasons"])
 
 
-def test_onsite_outlier_is_flagged(predictor, si_prediction):
+def test_onsite_outlier_is_flagged(predictor, alp_prediction):
     """An atom whose on-site H0 spread lies outside its element's training range is named,
     and alone sets the flag."""
     from nextham.predict.domain import onsite_spreads, reliability
 
-    rec = si_prediction.record
+    rec = alp_prediction.record
     stats = predictor.meta["domain"]
     assert reliability(rec, rec[K.HT], stats)["onsite_outliers"] == []
     spread = onsite_spreads(rec)[0]  # Al0 of the AlP example
@@ -77,13 +66,13 @@ def test_onsite_outlier_is_flagged(predictor, si_prediction):
     assert rel["flag"] == "warn" and any("on-site" in r for r in rel["reasons"])
 
 
-def test_prediction_beats_h0_against_dft(predictor, si_prediction):
+def test_prediction_beats_h0_against_dft(predictor, alp_prediction):
     """The shipped model brings H closer to the converged DFT Hamiltonian than H0 is."""
     from nextham.dft.label import compute_record
     from nextham.loss.metrics import gauge_mae
 
-    ref = compute_record(read(EXAMPLE), predictor.settings)
-    model = gauge_mae(ref, si_prediction.record[K.HT])["overall"]["mae_meV"]
+    ref = compute_record(read(ALP_EXAMPLE), predictor.settings)
+    model = gauge_mae(ref, alp_prediction.record[K.HT])["overall"]["mae_meV"]
     h0 = gauge_mae(ref, ref[K.H0])["overall"]["mae_meV"]
     assert model < 0.7 * h0
 
@@ -95,8 +84,8 @@ def test_unknown_element_refused(predictor):
         predictor.check(bulk("Fe", "bcc", a=2.87), "Fe")
 
 
-def test_record_with_other_settings_refused(predictor, si_prediction):
-    rec = {**si_prediction.record, K.META: dict(si_prediction.record[K.META])}
+def test_record_with_other_settings_refused(predictor, alp_prediction):
+    rec = {**alp_prediction.record, K.META: dict(alp_prediction.record[K.META])}
     rec[K.META][K.ENGINE_SETTINGS] = {**rec[K.META][K.ENGINE_SETTINGS], "kmesh": [1, 1, 1]}
     with pytest.raises(InputError, match="engine settings"):
         predictor.check_record(rec, "other")
@@ -104,7 +93,7 @@ def test_record_with_other_settings_refused(predictor, si_prediction):
 
 def test_cli_predict_writes_store_and_deeph(tmp_path, capsys):
     out = tmp_path / "pred"
-    assert main(["predict", str(EXAMPLE), "--out", str(out), "--format", "deeph"]) == 0
+    assert main(["predict", str(ALP_EXAMPLE), "--out", str(out), "--format", "deeph"]) == 0
     ds = Dataset(out)
     assert ds.names == ["AlP"]
     rec = ds.load("AlP")
@@ -122,7 +111,7 @@ def test_cli_bad_model_file(tmp_path, capsys, content):
         content = content[: len(content) // 2]
     bad.write_bytes(content)
     out = tmp_path / "out"
-    code = main(["predict", str(EXAMPLE), "--model", str(bad), "--out", str(out)])
+    code = main(["predict", str(ALP_EXAMPLE), "--model", str(bad), "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code == 2
     assert len(err.splitlines()) == 1 and "bad.safetensors" in err
@@ -131,7 +120,7 @@ def test_cli_bad_model_file(tmp_path, capsys, content):
 
 def test_cli_unknown_element_and_unreadable_file(tmp_path, capsys):
     fe = tmp_path / "Fe.vasp"
-    fe.write_text(EXAMPLE.read_text().replace("Al", "Fe"))
+    fe.write_text(ALP_EXAMPLE.read_text().replace("Al", "Fe"))
     out = tmp_path / "out"
     assert main(["predict", str(fe), "--out", str(out)]) == 2
     err = capsys.readouterr().err
@@ -147,7 +136,7 @@ def test_predict_reports_each_stage(predictor):
     lines = []
     predictor.report = lines.append
     try:
-        pred = predictor.predict(read(EXAMPLE), "AlP")
+        pred = predictor.predict(read(ALP_EXAMPLE), "AlP")
     finally:
         predictor.report = None
     assert len(lines) == 4
@@ -160,9 +149,9 @@ def test_a_cell_that_cannot_fit_is_refused_before_any_work(predictor, monkeypatc
     from nextham.predict import budget
     from nextham.predict import predictor as predictor_module
 
-    atoms = read(EXAMPLE).repeat((3, 3, 3))
+    atoms = read(ALP_EXAMPLE).repeat((3, 3, 3))
     need = budget.prediction_bytes(atoms, predictor.settings)
-    small = budget.prediction_bytes(read(EXAMPLE), predictor.settings)
+    small = budget.prediction_bytes(read(ALP_EXAMPLE), predictor.settings)
     assert need > small > budget.BASE_BYTES  # grows with the cell
     monkeypatch.setattr(budget, "available_bytes", lambda: 0.5 * need)
     monkeypatch.setattr(predictor_module, "zeroth_step", lambda *a, **k: pytest.fail("work"))

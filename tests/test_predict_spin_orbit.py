@@ -5,27 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ase.io import read
+from model_kit import ALP_EXAMPLE
 
 from nextham.errors import InputError
-from nextham.predict import Predictor, default_model_path
 from nextham.predict.spin_orbit import scalar_part, soc_settings, spin_diagonal
 from nextham.record import keys as K
 from nextham.record.flat import SPIN_DD, SPIN_UU, flat_index
 from nextham.record.layout import BlockLayout
 from nextham.testing import hermitian_blocks
-
-EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
-
-
-@pytest.fixture(scope="module")
-def predictor():
-    return Predictor.from_file()
-
-
-@pytest.fixture(scope="module")
-def scalar_prediction(predictor):
-    return predictor.predict(read(EXAMPLE), "AlP")
 
 
 def _spinor_record(scalar: dict, settings) -> dict:
@@ -40,8 +27,8 @@ def _spinor_record(scalar: dict, settings) -> dict:
     return rec
 
 
-def test_scalar_part_and_spin_diagonal_round_trip(predictor, scalar_prediction):
-    scalar = scalar_prediction.record
+def test_scalar_part_and_spin_diagonal_round_trip(predictor, alp_prediction):
+    scalar = alp_prediction.record
     spinor = _spinor_record(scalar, soc_settings(predictor.settings))
     part = scalar_part(spinor)
     assert not part[K.SPINOR] and np.allclose(part[K.H0], scalar[K.H0], atol=1e-12)
@@ -53,8 +40,8 @@ def test_scalar_part_and_spin_diagonal_round_trip(predictor, scalar_prediction):
                                                   scalar[K.H0])  # fmt: skip
 
 
-def test_scalar_model_corrects_a_spinor_record_spin_diagonally(predictor, scalar_prediction):
-    scalar = scalar_prediction.record
+def test_scalar_model_corrects_a_spinor_record_spin_diagonally(predictor, alp_prediction):
+    scalar = alp_prediction.record
     spinor = _spinor_record(scalar, soc_settings(predictor.settings))
     pred = predictor.predict_record(spinor, "AlP-soc").record
     delta = scalar[K.HT] - scalar[K.H0]  # the scalar model's (gated) correction of this H0
@@ -65,12 +52,12 @@ def test_scalar_model_corrects_a_spinor_record_spin_diagonally(predictor, scalar
     off = (idx.spin != SPIN_UU) & (idx.spin != SPIN_DD)
     assert np.array_equal(pred[K.HT][off], spinor[K.H0][off])  # H0's spin–orbit term as it is
     assert pred[K.META]["correction"] == "spin-diagonal (scalar model)"
-    assert scalar_prediction.record[K.META]["correction"] == "full"
+    assert alp_prediction.record[K.META]["correction"] == "full"
     assert np.isfinite(pred[K.META]["fermi_level"])
 
 
-def test_spinor_records_a_scalar_model_cannot_correct_are_refused(predictor, scalar_prediction):
-    scalar = scalar_prediction.record
+def test_spinor_records_a_scalar_model_cannot_correct_are_refused(predictor, alp_prediction):
+    scalar = alp_prediction.record
     ecp = _spinor_record(scalar, soc_settings(predictor.settings))
     ecp[K.META][K.ENGINE_SETTINGS] = {**ecp[K.META][K.ENGINE_SETTINGS], "soc_method": "ecp"}
     with pytest.raises(InputError, match="GTH spin–orbit"):
@@ -94,7 +81,7 @@ def test_cli_predict_spin_soc_writes_a_spinor_prediction(tmp_path, capsys):
     from nextham.store.dataset import Dataset
 
     out = tmp_path / "pred"
-    assert main(["predict", str(EXAMPLE), "--out", str(out), "--spin", "soc"]) == 0
+    assert main(["predict", str(ALP_EXAMPLE), "--out", str(out), "--spin", "soc"]) == 0
     ds = Dataset(out)
     rec = ds.load(ds.names[0])
     assert rec[K.SPINOR] and rec[K.META][K.ENGINE_SETTINGS]["soc_method"] == "gth"

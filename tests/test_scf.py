@@ -8,19 +8,17 @@ import numpy as np
 import pytest
 import scipy.linalg
 from ase.build import bulk
+from model_kit import ALP_EXAMPLE
 
 from nextham.cli.main import main
 from nextham.conventions import HARTREE_EV
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import make_mf
 from nextham.dft.settings import EngineSettings
-from nextham.predict import default_model_path
 from nextham.record import keys as K
 from nextham.record.layout import iter_blocks
 from nextham.scf import guess_density, hamiltonian_at_kpts, run_scf
 from nextham.spectra.occupations import occupations
-
-EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +148,7 @@ def test_run_scf_rejects_bad_input(si_fine):
 
 def test_cli_scf_compare(tmp_path, capsys):
     out = tmp_path / "scf.json"
-    assert main(["scf", str(EXAMPLE), "--compare", "--json", str(out)]) == 0
+    assert main(["scf", str(ALP_EXAMPLE), "--compare", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert "SCF cycles" in text and "nextham − SAD" in text
     res = json.loads(out.read_text())
@@ -168,4 +166,4 @@ def test_cli_scf_bad_input(tmp_path, capsys):
     write(two, [bulk("Si", "diamond", a=5.43)] * 2)
     assert main(["scf", str(two)]) == 2
     assert "give a file with one" in capsys.readouterr().err
-    assert main(["scf", str(EXAMPLE), "--model", str(tmp_path / "missing.safetensors")]) == 2
+    assert main(["scf", str(ALP_EXAMPLE), "--model", str(tmp_path / "missing.safetensors")]) == 2
