@@ -37,7 +37,7 @@ import numpy as np
 from ase import Atoms
 from ase.build import bulk
 
-from nextham.dft import ao_cache, label, mesh_fock
+from nextham.dft import fast_paths, label
 from nextham.dft.cell import build_cell
 from nextham.dft.element_table import measured_cutoff_ev
 from nextham.dft.engine import resolve_h0_method
@@ -85,12 +85,11 @@ Fock builds)."""
 
 def run_one(atoms: Atoms, settings: EngineSettings) -> dict:
     recs, row = {}, {"natoms": len(atoms), "settings": settings.to_dict()}
-    applies = mesh_fock.applies
     for column, (method, fast) in RUNS.items():
-        label.cached_ao_values = ao_cache.cached_ao_values if fast else contextlib.nullcontext
-        mesh_fock.applies = applies if fast else (lambda mf: False)
+        paths = contextlib.nullcontext() if fast else fast_paths.disabled()
         t0 = time.perf_counter()
-        rec = label.compute_record(atoms, settings, method=method)
+        with paths:
+            rec = label.compute_record(atoms, settings, method=method)
         meta = rec[K.META]
         row[column] = {
             "wall_s": time.perf_counter() - t0,
@@ -99,8 +98,6 @@ def run_one(atoms: Atoms, settings: EngineSettings) -> dict:
             "spectral_passed": meta["spectral_check"]["passed"],
         }  # fmt: skip
         recs[column] = rec
-    label.cached_ao_values = ao_cache.cached_ao_values
-    mesh_fock.applies = applies
     cell = build_cell(atoms, settings)
     row["auto"] = resolve_h0_method(cell, settings, "auto")
     for key in (K.H0, K.HT):

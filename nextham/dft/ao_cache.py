@@ -22,6 +22,8 @@ from collections.abc import Iterator
 import numpy as np
 from pyscf.pbc.dft import gen_grid, numint
 
+from nextham.dft import fast_paths
+
 AO_CACHE_BYTES = 1_500_000_000
 """Most memory the cached values of one label take; beyond it values are computed as usual."""
 
@@ -48,7 +50,11 @@ def _read_only(values):
 @contextlib.contextmanager
 def cached_ao_values(max_bytes: int = AO_CACHE_BYTES) -> Iterator[dict]:
     """Within the block, PySCF's k-point AO values are computed once per grid and k set, and
-    the uniform grid's screening mask once per grid."""
+    the uniform grid's screening mask once per grid (nothing is cached while the fast paths are
+    off, :mod:`nextham.dft.fast_paths`)."""
+    if not fast_paths.enabled():
+        yield {}
+        return
     original = numint.KNumInt.__dict__["eval_ao"]
     compute = original.__func__
     cache: dict[str, object] = {}

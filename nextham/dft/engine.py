@@ -32,9 +32,10 @@ from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
 from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV
-from nextham.dft import gridfock
+from nextham.dft import fast_paths, gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
-from nextham.dft.kspace_fock import can_fold, flat_blocks, transform_blocks
+from nextham.dft.kspace_fock import can_fold, flat_blocks, mesh_blocks, transform_blocks
+from nextham.dft.nonmagnetic import make_nonmagnetic
 from nextham.dft.pairs import select_pairs
 from nextham.dft.position import flat_position, position_blocks
 from nextham.dft.projectors import add_gth_spin_orbit
@@ -59,7 +60,9 @@ def h0_from_pairs(cell, settings: EngineSettings, method: str) -> bool:
 def make_mf(cell, settings: EngineSettings):
     """The SCF object (KRKS or KGKS with SOC) on the settings' Γ-centred k-mesh of ``cell``;
     with ``soc_method='gth'`` its core Hamiltonian carries the GTH spin–orbit term
-    (:func:`nextham.dft.projectors.add_gth_spin_orbit`)."""
+    (:func:`nextham.dft.projectors.add_gth_spin_orbit`). A KGKS object builds the potential
+    of its non-magnetic density as the scalar one ⊗ 1₂ (:mod:`nextham.dft.nonmagnetic`; a fast
+    path, :mod:`nextham.dft.fast_paths`)."""
     mesh = settings.kmesh_for(cell.lattice_vectors() * BOHR_ANGSTROM)
     kpts = cell.make_kpts(mesh, wrap_around=True)
     if settings.spin == "soc":
@@ -74,6 +77,8 @@ def make_mf(cell, settings: EngineSettings):
         mf = smearing_(mf, sigma=settings.smearing_ev / HARTREE_EV, method="fermi")
     if settings.gth_spin_orbit:
         add_gth_spin_orbit(mf)  # V_SO of the GTH projectors in every core Hamiltonian
+    if settings.spinor and fast_paths.enabled():
+        make_nonmagnetic(mf)  # V_eff of the total density: scalar cost, same SCF
     return mf
 
 
@@ -160,8 +165,14 @@ def zeroth_step(
     if pairs_only:
         h0 = sparse_h0(cell, mf.xc, mf.kpts, edge_index, cell_shift) * HARTREE_EV
     elif not mf.nextham_h0_deferred:
-        with h0_hamiltonian(mf, settings):
-            h0_blocks, _ = transform_blocks(mf, dm0, tmesh, edge_index, cell_shift, spinor, method)
+        if method == "reference" and can_fold(mf, tmesh):  # one folded sweep (spinor too)
+            spin_orbit = (settings.h0_spin_orbit,)
+            ((h0_blocks,), _) = mesh_blocks(mf, [dm0], tmesh, edge_index, cell_shift, spin_orbit)
+        else:
+            with h0_hamiltonian(mf, settings):
+                h0_blocks, _ = transform_blocks(
+                    mf, dm0, tmesh, edge_index, cell_shift, spinor, method
+                )
         h0 = flat_blocks(h0_blocks)
     else:
         h0 = flat_blocks([])

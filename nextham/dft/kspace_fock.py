@@ -2,8 +2,10 @@
 
 The reference builds PySCF's ``get_hcore(k) + get_veff(dm, kpts_band=k)`` — on a Γ-centred
 transform mesh from one folded sweep (:mod:`nextham.dft.mesh_fock`), at other k-points in one
-pass (:func:`nextham.dft.mesh_fock.band_fock`) or by PySCF itself (spinor, ECP and spin–orbit
-runs) — the multigrid build by :mod:`nextham.dft.gridfock`. Time reversal (scalar H(−k) =
+pass (:func:`nextham.dft.mesh_fock.band_fock`) or by PySCF itself (ECP runs, spinor matrices at
+off-mesh k) — the multigrid build by :mod:`nextham.dft.gridfock`. Non-magnetic spinor runs with
+the GTH spin–orbit term fold too: their Fock matrix is the scalar one of the total density ⊗ 1₂
+plus V_SO (:mod:`nextham.dft.nonmagnetic`). Time reversal (scalar H(−k) =
 H(k)*, spinor H(−k) = Θ H(k) Θ⁻¹) halves the Fock builds; :func:`transform_blocks` and
 :func:`mesh_blocks` take the mesh to the stored blocks, :func:`roundtrip_error` and
 :func:`pyscf_levels` check them.
@@ -21,8 +23,9 @@ from pyscf.pbc import dft as pbcdft
 from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV, time_reverse_spinor
-from nextham.dft import bvk_ao, gridfock, mesh_fock
+from nextham.dft import bvk_ao, gridfock, mesh_fock, nonmagnetic
 from nextham.dft.cell import atom_ao_slices
+from nextham.dft.projectors import blocks_for_pairs
 from nextham.spectra import kspace
 
 
@@ -101,18 +104,31 @@ def _fold_mesh(mf, kfrac: np.ndarray, tmesh) -> np.ndarray | None:
 
 
 def can_fold(mf, tmesh) -> bool:
-    """Whether :func:`mesh_blocks` applies to ``mf`` on the transform mesh ``tmesh``."""
+    """Whether :func:`mesh_blocks` applies to ``mf`` on the transform mesh ``tmesh``: a scalar
+    GTH run, or a non-magnetic spinor one (:func:`nonmagnetic.make_nonmagnetic`) whose
+    spin–orbit term, if any, is the GTH projectors' (``mf.nextham_so_blocks``)."""
     kfrac = kspace.gamma_mesh(tmesh)
     todo = _irreducible(mf.cell, kfrac, time_reversal=True)[1]
-    spinor = isinstance(mf, pbcdft.kgks.KGKS)
-    return not spinor and _fold_mesh(mf, kfrac[todo], tmesh) is not None
+    if isinstance(mf, pbcdft.kgks.KGKS):
+        if not nonmagnetic.is_nonmagnetic(mf) or len(getattr(mf.cell, "_ecpbas", ())):
+            return False
+        mf = nonmagnetic.twin_of(mf)
+    return _fold_mesh(mf, kfrac[todo], tmesh) is not None
 
 
-def mesh_blocks(mf, dms, tmesh, edge_index, cell_shift) -> tuple[list[list], float]:
+def mesh_blocks(
+    mf, dms, tmesh, edge_index, cell_shift, spin_orbit: tuple[bool, ...] | None = None
+) -> tuple[list[list], float]:
     """Blocks (eV) of the reference Fock matrix of each density of ``dms`` for the stored
-    pairs, all from one folded sweep over the grid (:mod:`nextham.dft.mesh_fock`; scalar,
-    :func:`can_fold`), plus the wall time."""
+    pairs, all from one folded sweep over the grid (:mod:`nextham.dft.mesh_fock`,
+    :func:`can_fold`), plus the wall time.
+
+    Spinor ``mf``: the scalar twin's blocks of D↑↑ + D↓↓ on both spins, plus the GTH
+    spin–orbit blocks for the densities whose ``spin_orbit`` flag is set (default: all)."""
     t0 = time.perf_counter()
+    if isinstance(mf, pbcdft.kgks.KGKS):
+        out = _spinor_mesh_blocks(mf, dms, tmesh, edge_index, cell_shift, spin_orbit)
+        return out, time.perf_counter() - t0
     kfrac = kspace.gamma_mesh(tmesh)
     rep, todo, _ = _irreducible(mf.cell, kfrac, time_reversal=True)
     slices = _ao_slices(mf.cell, False)
@@ -123,6 +139,23 @@ def mesh_blocks(mf, dms, tmesh, edge_index, cell_shift) -> tuple[list[list], flo
         )
         out.append([b.real * HARTREE_EV for b in blocks])
     return out, time.perf_counter() - t0
+
+
+def _spinor_mesh_blocks(mf, dms, tmesh, edge_index, cell_shift, spin_orbit) -> list[list]:
+    """:func:`mesh_blocks` of a non-magnetic spinor run: (2n_i, 2n_j) complex blocks."""
+    totals = [nonmagnetic.total_density(d) for d in dms]
+    scalar, _ = mesh_blocks(nonmagnetic.twin_of(mf), totals, tmesh, edge_index, cell_shift)
+    so_terms = getattr(mf, "nextham_so_blocks", None) or {}
+    sizes = np.diff(atom_ao_slices(mf.cell), axis=1).ravel()
+    so = blocks_for_pairs(
+        so_terms, edge_index, cell_shift, lambda i, j: (2 * sizes[i], 2 * sizes[j])
+    )
+    flags = (True,) * len(dms) if spin_orbit is None else spin_orbit
+    out = []
+    for blocks, with_so in zip(scalar, flags, strict=True):
+        spinor = [nonmagnetic.spin_diagonal(b).astype(complex) for b in blocks]
+        out.append([b + v * HARTREE_EV for b, v in zip(spinor, so)] if with_so else spinor)
+    return out
 
 
 def _irreducible(cell, kfrac: np.ndarray, time_reversal: bool) -> tuple:

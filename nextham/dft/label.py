@@ -60,7 +60,9 @@ def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) ->
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()
     if mf.nextham_h0_deferred:  # H0 and HT from one folded sweep over the grid
-        (h0_blocks, ht_blocks), t_ht = mesh_blocks(mf, [dm0, dm], tmesh, edge_index, cell_shift)
+        (h0_blocks, ht_blocks), t_ht = mesh_blocks(
+            mf, [dm0, dm], tmesh, edge_index, cell_shift, (settings.h0_spin_orbit, True)
+        )
         record[K.H0] = flat_blocks(h0_blocks)
         record[K.META]["time_h0_s"] += t_ht / 2
         t_ht /= 2

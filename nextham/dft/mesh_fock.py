@@ -31,6 +31,7 @@ from pyscf.pbc import tools
 from pyscf.pbc.df import fft as pbc_fft
 from pyscf.pbc.gto import pseudo
 
+from nextham.dft import fast_paths
 from nextham.dft.bvk_ao import Folder, half_rows, half_transform, mesh_indices, on_mesh
 
 CHUNK_BYTES = 32_000_000
@@ -39,8 +40,11 @@ the cache's size are faster than large ones, the sweep being bound by passes ove
 
 
 def applies(mf) -> bool:
-    """Whether :func:`mesh_fock` reproduces ``mf``'s reference Fock build."""
+    """Whether :func:`mesh_fock` reproduces ``mf``'s reference Fock build (and the fast paths
+    are on, :mod:`nextham.dft.fast_paths`)."""
     cell = mf.cell
+    if not fast_paths.enabled():
+        return False
     if getattr(mf, "_numint", None) is None or type(mf.with_df) is not pbc_fft.FFTDF:
         return False
     if len(getattr(cell, "_ecpbas", ())) or not cell._pseudo:

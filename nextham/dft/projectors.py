@@ -294,8 +294,10 @@ def add_gth_spin_orbit(mf) -> None:
     """Make the KGKS object ``mf`` include V_SO in its core Hamiltonian wherever it builds one
     (SCF, Fock matrices at band k-points, round-trip and spectral checks), as a Bloch sum of
     :func:`projector_blocks` (``soc``), computed once for ``mf.cell``. Like PySCF's SO-ECP
-    term it follows ``mf.with_soc`` (so H0 without spin–orbit switches it off the same way)."""
+    term it follows ``mf.with_soc`` (so H0 without spin–orbit switches it off the same way).
+    The real-space blocks of ``mf.cell`` are kept as ``mf.nextham_so_blocks``."""
     known = [(mf.cell, projector_blocks(mf.cell, "soc"))]  # (cell, its V_SO blocks)
+    mf.nextham_so_blocks = known[0][1]  # the real-space term, for the folded spinor build
     base = mf.get_hcore
 
     def get_hcore(cell=None, kpts=None):

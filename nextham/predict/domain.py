@@ -71,6 +71,26 @@ def unseen_pair_mask(record: Mapping, stats: Mapping) -> np.ndarray:
     return np.array([lab not in stats["pairs"] for lab in labels], dtype=bool)
 
 
+def _outside(labels: list[str], bins: np.ndarray, stats: Mapping) -> np.ndarray:
+    """(E,) bool: unseen element pair, or distance more than one bin from every training
+    distance of its element pair."""
+    labels_arr = np.asarray(labels)
+    out = np.ones(len(labels), dtype=bool)
+    for lab in np.unique(labels_arr):
+        if lab in stats["pairs"]:
+            mine = labels_arr == lab
+            seen = np.asarray(stats["pairs"][lab]["bins"])
+            out[mine] = np.abs(bins[mine, None] - seen[None]).min(axis=1) > 1
+    return out
+
+
+def outside_mask(record: Mapping, stats: Mapping) -> np.ndarray:
+    """(E,) bool: pairs outside the training domain — an element pair never seen, or a
+    distance farther than one bin from every training distance of the same element pair."""
+    labels, bins, _ = _edge_table(record)
+    return _outside(labels, bins, stats)
+
+
 def onsite_spreads(record: Mapping) -> dict[int, float]:
     """Spread (eV) of the generalized eigenvalues of each atom's on-site (H0, S) block."""
     edges = np.asarray(record[K.EDGE_INDEX])
@@ -143,17 +163,13 @@ def reliability(record: Mapping, h_flat: np.ndarray, stats: dict) -> dict:
     norms = _block_norms(record, h_flat)
     pairs = stats["pairs"]
     unseen = sorted({lab for lab in labels if lab not in pairs})
-    outside = np.zeros(len(labels), dtype=bool)
+    outside = _outside(labels, b, stats)
     ratio = 0.0
     labels = np.asarray(labels)
     for lab in np.unique(labels):
-        mine = labels == lab
-        if lab not in pairs:
-            outside[mine] = True
-            continue
-        seen = np.asarray(pairs[lab]["bins"])
-        outside[mine] = np.abs(b[mine, None] - seen[None]).min(axis=1) > 1
-        ratio = max(ratio, norms[mine].max() / max(pairs[lab]["delta_max_ev"], 1e-12))
+        if lab in pairs:
+            mine = labels == lab
+            ratio = max(ratio, norms[mine].max() / max(pairs[lab]["delta_max_ev"], 1e-12))
     frac = float(w[outside].sum() / w.sum())
     onsite = _onsite_outliers(record, stats)
     reasons = []
