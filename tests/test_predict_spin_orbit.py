@@ -91,3 +91,53 @@ def test_cli_predict_spin_soc_writes_a_spinor_prediction(tmp_path, capsys):
     assert np.abs(rec[K.H0][off]).max() > 1e-3  # H0 carries the spin–orbit term
     assert np.all(delta[off] == 0) and np.abs(delta).max() > 1e-2
     assert rec[K.META]["correction"] == "spin-diagonal (scalar model)"
+
+
+def test_scalar_model_trained_on_spin_orbit_labels(tmp_path, capsys):
+    """``data.scalar_part``: a scalar model trained on GTH spin–orbit labels (their scalar
+    part) carries the scalar settings and predicts such a label spin-diagonally; a scalar
+    dataset is refused with that option."""
+    import yaml
+    from ase.build import bulk
+
+    from nextham.cli.main import main
+    from nextham.dft.settings import EngineSettings
+    from nextham.generate.runner import build_dataset
+    from nextham.model.files import read_model_metadata
+    from nextham.predict import Predictor
+    from nextham.store.dataset import Dataset
+
+    cheap = {"kmesh": (1, 1, 1), "ke_cutoff_ev": 300.0, "overlap_threshold": 1e-3}
+    settings = EngineSettings(spin="soc", soc_method="gth", basis="szv-molopt-sr", **cheap)
+    rng = np.random.default_rng(1)
+    cells = []
+    for n in range(3):
+        atoms = bulk("PbTe", "rocksalt", a=6.46 * (1 + 0.01 * n))
+        atoms.positions += rng.normal(0, 0.03, atoms.positions.shape)
+        cells.append((f"p{n}", atoms))
+    build_dataset(tmp_path / "soc", cells, settings, spectral_gate=False)
+    cfg = {"data": {"datasets": [str(tmp_path / "soc")], "split": [0.67, 0.33, 0.0],
+                    "scalar_part": True},
+           "model": {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e",
+                     "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4,
+                     "radial_hidden": 8, "tracegrad_hidden": 8},
+           "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": {"epochs": 2, "warmup_epochs": 0},
+           "out": str(tmp_path / "run")}  # fmt: skip
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(tmp_path / "c.yaml")]) == 0
+    model = tmp_path / "run" / "model.safetensors"
+    meta = read_model_metadata(model)
+    assert meta["spin"] == "scalar" and meta[K.ENGINE_SETTINGS]["basis"] == "szv-molopt-sr"
+    record = Dataset(tmp_path / "soc").load("p0")
+    pred = Predictor.from_file(model).predict_record(record, "p0")
+    assert pred.record[K.META]["correction"] == "spin-diagonal (scalar model)"
+    delta = pred.record[K.HT] - record[K.H0]
+    idx = flat_index(BlockLayout.of(record, K.H0))
+    assert np.abs(delta[(idx.spin != SPIN_UU) & (idx.spin != SPIN_DD)]).max() == 0
+    assert np.abs(delta).max() > 0
+    cfg["data"]["datasets"] = [str(tmp_path / "scalar")]
+    scalar = EngineSettings(basis="szv-molopt-sr", **cheap)
+    build_dataset(tmp_path / "scalar", cells[:1], scalar, spectral_gate=False)
+    (tmp_path / "c2.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(tmp_path / "c2.yaml")]) != 0
+    assert "data.scalar_part needs GTH spin–orbit datasets" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from nextham.model.committee import Committee
 from nextham.model.files import load_model, save_model
 from nextham.predict.calibrate import BUDGET, calibrate
 from nextham.predict.core import predict_committee
+from nextham.predict.spin_orbit import scalar_part
 from nextham.store.dataset import Dataset
 
 SHARED = (
@@ -50,6 +51,8 @@ def validation_records(meta: dict, datasets: Sequence[str] | None = None) -> lis
             records += [ds.load(n) for n in select_names(ds, meta, "val")]
     if len(records) < 1:
         raise InputError(f"no validation structure of the members found in {list(paths)}")
+    if meta["train_config"]["data"].get("scalar_part"):  # as the members were trained
+        records = [scalar_part(r) for r in records]
     return records
 
 

@@ -50,6 +50,7 @@ class DataConfig:
     cache_mb: float = 4000.0
     balance: str = "none"
     samples_per_epoch: int | None = None
+    scalar_part: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))

@@ -59,7 +59,7 @@ class TrainData:
 def prepare_data(cfg: TrainConfig) -> TrainData:
     """Indexed entries and their split: structures with a held-out element form the "ood"
     part, the rest is split into train/validation/test by structure."""
-    refs, settings = index_datasets(cfg.data.datasets)
+    refs, settings = index_datasets(cfg.data.datasets, cfg.data.scalar_part)
     held = {atomic_numbers[e] for e in cfg.data.holdout_elements}
     ood = [i for i, r in enumerate(refs) if held & set(r.numbers)]
     rest = [i for i in range(len(refs)) if i not in set(ood)]
@@ -67,7 +67,7 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
         raise InputError(f"every structure holds one of {cfg.data.holdout_elements}")
     parts = split_indices(len(rest), cfg.data.split, cfg.data.seed)
     train, val, test = ([rest[i] for i in p] for p in parts)
-    records = RecordSource(refs, cfg.data.cache_mb * 2**20)
+    records = RecordSource(refs, cfg.data.cache_mb * 2**20, cfg.data.scalar_part)
     return TrainData(refs, records, settings, train, val, test, ood)
 
 

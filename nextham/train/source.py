@@ -6,6 +6,11 @@ loaded (and checksum-verified) when a batch needs them and kept in a least-recen
 bounded in bytes (``data.cache_mb``): with a budget above the dataset's size every record is
 read once, as an in-memory loader would; with a smaller one memory stays bounded by the
 budget plus one batch, independent of the dataset size.
+
+With ``scalar_part`` the datasets hold GTH spin–orbit (spinor) records and the model is a
+scalar one: each record is read as its scalar part ½ Re(↑↑ + ↓↓) of H0 and HT
+(:func:`nextham.predict.spin_orbit.scalar_part`; ΔH is spin-diagonal and real there), and the
+model file gets the scalar settings, so that it predicts such crystals with ``--spin soc``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from dataclasses import dataclass
 
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
+from nextham.predict.spin_orbit import scalar_part as spin_diagonal_part
+from nextham.predict.spin_orbit import scalar_settings
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 from nextham.store.hdf5 import read_summary
@@ -36,8 +43,12 @@ class EntryRef:
     ke_cutoff_ev: float | None
 
 
-def index_datasets(paths: Sequence[str]) -> tuple[list[EntryRef], EngineSettings]:
-    """Index every finished entry of the datasets; all must share their engine settings."""
+def index_datasets(
+    paths: Sequence[str], scalar_part: bool = False
+) -> tuple[list[EntryRef], EngineSettings]:
+    """Index every finished entry of the datasets; all must share their engine settings.
+    ``scalar_part``: GTH spin–orbit datasets read as scalar records (module docstring); the
+    settings returned are then the scalar run's."""
     refs: list[EntryRef] = []
     settings = None
     for p in paths:
@@ -51,19 +62,30 @@ def index_datasets(paths: Sequence[str]) -> tuple[list[EntryRef], EngineSettings
             refs.append(EntryRef(
                 dataset=str(ds.path), name=name, label=f"{ds.path.name}/{name}",
                 n_edges=s["n_edges"], numbers=tuple(int(z) for z in s[K.NUMBERS]),
-                nbytes=s["nbytes"], basis_ls=s[K.BASIS_LS], spinor=s[K.SPINOR],
+                nbytes=s["nbytes"] // (4 if scalar_part else 1), basis_ls=s[K.BASIS_LS],
+                spinor=s[K.SPINOR] and not scalar_part,
                 ke_cutoff_ev=s[K.META].get("ke_cutoff_ev"),
             ))  # fmt: skip
     if not refs:
         raise InputError(f"no finished structures in {list(paths)}; run `nextham generate` first")
+    if scalar_part:
+        gth = settings.spin == "soc" and settings.soc_method == "gth" and settings.h0_spin_orbit
+        if not gth:
+            raise InputError(
+                f"data.scalar_part needs GTH spin–orbit datasets (generate --spin soc "
+                f"--soc-method gth); {paths[0]} has spin {settings.spin!r}, soc_method "
+                f"{settings.soc_method!r}, h0_spin_orbit {settings.h0_spin_orbit}"
+            )
+        settings = scalar_settings(settings)
     return refs, settings
 
 
 class RecordSource(Sequence):
     """``source[i]``: the record of entry ``refs[i]``, through an LRU cache of ``cache_bytes``."""
 
-    def __init__(self, refs: Sequence[EntryRef], cache_bytes: float):
+    def __init__(self, refs: Sequence[EntryRef], cache_bytes: float, scalar_part: bool = False):
         self.refs = list(refs)
+        self.scalar_part = scalar_part
         self.cache_bytes = float(cache_bytes)
         self._cache: OrderedDict[int, dict] = OrderedDict()
         self._datasets: dict[str, Dataset] = {}
@@ -83,6 +105,8 @@ class RecordSource(Sequence):
         ref = self.refs[i]
         ds = self._datasets.setdefault(ref.dataset, Dataset(ref.dataset))
         record = ds.load(ref.name)
+        if self.scalar_part:
+            record = spin_diagonal_part(record)
         self.loads += 1
         self._cache[i] = record
         self.cached_bytes += ref.nbytes
