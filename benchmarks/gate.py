@@ -7,8 +7,9 @@ evaluates H0, one member, the ungated and the gated committee on
 
 * the test split (in distribution): what the gate costs;
 * the held-out element (the recipe's ``holdout``, Ge): out of distribution by chemistry;
-* a held-out prototype (rocksalt cells of the training binaries, never in training): out of
-  distribution by geometry;
+* out of distribution by geometry (:data:`GEOMETRY_SETS`, never in training): rocksalt, wurtzite
+  and CsCl cells of the training binaries, fcc/bcc/simple-cubic cells of two training elements,
+  and training prototypes strained by up to 10 % (training: 3 %);
 
 then tabulates how well the flag separates the structures where the ungated model is worse
 than H0 from those where it is better, and writes the report.
@@ -41,12 +42,31 @@ from nextham.model.files import read_model_metadata
 from nextham.predict import Predictor
 from nextham.store.dataset import Dataset
 
-PROTOTYPE = ["--binaries", "Si-C,B-N,Al-P,Ga-As,Al-As", "--binary-prototypes", "rocksalt",
-             "--n", "2", "--seed", "1", "--kmesh", "2,2,2"]  # fmt: skip
-"""Held-out prototype: rocksalt cells (6-fold bonding) of the training binaries (zincblende)."""
-TINY_PROTOTYPE = ["--binaries", "C-Si", "--binary-prototypes", "rocksalt", "--n", "1",
-                  "--seed", "1", *TINY_ENGINE]  # fmt: skip
-"""The tiny mode's (smoke run) held-out prototype."""
+BINARIES = "Si-C,B-N,Al-P,Ga-As,Al-As"
+GEOMETRY_SETS = {
+    "prototype": ("rocksalt10", "rocksalt cells of the training binaries",
+                  ["--binaries", BINARIES, "--binary-prototypes", "rocksalt", "--n", "2",
+                   "--seed", "1", "--kmesh", "2,2,2"]),
+    "ab-other": ("ab-other", "wurtzite and CsCl cells of the training binaries",
+                 ["--binaries", BINARIES, "--binary-prototypes", "wurtzite,cesiumchloride",
+                  "--n", "2", "--seed", "3", "--kmesh", "2,2,2"]),
+    "elemental": ("elemental-other", "fcc, bcc and simple-cubic Si and C",
+                  ["--elements", "Si,C", "--elemental-prototypes", "fcc,bcc,sc", "--n", "2",
+                   "--seed", "2", "--kmesh", "2,2,2"]),
+    "strained": ("strained10", "training prototypes strained by up to 10 %",
+                 ["--elements", "Si,C", "--binaries", BINARIES, "--elemental-prototypes",
+                  "diamond", "--binary-prototypes", "zincblende", "--strain", "0.10", "--n",
+                  "2", "--seed", "4", "--kmesh", "2,2,2"]),
+}  # fmt: skip
+"""Out-of-distribution sets by geometry: subset → (directory under the data root, title,
+``nextham generate`` options). The scalar set's prototypes are diamond and zincblende, strained
+by up to 3 % (``benchmarks/suite/recipe.py``)."""
+TINY_SETS = {
+    "prototype": ("tiny_rocksalt", "rocksalt C-Si",
+                  ["--binaries", "C-Si", "--binary-prototypes", "rocksalt", "--n", "1",
+                   "--seed", "1", *TINY_ENGINE]),
+}  # fmt: skip
+"""The tiny mode's (smoke run) out-of-distribution set."""
 
 
 def train_members(recipe, scalar: str, work: Path, k: int, epochs: int | None) -> list[str]:
@@ -72,11 +92,11 @@ def build(members: list[str], work: Path) -> dict:
     return {"model": str(out), "uncertainty": read_model_metadata(out)["uncertainty"]}
 
 
-def subsets(model: str, scalar: str, proto: str) -> dict[str, list[tuple[str, str]]]:
-    """(dataset, entry) of each evaluated subset."""
+def subsets(model: str, scalar: str, geometry: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """(dataset, entry) of each evaluated subset (``geometry``: subset → dataset path)."""
     meta, ds = read_model_metadata(model), Dataset(scalar)
     out = {s: [(scalar, n) for n in select_names(ds, meta, s)] for s in ("test", "ood")}
-    out["prototype"] = [(proto, n) for n in Dataset(proto).names]
+    out.update({s: [(path, n) for n in Dataset(path).names] for s, path in geometry.items()})
     return out
 
 
@@ -103,11 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     )["path"]
     members = train_members(recipe, scalar, work, args.members, args.epochs)
     committee = steps.cached(work / "committee.json", lambda: build(members, work))
-    proto_dir = root / ("tiny_rocksalt" if args.mode == "tiny" else "rocksalt10")
-    proto_opts = TINY_PROTOTYPE if args.mode == "tiny" else PROTOTYPE
-    proto = steps.cached(work / "data_prototype.json",
-                         lambda: steps.generate(proto_dir, proto_opts))["path"]  # fmt: skip
-    named = subsets(committee["model"], scalar, proto)
+    sets = TINY_SETS if args.mode == "tiny" else GEOMETRY_SETS
+    data = {}
+    for s, (d, _, o) in sets.items():
+        make = lambda d=d, o=o: steps.generate(root / d, o)  # noqa: E731
+        data[s] = steps.cached(work / f"data_{s}.json", make)
+    named = subsets(committee["model"], scalar, {s: d["path"] for s, d in data.items()})
     rows = {
         s: steps.cached(work / f"gate_eval_{s}.json",
                         lambda s=s: {"rows": evaluate(committee["model"], named[s],
@@ -120,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         "members": args.members, "epochs": args.epochs or recipe.optim["epochs"],
         "train": [json.loads((work / f"train_member{k}.json").read_text())
                   for k in range(args.members)],
-        "committee": committee, "prototype_options": proto_opts, "rows": rows,
+        "committee": committee, "rows": rows,
+        "geometry_sets": {s: {"title": t, "options": o} for s, (_, t, o) in sets.items()},
         "data": {k: json.loads((work / f"data_{k}.json").read_text())
-                 for k in ("scalar", "prototype")},
+                 for k in ("scalar", *sets)},
     }  # fmt: skip
     (work / "gate_results.json").write_text(json.dumps(results, indent=1, default=str))
     write_gate_report(results, Path(args.report))

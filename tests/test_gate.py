@@ -72,6 +72,26 @@ def committee(si_record, foreign, si_settings):
     return com, meta
 
 
+def test_tau_keeps_gauge_and_band_mae_within_budget(committee, si_record):
+    """τ is the largest value of the grid whose gated validation Gauge *and* band MAE stay
+    within the budget of the ungated ones; a zero budget on the bands forbids any band loss."""
+    from nextham.predict.calibrate import TAU_GRID, choose_tau
+
+    com, meta = committee
+    outputs = predict_committee(com, [si_record])
+    scale = meta["uncertainty"]["scale"]
+    chosen = choose_tau([si_record], outputs, scale, budget=0.05)
+    gauge, band = chosen["val_gauge_mae_meV"], chosen["val_band_mae_meV"]
+    assert set(gauge) == set(band) == set(TAU_GRID)
+    for tau in TAU_GRID:
+        ok = gauge[tau] <= 1.05 * gauge[0.0] and band[tau] <= 1.05 * band[0.0]
+        assert (tau <= chosen["tau"]) or not ok
+    assert gauge[chosen["tau"]] <= 1.05 * gauge[0.0] and band[chosen["tau"]] <= 1.05 * band[0.0]
+    strict = choose_tau([si_record], outputs, scale, budget=0.0)
+    assert all(band[t] <= band[0.0] for t in TAU_GRID if t <= strict["tau"])
+    assert meta["uncertainty"]["validation"]["band_mae_meV_by_tau"]
+
+
 def test_foreign_structure_is_pulled_to_h0_and_flagged(committee, si_record, foreign):
     """The committee's spread alone (no domain statistics) pulls the foreign structure's
     correction toward H0 and flags it, while the training structure keeps its correction."""

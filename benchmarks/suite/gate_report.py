@@ -11,11 +11,9 @@ from suite.gate_eval import flag_table, ratios, structure_table, subset_table
 def titles(results: dict) -> dict[str, str]:
     """Section title of each subset."""
     held = ", ".join(results["recipe"]["holdout"])
-    return {
-        "test": "In distribution: the test split",
-        "ood": f"Held-out element ({held})",
-        "prototype": "Held-out prototype (rocksalt cells of the training binaries)",
-    }
+    out = {"test": "In distribution: the test split", "ood": f"Held-out element ({held})"}
+    out.update({s: f"Held-out geometry: {g['title']}" for s, g in results["geometry_sets"].items()})
+    return out
 
 
 def _pct(x) -> str:
@@ -79,9 +77,12 @@ def write_gate_report(results: dict, path: Path) -> None:
         f"- scalar set: `nextham generate {' '.join(results['recipe']['scalar_generate'])}` "
         f"(docs/benchmarks.md), {data['scalar']['n_structures']} structures present in "
         f"`{data['scalar']['path']}`, {', '.join(results['recipe']['holdout'])} held out of "
-        "training; held-out prototype: `nextham generate "
-        f"{' '.join(results['prototype_options'])}`, {data['prototype']['n_structures']} "
-        "structures present (failed entries are left out).",
+        "training. Held-out geometries (failed entries are left out):",
+        *(
+            f"  - {g['title']}: `nextham generate {' '.join(g['options'])}`, "
+            f"{data[s]['n_structures']} structures"
+            for s, g in results["geometry_sets"].items()
+        ),
         "- Gauge MAE over every H(R) entry; band MAE within the band window of the reference on a "
         f"{'×'.join(map(str, results['recipe']['eval_kmesh']))} Γ-centred mesh (docs/losses.md).",
         "",

@@ -1,0 +1,157 @@
+"""Spin–orbit crystals of heavy elements: a scalar model trained on GTH spin–orbit labels.
+
+The labels (``nextham generate --spin soc --soc-method gth``, the recipe in
+``--data``/RECIPE.md) carry V_SO in H0; ΔH = HT − H0 is spin-diagonal and real to the
+density's response, so the model is a scalar one trained on the labels' scalar part
+(``data.scalar_part``) and applied as H = H0 + ΔH ⊗ I₂ (:mod:`nextham.predict.spin_orbit`).
+This script trains it (the benchmark's base model and optimizer, cached in ``--work``) and
+compares H0 and the prediction with the SCF on the model's test split and on held-out
+compositions (element pairs never in training):
+
+* band MAE in the window of the reference (VBM − 2 … CBM + 2 eV, metals E_F ± 2 eV) on a
+  4×4×4 Γ-centred mesh, ghost states, Gauge MAE over all entries and per spin block (meV);
+* the levels at Γ in the band window: largest error after removing their mean offset, which
+  bounds the error of every level spacing there, spin–orbit splittings included (meV);
+* the spin–orbit splitting of the valence top at Γ where it is a j = 3/2 / 1/2 pair
+  (zincblende, diamond): mean of the top four levels minus the next two.
+
+    OMP_NUM_THREADS=1 python benchmarks/soc_gth_model.py --data ~/nextham-data/soc-gth \
+        --work ~/nextham-data/soc-gth-model
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from soc_scalar_model import so_splitting
+from suite import steps
+from suite.recipe import MODEL, OPTIM
+
+from nextham.evaluate import select_names
+from nextham.loss.metrics import energy_window, occupied_levels
+from nextham.loss.report import ZERO_CORRECTION, evaluate_structure
+from nextham.model.files import read_model_metadata
+from nextham.predict import Predictor
+from nextham.record import keys as K
+from nextham.spectra.eigen import band_energies
+from nextham.spectra.kspace import gamma_mesh
+from nextham.store.dataset import Dataset
+
+EPOCHS = 80
+
+
+def train(sets: list[Path], work: Path, epochs: int) -> str:
+    """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file."""
+    config = {
+        "data": {"datasets": [str(d) for d in sets], "split": [0.8, 0.1, 0.1], "seed": 0,
+                 "max_edges": 700, "scalar_part": True},
+        "model": dict(MODEL), "optim": {**OPTIM, "epochs": epochs},
+        "out": str(work / "model"), "seed": 0, "device": "cpu",
+    }  # fmt: skip
+    return steps.cached(work / "train.json", lambda: steps.train(config, work / "train.yaml"))[
+        "model"
+    ]
+
+
+def gamma_spacing_error(record: dict, h: np.ndarray) -> float:
+    """Largest error (meV) of the Γ levels in the reference's band window after removing their
+    mean offset: every level spacing at Γ, spin–orbit splittings included, is within it."""
+    ref = band_energies(record, record[K.HT], np.zeros((1, 3)))[0]
+    got = band_energies(record, h, np.zeros((1, 3)))[0]
+    mesh = band_energies(record, record[K.HT], gamma_mesh((4, 4, 4)))
+    win = energy_window(mesh, float(record[K.META]["fermi_level"]), occupied_levels(record))
+    d = (got - ref)[(ref >= win.lo) & (ref <= win.hi)]
+    return 1e3 * float(np.abs(d - d.mean()).max())
+
+
+def row(name: str, record: dict, predictor: Predictor) -> dict:
+    prediction = predictor.predict_record(record, name)
+    pred = prediction.record[K.HT]
+    m = evaluate_structure(record, pred, gamma_mesh((4, 4, 4)))
+    model, h0 = m["model"], m[ZERO_CORRECTION]
+    out = {
+        "name": name,
+        "gauge": (h0["gauge_mae"]["overall"]["mae_meV"], model["gauge_mae"]["overall"]["mae_meV"]),
+        "spin": (model["gauge_mae"]["spin"]["uu_dd_real"]["mae_meV"],
+                 model["gauge_mae"]["spin"]["ud_du"]["mae_meV"]),
+        "band": (h0["bands"]["mae_meV"], model["bands"]["mae_meV"]),
+        "ghosts": model["ghost_states"]["count"],
+        "gamma": tuple(gamma_spacing_error(record, h) for h in (record[K.H0], pred)),
+        "flag": prediction.reliability.get("flag", "–"),
+        "dso": None,
+    }  # fmt: skip
+    if record[K.META].get("prototype", "") in ("zincblende", "diamond") or "zincblende" in name:
+        ref = so_splitting(record, record[K.HT])
+        out["dso"] = (
+            ref,
+            *(1e3 * abs(so_splitting(record, h) - ref) for h in (record[K.H0], pred)),
+        )
+    return out
+
+
+def _print(rows: list[dict], title: str) -> None:
+    print(f"\n{title}\n")
+    print(
+        "| structure | Gauge MAE H0 / pred | pred ↑↑+↓↓ real / ↑↓+↓↑ | band MAE H0 / pred "
+        "| ghosts | Γ spacings max err H0 / pred | Δ_SO SCF eV (err H0 / pred) | flag |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        dso = (
+            "–"
+            if r["dso"] is None
+            else f"{r['dso'][0]:.3f} ({r['dso'][1]:.1f} / {r['dso'][2]:.1f})"
+        )
+        print(f"| {r['name']} | {r['gauge'][0]:.2f} / {r['gauge'][1]:.2f} | {r['spin'][0]:.2f} / "
+              f"{r['spin'][1]:.2f} | {r['band'][0]:.1f} / {r['band'][1]:.1f} | {r['ghosts']} | "
+              f"{r['gamma'][0]:.1f} / {r['gamma'][1]:.1f} | {dso} | {r['flag']} |")  # fmt: skip
+    band = np.array([r["band"] for r in rows if None not in r["band"]])
+    gam = np.array([r["gamma"] for r in rows])
+    print(f"\nband MAE mean H0 {band[:, 0].mean():.1f} → pred {band[:, 1].mean():.1f} meV "
+          f"(ratio {band[:, 1].mean() / band[:, 0].mean():.2f}), median pred "
+          f"{np.median(band[:, 1]):.1f}; ghosts {sum(r['ghosts'] for r in rows)}; Γ spacings "
+          f"max error H0 {gam[:, 0].max():.1f} → pred {gam[:, 1].max():.1f} meV "
+          f"(median pred {np.median(gam[:, 1]):.1f})")  # fmt: skip
+
+
+def _names(ds: Dataset, meta: dict) -> list[str]:
+    wanted = {n.split("/", 1)[0] for n in meta["split"].get("test", [])}
+    return select_names(ds, meta, "test") if ds.path.name in wanted else []
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="directory with train/ and heldout/ datasets")
+    p.add_argument("--work", required=True, help="model and cached steps")
+    p.add_argument("--epochs", type=int, default=EPOCHS)
+    p.add_argument("--train-sets", default="train,train2",
+                   help="datasets under --data to train on (those present)")  # fmt: skip
+    args = p.parse_args()
+    data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
+    work.mkdir(parents=True, exist_ok=True)
+    sets = [data / n for n in args.train_sets.split(",") if (data / n).is_dir()]
+    model = train(sets, work, args.epochs)
+    predictor = Predictor.from_file(model)
+    meta = read_model_metadata(model)
+    held = Dataset(data / "heldout")
+    print(f"{date.today()}, {platform.machine()}; model {model} ({args.epochs} epochs, "
+          f"{len(meta['split']['train'])} training structures, elements "
+          f"{', '.join(meta['elements'])}); meV unless stated")  # fmt: skip
+    test = []
+    for ds in map(Dataset, sets):
+        test += [(f"{ds.path.name}/{n}", ds.load(n)) for n in _names(ds, meta)]
+    _print([row(n, r, predictor) for n, r in test], "Test split (same compositions)")
+    _print([row(n, held.load(n), predictor) for n in held.names],
+           "Held-out compositions (element pairs never in training)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
