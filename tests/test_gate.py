@@ -120,11 +120,11 @@ def test_unseen_element_pairs_fall_back_to_h0(committee, si_record, foreign):
     away = p.predict_record(foreign, "C2")
     assert np.array_equal(away.record[K.HT], foreign[K.H0])
     rel = away.reliability
-    assert rel["flag"] == "fail" and rel["uncertainty"]["closed_unseen"] == 1.0
-    assert any("gate closed on element pairs never seen" in r for r in rel["reasons"])
+    assert rel["flag"] == "fail" and rel["uncertainty"]["closed_unfamiliar"] == 1.0
+    assert any("gate closed on 100% of the correction" in r for r in rel["reasons"])
     assert any("never seen in training: C-C" in r for r in rel["reasons"])
     home = p.predict_record(si_record, "Si2").reliability
-    assert home["uncertainty"]["closed_unseen"] == 0.0
+    assert home["uncertainty"]["closed_unfamiliar"] == 0.0
 
 
 def test_no_gate_gives_the_mean_prediction(committee, foreign):
@@ -167,3 +167,43 @@ def test_model_without_committee_flags_from_domain_only():
     assert "no committee" in report["uncertainty"]
     p = Predictor.from_file()  # the shipped model: a single network
     assert not p.has_uncertainty
+
+
+@pytest.fixture(scope="module")
+def si_fcc(si_settings):
+    """Engine record of fcc Si: a training element in a geometry never trained on."""
+    from nextham.dft.label import compute_record
+
+    return compute_record(bulk("Si", "fcc", a=3.80), si_settings)
+
+
+def test_foreign_geometry_of_a_training_element_is_pulled_to_h0(committee, si_record, si_fcc):
+    """Twelve-fold Si (the committee saw four-fold Si only): the members agree, the element
+    pair is known, but the environment is not — the gate closes and the flag says why."""
+    from nextham.predict.environment import coordination, familiarity
+
+    com, meta = committee
+    ranges = meta["domain"]["coordination"]
+    assert coordination(si_fcc).min() > 1.3 * ranges["Si"][1]
+    assert np.all(familiarity(si_record, ranges) == 1.0)
+    assert np.all(familiarity(si_fcc, ranges) < 1e-3)
+    p = Predictor(com, meta)
+    away = p.predict_record(si_fcc, "Si-fcc")
+    assert np.allclose(away.record[K.HT], si_fcc[K.H0], atol=1e-6)
+    rel = away.reliability
+    assert rel["flag"] == "fail" and rel["uncertainty"]["closed_unfamiliar"] > 0.99
+    assert any("environments unlike training: Si0" in r for r in rel["reasons"])
+    home = p.predict_record(si_record, "Si2").reliability
+    assert home["uncertainty"]["closed_unfamiliar"] == 0.0
+
+
+def test_familiarity_decays_outside_the_training_range(si_record):
+    from nextham.predict.environment import MARGIN, WIDTH, coordination, familiarity
+
+    c = coordination(si_record)
+    lo, hi = float(c.min()), float(c.max())
+    scales = [1.0, 1 + MARGIN, 1 + MARGIN + WIDTH, 1 + MARGIN + 3 * WIDTH]
+    f = [familiarity(si_record, {"Si": [lo / s, hi / s]}).min() for s in scales]
+    assert f[0] == 1.0 and f[1] == pytest.approx(1.0, abs=1e-9)
+    assert f[2] == pytest.approx(np.exp(-1), rel=0.05) and f[3] < 1e-3
+    assert np.all(familiarity(si_record, {"C": [lo, hi]}) == 0.0)  # element not in training

@@ -39,17 +39,24 @@ def _ratio(x) -> str:
 
 def _calibration(unc: dict) -> list[str]:
     val = unc["validation"]
-    taus = " · ".join(f"τ {t}: {v:.3g}" for t, v in val["gauge_mae_meV_by_tau"].items())
+    bands = val.get("band_mae_meV_by_tau", {})
+    taus = " · ".join(
+        f"τ {t}: {v:.3g} / {bands[t]:.3g}" if bands.get(t) is not None else f"τ {t}: {v:.3g}"
+        for t, v in val["gauge_mae_meV_by_tau"].items()
+    )
     u = ", ".join(f"{x:.2f}" for x in val["ratio"])
+    lim = unc["limits"]
     return [
         f"- scale c = {unc['scale']:.3g} (raw member spread × c = predicted block error); "
         f"rank correlation of per-block σ and error on validation: "
         f"{val['spearman_block']:.2f}; blocks with error ≤ σ: "
         f"{_pct(val['fraction_within_sigma'])}.",
-        f"- τ = {unc['tau']:g}: the largest value whose gated validation Gauge MAE stays within "
-        f"{_pct(val['budget'])} of the ungated one (meV: {taus}).",
-        f"- flag limits on U: warn ≥ {unc['limits']['warn']:g}, fail ≥ "
-        f"{unc['limits']['fail']:g}; U of the {val['n_structures']} validation structures: {u}.",
+        f"- τ = {unc['tau']:g}: the largest value whose gated validation Gauge MAE and band MAE "
+        f"stay within {_pct(val['budget'])} of the ungated ones (Gauge / band MAE, meV: {taus}).",
+        f"- flag limits: U warn ≥ {lim['warn']:.3g}, fail ≥ {lim['fail']:g}; share of the "
+        f"correction closed by the familiarity gate warn ≥ {lim.get('closed_warn', '–')}, fail ≥ "
+        f"{lim.get('closed_fail', '–')}; U of the {val['n_structures']} validation structures: "
+        f"{u}.",
     ]
 
 

@@ -19,8 +19,14 @@ on (:func:`domain_statistics`). A prediction is then checked against them
     largest ‖ΔH‖ of a block divided by the largest training ‖ΔH‖ of the same element pair:
     a correction far above anything seen in training is an extrapolation.
 
+``unfamiliar atoms``
+    atoms whose overlap coordination lies outside the training range of their element
+    (:mod:`nextham.predict.environment`; statistics ``coordination``).
+
 The flag is ``"ok"`` when there are no unseen pairs, ``out_of_range`` < 0.05, no on-site
-outliers and ``delta_ratio`` < 1.5, otherwise ``"warn"`` with the reasons.
+outliers, no unfamiliar atoms and ``delta_ratio`` < 1.5, otherwise ``"warn"`` with the reasons.
+For a committee with these statistics the flag is the gate's (:mod:`nextham.predict.gate`)
+and these reasons are notes.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import numpy as np
 import scipy.linalg
 from ase.data import chemical_symbols
 
+from nextham.predict.environment import coordination_ranges, unfamiliar_atoms
 from nextham.record import keys as K
 from nextham.record.geometry import edge_distances
 from nextham.record.layout import orbital_counts
@@ -122,7 +129,10 @@ def domain_statistics(records: Sequence[Mapping]) -> dict:
     bins: dict[str, set] = defaultdict(set)
     delta_max: dict[str, float] = defaultdict(float)
     spreads: dict[str, list[float]] = defaultdict(list)
+    coordinations: dict[str, list[float]] = defaultdict(list)
     for rec in records:
+        for el, (lo, hi) in coordination_ranges([rec]).items():
+            coordinations[el] += [lo, hi]
         labels, b, _ = _edge_table(rec)
         norms = _block_norms(rec, rec[K.HT])
         for lab, k, n in zip(labels, b, norms, strict=True):
@@ -136,6 +146,7 @@ def domain_statistics(records: Sequence[Mapping]) -> dict:
             lab: {"bins": sorted(bins[lab]), "delta_max_ev": delta_max[lab]} for lab in sorted(bins)
         },
         "onsite_spread_ev": {el: [min(v), max(v)] for el, v in sorted(spreads.items())},
+        "coordination": {el: [min(v), max(v)] for el, v in sorted(coordinations.items())},
     }
 
 
@@ -179,6 +190,9 @@ def reliability(record: Mapping, h_flat: np.ndarray, stats: dict) -> dict:
         reasons.append(f"{100 * frac:.0f}% of the overlap weight is at distances not in training")
     if onsite:
         reasons.append(f"on-site H0 outside the training range: {', '.join(onsite[:4])}")
+    unfamiliar = unfamiliar_atoms(record, stats["coordination"]) if "coordination" in stats else []
+    if unfamiliar:
+        reasons.append(f"atoms in environments unlike training: {', '.join(unfamiliar)}")
     if ratio >= LIMITS["delta_ratio"]:
         reasons.append(f"predicted correction {ratio:.1f}× the largest seen in training")
     return {

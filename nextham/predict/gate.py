@@ -17,15 +17,23 @@ Per pair block b (all entries of one (i, j, R), spin included):
     ungated correction relative to its size. If ΔH_mean = ΔH_DFT + e with e independent of
     the truth, the model beats H0 on average only while U < 1/√2.
 
-Blocks of element pairs that never occurred in training get g = 0 whatever the committee
-says: the members share every systematic error of an extrapolation (they were trained on the
-same data), so their agreement there is no evidence (measured: on the held-out element the
-committee's U is as small as in distribution while its error is 4× H0's,
-docs/gate-benchmark.md). Such structures fall back to H0 on those blocks.
+``familiarity``
+    Members trained on the same data share every systematic error of an extrapolation, so
+    their agreement out of the training domain is no evidence (measured: on a held-out element
+    and on fcc/bcc/sc cells of training elements the committee's U is as small as in
+    distribution while its error is 4–9× H0's, docs/gate-benchmark.md). Each block's correction
+    is therefore also multiplied by the familiarity of its two atoms' environments,
+    min(f_i, f_j) ∈ [0, 1] (:mod:`nextham.predict.environment`), and blocks of element pairs that
+    never occurred in training get 0. Such blocks fall back to H0.
 
-The flag is ``warn`` at U ≥ ``limits["warn"]`` and ``fail`` at U ≥ ``limits["fail"]`` or
-when the unseen pairs carry at least half of the correction (‖ΔH‖² weight); the domain
-statistics (:mod:`nextham.predict.domain`) can raise ``ok`` to ``warn``.
+The flag is ``fail`` when U ≥ ``limits["fail"]`` or the familiarity closes at least
+``limits["closed_fail"]`` of the correction (‖ΔH‖² weight: the prediction is H0 there),
+``warn`` at U ≥ ``limits["warn"]`` (1/√2: beyond it the correction is expected to be worse
+than none) or a closed fraction ≥ ``limits["closed_warn"]``, ``ok`` otherwise. With a
+committee the domain statistics (:mod:`nextham.predict.domain`) add their reasons but no
+longer raise the flag (they flagged most structures where the model beat H0); a model file
+without the coordination statistics keeps the earlier rule (the domain statistics raise
+``ok`` to ``warn``).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import numpy as np
 from nextham.record import keys as K
 
 FLAGS = ("ok", "warn", "fail")
-LIMITS = {"warn": 0.5, "fail": 1.0}
+LIMITS = {"warn": float(1 / np.sqrt(2)), "fail": 1.0, "closed_warn": 0.2, "closed_fail": 0.5}
 """Default flag limits on the predicted relative error U (module docstring)."""
 
 
@@ -93,7 +101,7 @@ def uncertainty_report(
     delta: np.ndarray,
     members: np.ndarray,
     calibration: Mapping,
-    unseen: np.ndarray | None = None,
+    familiar: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Calibrated uncertainty and gate of one prediction.
 
@@ -103,36 +111,38 @@ def uncertainty_report(
     delta : (n_entries,) mean predicted ΔH, eV.
     members : (K, n_entries) the members' ΔH, eV.
     calibration : the model file's ``"uncertainty"`` entry (``scale``, ``tau``, ``limits``).
-    unseen : (E,) bool, optional: blocks of element pairs never seen in training (g = 0).
+    familiar : (E,) in [0, 1], optional: each block's familiarity (0: element pair never seen
+        in training); multiplies the gate.
 
     Returns
     -------
     (report, gate): the JSON-serializable report (``ratio`` U, ``sigma_rms_meV`` per entry,
-    ``gate_mean`` weighted by ‖ΔH_b‖², ``flag``, ``reasons``) and g per block (E,).
+    ``gate_mean`` weighted by ‖ΔH_b‖², ``closed_unfamiliar``, ``flag``, ``reasons``) and g per
+    block (E,).
     """
     sigma = float(calibration["scale"]) * member_spread(record, members)
     norms = block_norms(record, delta)
-    gate = gate_factors(norms, sigma, float(calibration["tau"]))
-    unseen = np.zeros(len(norms), dtype=bool) if unseen is None else np.asarray(unseen)
-    gate[unseen] = 0.0
+    wiener = gate_factors(norms, sigma, float(calibration["tau"]))
+    familiar = np.ones(len(norms)) if familiar is None else np.asarray(familiar, dtype=float)
+    gate = wiener * familiar
     ratio = relative_error(norms, sigma)
     weights = norms**2
     total = max(float(weights.sum()), 1e-300)
     kept = float(np.sum(gate * weights) / total) if weights.sum() > 0 else 1.0
-    closed = float(weights[unseen].sum() / total) if weights.sum() > 0 else 0.0
+    closed = float(np.sum((1 - familiar) * weights) / total) if weights.sum() > 0 else 0.0
     limits = {**LIMITS, **calibration.get("limits", {})}
-    flag = "fail" if ratio >= limits["fail"] else "warn" if ratio >= limits["warn"] else "ok"
+    flag = _flag(ratio, closed, limits)
     reasons = []
-    if flag != "ok":
+    if ratio >= limits["warn"]:
         reasons.append(
             f"committee uncertainty: predicted error of the correction {ratio:.2f}× its size "
-            f"({flag} at ≥ {limits[flag]:g}); the gate keeps {100 * kept:.0f}% of it"
+            f"(warn at ≥ {limits['warn']:.2g}, fail at ≥ {limits['fail']:g}); the gate keeps "
+            f"{100 * kept:.0f}% of it"
         )
-    if closed > 0:
-        flag = "fail" if closed >= 0.5 else max(flag, "warn", key=FLAGS.index)
+    if closed > 0.005:
         reasons.append(
-            f"gate closed on element pairs never seen in training ({100 * closed:.0f}% of the "
-            "correction): H0 there"
+            f"gate closed on {100 * closed:.0f}% of the correction (element pairs or atomic "
+            "environments unlike any in training): H0 there"
         )
     report = {
         "ratio": ratio,
@@ -140,16 +150,26 @@ def uncertainty_report(
         "sigma_max_block_meV": 1e3 * float(sigma.max(initial=0.0)),
         "gate_mean": kept,
         "gate_min": float(gate.min(initial=1.0)),
-        "closed_unseen": closed,
+        "closed_unfamiliar": closed,
         "flag": flag,
         "reasons": reasons,
     }
     return report, gate
 
 
-def combine_flags(domain: Mapping, uncertainty: Mapping | None) -> dict:
+def _flag(ratio: float, closed: float, limits: Mapping) -> str:
+    if ratio >= limits["fail"] or closed >= limits.get("closed_fail", 0.5):
+        return "fail"
+    if ratio >= limits["warn"] or closed >= limits.get("closed_warn", 0.2):
+        return "warn"
+    return "ok"
+
+
+def combine_flags(domain: Mapping, uncertainty: Mapping | None, domain_raises: bool = True) -> dict:
     """One reliability report: the domain statistics' measures, the uncertainty under
-    ``"uncertainty"`` and the more severe flag of the two, with both sets of reasons.
+    ``"uncertainty"`` and the flag — the uncertainty's, raised by the domain's where
+    ``domain_raises`` (model files without the coordination statistics) — with both sets of
+    reasons.
 
     Without an uncertainty (a model file without a committee) the flag is the domain's and
     ``"uncertainty"`` says why there is none.
@@ -162,8 +182,9 @@ def combine_flags(domain: Mapping, uncertainty: Mapping | None) -> dict:
     if uncertainty is None:
         out["uncertainty"] = "none: the model file has no committee (no gate applied)"
         return out
-    flag = max(out["flag"], uncertainty["flag"], key=FLAGS.index)
-    out.update(flag=flag, reasons=[*uncertainty["reasons"], *out["reasons"]])
+    flag = max(out["flag"], uncertainty["flag"], key=FLAGS.index) if domain_raises else None
+    out["domain_flag"] = out["flag"]
+    out.update(flag=flag or uncertainty["flag"], reasons=[*uncertainty["reasons"], *out["reasons"]])
     out["uncertainty"] = {k: v for k, v in uncertainty.items() if k not in ("flag", "reasons")}
     out["uncertainty"]["flag"] = uncertainty["flag"]
     return out

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
@@ -34,6 +35,7 @@ from nextham.model.files import load_model
 from nextham.predict import budget, spin_orbit
 from nextham.predict.core import predict_committee, predict_hamiltonians
 from nextham.predict.domain import reliability, unseen_pair_mask
+from nextham.predict.environment import block_familiarity
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
@@ -189,7 +191,8 @@ class Predictor:
         if spin_diag:  # H = H0 + ΔH ⊗ I₂ (the spin–orbit term is H0's)
             h = record[K.H0] + spin_orbit.spin_diagonal(h - source[K.H0], record)
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
-        report = combine_flags(domain, uncertainty)
+        raises = "coordination" not in self.meta.get("domain", {})
+        report = combine_flags(domain, uncertainty, domain_raises=raises)
         times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
         out[K.META].update(
             {
@@ -218,13 +221,24 @@ class Predictor:
             (h,) = predict_hamiltonians(self.model, [record])
             return h, h, None
         ((delta, members),) = predict_committee(self.model, [record])
-        domain = self.meta.get("domain")
-        unseen = None if domain is None else unseen_pair_mask(record, domain)
-        calibration = self.meta["uncertainty"]
-        report, g = uncertainty_report(record, delta, members, calibration, unseen)
+        report, g = uncertainty_report(
+            record, delta, members, self.meta["uncertainty"], self._familiarity(record)
+        )
         raw = record[K.H0] + delta
         report["gate_applied"] = bool(self.gate)
         return (gated_hamiltonian(record, delta, g) if self.gate else raw), raw, report
+
+    def _familiarity(self, record: dict) -> np.ndarray | None:
+        """Per block: 0 for element pairs never seen in training, else the familiarity of
+        the two atoms' environments (1 for model files without coordination statistics)."""
+        domain = self.meta.get("domain")
+        if domain is None:
+            return None
+        f = np.ones(len(record[K.EDGE_INDEX]))
+        if "coordination" in domain:
+            f = block_familiarity(record, domain["coordination"])
+        f[unseen_pair_mask(record, domain)] = 0.0
+        return f
 
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""

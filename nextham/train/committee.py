@@ -2,13 +2,15 @@
 
 The members are model files trained with one config and data split but different ``seed``
 (initialization and batch order). The committee file keeps the first member's metadata
-(engine settings, elements, split, domain statistics), lists the members' seeds and adds the
-calibration of :mod:`nextham.predict.calibrate`, computed on the validation split.
+(engine settings, elements, split), recomputes the training-domain statistics from the
+training split (so that members trained by an earlier version get today's statistics), lists
+the members' seeds and adds the calibration of :mod:`nextham.predict.calibrate`, computed on the
+validation split.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from nextham.errors import InputError
@@ -17,6 +19,7 @@ from nextham.model.committee import Committee
 from nextham.model.files import load_model, save_model
 from nextham.predict.calibrate import BUDGET, calibrate
 from nextham.predict.core import predict_committee
+from nextham.predict.domain import domain_statistics
 from nextham.predict.spin_orbit import scalar_part
 from nextham.store.dataset import Dataset
 
@@ -39,20 +42,27 @@ def _check_members(metas: Sequence[dict], paths: Sequence[str]) -> None:
                 )
 
 
-def validation_records(meta: dict, datasets: Sequence[str] | None = None) -> list[dict]:
-    """The records of a model's validation split (``datasets``: where its datasets are now;
-    default the paths of its training config)."""
+def split_records(meta: dict, split: str, datasets: Sequence[str] | None = None) -> Iterator[dict]:
+    """The records of a model's ``split`` ("train", "val", …), one at a time (``datasets``:
+    where its datasets are now; default the paths of its training config), read as the model
+    was trained (``data.scalar_part``)."""
     paths = datasets or meta["train_config"]["data"]["datasets"]
-    records = []
+    as_scalar = meta["train_config"]["data"].get("scalar_part", False)
+    wanted = {n.split("/", 1)[0] for n in meta["split"].get(split, [])}
     for path in paths:
         ds = Dataset(path)
-        wanted = {n.split("/", 1)[0] for n in meta["split"].get("val", [])}
         if ds.path.name in wanted:
-            records += [ds.load(n) for n in select_names(ds, meta, "val")]
+            for n in select_names(ds, meta, split):
+                rec = ds.load(n)
+                yield scalar_part(rec) if as_scalar else rec
+
+
+def validation_records(meta: dict, datasets: Sequence[str] | None = None) -> list[dict]:
+    """The records of a model's validation split (see :func:`split_records`)."""
+    records = list(split_records(meta, "val", datasets))
     if len(records) < 1:
+        paths = datasets or meta["train_config"]["data"]["datasets"]
         raise InputError(f"no validation structure of the members found in {list(paths)}")
-    if meta["train_config"]["data"].get("scalar_part"):  # as the members were trained
-        records = [scalar_part(r) for r in records]
     return records
 
 
@@ -74,6 +84,8 @@ def build_committee(
     uncertainty = calibrate(records, outputs, budget)
     skip = {"format", "nextham_version", "model_config", "committee", "uncertainty"}
     info = {k: v for k, v in metas[0].items() if k not in skip}
+    if "domain" in info:  # the training domain as this version measures it (gate, flag)
+        info["domain"] = domain_statistics(split_records(metas[0], "train", datasets))
     seeds = [m.get("train_config", {}).get("seed") for m in metas]
     info["committee"] = {"seeds": seeds, "members": paths}
     info["uncertainty"] = uncertainty
