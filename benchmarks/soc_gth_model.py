@@ -69,7 +69,7 @@ def gamma_spacing_error(record: dict, h: np.ndarray) -> float:
     mesh = band_energies(record, record[K.HT], gamma_mesh((4, 4, 4)))
     win = energy_window(mesh, float(record[K.META]["fermi_level"]), occupied_levels(record))
     d = (got - ref)[(ref >= win.lo) & (ref <= win.hi)]
-    return 1e3 * float(np.abs(d - d.mean()).max())
+    return 1e3 * float(np.abs(d - d.mean()).max()) if d.size else float("nan")
 
 
 def row(name: str, record: dict, predictor: Predictor) -> dict:
@@ -118,8 +118,8 @@ def _print(rows: list[dict], title: str) -> None:
     print(f"\nband MAE mean H0 {band[:, 0].mean():.1f} → pred {band[:, 1].mean():.1f} meV "
           f"(ratio {band[:, 1].mean() / band[:, 0].mean():.2f}), median pred "
           f"{np.median(band[:, 1]):.1f}; ghosts {sum(r['ghosts'] for r in rows)}; Γ spacings "
-          f"max error H0 {gam[:, 0].max():.1f} → pred {gam[:, 1].max():.1f} meV "
-          f"(median pred {np.median(gam[:, 1]):.1f})")  # fmt: skip
+          f"max error H0 {np.nanmax(gam[:, 0]):.1f} → pred {np.nanmax(gam[:, 1]):.1f} meV "
+          f"(median pred {np.nanmedian(gam[:, 1]):.1f})")  # fmt: skip
 
 
 def _names(ds: Dataset, meta: dict) -> list[str]:
