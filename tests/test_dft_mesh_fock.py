@@ -99,3 +99,24 @@ def test_band_fock_equals_the_reference_build_off_the_mesh(scf):
     ref = ref + np.asarray(mf.get_veff(mf.cell, dm, kpts=mf.kpts, kpts_band=kabs))
     assert np.abs(new - ref).max() < 1e-10  # Hartree
     assert np.abs(new[0] - new[1]).max() > 1e-3
+
+
+def test_cell_without_nonlocal_projectors(monkeypatch):
+    """LiH: no atom has GTH projectors (PySCF's projector sum is then (nk,) zeros); the fold
+    still gives PySCF's Fock matrices and the label its blocks."""
+    atoms = bulk("LiH", "rocksalt", a=4.0)
+    settings = EngineSettings(basis="szv-molopt-sr", kmesh=(1, 1, 1), overlap_threshold=1e-3,
+                              ke_cutoff_ev=300.0)  # fmt: skip
+    _, mf = engine.zeroth_step(atoms, settings)
+    assert mesh_fock.applies(mf)
+    kfrac = kspace.gamma_mesh((3, 3, 3))
+    (f,) = mesh_fock.mesh_fock(mf, [mf.nextham_dm0], (3, 3, 3), kfrac)
+    kabs = mf.cell.get_abs_kpts(kfrac)
+    ref = np.asarray(mf.get_hcore(mf.cell, kabs))
+    ref = ref + np.asarray(mf.get_veff(mf.cell, mf.nextham_dm0, kpts=mf.kpts, kpts_band=kabs))
+    assert np.abs(f - ref).max() < 1e-10
+    fast = compute_record(atoms, settings)
+    monkeypatch.setattr(kspace_fock, "_fold_mesh", lambda mf, kfrac, tmesh: None)
+    slow = compute_record(atoms, settings)
+    for key in (K.H0, K.HT):
+        np.testing.assert_allclose(fast[key], slow[key], rtol=0, atol=1e-8)  # eV

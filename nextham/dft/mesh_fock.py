@@ -179,5 +179,10 @@ def _kinetic_and_nonlocal(mf, kabs: np.ndarray) -> np.ndarray:
     its reciprocal-space GTH projector sum (the local part left to the callers)."""
     nk, nao = len(kabs), mf.cell.nao_nr()
     with _without_local_part(mf.with_df):
-        out = np.asarray(mf.with_df.get_pp(kabs), dtype=complex).reshape(nk, nao, nao)
+        vnl = np.asarray(mf.with_df.get_pp(kabs), dtype=complex)
+    if vnl.size != nk * nao * nao:  # no atom has projectors (H, Li…): PySCF returns (nk,) zeros
+        if np.any(vnl):
+            raise ValueError(f"unexpected nonlocal pseudopotential of shape {vnl.shape}")
+        vnl = np.zeros((nk, nao, nao), dtype=complex)
+    out = vnl.reshape(nk, nao, nao)
     return out + np.asarray(mf.cell.pbc_intor("int1e_kin", 1, 1, kabs)).reshape(nk, nao, nao)
