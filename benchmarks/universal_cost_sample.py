@@ -48,8 +48,8 @@ def label_seconds(name: str, atoms, work: Path, limit: float) -> tuple[float, bo
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     t0 = time.perf_counter()
     try:
-        subprocess.run(cmd, env=env, timeout=limit, check=True, capture_output=True)
-        seconds, finished = time.perf_counter() - t0, True
+        done = subprocess.run(cmd, env=env, timeout=limit, capture_output=True)
+        seconds, finished = time.perf_counter() - t0, done.returncode == 0
     except subprocess.TimeoutExpired:
         seconds, finished = limit, False
     atomic_write_text(path, json.dumps({"seconds": seconds, "finished": finished}))
@@ -80,7 +80,7 @@ def main() -> None:
         t_meas, finished = label_seconds(name, atoms, work, args.limit)
         proj.append(t_proj or np.nan)
         meas.append(t_meas)
-        mark = "" if finished else " (cut)"
+        mark = "" if finished else (" (cut)" if t_meas >= args.limit else " (failed)")
         print(f"| {name} | {len(atoms)} | {t_proj:.0f} | {t_meas:.0f}{mark} | "
               f"{t_meas / t_proj:.3f} |", flush=True)  # fmt: skip
     proj_a, meas_a = np.array(proj), np.array(meas)

@@ -10,7 +10,7 @@ import torch
 from test_loss_records import blocks_of, make_record
 
 from nextham.record import keys as K
-from nextham.record.flat import flat_index, spinor_overlap_flat
+from nextham.record.flat import flat_index, spin_diagonal_flat
 from nextham.record.layout import BlockLayout, orbital_counts
 from nextham.spectra.bloch import bloch_sum, record_bloch
 
@@ -50,7 +50,7 @@ def test_bloch_sum_matches_loops_and_is_hermitian(spinor):
 
 def test_spinor_overlap_two_routes_agree():
     rec = make_record(2, spinor=True)
-    s_sp = spinor_overlap_flat(rec[K.S], BlockLayout.of(rec, K.S))
+    s_sp = spin_diagonal_flat(rec[K.S], BlockLayout.of(rec, K.S))
     assert s_sp.shape == rec[K.HT].shape
     via_flat = bloch_sum(s_sp, BlockLayout.of(rec), KPTS)
     via_kron = record_bloch(rec, K.S, KPTS)

@@ -7,7 +7,7 @@ prediction is therefore measured after removing the best shift,
     μ* = argmin_μ Σ |H_pred − μ S − H_gt|²  =  Re Σ (H_pred − H_gt) S* / Σ |S|²,
 
 the sums running over every stored entry of one structure (μ real). For spinor records S
-stands for S ⊗ I₂ in the spinor layout (:func:`nextham.record.flat.spinor_overlap_flat`):
+stands for S ⊗ I₂ in the spinor layout (:func:`nextham.record.flat.spin_diagonal_flat`):
 ↑↓/↓↑ entries have S = 0, so only ↑↑/↓↓ entries determine μ*.
 
 μ* is linear in H_pred, so it is differentiable. For a squared loss its gradient does not

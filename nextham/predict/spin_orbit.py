@@ -24,7 +24,7 @@ import numpy as np
 from nextham.dft.settings import EngineSettings, stored_settings
 from nextham.errors import InputError
 from nextham.record import keys as K
-from nextham.record.flat import SPIN_DD, SPIN_UU, flat_index, spinor_overlap_flat
+from nextham.record.flat import SPIN_DD, SPIN_UU, flat_index, spin_diagonal_flat
 from nextham.record.layout import BlockLayout
 
 SCALAR_DEFAULTS = EngineSettings()
@@ -86,4 +86,4 @@ def scalar_part(record: Mapping) -> dict:
 
 def spin_diagonal(delta: np.ndarray, record: Mapping) -> np.ndarray:
     """ΔH ⊗ I₂: a scalar flat correction of ``record``'s pairs in its spinor layout (complex)."""
-    return spinor_overlap_flat(np.asarray(delta), BlockLayout.of(record, K.S)).astype(complex)
+    return spin_diagonal_flat(np.asarray(delta), BlockLayout.of(record, K.S)).astype(complex)

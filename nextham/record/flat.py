@@ -90,11 +90,12 @@ def flat_index(layout: BlockLayout) -> FlatIndex:
     )
 
 
-def spinor_overlap_flat(s_flat: np.ndarray, layout: BlockLayout) -> np.ndarray:
-    """Expand a scalar flat S (pairs of ``layout``) to the spinor layout of S ⊗ I₂.
+def spin_diagonal_flat(s_flat: np.ndarray, layout: BlockLayout) -> np.ndarray:
+    """X ⊗ I₂: a scalar flat array X (pairs of ``layout``; S, or a scalar correction ΔH) in the
+    spinor layout.
 
     Returns an array of length ``4 * block_ptr[-1]`` with the dtype of ``s_flat``: each
-    (2 n_i, 2 n_j) block is ``[[S_ij, 0], [0, S_ij]]`` (spin-major).
+    (2 n_i, 2 n_j) block is ``[[X_ij, 0], [0, X_ij]]`` (spin-major).
     """
     idx = flat_index(replace(layout, spinor=True))
     s = np.asarray(s_flat)
@@ -112,4 +113,4 @@ def record_overlap_flat(record: Mapping) -> np.ndarray:
     s = np.asarray(record[K.S])
     if not record[K.SPINOR]:
         return s
-    return spinor_overlap_flat(s, BlockLayout.of(record, K.S))
+    return spin_diagonal_flat(s, BlockLayout.of(record, K.S))
