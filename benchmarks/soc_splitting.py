@@ -27,6 +27,7 @@ from nextham.spectra.occupations import fermi_level
 CRYSTALS = {
     "Pb (fcc)": lambda: bulk("Pb", "fcc", a=4.95),
     "PbTe (rocksalt)": lambda: bulk("PbTe", "rocksalt", a=6.46),
+    "Bi (A7)": lambda: bulk("Bi"),
 }
 
 
