@@ -38,7 +38,7 @@ import numpy as np
 import scipy.linalg
 from ase.data import chemical_symbols
 
-from nextham.predict.environment import coordination_ranges, unfamiliar_atoms
+from nextham.predict.environment import coordination, overlap_weights, unfamiliar_atoms
 from nextham.record import keys as K
 from nextham.record.geometry import edge_distances
 from nextham.record.layout import orbital_counts
@@ -68,7 +68,7 @@ def _edge_table(record: Mapping) -> tuple[list[str], np.ndarray, np.ndarray]:
     names = [pair_label(a, b) for a, b in kinds]
     labels = [names[k] for k in inverse.ravel()]
     bins = np.floor(edge_distances(record) / BIN_WIDTH).astype(np.int64)
-    weights = np.maximum.reduceat(np.abs(record[K.S]), _segments(record, K.S))
+    weights = overlap_weights(record)
     return labels, bins, weights
 
 
@@ -89,13 +89,6 @@ def _outside(labels: list[str], bins: np.ndarray, stats: Mapping) -> np.ndarray:
             seen = np.asarray(stats["pairs"][lab]["bins"])
             out[mine] = np.abs(bins[mine, None] - seen[None]).min(axis=1) > 1
     return out
-
-
-def outside_mask(record: Mapping, stats: Mapping) -> np.ndarray:
-    """(E,) bool: pairs outside the training domain — an element pair never seen, or a
-    distance farther than one bin from every training distance of the same element pair."""
-    labels, bins, _ = _edge_table(record)
-    return _outside(labels, bins, stats)
 
 
 def onsite_spreads(record: Mapping) -> dict[int, float]:
@@ -131,8 +124,8 @@ def domain_statistics(records: Sequence[Mapping]) -> dict:
     spreads: dict[str, list[float]] = defaultdict(list)
     coordinations: dict[str, list[float]] = defaultdict(list)
     for rec in records:
-        for el, (lo, hi) in coordination_ranges([rec]).items():
-            coordinations[el] += [lo, hi]
+        for z, c in zip(rec[K.NUMBERS], coordination(rec), strict=True):
+            coordinations[chemical_symbols[int(z)]].append(float(c))
         labels, b, _ = _edge_table(rec)
         norms = _block_norms(rec, rec[K.HT])
         for lab, k, n in zip(labels, b, norms, strict=True):

@@ -11,7 +11,8 @@ with the bonding geometry is the atom's environment, measured here without a ref
     four-fold (diamond, zincblende, wurtzite) to six-, eight- and twelve-fold bonding
     (rocksalt, CsCl/bcc, fcc) and follows strain smoothly.
 
-The training statistics keep each element's range [lo, hi]. An atom's *familiarity* is
+The training statistics keep each element's range [lo, hi]
+(:func:`nextham.predict.domain.domain_statistics`, ``coordination``). An atom's *familiarity* is
 
     f_a = exp(−(x / w)²),  x = max(0, c_a / hi − 1 − δ, 1 − δ − c_a / lo),
 
@@ -24,8 +25,7 @@ min(f_i, f_j) (:mod:`nextham.predict.gate`).
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from ase.data import chemical_symbols
@@ -36,7 +36,7 @@ MARGIN = 0.10
 WIDTH = 0.05
 
 
-def _overlap_weights(record: Mapping) -> np.ndarray:
+def overlap_weights(record: Mapping) -> np.ndarray:
     """max |S_ij(R)| of every pair block, shape (E,)."""
     starts = np.asarray(record[K.BLOCK_PTR][:-1])
     return np.maximum.reduceat(np.abs(np.asarray(record[K.S])), starts)
@@ -47,17 +47,8 @@ def coordination(record: Mapping) -> np.ndarray:
     edges = np.asarray(record[K.EDGE_INDEX])
     onsite = (edges[:, 0] == edges[:, 1]) & ~np.asarray(record[K.CELL_SHIFT]).any(1)
     out = np.zeros(len(record[K.NUMBERS]))
-    np.add.at(out, edges[~onsite, 0], _overlap_weights(record)[~onsite])
+    np.add.at(out, edges[~onsite, 0], overlap_weights(record)[~onsite])
     return out
-
-
-def coordination_ranges(records: Iterable[Mapping]) -> dict[str, list[float]]:
-    """{element: [lo, hi]} of the coordination over training ``records``."""
-    seen: dict[str, list[float]] = defaultdict(list)
-    for rec in records:
-        for z, c in zip(rec[K.NUMBERS], coordination(rec), strict=True):
-            seen[chemical_symbols[int(z)]].append(float(c))
-    return {el: [min(v), max(v)] for el, v in sorted(seen.items())}
 
 
 def familiarity(record: Mapping, ranges: Mapping[str, list[float]]) -> np.ndarray:
