@@ -83,21 +83,26 @@ RUNS = {"before": ("reference", False), "reference": ("reference", True),
 Fock builds)."""
 
 
+def timed_label(atoms: Atoms, settings: EngineSettings, method: str, fast: bool) -> tuple:
+    """(the record, its row: wall time, stage times, SCF cycles, round trip, mesh, spectral
+    check) of one label, with the engine's fast paths on or off."""
+    t0 = time.perf_counter()
+    with contextlib.nullcontext() if fast else fast_paths.disabled():
+        rec = label.compute_record(atoms, settings, method=method)
+    meta = rec[K.META]
+    row = {
+        "wall_s": time.perf_counter() - t0,
+        **{k: meta[k] for k in ("time_h0_s", "time_scf_s", "time_ht_transform_s",
+                                "scf_cycles", "roundtrip_error_ht_ev", "mesh")},
+        "spectral_passed": meta["spectral_check"]["passed"],
+    }  # fmt: skip
+    return rec, row
+
+
 def run_one(atoms: Atoms, settings: EngineSettings) -> dict:
     recs, row = {}, {"natoms": len(atoms), "settings": settings.to_dict()}
     for column, (method, fast) in RUNS.items():
-        paths = contextlib.nullcontext() if fast else fast_paths.disabled()
-        t0 = time.perf_counter()
-        with paths:
-            rec = label.compute_record(atoms, settings, method=method)
-        meta = rec[K.META]
-        row[column] = {
-            "wall_s": time.perf_counter() - t0,
-            **{k: meta[k] for k in ("time_h0_s", "time_scf_s", "time_ht_transform_s",
-                                    "scf_cycles", "roundtrip_error_ht_ev", "mesh")},
-            "spectral_passed": meta["spectral_check"]["passed"],
-        }  # fmt: skip
-        recs[column] = rec
+        recs[column], row[column] = timed_label(atoms, settings, method, fast)
     cell = build_cell(atoms, settings)
     row["auto"] = resolve_h0_method(cell, settings, "auto")
     for key in (K.H0, K.HT):
@@ -140,15 +145,17 @@ def main() -> None:
         ratio, d_ht = auto_columns(row)
         ratios.append(ratio)
         passed = " / ".join("passed" if row[c]["spectral_passed"] else "FAILED" for c in RUNS)
-        print(f"| {name} | {row['natoms']} | {_split(row['before'])} | "
-              f"{_split(row['reference'])} | {_split(row['multigrid'])} | {row['auto']} | "
+        print(f"| {name} | {row['natoms']} | {stage_split(row['before'])} | "
+              f"{stage_split(row['reference'])} | {stage_split(row['multigrid'])} | "
+              f"{row['auto']} | "
               f"{ratio:.2f} | {d_ht:.3f} | {row['fold_dH0_mev']:.1e} / {row['fold_dHT_mev']:.1e} "
               f"| {row['max_dH0_mev']:.3f} / {row['max_dHT_mev']:.3f} "
               f"| {passed} |", flush=True)  # fmt: skip
     print(f"\nmedian cost ratio before/auto {np.median(ratios):.2f} over {len(ratios)} structures")
 
 
-def _split(r: dict) -> str:
+def stage_split(r: dict) -> str:
+    """Wall time and (H0 / SCF / HT) stage times of a :func:`timed_label` row."""
     stages = (r["time_h0_s"], r["time_scf_s"], r["time_ht_transform_s"])
     return f"{r['wall_s']:.1f} ({' / '.join(f'{t:.1f}' for t in stages)})"
 

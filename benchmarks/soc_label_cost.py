@@ -21,17 +21,19 @@ check. Rows are cached in ``--work`` as they finish; ``--only`` splits them over
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import platform
-import time
+import sys
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 from ase.build import bulk
 
-from nextham.dft import fast_paths, label
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from generate_cost import stage_split, timed_label
+
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.store.atomic import atomic_write_text
@@ -56,26 +58,11 @@ def crystal(name: str):
 
 def run_one(name: str) -> dict:
     atoms, recs, row = crystal(name), {}, {"natoms": len(crystal(name))}
-    for column, paths in (("before", fast_paths.disabled), ("now", contextlib.nullcontext)):
-        t0 = time.perf_counter()
-        with paths():
-            rec = label.compute_record(atoms, SETTINGS)
-        meta = rec[K.META]
-        row[column] = {
-            "wall_s": time.perf_counter() - t0,
-            **{k: meta[k] for k in ("time_h0_s", "time_scf_s", "time_ht_transform_s",
-                                    "scf_cycles", "roundtrip_error_ht_ev", "mesh")},
-            "spectral_passed": meta["spectral_check"]["passed"],
-        }  # fmt: skip
-        recs[column] = rec
+    for column, fast in (("before", False), ("now", True)):
+        recs[column], row[column] = timed_label(atoms, SETTINGS, "reference", fast)
     for key in (K.H0, K.HT):
         row[f"d{key}_mev"] = 1e3 * float(np.abs(recs["now"][key] - recs["before"][key]).max())
     return row
-
-
-def _split(r: dict) -> str:
-    stages = (r["time_h0_s"], r["time_scf_s"], r["time_ht_transform_s"])
-    return f"{r['wall_s']:.1f} ({' / '.join(f'{t:.1f}' for t in stages)})"
 
 
 def main() -> None:
@@ -102,7 +89,7 @@ def main() -> None:
         trip = f"{1e3 * b['roundtrip_error_ht_ev']:.2f} / {1e3 * n['roundtrip_error_ht_ev']:.2f}"
         check = " / ".join("passed" if r["spectral_passed"] else "FAILED" for r in (b, n))
         print(
-            f"| {name} | {row['natoms']} | {_split(b)} | {_split(n)} | {ratios[-1]:.2f} "
+            f"| {name} | {row['natoms']} | {stage_split(b)} | {stage_split(n)} | {ratios[-1]:.2f} "
             f"| {row['dH0_mev']:.1e} / {row['dHT_mev']:.1e} | {trip} | {check} |",
             flush=True,
         )
