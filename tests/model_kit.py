@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from ase.build import bulk
 
 from nextham.model import ModelConfig, NextHAM
 from nextham.predict import default_model_path
@@ -16,6 +17,24 @@ CELL = np.array([[3.1, 0.2, 0.0], [0.1, 3.3, 0.3], [0.0, 0.2, 3.5]])
 TOL = {"float32": 1e-5, "float64": 1e-10}
 ALP_EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
 """The AlP example structure shipped with the package (the shipped model covers it)."""
+
+
+TRAIN_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
+               "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4, "radial_hidden": 8,
+               "tracegrad_hidden": 8}  # fmt: skip
+"""The ``model`` section of the tiny training configs of the training tests."""
+
+
+def strained_cells(formula: str, kind: str, a: float, n: int, seed: int) -> list:
+    """``n`` cells (``s0`` …) of ``bulk(formula, kind, a)``, the k-th expanded by k %, each
+    rattled by 0.03 Å (one generator of ``seed`` in order)."""
+    rng = np.random.default_rng(seed)
+    cells = []
+    for k in range(n):
+        atoms = bulk(formula, kind, a=a * (1 + 0.01 * k))
+        atoms.positions += rng.normal(0, 0.03, atoms.positions.shape)
+        cells.append((f"s{k}", atoms))
+    return cells
 
 
 def tiny_config(spinor: bool = False, dtype: str = "float64", **overrides) -> ModelConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from model_kit import ALP_EXAMPLE
+from model_kit import ALP_EXAMPLE, TRAIN_MODEL, strained_cells
 
 from nextham.errors import InputError
 from nextham.predict.spin_orbit import scalar_part, soc_settings, spin_diagonal
@@ -98,7 +98,6 @@ def test_scalar_model_trained_on_spin_orbit_labels(tmp_path, capsys):
     part) carries the scalar settings and predicts such a label spin-diagonally; a scalar
     dataset is refused with that option."""
     import yaml
-    from ase.build import bulk
 
     from nextham.cli.main import main
     from nextham.dft.settings import EngineSettings
@@ -109,18 +108,11 @@ def test_scalar_model_trained_on_spin_orbit_labels(tmp_path, capsys):
 
     cheap = {"kmesh": (1, 1, 1), "ke_cutoff_ev": 300.0, "overlap_threshold": 1e-3}
     settings = EngineSettings(spin="soc", soc_method="gth", basis="szv-molopt-sr", **cheap)
-    rng = np.random.default_rng(1)
-    cells = []
-    for n in range(3):
-        atoms = bulk("PbTe", "rocksalt", a=6.46 * (1 + 0.01 * n))
-        atoms.positions += rng.normal(0, 0.03, atoms.positions.shape)
-        cells.append((f"p{n}", atoms))
+    cells = strained_cells("PbTe", "rocksalt", 6.46, 3, seed=1)
     build_dataset(tmp_path / "soc", cells, settings, spectral_gate=False)
     cfg = {"data": {"datasets": [str(tmp_path / "soc")], "split": [0.67, 0.33, 0.0],
                     "scalar_part": True},
-           "model": {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e",
-                     "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4,
-                     "radial_hidden": 8, "tracegrad_hidden": 8},
+           "model": TRAIN_MODEL,
            "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": {"epochs": 2, "warmup_epochs": 0},
            "out": str(tmp_path / "run")}  # fmt: skip
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
@@ -128,8 +120,8 @@ def test_scalar_model_trained_on_spin_orbit_labels(tmp_path, capsys):
     model = tmp_path / "run" / "model.safetensors"
     meta = read_model_metadata(model)
     assert meta["spin"] == "scalar" and meta[K.ENGINE_SETTINGS]["basis"] == "szv-molopt-sr"
-    record = Dataset(tmp_path / "soc").load("p0")
-    pred = Predictor.from_file(model).predict_record(record, "p0")
+    record = Dataset(tmp_path / "soc").load("s0")
+    pred = Predictor.from_file(model).predict_record(record, "s0")
     assert pred.record[K.META]["correction"] == "spin-diagonal (scalar model)"
     delta = pred.record[K.HT] - record[K.H0]
     idx = flat_index(BlockLayout.of(record, K.H0))

@@ -14,27 +14,19 @@ import numpy as np
 import pytest
 import yaml
 from ase.build import bulk
+from model_kit import TRAIN_MODEL, strained_cells
 from safetensors.torch import load_file
 
 from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
 from nextham.generate.runner import build_dataset
 
-TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
-              "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4, "radial_hidden": 8,
-              "tracegrad_hidden": 8}  # fmt: skip
-
 
 @pytest.fixture(scope="module")
 def tiny_dataset(tmp_path_factory):
     """Six small diamond-carbon cells from the engine (Γ-only, loose pairs, low cutoff)."""
     root = tmp_path_factory.mktemp("data") / "tiny"
-    rng = np.random.default_rng(0)
-    structures = []
-    for k in range(6):
-        atoms = bulk("C", "diamond", a=3.57 * (1 + 0.01 * k))
-        atoms.positions += rng.normal(0, 0.03, atoms.positions.shape)
-        structures.append((f"s{k}", atoms))
+    structures = strained_cells("C", "diamond", 3.57, 6, seed=0)
     settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
     build_dataset(root, structures, settings, spectral_gate=False)  # loose pairs: fails it
     return root
@@ -44,7 +36,7 @@ def _config(tmp_path, dataset, out, epochs=3, max_edges=100000, **optim_extra):
     data = {"datasets": [str(dataset)], "split": [0.67, 0.17, 0.16], "max_edges": max_edges}
     optim = {"epochs": epochs, "lr": 0.01, "warmup_epochs": 0, **optim_extra}
     cfg = {"data": data,
-           "model": TINY_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": optim,
+           "model": TRAIN_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": optim,
            "out": str(out), "seed": 1}  # fmt: skip
     path = tmp_path / f"{out.name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
