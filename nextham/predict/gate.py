@@ -158,9 +158,9 @@ def uncertainty_report(
 
 
 def _flag(ratio: float, closed: float, limits: Mapping) -> str:
-    if ratio >= limits["fail"] or closed >= limits.get("closed_fail", 0.5):
+    if ratio >= limits["fail"] or closed >= limits["closed_fail"]:
         return "fail"
-    if ratio >= limits["warn"] or closed >= limits.get("closed_warn", 0.2):
+    if ratio >= limits["warn"] or closed >= limits["closed_warn"]:
         return "warn"
     return "ok"
 
