@@ -57,6 +57,23 @@ def test_generate_resumes_after_sigkill(tmp_path):
     assert {n: ds.entry_path(n).stat().st_mtime_ns for n in ds.names} == before
 
 
+def test_spread_order_takes_every_composition_first():
+    cells = [(f"{s}{k}", bulk(s, "diamond", a=5.4)) for s in ("Si", "C") for k in range(3)]
+    cells.insert(2, ("SiC0", bulk("SiC", "zincblende", a=4.36)))
+    order = [n for n, _ in runner.spread_order(cells)]
+    assert order == ["Si0", "SiC0", "C0", "Si1", "C1", "Si2", "C2"]
+
+
+def test_limit_computes_a_round_and_the_rerun_goes_on(tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ["generate", str(out), *_structures(tmp_path), *FAST, "--limit", "2"]
+    assert main(argv) == 0
+    assert len(Dataset(out).names) == 2
+    assert main(argv[:-2]) == 0
+    assert Dataset(out).names == ["c0", "c1", "c2"]
+    assert "spent/projected of the 2 finished labels" in capsys.readouterr().out
+
+
 def test_failed_structure_recorded_and_run_continues(tmp_path, capsys, monkeypatch):
     paths = _structures(tmp_path, 2)
     real = runner.compute_record

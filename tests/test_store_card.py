@@ -11,7 +11,7 @@ from records import random_record
 
 from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
-from nextham.generate.cost import projected_seconds, structure_seconds
+from nextham.generate.cost import calibrated_projection, projected_seconds, structure_seconds
 from nextham.store.card import dataset_card, failure_cause
 from nextham.store.dataset import Dataset
 
@@ -77,3 +77,17 @@ def test_projection_scales_with_the_dearest_element():
     total, unknown = projected_seconds([("a", _atoms("Si2", "x")), ("b", _atoms("Nd2", "x"))],
                                        settings)  # fmt: skip
     assert total == pytest.approx(si) and unknown == 1
+
+
+def test_projection_calibrated_by_finished_labels():
+    settings = EngineSettings(basis="szv-molopt-sr")
+    si = structure_seconds(_atoms("Si2", "x"), settings)
+    done = [("a", _atoms("Si2", "x")), ("b", _atoms("Nd2", "x"))]  # Nd: no table row, ignored
+    entries = {"a": {"time_h0_s": 0.02 * si, "time_scf_s": 0.03 * si}, "b": {"time_scf_s": 1e6}}
+    todo = [("c", _atoms("Si4", "x")), ("d", _atoms("Nd2", "x"))]
+    p = calibrated_projection(todo, done, entries, settings)
+    assert p.n_calibration == 1 and p.ratio == pytest.approx(0.05) and p.unknown == 1
+    assert p.seconds == pytest.approx(0.05 * 4 * si)
+    fresh = calibrated_projection(todo, [], {}, settings)
+    assert fresh.ratio == 1.0 and fresh.n_calibration == 0
+    assert fresh.seconds == pytest.approx(4 * si)

@@ -136,6 +136,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     r = p.add_argument_group("execution")
     r.add_argument("--workers", type=int, default=1, help="local worker processes")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address (tcp://host:port)")
+    r.add_argument(
+        "--limit", type=int, default=None,
+        help="compute at most this many unfinished structures, then stop (one round of a "
+        "campaign; structures are taken one per composition first)",
+    )  # fmt: skip
 
 
 DEFAULT_SPEC = {"elements": ("Si", "C"), "elemental_prototypes": ("diamond",), "n_per_prototype": 1}
@@ -263,7 +268,7 @@ def run(args: argparse.Namespace) -> int:
 
         ds = build_dataset(
             args.out, structures, settings, args.workers, args.scheduler, tick, args.method,
-            spectral_gate=not args.no_spectral_gate,
+            spectral_gate=not args.no_spectral_gate, limit=args.limit,
         )  # fmt: skip
         bar.update(task, completed=len(structures))
     print_summary(ds)
@@ -273,18 +278,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_projection(out: str, structures: list, settings) -> None:
-    """The projected label cost of the structures not yet finished in ``out``."""
+    """The projected label cost of the structures not yet finished in ``out``, scaled by the
+    ratio spent / projected of its finished labels where there are some."""
     # deferred: the command modules load with `nextham --help`; their work loads only on use
     import os
 
-    from nextham.generate.cost import hours, projected_seconds
+    from nextham.generate.cost import calibrated_projection, hours
     from nextham.store.dataset import Dataset
 
-    done = set()
+    entries = {}
     if os.path.isdir(out) and os.path.isfile(os.path.join(out, "manifest.json")):
-        done = set(Dataset(out).manifest["entries"])
-    todo = [(n, a) for n, a in structures if n not in done]
-    total, unknown = projected_seconds(todo, settings)
-    note = f", {unknown} with elements the table lacks not included" if unknown else ""
-    print(f"projected: {hours(total)} for {len(todo)} structures to compute "
-          f"(element table × (atoms/n)² × k-points/8, rough{note})")  # fmt: skip
+        entries = Dataset(out).manifest["entries"]
+    todo = [(n, a) for n, a in structures if n not in entries]
+    done = [(n, a) for n, a in structures if n in entries]
+    p = calibrated_projection(todo, done, entries, settings)
+    note = f", {p.unknown} with elements the table lacks not included" if p.unknown else ""
+    how = "element table × (atoms/n)² × k-points/8, rough"
+    if p.n_calibration:
+        how += f"; × {p.ratio:.3g}, spent/projected of the {p.n_calibration} finished labels"
+    print(f"projected: {hours(p.seconds)} for {len(todo)} structures to compute ({how}{note})")

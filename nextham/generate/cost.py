@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ase import Atoms
 
@@ -57,6 +58,35 @@ def spent_seconds(entries: dict) -> float:
     """Label seconds summed over manifest entries (H0, SCF, transform, spectral check)."""
     keys = ("time_h0_s", "time_scf_s", "time_ht_transform_s", "time_spectral_check_s")
     return sum(float(r.get(k) or 0.0) for r in entries.values() for k in keys)
+
+
+class Projection(NamedTuple):
+    """A projected cost: ``seconds`` (already × ``ratio``), structures without a table row
+    (``unknown``), and the finished labels the ratio was measured on (0: ratio 1)."""
+
+    seconds: float
+    unknown: int
+    ratio: float
+    n_calibration: int
+
+
+def calibrated_projection(
+    todo: Sequence[tuple[str, Atoms]],
+    done: Sequence[tuple[str, Atoms]],
+    entries: dict,
+    settings: EngineSettings,
+) -> Projection:
+    """The table projection of ``todo`` scaled by spent / projected over ``done`` (finished
+    structures whose manifest ``entries`` hold their spent time); the table alone when
+    nothing with a table row is finished yet."""
+    total, unknown = projected_seconds(todo, settings)
+    known = [(n, a) for n, a in done if structure_seconds(a, settings) is not None]
+    projected, _ = projected_seconds(known, settings)
+    spent = spent_seconds({n: entries[n] for n, _ in known})
+    if not known or projected <= 0 or spent <= 0:
+        return Projection(total, unknown, 1.0, 0)
+    ratio = spent / projected
+    return Projection(total * ratio, unknown, ratio, len(known))
 
 
 def hours(seconds: float) -> str:

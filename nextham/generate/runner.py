@@ -52,6 +52,7 @@ def build_dataset(
     progress: Callable[[str, bool], None] | None = None,
     method: str = "auto",
     spectral_gate: bool = True,
+    limit: int | None = None,
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
@@ -69,12 +70,19 @@ def build_dataset(
     spectral_gate : a label whose spectral check fails (:mod:`nextham.dft.spectral_check`) is
         recorded as failed, with its numbers, instead of stored; ``False`` stores it (its
         metadata still says it failed).
+    limit : compute at most this many of the unfinished structures in this run (a campaign's
+        round); ``None`` computes all.
+
+    Unfinished structures are computed in :func:`spread_order`, so that an interrupted or
+    limited run already holds every composition it reached once before any twice.
     """
     check_pair_rule(settings)
     check_elements([z for _, atoms in structures for z in atoms.numbers], settings)
     ds = Dataset.create(path, settings, structures)
     todo_names = set(ds.reconcile())
-    todo = [(n, a) for n, a in ds.structures() if n in todo_names]
+    todo = spread_order([(n, a) for n, a in ds.structures() if n in todo_names])
+    if limit is not None:
+        todo = todo[: max(0, limit)]
     if not todo:
         return ds
     job = (settings, method)
@@ -95,6 +103,18 @@ def build_dataset(
         if progress:
             progress(name, error is None)
     return ds
+
+
+def spread_order(structures: list[tuple[str, Atoms]]) -> list[tuple[str, Atoms]]:
+    """``structures`` reordered round-robin over compositions (element sets): the first
+    structure of every composition in input order, then every second one, and so on."""
+    seen: dict[frozenset, int] = {}
+    ranked = []
+    for i, (_, atoms) in enumerate(structures):
+        key = frozenset(atoms.get_chemical_symbols())
+        seen[key] = seen.get(key, -1) + 1
+        ranked.append((seen[key], i))
+    return [structures[i] for _, i in sorted(ranked)]
 
 
 def _run_pool(workers: int, todo, job: tuple[EngineSettings, str]) -> Iterable[tuple]:

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The universal dataset campaign (docs/structures.md): every shard of `--recipe universal` in
+# gth-szv-molopt-sr, computed in rounds so that a partial run is a usable, spread-out dataset.
+#
+#   bash benchmarks/universal_dataset.sh [DATA_DIR] [ROUND] [WORKERS]
+#
+# DATA_DIR (default ~/nextham-data/universal) gets one dataset per shard (p-light, s, p-heavy,
+# 3d, 4d, 5d). Each round computes at most ROUND (default 25) unfinished structures of every
+# shard, one per composition first (`nextham generate --limit`), so after a few rounds every
+# element of the recipe is present. Rerun the same command to resume: finished labels are
+# skipped. Each `generate` prints its projected cost (calibrated on the shard's finished
+# labels) before it starts and the spent cost when it ends; the last line sums the campaign.
+# WORKERS local processes (default 1) run one thread each: keep WORKERS ≤ the free cores.
+set -u
+DATA=${1:-$HOME/nextham-data/universal}
+ROUND=${2:-25}
+WORKERS=${3:-1}
+SHARDS="p-light s p-heavy 3d 4d 5d"
+export OMP_NUM_THREADS=1
+mkdir -p "$DATA"
+
+progress() {  # finished + failed labels over all shards
+    python - "$DATA" <<'EOF'
+import json, pathlib, sys
+n = 0
+for m in pathlib.Path(sys.argv[1]).glob("*/manifest.json"):
+    d = json.loads(m.read_text())
+    n += len(d["entries"]) + len(d["failed"])
+print(n)
+EOF
+}
+
+while true; do
+    before=$(progress)
+    for s in $SHARDS; do
+        echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
+        nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
+            --n 1 --supercell-fraction 0.1 --limit "$ROUND" --workers "$WORKERS"
+    done
+    after=$(progress)
+    echo "== round done: $after labels (finished or failed), $((after - before)) this round"
+    [ "$after" -eq "$before" ] && break
+done
+for s in $SHARDS; do nextham inspect "$DATA/$s" --card | tail -n 3; done
