@@ -5,12 +5,14 @@ k-space builds, pair by pair, with no whole-cell matrix. Comparisons are made at
 import numpy as np
 import pytest
 import scipy.linalg
+from ase import Atoms
 from ase.build import bulk
 from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
 from nextham.dft import (
     engine,
+    grid_box,
     gridfock,
     kspace_fock,
     mesh_fock,
@@ -79,6 +81,35 @@ def test_sparse_multigrid_blocks_equal_the_image_matrices(sic):
     assert np.abs(_at_k(sic, flat, -KFRAC) - ref).max() > 1e-3  # a wrong phase is seen
 
 
+@pytest.mark.parametrize("slant", [0.0, 4.0])  # orthorhombic and oblique cell
+def test_box_integration_equals_the_periodic_image_matrices(monkeypatch, slant):
+    """A cluster in a large cell: the diffuse tasks fold products onto themselves (periodic
+    mesh), the tight ones fit a box of the mesh (grid_box); both give the image matrices."""
+    pos = np.array([[0, 0, 0], [1.9, 0, 0], [0, 1.9, 0], [0, 0, 1.9], [1.9, 1.9, 0]]) + 3.0
+    pos += np.random.default_rng(0).normal(0, 0.05, pos.shape)
+    lattice = np.array([[13.0, 0, 0], [slant, 12.5, 0], [0, 1.0, 13.0]])
+    cell = build_cell(Atoms("SiCSiCSi", positions=pos, cell=lattice, pbc=True), SETTINGS)
+    mf = engine.make_mf(cell, SETTINGS)
+    ei, cs = neighbour_pairs(cell, 36.0)
+    sl = atom_ao_slices(cell)
+    table = PairTable(ei, cs, sl, block_pointers(ei, sl[:, 1] - sl[:, 0]))
+    calls, fill = [], grid_box._fill
+    monkeypatch.setattr(grid_box, "_fill", lambda *a: calls.append(a[7]) or fill(*a))
+    ni = multigrid.MultiGridNumInt(cell).build()
+    v_g = gridfock.local_potential_g(ni, cell, mf.xc, sad.sad_density(mf), mf.kpts)
+    flat = local_pair_blocks(ni, cell, v_g, table)
+    assert calls.count(0) and calls.count(3)  # boxes and periodic calls both taken
+    kabs = cell.get_abs_kpts(KFRAC)
+    by_shift, dense_k = realspace_grid.local_matrices(ni, cell, v_g, kabs)
+    a = cell.lattice_vectors()
+    ref = dense_k[0] + sum(np.exp(1j * kabs[0] @ (np.asarray(r) @ a)) * m
+                           for r, m in by_shift.items())  # fmt: skip
+    shape = [(sl[i, 1] - sl[i, 0], sl[j, 1] - sl[j, 0]) for i, j in ei]
+    blocks = [flat[table.ptr[e] : table.ptr[e + 1]].reshape(t) for e, t in enumerate(shape)]
+    got = kspace_fock.bloch_assemble(cell, blocks, KFRAC, ei, cs, False)[0]
+    assert np.abs(got - ref).max() < 1e-10 and np.abs(ref).max() > 0.1
+
+
 def test_kinetic_and_projector_blocks_equal_kspace(sic):
     cell, _, ei, cs, table = sic
     kabs = cell.get_abs_kpts(KFRAC)
@@ -108,7 +139,7 @@ def test_zeroth_step_builds_large_cells_from_pairs(monkeypatch):
     settings = EngineSettings(ke_cutoff_ev=300.0)
     kspace_rec, _ = engine.zeroth_step(atoms, settings, h0_method="multigrid")
     monkeypatch.setattr(engine, "SPARSE_H0_MIN_ATOMS", 8)
-    monkeypatch.setattr(sparse_local, "IMAGE_BYTES", 1)  # one image per integration call
+    monkeypatch.setattr(sparse_local, "CHUNK", 3)  # several home atoms in one box
     pairs_rec, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid")
     assert (kspace_rec[K.META]["h0_build"], pairs_rec[K.META]["h0_build"]) == ("k-space", "pairs")
     assert mf.nextham_dm0 is None  # no whole-cell density matrix

@@ -65,8 +65,14 @@ def shell_rows(cell: pbcgto.Cell, atom_ids: np.ndarray) -> tuple[np.ndarray, np.
     ids = np.asarray(atom_ids, dtype=np.int64)
     start = np.searchsorted(owner, ids, side="left")
     counts = np.searchsorted(owner, ids, side="right") - start
-    rows = np.repeat(start - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
-    return rows + np.arange(int(counts.sum())), counts
+    return concat_ranges(start, counts), counts
+
+
+def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, counts)])``, vectorized."""
+    counts = np.asarray(counts, dtype=np.int64)
+    offsets = np.asarray(starts, dtype=np.int64) - (np.cumsum(counts) - counts)
+    return np.repeat(offsets, counts) + np.arange(int(counts.sum()))
 
 
 CHUNK = 32
