@@ -60,8 +60,10 @@ def test_superposition_density_is_analytic_and_neutral(alp):
     assert np.abs(rho[low] - grid[low]).max() < 1e-3 * cell.nelectron
 
 
-def test_structure_factor_sums_equal_pyscf(alp):
+@pytest.mark.parametrize("chunk_bytes", [gridfock.SF_CHUNK_BYTES, 1.0])  # one atom at a time
+def test_structure_factor_sums_equal_pyscf(alp, monkeypatch, chunk_bytes):
     """Grouped structure factors equal sums of PySCF's per-atom ones, non-orthogonal cell."""
+    monkeypatch.setattr(gridfock, "SF_CHUNK_BYTES", chunk_bytes)
     _, cell, _mf, _dm0 = alp
     mesh = (5, 6, 7)
     groups = gridfock.atom_groups(cell)

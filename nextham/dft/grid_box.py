@@ -99,17 +99,39 @@ def chunk_matrix(
 ) -> np.ndarray | None:  # fmt: skip
     """⟨i|v|j⟩ (n_j, n_i) Cartesian, of the first ``n_home`` shells (i) against the others
     (j), all placed explicitly (lattice images included); ``v_mesh`` the potential on the
-    cell's mesh (3-D). On the box of :func:`support_box` when every range fits in it with 3
-    points to spare on each axis (then no product wraps onto itself and the box sums are the
-    periodic sums), else on the periodic mesh. None when no product passes the screening."""
+    cell's mesh (3-D). The home shells of one exponent at a time, each group on its own box
+    (:func:`support_box`: a tight shell's products need a much smaller box than a diffuse
+    one's) when every range fits in it with 3 points to spare on each axis (then no product
+    wraps onto itself and the box sums are the periodic sums), else on the periodic mesh.
+    None when no product passes the screening."""
     mesh = np.asarray(v_mesh.shape)
     data = _shell_data(atm, bas, env)
     home = tuple(x[:n_home] for x in data)
-    partner = tuple(x[n_home:] for x in data)
-    centres, radii = product_radii(home, partner, log_prec)
+    centres, radii = product_radii(home, tuple(x[n_home:] for x in data), log_prec)
     if not (radii > 0).any():
         return None
-    lo, dims = support_box(centres, radii, lattice, mesh)
+    ao_loc = molgto.moleintor.make_loc(bas, "cart")
+    out = np.zeros((ao_loc[-1] - ao_loc[n_home], ao_loc[n_home]))
+    for exponent in np.unique(home[0]):
+        group = np.flatnonzero((home[0] == exponent) & (radii > 0).any(axis=1))
+        if not len(group):
+            continue
+        sub = np.concatenate([bas[group], bas[n_home:]])
+        cols = np.concatenate([np.arange(ao_loc[g], ao_loc[g + 1]) for g in group])
+        box = support_box(centres[group], radii[group], lattice, mesh)
+        out[:, cols] = _group_matrix(atm, sub, env, len(group), v_mesh, lattice, box,
+                                     log_prec, expdrop)  # fmt: skip
+    return out
+
+
+def _group_matrix(
+    atm, bas, env, n_home: int, v_mesh: np.ndarray, lattice: np.ndarray, box: tuple,
+    log_prec: float, expdrop: float,
+) -> np.ndarray:  # fmt: skip
+    """:func:`_fill` on the box ``(first index, points)`` of the mesh, or on the periodic
+    mesh where the box leaves fewer than 3 points to spare on an axis."""
+    mesh = np.asarray(v_mesh.shape)
+    lo, dims = box
     if (dims > mesh - 3).any():
         weights = np.ascontiguousarray(v_mesh.reshape(-1))
         return _fill(atm, bas, env, n_home, weights, lattice, mesh, 3, log_prec, expdrop)
@@ -118,8 +140,8 @@ def chunk_matrix(
     weights = np.ascontiguousarray(v_mesh[np.ix_(*idx)].reshape(-1))
     env = env.copy()
     env[atm[:, molgto.PTR_COORD][:, None] + np.arange(3)] -= lo @ step
-    box = np.ascontiguousarray(dims[:, None] * step)
-    return _fill(atm, bas, env, n_home, weights, box, dims, 0, log_prec, expdrop)
+    box_lattice = np.ascontiguousarray(dims[:, None] * step)
+    return _fill(atm, bas, env, n_home, weights, box_lattice, dims, 0, log_prec, expdrop)
 
 
 def _fill(

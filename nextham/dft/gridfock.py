@@ -109,20 +109,28 @@ def bvk_shifts(cell, kpts: np.ndarray) -> np.ndarray:
     return cart[np.argsort(np.linalg.norm(cart, axis=1), kind="stable")]
 
 
+SF_CHUNK_BYTES = 2.5e8
+"""Largest (atoms × m1 m2) complex factor of :func:`structure_factor_sums` at once."""
+
+
 def structure_factor_sums(cell, mesh, groups: list[list[int]]) -> np.ndarray:
     """Σ_{a ∈ group} e^{−iG·r_a} on the FFT mesh for each group of atoms, (ngroups, ngrids).
 
     Equals sums of rows of PySCF's ``cell.get_SI(mesh=mesh)`` (same G order), computed
     without the per-atom array: e^{−iG·r} factorises over the three reciprocal directions, and
-    the sum over atoms of the product is one matrix product per group."""
+    the sum over atoms of the product is one matrix product per group, taken over chunks of
+    atoms so that the (atoms × m1 m2) factor stays within :data:`SF_CHUNK_BYTES`."""
     mesh = np.asarray(mesh)
     base = cell.get_Gv_weights(mesh)[1]  # integer frequencies times 2π, per direction
     rb = cell.atom_coords() @ cell.reciprocal_vectors().T  # (natm, 3), G·r = Σ_d rb_d n_d
-    out = np.empty((len(groups), int(np.prod(mesh))), dtype=complex)
+    out = np.zeros((len(groups), int(np.prod(mesh))), dtype=complex)
+    step = max(1, int(SF_CHUNK_BYTES // (16 * mesh[0] * mesh[1])))
     for g, atoms in enumerate(groups):
-        fx, fy, fz = (np.exp(-1j * np.outer(rb[atoms, d], base[d])) for d in range(3))
-        xy = (fx[:, :, None] * fy[:, None, :]).reshape(len(atoms), -1)  # (n, m1 m2)
-        out[g] = (xy.T @ fz).reshape(-1)
+        for a0 in range(0, len(atoms), step):
+            part = np.asarray(atoms[a0 : a0 + step])
+            fx, fy, fz = (np.exp(-1j * np.outer(rb[part, d], base[d])) for d in range(3))
+            xy = (fx[:, :, None] * fy[:, None, :]).reshape(len(part), -1)  # (n, m1 m2)
+            out[g] += (xy.T @ fz).reshape(-1)
     return out
 
 

@@ -30,7 +30,7 @@ from pyscf import gto as molgto
 from pyscf.pbc.gto.pseudo.pp_int import _PLI_FAC
 
 from nextham.dft.gth_soc import PAULI_HALF, angular_momentum, soc_channels
-from nextham.dft.pairs import _image_counts, image_subcell
+from nextham.dft.pairs import ImageTree, _image_counts, concat_ranges, image_subcell
 
 INTORS = ("int1e_ovlp", "int1e_r2_origi", "int1e_r4_origi")
 """⟨g r^{2(i−1)}|φ⟩ for projector i = 1, 2, 3 of a normalized Gaussian shell g."""
@@ -130,7 +130,8 @@ def _reach_bohr(cell, channels: list[Channel]) -> float:
     """Distance beyond which no basis function overlaps a projector of ``channels`` by more
     than :data:`DROP`: e^{−μd²} with μ the reduced exponent of the most diffuse pair, with
     a margin for the polynomial factors (images below DROP are dropped after integration)."""
-    alpha_b = min(float(np.min(cell.bas_exp(b))) for b in range(cell.nbas))
+    ptr, nprim = cell._bas[:, molgto.PTR_EXP], cell._bas[:, molgto.NPRIM_OF]
+    alpha_b = float(cell._env[concat_ranges(ptr, nprim)].min())
     alpha_p = min(0.5 / ch.r**2 for ch in channels)
     mu = alpha_b * alpha_p / (alpha_b + alpha_p)
     return 1.25 * math.sqrt(math.log(1.0 / DROP) / mu)
@@ -148,15 +149,35 @@ def images_near(cell, centre_bohr, reach_bohr: float) -> tuple[np.ndarray, np.nd
     return atoms.astype(np.int64), shifts[r_idx].astype(np.int64)
 
 
-def centre_contributions(cell, c: int, channels: list[Channel], kind: str) -> tuple:
+def centre_images(cell, soc: bool = False) -> ImageTree | None:
+    """One k-d tree of the atom images within reach of every projector centre of ``cell``
+    (None without projectors), so that each centre's images are found in O(log N) instead of
+    a scan of every atom (:func:`images_near`)."""
+    reaches = [
+        _reach_bohr(cell, channels)
+        for symbol in sorted({cell.atom_symbol(a) for a in range(cell.natm)})
+        if (channels := atom_channels(cell, symbol, soc=soc))
+    ]
+    return ImageTree(cell, max(reaches)) if reaches else None
+
+
+def centre_contributions(
+    cell, c: int, channels: list[Channel], kind: str, images: ImageTree | None = None
+) -> tuple:
     """The terms of projector centre ``c``: (atom ids (n,), shifts (n, 3), column slices (n, 2),
     M, bound) for the n atom images near c, ordered by orbital count: M = Aᵀ K A over their
     basis functions, (N, N) for ``scalar`` or (3, N, N) for ``soc`` (the imaginary parts of the
     components V^a = Aᵀ (k ⊗ L_a) A, which are purely imaginary), and bound (n,) with
     bound[n₁]·bound[n₂] ≥ every entry of the (n₁, n₂) part of M (Frobenius norms of A's
-    columns times the square root of K's spectral norm)."""
+    columns times the square root of K's spectral norm). ``images``: :func:`centre_images`
+    of the cell (else the atoms are scanned)."""
     centre = cell.atom_coord(c)
-    ids, shifts = images_near(cell, centre, _reach_bohr(cell, channels))
+    reach = _reach_bohr(cell, channels)
+    if images is None:
+        ids, shifts = images_near(cell, centre, reach)
+    else:
+        found = np.sort(np.asarray(images.query(centre[None], reach)[0], dtype=np.int64))
+        ids, shifts = images.atom[found], images.shift[found]
     sub = image_subcell(cell, ids, shifts @ cell.lattice_vectors())
     a = projector_overlaps(channels, centre, sub)
     sl = np.asarray(sub.aoslice_by_atom()[:, 2:4])
@@ -187,12 +208,13 @@ def projector_blocks(cell, kind: str = "scalar", threshold: float = 1e-12) -> di
         raise ValueError(f"kind must be 'scalar' or 'soc', got {kind!r}")
     width = np.diff(np.asarray(cell.aoslice_by_atom()[:, 2:4]), axis=1).ravel()
     parts: dict[tuple[int, int], list] = {}
+    images = centre_images(cell, soc=kind == "soc")
     for c in range(cell.natm):
         channels = atom_channels(cell, cell.atom_symbol(c), soc=kind == "soc")
         if kind == "soc":
             channels = [ch for ch in channels if ch.l > 0 and np.abs(ch.k).max() > 0]
         if channels:
-            terms = centre_contributions(cell, c, channels, kind)
+            terms = centre_contributions(cell, c, channels, kind, images)
             _gather(terms, width, threshold, cell.natm, parts)
     out = {}
     for group in parts.values():

@@ -25,7 +25,12 @@ from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices
 from nextham.dft.grid_pairs import PairTable
 from nextham.dft.pairs import chunked_blocks
-from nextham.dft.projectors import atom_channels, centre_contributions, image_pair_blocks
+from nextham.dft.projectors import (
+    atom_channels,
+    centre_contributions,
+    centre_images,
+    image_pair_blocks,
+)
 from nextham.dft.sad import sad_blocks
 from nextham.dft.sparse_local import local_pair_blocks
 from nextham.record.layout import block_pointers
@@ -47,11 +52,12 @@ def nonlocal_blocks(cell, table: PairTable, threshold: float = 1e-12) -> np.ndar
     out). Same terms and bound (``threshold``) as :func:`~nextham.dft.projectors.
     projector_blocks`."""
     out = np.zeros(int(table.ptr[-1]))
+    images = centre_images(cell)
     for c in range(cell.natm):
         channels = atom_channels(cell, cell.atom_symbol(c), soc=False)
         if not channels:
             continue
-        terms = centre_contributions(cell, c, channels, "scalar")
+        terms = centre_contributions(cell, c, channels, "scalar", images)
         for i, j, shift, sub in image_pair_blocks(terms, table.width, threshold):
             hit, e = table.find(i, j, shift)
             if len(e):
