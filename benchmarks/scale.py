@@ -12,8 +12,9 @@ Each size runs in a fresh process (``--one``), so that its peak memory is its ow
              ``engine.SPARSE_H0_MIN_ATOMS`` atoms);
 ``model``    the model on the record (committee and gate where the file has them);
 ``write``    S, H0 and H to an HDF5 record (``nextham.store.hdf5.write_record``);
-``spectra``  at Γ: band edges by inertia slicing of the sparse H(k), S(k)
-             (``largecell.sparse_band_edges``) and the KPM DOS (0.1 eV);
+``spectra``  at Γ: the KPM DOS (0.1 eV, 4 vectors), then the band edges of the sparse
+             H(k), S(k) from one factorization at the DOS's estimate of E_F
+             (``KPMDos.fermi_guess``, ``largecell.sparse_band_edges(near=…)``);
              ``--no-spectra`` leaves it out.
 
 ``--compare N`` instead builds S and H0 of the N-atom cell both ways — pair blocks and the
@@ -92,8 +93,9 @@ def one(formula: str, n_atoms: int, model: str | None, spectra: bool) -> dict:
     done("write")
     if spectra:
         gamma = np.zeros((1, 3))
-        edges = largecell.sparse_band_edges(record, h, gamma)
-        largecell.sparse_mesh_dos(record, h, (1, 1, 1), n_vectors=4)
+        dos = largecell.sparse_mesh_dos(record, h, (1, 1, 1), n_vectors=4)
+        near = dos.fermi_guess(largecell.electron_count(record))
+        edges = largecell.sparse_band_edges(record, h, gamma, near=near)
         out["gap_ev"] = float(edges.gap)
         done("spectra")
     out["pairs"] = len(record[K.EDGE_INDEX])

@@ -14,6 +14,7 @@ from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.predict import Predictor
 from nextham.record import keys as K
+from nextham.spectra import slicing
 from nextham.spectra.bloch import record_bloch
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
 from nextham.spectra.kpm import KPMDos, jackson_kernel, kpm_dos
@@ -33,6 +34,7 @@ from nextham.spectra.sparse import SparseBloch, record_sparse
 from nextham.store.hdf5 import write_record
 from nextham.testing import tight_binding_record
 
+FACTOR = slicing.factor
 KPTS = np.array([[0.0, 0.0, 0.0], [0.13, -0.27, 0.4], [0.5, 0.5, 0.0], [0.31, 0.07, -0.19]])
 
 
@@ -98,6 +100,27 @@ def test_band_edges_and_insulator_fermi_level(spinor):
     assert levels[n_occ] in dense[edges.k_cbm] and levels[n_occ - 1] in dense[edges.k_vbm]
     ef_dense, _ = mesh_fermi_level(rec, rec[K.HT], mesh, 0.1)
     assert abs(sparse_mesh_fermi_level(rec, None, mesh, 0.1) - ef_dense) < 1e-6
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_band_edges_from_one_factorization_near_the_kpm_fermi_level(spinor, monkeypatch):
+    """Γ only: the KPM estimate of E_F lands in the gap, and the edges from one factorization
+    there equal dense diagonalization's; from a guess deep in the valence band too."""
+    rec = tight_binding_record((4, 4, 3), spinor=spinor, gap_ev=8.0, seed=3)
+    gamma = np.zeros((1, 3))
+    levels = np.sort(band_energies(rec, rec[K.HT], gamma).ravel())
+    g = 1 if spinor else 2
+    n_occ = round(rec[K.META]["n_electrons"] / g)
+    dos = sparse_mesh_dos(rec, None, (1, 1, 1), resolution_ev=0.1, n_vectors=8)
+    guess = dos.fermi_guess(rec[K.META]["n_electrons"])
+    assert levels[n_occ - 1] < guess < levels[n_occ]
+    factors = []
+    monkeypatch.setattr(slicing, "factor", lambda *a: factors.append(a[2]) or FACTOR(*a))
+    for near in (guess, levels[n_occ // 2]):
+        factors.clear()
+        edges = sparse_band_edges(rec, None, gamma, near=near)
+        assert abs(edges.vbm - levels[n_occ - 1]) < 1e-6 and abs(edges.cbm - levels[n_occ]) < 1e-6
+        assert len(factors) == 1  # one LU, at the guess
 
 
 @pytest.mark.parametrize("spinor", [False, True])

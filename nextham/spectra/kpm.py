@@ -32,9 +32,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.polynomial import chebyshev
+from scipy.optimize import brentq
 
 from nextham.errors import InputError
-from nextham.spectra.slicing import Pencil, Slicer, factor
+from nextham.spectra.slicing import Pencil, Slicer
+
+GAP_DOS_FRACTION = 0.02
+"""DOS below this fraction of the mean DOS counts as a gap for :meth:`KPMDos.fermi_guess`."""
 
 
 def jackson_kernel(n_moments: int) -> np.ndarray:
@@ -53,7 +57,7 @@ def pencil_moments(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Stochastic Chebyshev moments μ_n ≈ Tr T_n((S⁻¹H − center)/half_width), shape (N,)."""
-    s_lu = factor(pencil.s, pencil.s, 0.0)
+    s_lu = pencil.s_factor()
     dtype = np.result_type(pencil.h.dtype, pencil.s.dtype)
     shape = (pencil.n, n_vectors)
     if np.iscomplexobj(np.zeros(0, dtype)):
@@ -106,6 +110,32 @@ class KPMDos:
         xs = np.where(inside, x, 0.0)
         val = chebyshev.chebval(xs, coef) / (np.pi * self.half_width * np.sqrt(1.0 - xs**2))
         return np.where(inside, val, 0.0)
+
+    def energy_at_count(self, count: float) -> float:
+        """The energy (eV) below which the DOS holds ``count`` states (spin included)."""
+        lo, hi = self.center - self.half_width, self.center + self.half_width
+        if not 0.0 < count < self.n_states:
+            raise InputError(f"{count} states asked of a DOS holding {self.n_states:g}")
+        return float(brentq(lambda e: float(self.count_below(e)) - count, lo, hi, xtol=1e-6))
+
+    def fermi_guess(self, n_electrons: float, reach_ev: float = 1.0) -> float:
+        """An estimate of E_F (eV): the middle of the stretch of (near-)zero DOS (below
+        :data:`GAP_DOS_FRACTION` of the mean DOS) nearest the energy where the count reaches
+        ``n_electrons``, if it lies within ``reach_ev`` of it; else that energy (a metal).
+        The stochastic count is off by about √(M / vectors) states, enough to put the
+        crossing itself on a band edge; the middle of the gap next to it is robust to that
+        where the levels are dense (a large cell)."""
+        e0 = self.energy_at_count(n_electrons)
+        step = 0.25 * np.pi * self.half_width / len(self.moments)  # a quarter of the kernel
+        grid = np.arange(self.center - self.half_width, self.center + self.half_width, step)
+        low = self.dos(grid) < GAP_DOS_FRACTION * self.n_states / (2 * self.half_width)
+        runs = np.flatnonzero(np.diff(np.concatenate([[0], low.astype(int), [0]]))).reshape(-1, 2)
+        if not len(runs):
+            return e0
+        lo, hi = grid[runs[:, 0]], grid[runs[:, 1] - 1]
+        distance = np.maximum(np.maximum(lo - e0, e0 - hi), 0.0)
+        best = int(np.argmin(distance))
+        return e0 if distance[best] > reach_ev else float(0.5 * (lo[best] + hi[best]))
 
     def count_below(self, energies: np.ndarray) -> np.ndarray:
         """∫_{−∞}^{ε} DOS (states per cell, spin included) at ``energies`` (any shape)."""

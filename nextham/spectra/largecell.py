@@ -27,6 +27,7 @@ from nextham.spectra.slicing import (
     Pencil,
     Slicer,
     band_edges,
+    band_edges_near,
     sliced_fermi_level,
 )
 from nextham.spectra.sparse import SparseBloch
@@ -80,13 +81,23 @@ def sparse_mesh_fermi_level(
     return sliced_fermi_level(slicer, electron_count(record), smearing_ev, g, bounds)
 
 
-def sparse_band_edges(record: Mapping, h_flat: np.ndarray | None, kpts: np.ndarray) -> BandEdges:
-    """VBM, CBM and gap (eV) over ``kpts`` (nk, 3) of the neutral cell, by inertia slicing."""
-    slicer, bounds = _slicer(record_pencils(record, h_flat, kpts))
+def sparse_band_edges(
+    record: Mapping, h_flat: np.ndarray | None, kpts: np.ndarray, near: float | None = None
+) -> BandEdges:
+    """VBM, CBM and gap (eV) over ``kpts`` (nk, 3) of the neutral cell, by inertia slicing.
+
+    ``near``: an energy near the gap (e.g. :meth:`KPMDos.energy_at_count` of the electron
+    count); with one k-point the edges then come from one factorization at it
+    (:func:`~nextham.spectra.slicing.band_edges_near`) instead of a bisection from the
+    bounds of the spectrum — the same levels, for a cell where each factorization is dear."""
+    pencils = record_pencils(record, h_flat, kpts)
     g = electrons_per_level(bool(record[K.SPINOR]))
-    n_occ = electron_count(record) * len(slicer.pencils) / g
+    n_occ = electron_count(record) * len(pencils) / g
     if abs(n_occ - round(n_occ)) > 1e-9:
         raise InputError(f"{n_occ} occupied levels is not a whole number: no band edges")
+    if near is not None and len(pencils) == 1:
+        return band_edges_near(pencils[0], round(n_occ), near)
+    slicer, bounds = _slicer(pencils)
     return band_edges(slicer, round(n_occ), bounds)
 
 

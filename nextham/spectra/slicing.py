@@ -30,7 +30,7 @@ full (error < g N e^{−window_smearings}).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg
@@ -68,10 +68,17 @@ class Pencil:
 
     h: sp.spmatrix
     s: sp.spmatrix
+    _s_lu: sla.SuperLU | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n(self) -> int:
         return self.h.shape[0]
+
+    def s_factor(self) -> sla.SuperLU:
+        """LU of S(k), computed once per pencil (Lanczos bounds and KPM share it)."""
+        if self._s_lu is None:
+            self._s_lu = factor(self.s, self.s, 0.0)
+        return self._s_lu
 
     def factor_near(self, sigma: float) -> tuple[sla.SuperLU, float]:
         """LU of H − σ'S with σ' = σ, or σ nudged off an exact eigenvalue; returns (LU, σ')."""
@@ -253,7 +260,7 @@ def lanczos_bounds(pencil: Pencil, steps: int = 40, seed: int = 0) -> tuple[floa
     """
     n = pencil.n
     m = min(steps, n)
-    s_lu = factor(pencil.s, pencil.s, 0.0) if n > 0 else None
+    s_lu = pencil.s_factor() if n > 0 else None
     rng = np.random.default_rng(seed)
     v = rng.normal(size=n).astype(np.result_type(pencil.h.dtype, pencil.s.dtype))
     v /= np.sqrt(np.real(np.vdot(v, pencil.s @ v)))
@@ -301,6 +308,21 @@ def band_edges(slicer: Slicer, n_occ: int, bounds: tuple[float, float]) -> BandE
         )
     e, k = slicer.levels_by_index(n_occ - 1, n_occ + 1, bounds)
     return BandEdges(float(e[0]), float(e[1]), float(e[1] - e[0]), int(k[0]), int(k[1]))
+
+
+def band_edges_near(pencil: Pencil, n_occ: int, sigma: float) -> BandEdges:
+    """VBM and CBM of one pencil (levels n_occ and n_occ + 1) from one factorization at
+    ``sigma``, an energy near the gap (e.g. a KPM estimate of E_F): its inertia says how
+    many levels lie below, and shift-invert around it finds the two
+    (:meth:`Pencil.by_index`). The closer ``sigma`` to the gap, the fewer levels are solved;
+    the result is exact wherever ``sigma`` lies."""
+    if not 0 < n_occ < pencil.n:
+        raise InputError(
+            f"{n_occ} occupied levels of {pencil.n}: no band edge; check the electron count "
+            "of the record"
+        )
+    vbm, cbm = pencil.by_index(n_occ - 1, 2, sigma)
+    return BandEdges(float(vbm), float(cbm), float(cbm - vbm), 0, 0)
 
 
 WINDOW_SMEARINGS = 40.0
