@@ -75,9 +75,12 @@ def test_edge_chunking_does_not_change_results():
     outs = []
     for chunk in (7, 100000):
         model = tiny_model(spinor=True, edge_chunk=chunk)
-        with torch.no_grad():
+        with torch.no_grad():  # inference: chunks written in place (map_rows' ``out``)
             outs.append(model(model.make_batch(records))["delta_flat"])
     assert torch.allclose(outs[0], outs[1], rtol=0, atol=1e-12)
+    model = tiny_model(spinor=True, edge_chunk=7)
+    with_grad = model(model.make_batch(records))["delta_flat"].detach()  # concatenated chunks
+    assert torch.allclose(outs[0], with_grad, rtol=0, atol=1e-12)
 
 
 def test_edge_chunking_keeps_training_gradients():

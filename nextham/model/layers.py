@@ -25,21 +25,36 @@ def sorted_irreps(irreps: o3.Irreps) -> tuple[o3.Irreps, torch.Tensor]:
     return o3.Irreps([irreps[k] for k in order]).simplify(), perm
 
 
-def map_rows(fn: Callable, chunk: int, *rows: torch.Tensor):
+def map_rows(fn: Callable, chunk: int, *rows: torch.Tensor, out=None):
     """``fn(*rows)`` evaluated on chunks of ``chunk`` rows and concatenated along dim 0.
 
     ``fn`` must be a row-wise map (row k of its output depends only on row k of every
     input); it may return a tensor or a tuple of tensors. Chunking keeps the temporaries
     of a large graph in cache, so the cost per row does not grow with the graph; results
-    equal the unchunked call up to floating-point summation order.
+    equal the unchunked call up to floating-point summation order. Without autograd the
+    chunks are written into one preallocated result (no second copy of the output at the
+    concatenation), into ``out`` where given (a tensor of the result's shape, which may be
+    one of ``rows``: row k is read before it is written).
     """
     n = rows[0].shape[0]
-    if n <= chunk:
+    if n <= chunk and out is None:
         return fn(*rows)
-    parts = [fn(*(r[s : s + chunk] for r in rows)) for s in range(0, n, chunk)]
-    if isinstance(parts[0], tuple):
-        return tuple(torch.cat(p) for p in zip(*parts))
-    return torch.cat(parts)
+    if torch.is_grad_enabled():
+        parts = [fn(*(r[s : s + chunk] for r in rows)) for s in range(0, n, chunk)]
+        if isinstance(parts[0], tuple):
+            return tuple(torch.cat(p) for p in zip(*parts))
+        return torch.cat(parts)
+    result = None
+    for s in range(0, n, chunk):
+        part = fn(*(r[s : s + chunk] for r in rows))
+        parts = part if isinstance(part, tuple) else (part,)
+        if result is None:
+            result = (
+                (out,) if out is not None else tuple(p.new_empty((n, *p.shape[1:])) for p in parts)
+            )
+        for r, p in zip(result, parts):
+            r[s : s + len(p)] = p
+    return result if isinstance(part, tuple) else result[0]
 
 
 def scalar_slice(irreps: o3.Irreps) -> slice:

@@ -131,4 +131,5 @@ class TransformerBlock(torch.nn.Module):
         def update(hc, vc, ic, jc):
             return hc + self.edge_update(torch.cat([hc, vc, x[ic], x[jc]], dim=-1))
 
-        return x, map_rows(update, self.chunk, h, v, i, j)
+        in_place = h if not torch.is_grad_enabled() else None  # inference: no second h
+        return x, map_rows(update, self.chunk, h, v, i, j, out=in_place)
