@@ -106,7 +106,7 @@ def test_band_edges_and_insulator_fermi_level(spinor):
 def test_band_edges_from_one_factorization_near_the_kpm_fermi_level(spinor, monkeypatch):
     """Γ only: the KPM estimate of E_F lands in the gap, and the edges from one factorization
     there equal dense diagonalization's; from a guess deep in the valence band too."""
-    rec = tight_binding_record((4, 4, 3), spinor=spinor, gap_ev=8.0, seed=3)
+    rec = tight_binding_record((3, 3, 2), spinor=spinor, gap_ev=16.0, seed=3)
     gamma = np.zeros((1, 3))
     levels = np.sort(band_energies(rec, rec[K.HT], gamma).ravel())
     g = 1 if spinor else 2
