@@ -30,7 +30,7 @@ from pyscf import gto as molgto
 from pyscf.pbc.gto.pseudo.pp_int import _PLI_FAC
 
 from nextham.dft.gth_soc import PAULI_HALF, angular_momentum, soc_channels
-from nextham.dft.pairs import ImageTree, _image_counts, concat_ranges, image_subcell
+from nextham.dft.pairs import ImageTree, concat_ranges, image_subcell
 
 INTORS = ("int1e_ovlp", "int1e_r2_origi", "int1e_r4_origi")
 """⟨g r^{2(i−1)}|φ⟩ for projector i = 1, 2, 3 of a normalized Gaussian shell g."""
@@ -137,22 +137,10 @@ def _reach_bohr(cell, channels: list[Channel]) -> float:
     return 1.25 * math.sqrt(math.log(1.0 / DROP) / mu)
 
 
-def images_near(cell, centre_bohr, reach_bohr: float) -> tuple[np.ndarray, np.ndarray]:
-    """Atoms (n,) and integer lattice shifts (n, 3) of every atom image within ``reach_bohr``
-    of ``centre_bohr``."""
-    lattice, coords = cell.lattice_vectors(), cell.atom_coords()
-    axes = [np.arange(-n, n + 1) for n in _image_counts(cell, reach_bohr)]
-    shifts = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)
-    pos = coords[None] + (shifts @ lattice)[:, None]  # (nR, natm, 3)
-    near = np.linalg.norm(pos - np.asarray(centre_bohr), axis=-1) <= reach_bohr
-    r_idx, atoms = np.nonzero(near)
-    return atoms.astype(np.int64), shifts[r_idx].astype(np.int64)
-
-
 def centre_images(cell, soc: bool = False) -> ImageTree | None:
     """One k-d tree of the atom images within reach of every projector centre of ``cell``
     (None without projectors), so that each centre's images are found in O(log N) instead of
-    a scan of every atom (:func:`images_near`)."""
+    a scan of every atom."""
     reaches = [
         _reach_bohr(cell, channels)
         for symbol in sorted({cell.atom_symbol(a) for a in range(cell.natm)})
@@ -162,7 +150,7 @@ def centre_images(cell, soc: bool = False) -> ImageTree | None:
 
 
 def centre_contributions(
-    cell, c: int, channels: list[Channel], kind: str, images: ImageTree | None = None
+    cell, c: int, channels: list[Channel], kind: str, images: ImageTree
 ) -> tuple:
     """The terms of projector centre ``c``: (atom ids (n,), shifts (n, 3), column slices (n, 2),
     M, bound) for the n atom images near c, ordered by orbital count: M = Aᵀ K A over their
@@ -170,14 +158,11 @@ def centre_contributions(
     components V^a = Aᵀ (k ⊗ L_a) A, which are purely imaginary), and bound (n,) with
     bound[n₁]·bound[n₂] ≥ every entry of the (n₁, n₂) part of M (Frobenius norms of A's
     columns times the square root of K's spectral norm). ``images``: :func:`centre_images`
-    of the cell (else the atoms are scanned)."""
+    of the cell."""
     centre = cell.atom_coord(c)
-    reach = _reach_bohr(cell, channels)
-    if images is None:
-        ids, shifts = images_near(cell, centre, reach)
-    else:
-        found = np.sort(np.asarray(images.query(centre[None], reach)[0], dtype=np.int64))
-        ids, shifts = images.atom[found], images.shift[found]
+    found = images.query(centre[None], _reach_bohr(cell, channels))[0]
+    found = np.sort(np.asarray(found, dtype=np.int64))
+    ids, shifts = images.atom[found], images.shift[found]
     sub = image_subcell(cell, ids, shifts @ cell.lattice_vectors())
     a = projector_overlaps(channels, centre, sub)
     sl = np.asarray(sub.aoslice_by_atom()[:, 2:4])
