@@ -110,6 +110,8 @@ def chunk_matrix(
     centres, radii = product_radii(home, tuple(x[n_home:] for x in data), log_prec)
     if not (radii > 0).any():
         return None
+    env = env.copy()
+    env[mg.PTR_EXPDROP] = expdrop  # the kernel's amplitude screening, once per chunk
     ao_loc = molgto.moleintor.make_loc(bas, "cart")
     out = np.zeros((ao_loc[-1] - ao_loc[n_home], ao_loc[n_home]))
     for exponent in np.unique(home[0]):
@@ -119,14 +121,13 @@ def chunk_matrix(
         sub = np.concatenate([bas[group], bas[n_home:]])
         cols = np.concatenate([np.arange(ao_loc[g], ao_loc[g + 1]) for g in group])
         box = support_box(centres[group], radii[group], lattice, mesh)
-        out[:, cols] = _group_matrix(atm, sub, env, len(group), v_mesh, lattice, box,
-                                     log_prec, expdrop)  # fmt: skip
+        out[:, cols] = _group_matrix(atm, sub, env, len(group), v_mesh, lattice, box, log_prec)
     return out
 
 
 def _group_matrix(
     atm, bas, env, n_home: int, v_mesh: np.ndarray, lattice: np.ndarray, box: tuple,
-    log_prec: float, expdrop: float,
+    log_prec: float,
 ) -> np.ndarray:  # fmt: skip
     """:func:`_fill` on the box ``(first index, points)`` of the mesh, or on the periodic
     mesh where the box leaves fewer than 3 points to spare on an axis."""
@@ -134,24 +135,23 @@ def _group_matrix(
     lo, dims = box
     if (dims > mesh - 3).any():
         weights = np.ascontiguousarray(v_mesh.reshape(-1))
-        return _fill(atm, bas, env, n_home, weights, lattice, mesh, 3, log_prec, expdrop)
+        return _fill(atm, bas, env, n_home, weights, lattice, mesh, 3, log_prec)
     step = lattice / mesh[:, None]  # one mesh step along each lattice vector (rows)
     idx = [np.arange(lo[k], lo[k] + dims[k]) % mesh[k] for k in range(3)]
     weights = np.ascontiguousarray(v_mesh[np.ix_(*idx)].reshape(-1))
     env = env.copy()
     env[atm[:, molgto.PTR_COORD][:, None] + np.arange(3)] -= lo @ step
     box_lattice = np.ascontiguousarray(dims[:, None] * step)
-    return _fill(atm, bas, env, n_home, weights, box_lattice, dims, 0, log_prec, expdrop)
+    return _fill(atm, bas, env, n_home, weights, box_lattice, dims, 0, log_prec)
 
 
 def _fill(
     atm, bas, env, n_home: int, weights: np.ndarray, lattice: np.ndarray, mesh, dimension: int,
-    log_prec: float, expdrop: float,
+    log_prec: float,
 ) -> np.ndarray:  # fmt: skip
     """PySCF's ``NUMINT_fill2c`` (LDA, one image: the partners are placed already) of the
-    first ``n_home`` shells against the rest, on ``mesh`` points spanning ``lattice``."""
-    env = env.copy()
-    env[mg.PTR_EXPDROP] = expdrop
+    first ``n_home`` shells against the rest, on ``mesh`` points spanning ``lattice``;
+    ``env`` holds the screening threshold (``PTR_EXPDROP``) already."""
     ao_loc = molgto.moleintor.make_loc(bas, "cart")
     nbas = len(bas)
     naoi, naoj = ao_loc[n_home], ao_loc[nbas] - ao_loc[n_home]
