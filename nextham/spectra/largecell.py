@@ -86,7 +86,7 @@ def sparse_band_edges(
 ) -> BandEdges:
     """VBM, CBM and gap (eV) over ``kpts`` (nk, 3) of the neutral cell, by inertia slicing.
 
-    ``near``: an energy near the gap (e.g. :meth:`KPMDos.energy_at_count` of the electron
+    ``near``: an energy near the gap (e.g. :meth:`KPMDos.fermi_guess` of the electron
     count); with one k-point the edges then come from one factorization at it
     (:func:`~nextham.spectra.slicing.band_edges_near`) instead of a bisection from the
     bounds of the spectrum — the same levels, for a cell where each factorization is dear."""

@@ -301,11 +301,7 @@ def band_edges(slicer: Slicer, n_occ: int, bounds: tuple[float, float]) -> BandE
 
     ``bounds`` must bracket the spectrum (:meth:`Slicer.spectral_bounds`).
     """
-    if not 0 < n_occ < slicer.n_states:
-        raise InputError(
-            f"{n_occ} occupied levels of {slicer.n_states}: no band edge; check the electron "
-            "count of the record"
-        )
+    _check_occupied(n_occ, slicer.n_states)
     e, k = slicer.levels_by_index(n_occ - 1, n_occ + 1, bounds)
     return BandEdges(float(e[0]), float(e[1]), float(e[1] - e[0]), int(k[0]), int(k[1]))
 
@@ -316,13 +312,18 @@ def band_edges_near(pencil: Pencil, n_occ: int, sigma: float) -> BandEdges:
     many levels lie below, and shift-invert around it finds the two
     (:meth:`Pencil.by_index`). The closer ``sigma`` to the gap, the fewer levels are solved;
     the result is exact wherever ``sigma`` lies."""
-    if not 0 < n_occ < pencil.n:
-        raise InputError(
-            f"{n_occ} occupied levels of {pencil.n}: no band edge; check the electron count "
-            "of the record"
-        )
+    _check_occupied(n_occ, pencil.n)
     vbm, cbm = pencil.by_index(n_occ - 1, 2, sigma)
     return BandEdges(float(vbm), float(cbm), float(cbm - vbm), 0, 0)
+
+
+def _check_occupied(n_occ: int, n_states: int) -> None:
+    """Refuse an occupied-level count with no band edge among ``n_states`` levels."""
+    if not 0 < n_occ < n_states:
+        raise InputError(
+            f"{n_occ} occupied levels of {n_states}: no band edge; check the electron count "
+            "of the record"
+        )
 
 
 WINDOW_SMEARINGS = 40.0
