@@ -34,6 +34,7 @@ import nextham
 from nextham.conventions import BOHR_ANGSTROM, HARTREE_EV
 from nextham.dft import fast_paths, gridfock
 from nextham.dft.cell import atom_ao_slices, atom_shell_ls, build_cell
+from nextham.dft.core_pp import use_analytic_nonlocal
 from nextham.dft.kspace_fock import can_fold, flat_blocks, mesh_blocks, transform_blocks
 from nextham.dft.nonmagnetic import make_nonmagnetic
 from nextham.dft.pairs import select_pairs
@@ -70,6 +71,7 @@ def make_mf(cell, settings: EngineSettings):
         mf.with_soc = True
     else:
         mf = pbcdft.KRKS(cell, kpts=kpts)
+    use_analytic_nonlocal(mf)  # FFT local V_pp, analytic V_nl (core_pp)
     mf.xc = settings.xc
     mf.conv_tol = settings.conv_tol_ev / HARTREE_EV
     mf.max_cycle = settings.max_cycle

@@ -12,8 +12,8 @@ several densities in one sweep:
 * the local potential of each density on the FFT grid as PySCF builds it: local
   pseudopotential ``-Σ_a S_a(G) v_a(G)``, Hartree ``4π ρ(G)/G²`` and the exchange–correlation
   weights of ``eval_xc_eff`` (GGA through the orbital gradients, as ``nr_rks``);
-* V_nl by PySCF's own reciprocal-space projector sum (``FFTDF.get_pp`` without its local
-  part), T analytic — both the same for every density, computed once.
+* V_nl as the SCF's core Hamiltonian has it (analytic, :mod:`nextham.dft.core_pp`, or PySCF's
+  reciprocal-space projector sum), T analytic — both the same for every density, computed once.
 
 Same matrices as the reference to rounding (``tests/test_dft_mesh_fock.py``). Applies to scalar
 runs whose atoms all carry GTH pseudopotentials, with an LDA/GGA functional and FFT
@@ -33,6 +33,8 @@ from pyscf.pbc.gto import pseudo
 
 from nextham.dft import fast_paths
 from nextham.dft.bvk_ao import Folder, half_rows, half_transform, mesh_indices, on_mesh
+from nextham.dft.core_pp import has_analytic_nonlocal
+from nextham.dft.gridfock import nonlocal_pp
 
 CHUNK_BYTES = 32_000_000
 """Memory for the Bloch values of one chunk of grid points (half the mesh k): chunks of about
@@ -176,10 +178,15 @@ def band_fock(mf, dm, kabs: np.ndarray) -> np.ndarray:
 
 def _kinetic_and_nonlocal(mf, kabs: np.ndarray) -> np.ndarray:
     """T(k) + V_nl(k) (Hartree), (nk, nao, nao) complex: PySCF's analytic kinetic integrals and
-    its reciprocal-space GTH projector sum (the local part left to the callers)."""
+    the GTH projector term of ``mf``'s core Hamiltonian — analytic where the engine set it so
+    (:mod:`nextham.dft.core_pp`), else PySCF's reciprocal-space sum (the local part left to the
+    callers)."""
     nk, nao = len(kabs), mf.cell.nao_nr()
-    with _without_local_part(mf.with_df):
-        vnl = np.asarray(mf.with_df.get_pp(kabs), dtype=complex)
+    if has_analytic_nonlocal(mf):
+        vnl = nonlocal_pp(mf.cell, kabs)
+    else:
+        with _without_local_part(mf.with_df):
+            vnl = np.asarray(mf.with_df.get_pp(kabs), dtype=complex)
     if vnl.size != nk * nao * nao:  # no atom has projectors (H, Li…): PySCF returns (nk,) zeros
         if np.any(vnl):
             raise ValueError(f"unexpected nonlocal pseudopotential of shape {vnl.shape}")
