@@ -111,9 +111,14 @@ def test_h0_method_rules(alp):
         resolve_h0_method(cell, SETTINGS, "fast")
     assert not gridfock.applies(cell, "tpss")  # meta-GGA: not in the multigrid path
     bn = build_cell(bulk("BN", "zincblende", a=3.62), SETTINGS)
-    assert gridfock.applies(bn, "pbe") and not gridfock.verified(bn)
+    assert gridfock.applies(bn, "pbe") and not gridfock.verified(bn, SETTINGS.basis)
     assert resolve_h0_method(bn, SETTINGS, "auto") == "reference"  # B, N: not verified
     assert resolve_h0_method(bn, SETTINGS, "multigrid") == "multigrid"  # the user's choice
+    si = build_cell(bulk("Si", "diamond", a=5.43), SETTINGS)
+    assert resolve_h0_method(si, SETTINGS, "auto") == "multigrid"  # verified in gth-szv
+    molopt = EngineSettings(kmesh=(2, 1, 1), overlap_threshold=1e-3, basis="szv-molopt-sr")
+    si_molopt = build_cell(bulk("Si", "diamond", a=5.43), molopt)
+    assert resolve_h0_method(si_molopt, molopt, "auto") == "reference"  # not in that basis
 
 
 @pytest.fixture(scope="module")

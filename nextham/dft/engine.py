@@ -127,7 +127,7 @@ def resolve_h0_method(cell, settings: EngineSettings, method: str) -> str:
             "h0_method 'multigrid' needs a scalar run with GTH pseudopotentials on every atom "
             "and an LDA/GGA functional; use 'reference' (or 'auto')"
         )
-    if method == "auto" and not gridfock.verified(cell):
+    if method == "auto" and not gridfock.verified(cell, settings.basis):
         return "reference"
     return "multigrid" if ok else "reference"
 

@@ -21,10 +21,11 @@ from nextham.dft.pairs import ImageTree, overlap_reach_bohr
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 
-BYTES_PER_ENTRY = 130.0
+BYTES_PER_ENTRY = 85.0
 """Peak bytes per matrix entry within the overlap reach (Σ n_i n_j over those pairs, about
-3× the stored entries): S, H0, H and the model's features. Measured 106 at 512 atoms, 75 at
-216 (peak RSS minus :data:`BASE_BYTES`, rattled Si, gth-szv, 2026-12-04)."""
+3× the stored entries): S, H0, H and the model's features. Measured 72 at 4,096 atoms (the
+model stage's peak, 5.82 GB) and 54 at 512 (peak RSS minus :data:`BASE_BYTES` and the mesh
+term, rattled Si, gth-szv, in-place model inference, 2026-12-05); 85 leaves ~15 %."""
 BYTES_PER_GRID_POINT = 150.0
 """Peak bytes per point of the FFT mesh (density, potentials, multigrid sub-meshes)."""
 BASE_BYTES = 0.6e9
