@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -122,12 +124,26 @@ def _run_pool(workers: int, todo, job: tuple[EngineSettings, str]) -> Iterable[t
     # spawn, not fork: a forked child inherits the parent's OpenMP/torch thread pools in an
     # undefined state and can deadlock in its first parallel region (seen in the test suite)
     spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=spawn, initializer=_follow_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending = set(_submit_all(pool.submit, todo, job, threads))
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield fut.result()
+
+
+def _follow_parent(parent: int) -> None:
+    """Worker initializer: exit when the parent process is gone (a killed ``generate`` would
+    otherwise leave its workers computing labels that nobody stores)."""
+    threading.Thread(target=_watch, args=(parent,), daemon=True).start()
+
+
+def _watch(parent: int, period: float = 2.0) -> None:
+    while os.getppid() == parent:
+        time.sleep(period)
+    os._exit(1)
 
 
 def _run_dask(scheduler: str, todo, job: tuple[EngineSettings, str]) -> Iterable[tuple]:
