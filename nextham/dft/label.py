@@ -16,6 +16,7 @@ from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
 from nextham.dft.ao_cache import cached_ao_values
+from nextham.dft.convergence import converge
 from nextham.dft.engine import h0_hamiltonian, pin_hcore, zeroth_step
 from nextham.dft.kspace_fock import flat_blocks, mesh_blocks, roundtrip_error, transform_blocks
 from nextham.dft.sad import sad_density
@@ -56,7 +57,7 @@ def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) ->
     t1 = time.perf_counter()
     if not spinor:
         pin_hcore(mf)  # the SCF's core Hamiltonian, reused by the round-trip checks
-    mf.kernel(dm0=dm0)
+    scf_info = converge(mf, dm0, settings.max_cycle)
     t_scf = time.perf_counter() - t1
     dm = mf.make_rdm1()
     if mf.nextham_h0_deferred:  # H0 and HT from one folded sweep over the grid
@@ -80,7 +81,7 @@ def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) ->
             "hamiltonian": "dft",
             "fermi_level": fermi_level(eigs, nelec, settings.smearing_ev, settings.degeneracy),
             "scf_converged": bool(mf.converged),
-            "scf_cycles": int(getattr(mf, "cycles", -1)),
+            **scf_info,
             "energy_ev": float(mf.e_tot * HARTREE_EV),
             "eigenvalues": np.asarray(eigs).tolist(),
             "kpts_frac": mf.cell.get_scaled_kpts(mf.kpts).tolist(),

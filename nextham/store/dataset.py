@@ -49,6 +49,7 @@ def entry_summary(record: dict) -> dict:
         "fermi_level": meta.get("fermi_level"),
         "scf_converged": meta.get("scf_converged"),
         "scf_cycles": meta.get("scf_cycles"),
+        "scf_strategy": meta.get("scf_strategy"),
         "time_h0_s": meta.get("time_h0_s"),
         "time_scf_s": meta.get("time_scf_s"),
         "time_ht_transform_s": meta.get("time_ht_transform_s"),
