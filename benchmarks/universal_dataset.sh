@@ -2,7 +2,7 @@
 # The universal dataset campaign (docs/structures.md): every shard of `--recipe universal` in
 # gth-szv-molopt-sr, computed in rounds so that a partial run is a usable, spread-out dataset.
 #
-#   bash benchmarks/universal_dataset.sh [DATA_DIR] [ROUND] [WORKERS]
+#   bash benchmarks/universal_dataset.sh [DATA_DIR] [ROUND] [WORKERS] [KSPACING]
 #
 # DATA_DIR (default ~/nextham-data/universal) gets one dataset per shard (p-light, s, p-heavy,
 # 3d, 4d, 5d). Each round computes at most ROUND (default 25) unfinished structures of every
@@ -11,12 +11,18 @@
 # skipped. Each `generate` prints its projected cost (calibrated on the shard's finished
 # labels) before it starts and the spent cost when it ends; the last line sums the campaign.
 # WORKERS local processes (default 1) run one thread each: keep WORKERS ≤ the free cores.
+# KSPACING (Å⁻¹, 2π included; default 1.2) sets each cell's SCF k-mesh, so that a supercell
+# samples the Brillouin zone as densely as its primitive cell (2×2×2 for most primitive cells,
+# Γ or 2×1×1 for 8–16-atom supercells); see docs/structures.md.
 set -u
 DATA=${1:-$HOME/nextham-data/universal}
 ROUND=${2:-25}
 WORKERS=${3:-1}
+KSPACING=${4:-1.2}
 SHARDS="p-light s p-heavy 3d 4d 5d"
 export OMP_NUM_THREADS=1
+# orbital values cached per label (nextham/dft/ao_cache.py): 4 GB per worker unless set
+export NEXTHAM_AO_CACHE_GB=${NEXTHAM_AO_CACHE_GB:-4}
 mkdir -p "$DATA"
 
 progress() {  # finished + failed labels over all shards
@@ -35,7 +41,8 @@ while true; do
     for s in $SHARDS; do
         echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
         nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
-            --n 1 --supercell-fraction 0.1 --limit "$ROUND" --workers "$WORKERS"
+            --n 1 --supercell-fraction 0.1 --limit "$ROUND" --workers "$WORKERS" \
+            --kspacing "$KSPACING"
     done
     after=$(progress)
     echo "== round done: $after labels (finished or failed), $((after - before)) this round"
