@@ -27,14 +27,21 @@ from pyscf.pbc.gto import pseudo
 from nextham.dft.gridfock import nonlocal_pp
 
 
-def local_pp(df, kpts: np.ndarray) -> np.ndarray:
-    """PySCF's FFT local pseudopotential ⟨φ_k| V_loc |φ_k⟩ of ``df`` (an ``FFTDF``) at
-    ``kpts`` (nk, 3): (nk, nao, nao) complex, Hartree (the G = 0 term removed, as PySCF)."""
-    cell, mesh = df.cell, df.mesh
+def weighted_vloc(cell, mesh) -> np.ndarray:
+    """The local pseudopotential on the FFT grid ``mesh`` times the grid weight, as PySCF's FFT
+    path samples it: (ngrids,) real, Hartree (``get_vlocG`` carries the weight; the G = 0
+    term removed, as PySCF)."""
     vloc_g = -np.einsum(
         "ij,ij->j", cell.get_SI(mesh=mesh), pseudo.get_vlocG(cell, cell.get_Gv(mesh))
     )
-    vloc_r = tools.ifft(vloc_g, mesh).real
+    return tools.ifft(vloc_g, mesh).real
+
+
+def local_pp(df, kpts: np.ndarray) -> np.ndarray:
+    """PySCF's FFT local pseudopotential ⟨φ_k| V_loc |φ_k⟩ of ``df`` (an ``FFTDF``) at
+    ``kpts`` (nk, 3): (nk, nao, nao) complex, Hartree (the G = 0 term removed, as PySCF)."""
+    cell = df.cell
+    vloc_r = weighted_vloc(cell, df.mesh)
     nao = cell.nao_nr()
     out = np.zeros((len(kpts), nao, nao), dtype=complex)
     for ao_ks_etc, p0, p1 in df.aoR_loop(df.grids, kpts):
@@ -68,6 +75,5 @@ def use_analytic_nonlocal(mf) -> None:
 
 def has_analytic_nonlocal(mf) -> bool:
     """Whether ``mf``'s density fitting builds V_nl analytically (:func:`use_analytic_nonlocal`)."""
-    df = getattr(mf, "with_df", None)
-    return bool(getattr(vars(df).get("get_pp") if df is not None else None,
-                        "nextham_analytic_nonlocal", False))  # fmt: skip
+    get_pp = vars(mf.with_df).get("get_pp") if hasattr(mf, "with_df") else None
+    return bool(getattr(get_pp, "nextham_analytic_nonlocal", False))

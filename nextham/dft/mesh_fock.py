@@ -29,11 +29,10 @@ import numpy as np
 from pyscf.dft import libxc
 from pyscf.pbc import tools
 from pyscf.pbc.df import fft as pbc_fft
-from pyscf.pbc.gto import pseudo
 
 from nextham.dft import fast_paths
 from nextham.dft.bvk_ao import Folder, half_rows, half_transform, mesh_indices, on_mesh
-from nextham.dft.core_pp import has_analytic_nonlocal
+from nextham.dft.core_pp import has_analytic_nonlocal, weighted_vloc
 from nextham.dft.gridfock import nonlocal_pp
 
 CHUNK_BYTES = 32_000_000
@@ -85,10 +84,7 @@ def local_potential(mf, dm) -> np.ndarray:
                                  xctype=xctype)[1]  # fmt: skip
     wv = weight * np.reshape(vxc, (-1, ngrids))
     v_h = tools.ifft(tools.get_coulG(cell, mesh=mesh) * tools.fft(rho[0], mesh), mesh).real
-    vloc_g = -np.einsum(
-        "ij,ij->j", cell.get_SI(mesh=mesh), pseudo.get_vlocG(cell, cell.get_Gv(mesh))
-    )
-    wv[0] += weight * v_h + tools.ifft(vloc_g, mesh).real  # get_vlocG carries the weight
+    wv[0] += weight * v_h + weighted_vloc(cell, mesh)
     return wv
 
 
