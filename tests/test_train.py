@@ -241,3 +241,39 @@ def test_element_balanced_sampling():
     assert epoch_structures(train, elements, "none", 3, 5) == train
     with pytest.raises(InputError, match=r"data\.balance"):
         TrainConfig.from_dict({"data": {"datasets": ["x"], "balance": "elements"}})
+
+
+def test_holdout_pairs_keep_every_structure_with_both_elements_out():
+    """A held-out pair removes the structures holding both elements, not those with one."""
+    from nextham.train.holdout import binary_pairs, draw_pairs, held_out, pair_name, parse_pair
+
+    numbers = [(31, 33), (31, 15), (13, 33), (31, 31), (31, 33, 8, 8), (33, 33)]
+    assert parse_pair("As-Ga") == parse_pair("Ga-As") == (31, 33)
+    assert pair_name((31, 33)) == "Ga-As"
+    assert held_out(numbers, set(), [(31, 33)]) == [0, 4]
+    assert held_out(numbers, {15}, [(31, 33)]) == [0, 1, 4]
+    assert binary_pairs(numbers) == [(13, 33), (15, 31), (31, 33)]
+    drawn = draw_pairs(numbers, 0.5, seed=3)
+    assert len(drawn) == 2 and set(drawn) <= set(binary_pairs(numbers))
+    assert drawn == draw_pairs(numbers, 0.5, seed=3)  # seeded: a resumed run draws the same
+    assert draw_pairs(numbers, 0.0, seed=3) == []
+    for bad in ("Ga", "Ga-Ga", "Ga-Xx", "Ga-As-P"):
+        with pytest.raises(Exception, match="pair of two elements"):
+            parse_pair(bad)
+
+
+def test_holdout_pairs_form_the_ood_split(tmp_path, tiny_dataset):
+    from nextham.store.dataset import Dataset
+    from nextham.train.config import TrainConfig
+    from nextham.train.loop import prepare_data
+
+    extra = tmp_path / "extra"
+    build_dataset(extra, [("sic", bulk("SiC", "zincblende", a=4.36))],
+                  Dataset(tiny_dataset).settings, spectral_gate=False)  # fmt: skip
+    cfg = {"data": {"datasets": [str(tiny_dataset), str(extra)], "holdout_pairs": ["Si-C"]}}
+    data = prepare_data(TrainConfig.from_dict(cfg))
+    assert [data.names[i] for i in data.ood] == ["extra/sic"]
+    assert data.holdout_pairs == ((6, 14),)
+    assert sorted(data.train + data.val + data.test) == list(range(6))
+    with pytest.raises(Exception, match="holdout_pair_fraction"):
+        TrainConfig.from_dict({"data": {"datasets": ["x"], "holdout_pair_fraction": 1.5}})

@@ -8,6 +8,8 @@ Example (every key optional except ``data.datasets``)::
       seed: 0                       # seed of the split
       max_edges: 4000               # batch = structures packed up to this many pairs
       holdout_elements: [Ge]        # structures with these elements: "ood" split, never trained
+      holdout_pairs: [Ga-As]        # structures holding both elements of a pair: "ood" too
+      holdout_pair_fraction: 0.0    # also hold out this fraction of the binaries' pairs (seeded)
       cache_mb: 4000                # records stream from the store through an LRU cache this big
       balance: none                 # none | element: draws ∝ mean 1/count of its elements
       samples_per_epoch: null       # draws per epoch with balance: element (default: train size)
@@ -37,6 +39,7 @@ from ase.data import atomic_numbers
 from nextham.config import from_mapping
 from nextham.errors import InputError
 from nextham.loss.total import LossWeights
+from nextham.train.holdout import parse_pair
 from nextham.train.sampling import BALANCE_MODES
 
 
@@ -47,6 +50,8 @@ class DataConfig:
     seed: int = 0
     max_edges: int = 4000
     holdout_elements: tuple[str, ...] = ()
+    holdout_pairs: tuple[str, ...] = ()
+    holdout_pair_fraction: float = 0.0
     cache_mb: float = 4000.0
     balance: str = "none"
     samples_per_epoch: int | None = None
@@ -58,6 +63,13 @@ class DataConfig:
         bad = [e for e in self.holdout_elements if e not in atomic_numbers]
         if bad:
             raise InputError(f"data.holdout_elements: {bad} are not element symbols (e.g. Ge)")
+        object.__setattr__(self, "holdout_pairs", tuple(str(p) for p in self.holdout_pairs))
+        for p in self.holdout_pairs:
+            parse_pair(p)  # raises on a malformed pair
+        if not 0 <= self.holdout_pair_fraction < 1:
+            raise InputError(
+                f"data.holdout_pair_fraction must be in [0, 1), got {self.holdout_pair_fraction}"
+            )
         object.__setattr__(self, "split", tuple(float(x) for x in self.split))
         if not self.datasets:
             raise InputError("data.datasets is empty; list at least one dataset directory")

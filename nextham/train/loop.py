@@ -33,6 +33,7 @@ from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
 from nextham.train.data import merged_basis, split_indices
 from nextham.train.ema import ParameterEMA
+from nextham.train.holdout import draw_pairs, held_out, pair_name, parse_pair
 from nextham.train.logging import MetricLogger
 from nextham.train.sampling import epoch_structures
 from nextham.train.source import EntryRef, RecordSource, index_datasets
@@ -50,6 +51,7 @@ class TrainData:
     val: list[int]
     test: list[int]
     ood: list[int]
+    holdout_pairs: tuple[tuple[int, int], ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -57,18 +59,23 @@ class TrainData:
 
 
 def prepare_data(cfg: TrainConfig) -> TrainData:
-    """Indexed entries and their split: structures with a held-out element form the "ood"
-    part, the rest is split into train/validation/test by structure."""
-    refs, settings = index_datasets(cfg.data.datasets, cfg.data.scalar_part)
-    held = {atomic_numbers[e] for e in cfg.data.holdout_elements}
-    ood = [i for i, r in enumerate(refs) if held & set(r.numbers)]
+    """Indexed entries and their split: structures with a held-out element or element pair
+    (:mod:`nextham.train.holdout`) form the "ood" part, the rest is split into
+    train/validation/test by structure."""
+    d = cfg.data
+    refs, settings = index_datasets(d.datasets, d.scalar_part)
+    numbers = [r.numbers for r in refs]
+    held = {atomic_numbers[e] for e in d.holdout_elements}
+    pairs = {parse_pair(p) for p in d.holdout_pairs}
+    pairs |= set(draw_pairs(numbers, d.holdout_pair_fraction, d.seed))
+    ood = held_out(numbers, held, pairs)
     rest = [i for i in range(len(refs)) if i not in set(ood)]
     if not rest:
-        raise InputError(f"every structure holds one of {cfg.data.holdout_elements}")
-    parts = split_indices(len(rest), cfg.data.split, cfg.data.seed)
+        raise InputError("every structure holds a held-out element or element pair")
+    parts = split_indices(len(rest), d.split, d.seed)
     train, val, test = ([rest[i] for i in p] for p in parts)
-    records = RecordSource(refs, cfg.data.cache_mb * 2**20, cfg.data.scalar_part)
-    return TrainData(refs, records, settings, train, val, test, ood)
+    records = RecordSource(refs, d.cache_mb * 2**20, d.scalar_part)
+    return TrainData(refs, records, settings, train, val, test, ood, tuple(sorted(pairs)))
 
 
 def data_scales(records) -> tuple[float, float]:
@@ -232,6 +239,7 @@ def model_info(cfg: TrainConfig, data: TrainData) -> dict:
             "test": [data.names[i] for i in data.test],
             "ood": [data.names[i] for i in data.ood],
         },
+        "holdout_pairs": [pair_name(p) for p in data.holdout_pairs],
         "element_details": element_details(z, settings),
         "domain": domain_statistics(data.records.subset(data.train)),
     }
