@@ -19,7 +19,7 @@ from nextham.record import keys as K
 def test_label_with_cached_orbitals_is_the_label_without(si_record, si_settings, monkeypatch):
     atoms = bulk("Si", "diamond", a=5.43)
     atoms.positions += np.random.default_rng(0).normal(0, 0.03, atoms.positions.shape)
-    monkeypatch.setattr(label, "cached_ao_values", contextlib.nullcontext)
+    monkeypatch.setattr(label, "cached_ao_values", lambda **_: contextlib.nullcontext())
     plain = label.compute_record(atoms, si_settings)
     for key in (K.S, K.H0, K.HT):
         # HT to rounding: the SCF's values without gradients come from those with them
@@ -96,3 +96,26 @@ def test_budget_from_the_environment(monkeypatch):
     monkeypatch.setenv(ao_cache.BUDGET_ENV, "lots")
     with pytest.raises(ValueError, match="NEXTHAM_AO_CACHE_GB"):
         ao_cache.cache_budget()
+
+
+def test_gradients_first_serves_both_requests_from_one_evaluation(monkeypatch):
+    cell = build_cell(bulk("Si", "diamond", a=5.43), EngineSettings(ke_cutoff_ev=300.0))
+    coords, kpts = cell.gen_uniform_grids(), cell.make_kpts((2, 1, 1))
+    plain = numint.KNumInt.eval_ao(cell, coords, kpts, deriv=0)
+    calls = []
+    original = numint.KNumInt.__dict__["eval_ao"].__func__
+
+    def counting(*args, **kwargs):
+        calls.append(args[3] if len(args) > 3 else kwargs.get("deriv", 0))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(numint.KNumInt, "eval_ao", staticmethod(counting))
+    with cached_ao_values(gradients=True) as cache:
+        first = numint.KNumInt.eval_ao(cell, coords, kpts, deriv=0)
+        numint.KNumInt.eval_ao(cell, coords, kpts, deriv=1)
+        assert calls == [1] and len(cache) == 1  # one evaluation, with gradients
+        assert all(np.array_equal(a, b) for a, b in zip(plain, first))
+    calls.clear()
+    with cached_ao_values(max_bytes=1000, gradients=True):  # they would not fit: plain values
+        numint.KNumInt.eval_ao(cell, coords, kpts, deriv=0)
+        assert calls == [0]

@@ -74,42 +74,28 @@ def _read_only(values):
 
 
 @contextlib.contextmanager
-def cached_ao_values(max_bytes: int | None = None) -> Iterator[dict]:
+def cached_ao_values(max_bytes: int | None = None, gradients: bool = False) -> Iterator[dict]:
     """Within the block, PySCF's k-point AO values are computed once per grid and k set, and
     the uniform grid's screening mask once per grid (nothing is cached while the fast paths are
-    off, :mod:`nextham.dft.fast_paths`); ``max_bytes`` defaults to :func:`cache_budget`."""
+    off, :mod:`nextham.dft.fast_paths`); ``max_bytes`` defaults to :func:`cache_budget`. With
+    ``gradients`` (a GGA label, which will ask for them) the first request for values without
+    gradients computes and caches them with gradients when they fit, so that the SCF's later
+    request finds them."""
     max_bytes = cache_budget() if max_bytes is None else max_bytes
     if not fast_paths.enabled():
         yield {}
         return
     original = numint.KNumInt.__dict__["eval_ao"]
-    compute = original.__func__
-    cache: dict[str, object] = {}
-    used = [0]
+    values_cache = _Values(original.__func__, max_bytes, gradients)
 
     def eval_ao(cell, coords, kpts=None, deriv=0, relativity=0, shls_slice=None,
                 non0tab=None, cutoff=None, out=None, verbose=None, **kwargs):  # fmt: skip
         if out is not None or shls_slice is not None or kwargs:
-            return compute(cell, coords, kpts, deriv, relativity, shls_slice, non0tab, cutoff,
-                           out, verbose, **kwargs)  # fmt: skip
-        base = _digest(cell._atm, cell._bas, cell._env, coords, kpts, non0tab)
-        base += f"/{cutoff}/{relativity}"
-        key = f"{base}/{deriv}"
-        if key in cache:
-            return cache[key]
-        if deriv == 0 and f"{base}/1" in cache:  # the values are the gradients' component 0
-            return [v[0] for v in cache[f"{base}/1"]]
-        values = compute(cell, coords, kpts, deriv, relativity, None, non0tab, cutoff)
-        size = sum(np.asarray(a).nbytes for a in values)
-        plain = f"{base}/0" if deriv == 1 and f"{base}/0" in cache else None
-        freed = sum(np.asarray(a).nbytes for a in cache[plain]) if plain else 0
-        if used[0] - freed + size <= max_bytes:
-            if plain:  # superseded: the new entry serves it
-                del cache[plain]
-            cache[key] = _read_only(values)
-            used[0] += size - freed
-        return values
+            return values_cache.compute(cell, coords, kpts, deriv, relativity, shls_slice,
+                                        non0tab, cutoff, out, verbose, **kwargs)  # fmt: skip
+        return values_cache.get(cell, coords, kpts, deriv, relativity, non0tab, cutoff)
 
+    cache = values_cache.entries
     original_mask = gen_grid.UniformGrids.make_mask
     masks: dict[str, np.ndarray] = {}
 
@@ -130,3 +116,46 @@ def cached_ao_values(max_bytes: int | None = None) -> Iterator[dict]:
     finally:
         numint.KNumInt.eval_ao = original
         gen_grid.UniformGrids.make_mask = original_mask
+
+
+class _Values:
+    """The cached values: entries keyed by basis, grid, k set and mask, then ``/deriv``."""
+
+    def __init__(self, compute, max_bytes: int, gradients: bool):
+        self.compute, self.max_bytes, self.gradients = compute, max_bytes, gradients
+        self.entries: dict[str, object] = {}
+        self.used = 0
+
+    def get(self, cell, coords, kpts, deriv, relativity, non0tab, cutoff):
+        base = _digest(cell._atm, cell._bas, cell._env, coords, kpts, non0tab)
+        base += f"/{cutoff}/{relativity}"
+        if f"{base}/{deriv}" in self.entries:
+            return self.entries[f"{base}/{deriv}"]
+        if deriv == 0 and f"{base}/1" in self.entries:  # the gradients' component 0
+            return [v[0] for v in self.entries[f"{base}/1"]]
+        want = deriv
+        if deriv == 0 and self.gradients and self._fits(_gradient_bytes(cell, coords, kpts)):
+            want = 1
+        values = self.compute(cell, coords, kpts, want, relativity, None, non0tab, cutoff)
+        self._store(base, want, values)
+        return [v[0] for v in values] if want != deriv else values
+
+    def _fits(self, size: int) -> bool:
+        return self.used + size <= self.max_bytes
+
+    def _store(self, base: str, deriv: int, values) -> None:
+        size = sum(np.asarray(a).nbytes for a in values)
+        plain = f"{base}/0" if deriv == 1 and f"{base}/0" in self.entries else None
+        freed = sum(np.asarray(a).nbytes for a in self.entries[plain]) if plain else 0
+        if self._fits(size - freed):
+            if plain:  # superseded: the new entry serves it
+                del self.entries[plain]
+            self.entries[f"{base}/{deriv}"] = _read_only(values)
+            self.used += size - freed
+
+
+def _gradient_bytes(cell, coords, kpts) -> int:
+    """Bytes of the values with gradients (4 components) of ``cell`` at ``coords`` and ``kpts``."""
+    kpts = np.zeros((1, 3)) if kpts is None else np.reshape(kpts, (-1, 3))
+    itemsize = 8 if not np.any(kpts) else 16
+    return 4 * len(coords) * cell.nao_nr() * len(kpts) * itemsize

@@ -28,6 +28,7 @@ import numpy as np
 import pyscf
 from ase import Atoms
 from pyscf.pbc import dft as pbcdft
+from pyscf.pbc.dft import gen_grid
 from pyscf.pbc.scf.smearing import smearing_
 
 import nextham
@@ -72,6 +73,10 @@ def make_mf(cell, settings: EngineSettings):
     else:
         mf = pbcdft.KRKS(cell, kpts=kpts)
     use_analytic_nonlocal(mf)  # FFT local V_pp, analytic V_nl (core_pp)
+    if fast_paths.enabled() and isinstance(mf.grids, gen_grid.UniformGrids):
+        # the screening mask of the density fitting's grid, also for V_xc (PySCF leaves the
+        # SCF's uniform grid unscreened): the orbital values are then one cached set for both
+        mf.grids.build(with_non0tab=True)
     mf.xc = settings.xc
     mf.conv_tol = settings.conv_tol_ev / HARTREE_EV
     mf.max_cycle = settings.max_cycle

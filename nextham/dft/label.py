@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 from ase import Atoms
+from pyscf.dft import libxc
 from pyscf.pbc.dft import multigrid
 
 from nextham.conventions import HARTREE_EV
@@ -42,7 +43,7 @@ def compute_record(
     the label is fit to train on). PySCF's orbital values on the grid are computed once per
     grid and k set within the label (:mod:`nextham.dft.ao_cache`).
     """
-    with cached_ao_values():
+    with cached_ao_values(gradients=libxc.xc_type(settings.xc) == "GGA"):
         return _label(atoms, settings, verbose, method)
 
 
