@@ -23,8 +23,9 @@ from nextham.record.layout import require_h0
 from nextham.store.dataset import STRUCTURES, Dataset
 
 
-def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
-    """Entries of ``ds`` in the model's ``split`` (``all``: every entry)."""
+def select_names(ds: Dataset, meta: dict, split: str, required: bool = True) -> list[str]:
+    """Entries of ``ds`` in the model's ``split`` (``all``: every entry); none is an error
+    when ``required``."""
     if split == "all":
         return ds.names
     wanted = {
@@ -33,7 +34,7 @@ def select_names(ds: Dataset, meta: dict, split: str) -> list[str]:
         if n.split("/", 1)[0] == ds.path.name
     }
     names = [n for n in ds.names if n in wanted]
-    if not names:
+    if not names and required:
         raise InputError(f"no entry of {ds.path} is in the model's {split} split")
     return names
 
@@ -93,7 +94,7 @@ def group_labels(
 def evaluate_dataset(
     model,
     meta: dict,
-    path: str,
+    path: str | Sequence[str],
     split: str,
     kpts: np.ndarray,
     window: str = "edges",
@@ -101,9 +102,44 @@ def evaluate_dataset(
 ) -> dict:
     """Aggregated metrics of model and baselines plus per-structure reports.
 
-    ``window``: the band window (:func:`nextham.loss.metrics.energy_window`); ``by``:
-    groupings (:data:`GROUPINGS`) whose per-group summaries go under ``report["by"]``.
+    ``path``: one dataset directory, or several (e.g. the shards of a campaign), evaluated
+    together: structures are then named ``<dataset dir>/<entry>`` as in the model's split, and
+    a dataset with no entry in ``split`` is passed over. ``window``: the band window
+    (:func:`nextham.loss.metrics.energy_window`); ``by``: groupings (:data:`GROUPINGS`) whose
+    per-group summaries go under ``report["by"]``. Records are read one dataset at a time.
     """
+    paths = [path] if isinstance(path, str) else list(path)
+    structures: dict[str, dict] = {}
+    labels: dict[str, dict[str, list[str]]] = {b: {} for b in by}
+    for p in paths:
+        ds = _checked_dataset(p, meta)
+        names = select_names(ds, meta, split, required=len(paths) == 1)
+        if not names:
+            continue
+        records = [ds.load(n) for n in names]
+        preds = predict_hamiltonians(model, records)
+        keys = names if len(paths) == 1 else [f"{ds.path.name}/{n}" for n in names]
+        for key, record, h in zip(keys, records, preds, strict=True):
+            structures[key] = evaluate_structure(record, h, kpts, window=window)
+        for b in by:
+            groups = group_labels(ds, names, records, b)
+            labels[b].update({key: groups[n] for key, n in zip(keys, names)})
+    if not structures:
+        where = ", ".join(map(str, paths))
+        raise InputError(f"no entry of {where} is in the model's {split} split")
+    return {
+        "dataset": str(path) if isinstance(path, str) else ", ".join(map(str, paths)),
+        "split": split,
+        "n_kpts": len(kpts),
+        "window": window,
+        "summary": aggregate_reports(list(structures.values())),
+        "by": {b: ordered_groups(aggregate_groups(structures, labels[b]), b) for b in by},
+        "structures": structures,
+    }
+
+
+def _checked_dataset(path: str, meta: dict) -> Dataset:
+    """The dataset at ``path``, its entries holding H0 and its settings the model's."""
     ds = Dataset(path)
     for name in ds.names if ds.source is not None else []:
         require_h0(ds.load(name), f"{path}: entry {name}")
@@ -111,23 +147,7 @@ def evaluate_dataset(
         raise InputError(
             f"{path} was generated with other engine settings than the model was trained on"
         )
-    names = select_names(ds, meta, split)
-    records = [ds.load(n) for n in names]
-    preds = predict_hamiltonians(model, records)
-    per = [evaluate_structure(r, h, kpts, window=window) for r, h in zip(records, preds)]
-    structures = dict(zip(names, per))
-    return {
-        "dataset": str(path),
-        "split": split,
-        "n_kpts": len(kpts),
-        "window": window,
-        "summary": aggregate_reports(per),
-        "by": {
-            b: ordered_groups(aggregate_groups(structures, group_labels(ds, names, records, b)), b)
-            for b in by
-        },
-        "structures": structures,
-    }
+    return ds
 
 
 WINDOW_TITLES = {"edges": "insulators VBM−2…CBM+2, metals E_F±2 eV", "fermi": "E_F±2 eV"}

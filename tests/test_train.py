@@ -277,3 +277,32 @@ def test_holdout_pairs_form_the_ood_split(tmp_path, tiny_dataset):
     assert sorted(data.train + data.val + data.test) == list(range(6))
     with pytest.raises(Exception, match="holdout_pair_fraction"):
         TrainConfig.from_dict({"data": {"datasets": ["x"], "holdout_pair_fraction": 1.5}})
+
+
+def test_evaluate_several_datasets_together(tmp_path, tiny_dataset):
+    """A campaign's shards are evaluated as one set: names carry their dataset, groups span."""
+    from nextham.store.dataset import Dataset
+
+    extra = tmp_path / "extra"
+    build_dataset(extra, [("sic", bulk("SiC", "zincblende", a=4.36))],
+                  Dataset(tiny_dataset).settings, spectral_gate=False)  # fmt: skip
+    out = tmp_path / "run"
+    cfg_path = _config(tmp_path, tiny_dataset, out, epochs=1)
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["data"]["datasets"].append(str(extra))
+    cfg["data"]["holdout_pairs"] = ["Si-C"]
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(cfg_path), "--quiet"]) == 0
+    report_path = tmp_path / "eval.json"
+    rc = main(["evaluate", str(out / "model.safetensors"), str(tiny_dataset), str(extra),
+               "--split", "ood", "--kmesh", "1,1,1", "--by", "element",
+               "--json", str(report_path)])  # fmt: skip
+    assert rc == 0
+    report = json.loads(report_path.read_text())
+    assert list(report["structures"]) == ["extra/sic"]  # tiny has no ood entry: passed over
+    assert list(report["by"]["element"]) == ["C", "Si"]
+    rc = main(["evaluate", str(out / "model.safetensors"), str(tiny_dataset), str(extra),
+               "--kmesh", "1,1,1", "--json", str(report_path)])  # fmt: skip
+    names = list(json.loads(report_path.read_text())["structures"])
+    assert rc == 0 and len(names) == 7 and names[-1] == "extra/sic"
+    assert all(n.startswith("tiny/") for n in names[:6])

@@ -14,9 +14,11 @@ HELP = "metrics of a model on a dataset, next to the H0 and zero baselines"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model file (.safetensors)")
-    p.add_argument("dataset", help="dataset directory")
+    p.add_argument("dataset", nargs="+",
+                   help="dataset directory; several (e.g. a campaign's shards) are evaluated "
+                        "together")  # fmt: skip
     p.add_argument("--split", choices=("all", "train", "val", "test", "ood"), default="all",
-                   help="the model's split of this dataset (ood: held-out elements)")  # fmt: skip
+                   help="the model's split (ood: held-out elements and pairs)")  # fmt: skip
     p.add_argument("--kmesh", default="4,4,4", help="k-mesh for bands and ghost states")
     p.add_argument("--window", choices=("edges", "fermi"), default="edges",
                    help="band window: edges (VBM-2..CBM+2 eV for insulators, E_F±2 eV for "
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     kpts = gamma_mesh(kmesh)
     by = args.by or ()
-    report = evaluate_dataset(model, meta, args.dataset, args.split, kpts, args.window, by)
+    data = args.dataset[0] if len(args.dataset) == 1 else args.dataset
+    report = evaluate_dataset(model, meta, data, args.split, kpts, args.window, by)
     print_report(report)
     for by in report["by"]:
         print_groups(report, by)
