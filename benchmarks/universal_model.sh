@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Train and evaluate the universal model on the universal campaign's shards (issue 22).
+#
+#   bash benchmarks/universal_model.sh [DATA_DIR] [OUT] [EPOCHS]
+#
+# DATA_DIR (default ~/nextham-data/universal) holds one dataset per shard
+# (benchmarks/universal_dataset.sh); every shard with a manifest is used, so a partial campaign
+# trains a partial model. OUT (default runs/universal) gets the config, checkpoints, the model
+# and the evaluations: the held-out test split and the unseen-composition ("ood") split, each
+# by element and by prototype. Rerun to resume training. EPOCHS overrides the config's.
+set -euo pipefail
+DATA=${1:-$HOME/nextham-data/universal}
+OUT=${2:-runs/universal}
+EPOCHS=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$OUT"
+shards=()
+for s in p-light s p-heavy 3d 4d 5d; do
+    [ -f "$DATA/$s/manifest.json" ] && shards+=("$DATA/$s")
+done
+[ ${#shards[@]} -gt 0 ] || { echo "no shard dataset under $DATA (run universal_dataset.sh)" >&2; exit 2; }
+python - "$here/configs/universal.yaml" "$OUT" "$EPOCHS" "${shards[@]}" <<'PY'
+import sys, yaml
+src, out, epochs, shards = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+cfg = yaml.safe_load(open(src))
+cfg["data"]["datasets"] = shards
+cfg["out"] = out
+if epochs:
+    cfg["optim"]["epochs"] = int(epochs)
+open(f"{out}/config.yaml", "w").write(yaml.safe_dump(cfg, sort_keys=False))
+PY
+nextham train "$OUT/config.yaml"
+for split in test ood; do
+    nextham evaluate "$OUT/model.safetensors" "${shards[@]}" --split "$split" --kmesh 4,4,4 \
+        --by element --by prototype --json "$OUT/eval-$split.json"
+done
