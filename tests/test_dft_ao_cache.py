@@ -119,3 +119,14 @@ def test_gradients_first_serves_both_requests_from_one_evaluation(monkeypatch):
     with cached_ao_values(max_bytes=1000, gradients=True):  # they would not fit: plain values
         numint.KNumInt.eval_ao(cell, coords, kpts, deriv=0)
         assert calls == [0]
+
+
+def test_scf_grid_gets_the_density_fittings_mask_and_zeroth_step_leaves_it():
+    from nextham.dft.engine import screen_scf_grid, zeroth_step
+
+    settings = EngineSettings(kmesh=(1, 1, 1), ke_cutoff_ev=300.0)
+    _, mf = zeroth_step(bulk("Si", "diamond", a=5.43), settings)
+    assert mf.grids.non0tab is None  # no pass over the grid for a cell that may be huge
+    screen_scf_grid(mf)
+    df_grids = mf.with_df.grids.build(with_non0tab=True)
+    assert np.array_equal(mf.grids.non0tab, df_grids.non0tab)

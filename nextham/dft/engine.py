@@ -73,10 +73,6 @@ def make_mf(cell, settings: EngineSettings):
     else:
         mf = pbcdft.KRKS(cell, kpts=kpts)
     use_analytic_nonlocal(mf)  # FFT local V_pp, analytic V_nl (core_pp)
-    if fast_paths.enabled() and isinstance(mf.grids, gen_grid.UniformGrids):
-        # the screening mask of the density fitting's grid, also for V_xc (PySCF leaves the
-        # SCF's uniform grid unscreened): the orbital values are then one cached set for both
-        mf.grids.build(with_non0tab=True)
     mf.xc = settings.xc
     mf.conv_tol = settings.conv_tol_ev / HARTREE_EV
     mf.max_cycle = settings.max_cycle
@@ -87,6 +83,15 @@ def make_mf(cell, settings: EngineSettings):
     if settings.spinor and fast_paths.enabled():
         make_nonmagnetic(mf)  # V_eff of the total density: scalar cost, same SCF
     return mf
+
+
+def screen_scf_grid(mf) -> None:
+    """Give the SCF's uniform grid the screening mask of the density fitting's grid (PySCF
+    leaves it unscreened for V_xc), so that the orbital values of both are one cached set
+    (:mod:`nextham.dft.ao_cache`); the same numbers. Before an SCF only: the mask costs a pass
+    over the whole grid, which a large cell's pair-block H0 never makes."""
+    if fast_paths.enabled() and isinstance(mf.grids, gen_grid.UniformGrids):
+        mf.grids.build(with_non0tab=True)
 
 
 @contextmanager

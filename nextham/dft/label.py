@@ -18,7 +18,7 @@ from pyscf.pbc.dft import multigrid
 from nextham.conventions import HARTREE_EV
 from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.convergence import converge
-from nextham.dft.engine import h0_hamiltonian, pin_hcore, zeroth_step
+from nextham.dft.engine import h0_hamiltonian, pin_hcore, screen_scf_grid, zeroth_step
 from nextham.dft.kspace_fock import flat_blocks, mesh_blocks, roundtrip_error, transform_blocks
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
@@ -55,6 +55,7 @@ def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) ->
     ht_method = record[K.META]["h0_method"]  # the same resolution as H0's
     if ht_method == "multigrid":
         mf._numint = multigrid.MultiGridNumInt(mf.cell)
+    screen_scf_grid(mf)
     t1 = time.perf_counter()
     if not spinor:
         pin_hcore(mf)  # the SCF's core Hamiltonian, reused by the round-trip checks
