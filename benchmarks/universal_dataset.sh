@@ -48,4 +48,7 @@ while true; do
     echo "== round done: $after labels (finished or failed), $((after - before)) this round"
     [ "$after" -eq "$before" ] && break
 done
-for s in $SHARDS; do nextham inspect "$DATA/$s" --card | tail -n 3; done
+dirs=()
+for s in $SHARDS; do [ -f "$DATA/$s/manifest.json" ] && dirs+=("$DATA/$s"); done
+# the campaign's card: every shard as one dataset (per element, per prototype, cost, failures)
+nextham inspect "${dirs[@]}" --card --json "$DATA/card.json" | tail -n 3

@@ -91,3 +91,24 @@ def test_projection_calibrated_by_finished_labels():
     fresh = calibrated_projection(todo, [], {}, settings)
     assert fresh.ratio == 1.0 and fresh.n_calibration == 0
     assert fresh.seconds == pytest.approx(4 * si)
+
+
+def test_cards_of_several_datasets_add_up(dataset, tmp_path, capsys):
+    from nextham.store.card import merged_card
+
+    other = Dataset.create(tmp_path / "other", EngineSettings(), [("SiC_rs", _atoms("SiC", "rs"))])
+    record = random_record(BASIS, (14, 6), seed=5)
+    record["meta"].update(time_h0_s=1.0, time_scf_s=2.0, time_ht_transform_s=3.0)
+    other.add("SiC_rs", record)
+    one, two = dataset_card(Dataset(dataset.path)), dataset_card(Dataset(other.path))
+    card = merged_card([one, two])
+    assert (card["structures"], card["finished"], card["failed"]) == (5, 3, 2)
+    assert card["pairs"] == one["pairs"] + two["pairs"]
+    assert card["label_s"] == pytest.approx(76.0)
+    assert card["by_element"]["Si"]["finished"] == 3 and card["by_element"]["C"]["structures"] == 4
+    assert set(card["by_prototype"]) == {"rutile", "zb", "rocksalt", "diamond", "rs"}
+    assert card["failures_by_cause"] == {"spectral check failed": 2}
+    out = tmp_path / "card.json"
+    assert main(["inspect", str(dataset.path), str(other.path), "--card", "--json", str(out)]) == 0
+    assert "card of 2 datasets" in capsys.readouterr().out
+    assert json.loads(out.read_text())["finished"] == 3

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from nextham.generate.cost import hours
 from nextham.store.atomic import atomic_output
-from nextham.store.card import dataset_card
+from nextham.store.card import dataset_card, merged_card
 from nextham.store.dataset import Dataset
 from nextham.store.summary import dataset_summary
 
@@ -40,10 +40,16 @@ def print_summary(ds: Dataset, entries: bool = False) -> None:
         console.print(f"[red]failed[/red] {name}: {err.splitlines()[0]}")
 
 
-def print_card(ds: Dataset, json_path: str | None = None) -> None:
-    """The dataset card (:func:`nextham.store.card.dataset_card`) as tables, optionally JSON."""
-    card = dataset_card(ds)
+def print_card(datasets: Dataset | list[Dataset], json_path: str | None = None) -> None:
+    """The dataset card (:func:`nextham.store.card.dataset_card`) as tables, optionally JSON;
+    of several datasets, their merged card (:func:`nextham.store.card.merged_card`)."""
+    datasets = [datasets] if isinstance(datasets, Dataset) else datasets
+    card = merged_card([dataset_card(ds) for ds in datasets])
     console = Console()
+    if len(datasets) > 1:
+        console.print(
+            f"card of {len(datasets)} datasets: {', '.join(str(d.path) for d in datasets)}"
+        )
     for title, key in (("element", "by_element"), ("prototype", "by_prototype")):
         t = Table(title, "structures", "finished", "failed", "atoms", "pairs", "label time",
                   title=f"per {title}")  # fmt: skip

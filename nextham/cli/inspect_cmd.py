@@ -8,7 +8,9 @@ HELP = "summarize a dataset"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("dataset", help="dataset directory")
+    p.add_argument("dataset", nargs="+",
+                   help="dataset directory; with --card several (a campaign's shards) give "
+                        "one card")  # fmt: skip
     p.add_argument("--entries", action="store_true", help="also list every entry")
     p.add_argument("--card", action="store_true",
                    help="the dataset card: structures, pairs and cost per element and "
@@ -21,8 +23,9 @@ def run(args: argparse.Namespace) -> int:
     from nextham.cli.common import print_card, print_summary
     from nextham.store.dataset import Dataset
 
-    ds = Dataset(args.dataset)
-    print_summary(ds, args.entries)
+    datasets = [Dataset(d) for d in args.dataset]
+    for ds in datasets:
+        print_summary(ds, args.entries)
     if args.card or args.json:
-        print_card(ds, args.json)
+        print_card(datasets, args.json)
     return 0

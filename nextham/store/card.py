@@ -2,7 +2,8 @@
 
 Read from the manifest and the structures file (no entry is loaded). A structure counts once
 for each of its elements; its prototype is ``atoms.info["prototype"]`` (the generators set it,
-see docs/structures.md), "-" where absent.
+see docs/structures.md), "-" where absent. The cards of several datasets (a campaign's shards)
+add up to one (:func:`merged_card`).
 """
 
 from __future__ import annotations
@@ -63,3 +64,21 @@ def dataset_card(ds: Dataset) -> dict:
         "by_prototype": by_prototype,
         "failures_by_cause": dict(causes.most_common()),
     }
+
+
+def merged_card(cards: list[dict]) -> dict:
+    """One card of several datasets' cards: every count and time summed, groups joined."""
+    out: dict = {"structures": 0, "finished": 0, "failed": 0, "pairs": 0, "label_s": 0.0}
+    groups: dict[str, dict[str, Counter]] = {"by_element": {}, "by_prototype": {}}
+    causes: Counter = Counter()
+    for card in cards:
+        for key in out:
+            out[key] += card[key]
+        for key, table in groups.items():
+            for name, row in card[key].items():
+                table.setdefault(name, Counter()).update(row)
+        causes.update(card["failures_by_cause"])
+    for key, table in groups.items():
+        out[key] = {name: dict(table[name]) for name in sorted(table)}
+    out["failures_by_cause"] = dict(causes.most_common())
+    return out
