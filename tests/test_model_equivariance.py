@@ -75,3 +75,41 @@ def test_kit_detects_a_broken_model():
     errors = symmetry_errors(lambda rec: frozen, record)
     assert errors["rotation"] > 1e-3 and errors["reflection"] > 1e-3
     assert errors["permutation"] > 1e-3
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_pair_scales_scale_each_kind_of_block_and_keep_the_symmetries(spinor):
+    """``pair_scales``: each block is the plain model's times its kind's scale / delta_scale."""
+    import torch
+
+    from nextham.model.config import pair_scale_key
+
+    scales = {"8": 3.0, "1-8": 0.5, "83-83": 0.02}  # on-site O; O–H pairs; Bi–Bi (not on-site)
+    record = crystal(spinor=spinor, magnetic=True)
+    model = tiny_model(spinor=spinor, delta_scale=2.0, pair_scales=scales)
+    plain = tiny_model(spinor=spinor, delta_scale=2.0)
+    assert_equivariant(predictor(model), record, TOL["float64"])
+    with torch.no_grad():
+        got = model(model.make_batch([record]))["delta"].numpy()
+        want = plain(plain.make_batch([record]))["delta"].numpy()
+    z, ei, shift = record[K.NUMBERS], record[K.EDGE_INDEX], record[K.CELL_SHIFT]
+    kinds = set()
+    for e, (i, j) in enumerate(ei):
+        onsite = i == j and not np.any(shift[e])
+        key = pair_scale_key(z[i], z[j], onsite)
+        kinds.add(key)
+        factor = scales.get(key, 2.0) / 2.0
+        assert np.allclose(got[e], factor * want[e], atol=1e-12), (key, e)
+    assert {"8", "1-8", "83-83"} <= kinds  # every listed kind occurred
+
+
+def test_pair_scales_are_checked():
+    from nextham.model.config import check_pair_scales, pair_scale_key
+
+    assert pair_scale_key(8, 1, False) == "1-8" and pair_scale_key(8, 8, True) == "8"
+    check_pair_scales({"1-8": 0.1})
+    for bad in ({"1-8": 0.0}, ["1-8"]):
+        with pytest.raises(ValueError, match="pair_scales"):
+            check_pair_scales(bad)
+    with pytest.raises(ValueError, match="filled by `nextham train`"):
+        tiny_model(pair_scales="auto")

@@ -306,3 +306,18 @@ def test_evaluate_several_datasets_together(tmp_path, tiny_dataset):
     names = list(json.loads(report_path.read_text())["structures"])
     assert rc == 0 and len(names) == 7 and names[-1] == "extra/sic"
     assert all(n.startswith("tiny/") for n in names[:6])
+
+
+def test_pair_scales_auto_are_computed_stored_and_loaded(tmp_path, tiny_dataset):
+    from nextham.model.files import load_model
+
+    out = tmp_path / "run"
+    cfg_path = _config(tmp_path, tiny_dataset, out, epochs=1)
+    cfg = yaml.safe_load(cfg_path.read_text())
+    cfg["model"] = {**cfg["model"], "pair_scales": "auto"}
+    cfg_path.write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(cfg_path), "--quiet"]) == 0
+    model, _ = load_model(out / "model.safetensors")
+    scales = model.config.pair_scales
+    assert set(scales) == {"6", "6-6"} and all(v > 0 for v in scales.values())
+    assert scales["6"] != scales["6-6"]  # on-site and other carbon blocks differ

@@ -91,6 +91,13 @@ class ModelConfig:
         H0 (eV) is divided by this before entering the network.
     delta_scale : float
         The network output is multiplied by this (eV) to give ΔH.
+    pair_scales : dict, "auto" or None
+        Output scale (eV) per kind of block instead of ``delta_scale``: keys ``"Z"`` for the
+        on-site block of element Z and ``"Za-Zb"`` (Za ≤ Zb) for the other blocks between
+        those elements; kinds not listed take ``delta_scale``. ΔH spans decades across
+        chemistry (on-site blocks of ionic crystals: eV, of elemental ones: meV), which one
+        scale cannot serve. ``"auto"``: ``nextham train`` fills it with the RMS of ΔH per kind
+        over the training split (:func:`nextham.train.loop.pair_scales`).
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     edge_chunk : int
@@ -122,6 +129,7 @@ class ModelConfig:
     h0_squash: bool = True
     h0_scale: float = 10.0
     delta_scale: float = 1.0
+    pair_scales: dict[str, float] | str | None = None
     dtype: str = "float32"
     edge_chunk: int = 1024
 
@@ -141,6 +149,7 @@ class ModelConfig:
             raise ValueError(f"sh_lmax must be ≥ 0, got {self.sh_lmax}")
         if not (self.h0_scale > 0 and self.delta_scale > 0):
             raise ValueError("h0_scale and delta_scale must be > 0")
+        check_pair_scales(self.pair_scales)
         if not self.cutoff > 0:
             raise ValueError(f"cutoff must be > 0 Å, got {self.cutoff}")
         if not self.h0_input and not self.species_embedding:
@@ -168,3 +177,22 @@ class ModelConfig:
         out = dataclasses.asdict(self)
         out["basis_ls"] = {int(z): list(ls) for z, ls in self.basis_ls.items()}
         return out
+
+
+def pair_scale_key(za: int, zb: int, onsite: bool) -> str:
+    """The :attr:`ModelConfig.pair_scales` key of a block between elements ``za`` and ``zb``."""
+    if onsite:
+        return str(int(za))
+    a, b = sorted((int(za), int(zb)))
+    return f"{a}-{b}"
+
+
+def check_pair_scales(scales) -> None:
+    """``pair_scales`` must be None, "auto" or {key: positive eV}."""
+    if scales is None or scales == "auto":
+        return
+    if not isinstance(scales, Mapping):
+        raise ValueError(f"pair_scales must be a mapping, 'auto' or null, got {scales!r}")
+    bad = [k for k, v in scales.items() if not float(v) > 0]
+    if bad:
+        raise ValueError(f"pair_scales must be positive (eV); not so for {bad}")

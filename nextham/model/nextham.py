@@ -6,7 +6,8 @@ Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
 2. Every sub-network (one, or one per distance interval) predicts ΔH irreps per directed
    pair; the distance masks pick one per pair.
 3. Spinor data: optional time-reversal projection (zero Im H_0 and Re H_vec irreps).
-4. Irreps → blocks through the exact inverse of step 1, times ``delta_scale``.
+4. Irreps → blocks through the exact inverse of step 1, times ``delta_scale`` (or the
+   scale of the block's kind, ``pair_scales``).
 5. Hermiticity by construction: each unordered pair gets ½(B_e + B_p(e)†), its partner the
    conjugate transpose of that, so H_ji(−R) = H_ij(R)† holds exactly.
 6. One gather puts the blocks into the records' flat layout.
@@ -21,7 +22,7 @@ import torch
 from e3nn import o3
 
 from nextham.basis import BlockCoupling, OrbitalLayout, SpinorCoupling, dagger
-from nextham.model.config import ModelConfig
+from nextham.model.config import ModelConfig, pair_scale_key
 from nextham.model.ensemble import distance_masks
 from nextham.model.graph import GraphBatch, build_batch
 from nextham.model.layers import RadialBasis, map_rows, sorted_irreps
@@ -97,6 +98,7 @@ class NextHAM(torch.nn.Module):
         self.register_buffer("unperm", torch.argsort(perm), persistent=False)
         node, edge = resolve_irreps(config, irreps_h0)
         self.irreps_h0, self.irreps_node, self.irreps_edge = irreps_h0, node, edge
+        self.register_buffer("scale_table", self._scale_table(config), persistent=False)
         self.irreps_sh = o3.Irreps.spherical_harmonics(config.sh_lmax)
         self.sh = o3.SphericalHarmonics(self.irreps_sh, normalize=False, normalization="integral")
         self.radial = RadialBasis(config.cutoff, config.num_radial)
@@ -106,6 +108,22 @@ class NextHAM(torch.nn.Module):
             HamiltonianNet(config, irreps_h0, node, edge, self.irreps_sh, species)
             for _ in range(n_sub)
         )
+
+    def _scale_table(self, config: ModelConfig) -> torch.Tensor:
+        """(species, species, 2) output scale relative to ``delta_scale`` of a block between
+        two species, [..., 1] for on-site blocks (from ``pair_scales``; 1 where unlisted)."""
+        n = len(self.layout.species)
+        table = torch.ones(n, n, 2)
+        scales = config.pair_scales
+        if scales == "auto":
+            raise ValueError("pair_scales 'auto' is filled by `nextham train` from its data")
+        for a, za in enumerate(self.layout.species):
+            for b, zb in enumerate(self.layout.species):
+                for onsite in (0, 1):
+                    key = pair_scale_key(za, zb, bool(onsite))
+                    if scales and key in scales and (za == zb or not onsite):
+                        table[a, b, onsite] = float(scales[key]) / config.delta_scale
+        return table
 
     def make_batch(
         self, records: Sequence[dict], device: torch.device | str | None = None
@@ -164,6 +182,9 @@ class NextHAM(torch.nn.Module):
         if tr is not None:
             keep = self.coupling.time_reversal_mask(y.dtype)[self.perm]
             y = torch.where(tr[:, None], y * keep, y)
+        if self.config.pair_scales:
+            kind = self.scale_table[batch.species[i], batch.species[j], self_pair.long()]
+            y = y * kind[:, None].to(y.dtype)
         blocks = map_rows(self._decode, chunk, y)
         spinor = self.config.spinor
         blocks = (blocks + dagger(blocks[batch.partner], spinor)).mul_(0.5)

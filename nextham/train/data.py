@@ -1,4 +1,5 @@
-"""Training data: the split by structure and the merged basis (records: train/source.py)."""
+"""Training data: the split by structure, the merged basis and the output scales per kind of
+block (records: train/source.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from nextham.errors import InputError
+from nextham.model.config import pair_scale_key
 from nextham.record import keys as K
 
 
@@ -36,3 +38,26 @@ def merged_basis(records: Sequence[dict]) -> dict[int, tuple[int, ...]]:
             if basis.setdefault(int(z), ls) != ls:
                 raise InputError(f"element Z={z} has different basis shells in different records")
     return basis
+
+
+def pair_scales(records, floor: float = 1e-4) -> dict[str, float]:
+    """RMS of ΔH = HT − H0 (eV) per kind of block (:func:`~nextham.model.config.pair_scale_key`:
+    on-site per element, other blocks per element pair) over ``records`` (an iterable, read
+    once), each at least ``floor`` eV (a kind whose ΔH vanishes keeps a usable scale)."""
+    sq: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for rec in records:
+        delta = np.abs(np.asarray(rec[K.HT]) - np.asarray(rec[K.H0])) ** 2
+        ptr = np.asarray(rec[K.BLOCK_PTR], dtype=np.int64)
+        if len(ptr) < 2 or ptr[-1] == 0:
+            continue
+        ptr = ptr * (delta.size // int(ptr[-1]))  # spinor blocks: 4 entries per scalar one
+        per_block, sizes = np.add.reduceat(delta, ptr[:-1]), np.diff(ptr)
+        z = np.asarray(rec[K.NUMBERS])
+        ei, shift = np.asarray(rec[K.EDGE_INDEX]), np.asarray(rec[K.CELL_SHIFT])
+        onsite = (ei[:, 0] == ei[:, 1]) & ~np.any(shift, axis=1)
+        for e, (i, j) in enumerate(ei):
+            key = pair_scale_key(z[i], z[j], bool(onsite[e]))
+            sq[key] = sq.get(key, 0.0) + float(per_block[e])
+            count[key] = count.get(key, 0) + int(sizes[e])
+    return {k: max(float(np.sqrt(sq[k] / count[k])), floor) for k in sorted(sq)}

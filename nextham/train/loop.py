@@ -31,7 +31,7 @@ from nextham.record import keys as K
 from nextham.train import distributed as dist
 from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
-from nextham.train.data import merged_basis, split_indices
+from nextham.train.data import merged_basis, pair_scales, split_indices
 from nextham.train.ema import ParameterEMA
 from nextham.train.holdout import draw_pairs, held_out, pair_name, parse_pair
 from nextham.train.logging import MetricLogger
@@ -96,6 +96,8 @@ def make_model(cfg: TrainConfig, data: TrainData):
     scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
     basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
     model_cfg = {**scales, **cfg.model, "basis_ls": basis, "spinor": spinor}
+    if model_cfg.get("pair_scales") == "auto":  # per kind of block, from the training split
+        model_cfg["pair_scales"] = pair_scales(data.records.subset(data.train))
     torch.manual_seed(cfg.seed)
     return zero_output_(build_model(model_cfg))
 
