@@ -10,7 +10,8 @@
 # element of the recipe is present. Rerun the same command to resume: finished labels are
 # skipped. Each `generate` prints its projected cost (calibrated on the shard's finished
 # labels) before it starts and the spent cost when it ends; the last line sums the campaign.
-# WORKERS local processes (default 1) run one thread each: keep WORKERS ≤ the free cores.
+# WORKERS chains (default 1), each one process of one thread over its share of the shards
+# (dealt round-robin), run side by side: keep WORKERS ≤ the free cores.
 # KSPACING (Å⁻¹, 2π included; default 1.2) sets each cell's SCF k-mesh, so that a supercell
 # samples the Brillouin zone as densely as its primitive cell (2×2×2 for most primitive cells,
 # Γ or 2×1×1 for 8–16-atom supercells); see docs/structures.md.
@@ -25,30 +26,44 @@ export OMP_NUM_THREADS=1
 export NEXTHAM_AO_CACHE_GB=${NEXTHAM_AO_CACHE_GB:-4}
 mkdir -p "$DATA"
 
-progress() {  # finished + failed labels over all shards
-    python - "$DATA" <<'EOF'
+progress() {  # finished + failed labels over the shards named in $@
+    python - "$DATA" "$@" <<'EOF'
 import json, pathlib, sys
 n = 0
-for m in pathlib.Path(sys.argv[1]).glob("*/manifest.json"):
-    d = json.loads(m.read_text())
-    n += len(d["entries"]) + len(d["failed"])
+for shard in sys.argv[2:]:
+    m = pathlib.Path(sys.argv[1]) / shard / "manifest.json"
+    if m.exists():
+        d = json.loads(m.read_text())
+        n += len(d["entries"]) + len(d["failed"])
 print(n)
 EOF
 }
 
-while true; do
-    before=$(progress)
-    for s in $SHARDS; do
-        echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
-        nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
-            --n 1 --supercell-fraction 0.1 --limit "$ROUND" --workers "$WORKERS" \
-            --kspacing "$KSPACING"
+chain() {  # rounds over the shards named in $@, one worker: ends when a round adds nothing
+    while true; do
+        before=$(progress "$@")
+        for s in "$@"; do
+            echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
+            nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
+                --n 1 --supercell-fraction 0.1 --limit "$ROUND" --workers 1 \
+                --kspacing "$KSPACING"
+        done
+        after=$(progress "$@")
+        echo "== round done ($*): $after labels (finished or failed), $((after - before)) new"
+        [ "$after" -eq "$before" ] && break
     done
-    after=$(progress)
-    echo "== round done: $after labels (finished or failed), $((after - before)) this round"
-    [ "$after" -eq "$before" ] && break
+}
+
+# one chain of shards per worker, side by side (shards dealt round-robin): a worker never
+# waits for another's last label of a round
+read -r -a all <<< "$SHARDS"
+for ((w = 0; w < WORKERS; w++)); do
+    mine=()
+    for ((i = w; i < ${#all[@]}; i += WORKERS)); do mine+=("${all[i]}"); done
+    [ ${#mine[@]} -gt 0 ] && chain "${mine[@]}" &
 done
+wait
 dirs=()
 for s in $SHARDS; do [ -f "$DATA/$s/manifest.json" ] && dirs+=("$DATA/$s"); done
 # the campaign's card: every shard as one dataset (per element, per prototype, cost, failures)
-nextham inspect "${dirs[@]}" --card --json "$DATA/card.json" | tail -n 3
+[ ${#dirs[@]} -gt 0 ] && nextham inspect "${dirs[@]}" --card --json "$DATA/card.json" | tail -n 3
