@@ -64,6 +64,6 @@ for ((w = 0; w < WORKERS; w++)); do
 done
 wait
 dirs=()
-for s in $SHARDS; do [ -f "$DATA/$s/manifest.json" ] && dirs+=("$DATA/$s"); done
+for m in "$DATA"/*/manifest.json; do [ -f "$m" ] && dirs+=("$(dirname "$m")"); done
 # the campaign's card: every shard as one dataset (per element, per prototype, cost, failures)
 [ ${#dirs[@]} -gt 0 ] && nextham inspect "${dirs[@]}" --card --json "$DATA/card.json" | tail -n 3

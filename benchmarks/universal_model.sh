@@ -15,8 +15,8 @@ EPOCHS=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$OUT"
 shards=()
-for s in p-light s p-heavy 3d 4d 5d; do
-    [ -f "$DATA/$s/manifest.json" ] && shards+=("$DATA/$s")
+for m in "$DATA"/*/manifest.json; do
+    [ -f "$m" ] && shards+=("$(dirname "$m")")
 done
 [ ${#shards[@]} -gt 0 ] || { echo "no shard dataset under $DATA (run universal_dataset.sh)" >&2; exit 2; }
 python - "$here/configs/universal.yaml" "$OUT" "$EPOCHS" "${shards[@]}" <<'PY'

@@ -128,7 +128,7 @@ def evaluate_dataset(
         where = ", ".join(map(str, paths))
         raise InputError(f"no entry of {where} is in the model's {split} split")
     return {
-        "dataset": str(path) if isinstance(path, str) else ", ".join(map(str, paths)),
+        "dataset": ", ".join(map(str, paths)),
         "split": split,
         "n_kpts": len(kpts),
         "window": window,

@@ -41,8 +41,7 @@ def run(args: argparse.Namespace) -> int:
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     kpts = gamma_mesh(kmesh)
     by = args.by or ()
-    data = args.dataset[0] if len(args.dataset) == 1 else args.dataset
-    report = evaluate_dataset(model, meta, data, args.split, kpts, args.window, by)
+    report = evaluate_dataset(model, meta, args.dataset, args.split, kpts, args.window, by)
     print_report(report)
     for by in report["by"]:
         print_groups(report, by)

@@ -97,7 +97,7 @@ class ModelConfig:
         those elements; kinds not listed take ``delta_scale``. ΔH spans decades across
         chemistry (on-site blocks of ionic crystals: eV, of elemental ones: meV), which one
         scale cannot serve. ``"auto"``: ``nextham train`` fills it with the RMS of ΔH per kind
-        over the training split (:func:`nextham.train.loop.pair_scales`).
+        over the training split (:func:`nextham.train.data.pair_scales`).
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     edge_chunk : int

@@ -121,7 +121,7 @@ class NextHAM(torch.nn.Module):
             for b, zb in enumerate(self.layout.species):
                 for onsite in (0, 1):
                     key = pair_scale_key(za, zb, bool(onsite))
-                    if scales and key in scales and (za == zb or not onsite):
+                    if scales and key in scales:
                         table[a, b, onsite] = float(scales[key]) / config.delta_scale
         return table
 

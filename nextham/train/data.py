@@ -40,24 +40,39 @@ def merged_basis(records: Sequence[dict]) -> dict[int, tuple[int, ...]]:
     return basis
 
 
+def add_kind_sums(totals: dict[str, list], record: dict) -> None:
+    """Add a record's Σ|ΔH|² and entry count per kind of block
+    (:func:`~nextham.model.config.pair_scale_key`) into ``totals`` {key: [sum, count]}."""
+    delta = np.abs(np.asarray(record[K.HT]) - np.asarray(record[K.H0])) ** 2
+    ptr = np.asarray(record[K.BLOCK_PTR], dtype=np.int64)
+    if len(ptr) < 2 or ptr[-1] == 0:
+        return
+    ptr = ptr * (delta.size // int(ptr[-1]))  # spinor blocks: 4 entries per scalar one
+    z = np.asarray(record[K.NUMBERS], dtype=np.int64)
+    ei, shift = np.asarray(record[K.EDGE_INDEX]), np.asarray(record[K.CELL_SHIFT])
+    zi, zj = z[ei[:, 0]], z[ei[:, 1]]
+    onsite = (ei[:, 0] == ei[:, 1]) & ~np.any(shift, axis=1)
+    kind = np.where(onsite, -zi, np.minimum(zi, zj) * 1000 + np.maximum(zi, zj))
+    kinds, which = np.unique(kind, return_inverse=True)
+    sq = np.bincount(which, np.add.reduceat(delta, ptr[:-1]), len(kinds))
+    count = np.bincount(which, np.diff(ptr), len(kinds))
+    for k, a, b in zip(kinds, sq, count):
+        key = pair_scale_key(-k, -k, True) if k < 0 else pair_scale_key(k // 1000, k % 1000, False)
+        total = totals.setdefault(key, [0.0, 0])
+        total[0] += float(a)
+        total[1] += int(b)
+
+
+def kind_rms(totals: dict[str, list], floor: float = 1e-4) -> dict[str, float]:
+    """RMS (eV) per kind of block from :func:`add_kind_sums` totals, each at least ``floor``."""
+    return {k: max(float(np.sqrt(a / b)), floor) for k, (a, b) in sorted(totals.items())}
+
+
 def pair_scales(records, floor: float = 1e-4) -> dict[str, float]:
     """RMS of ΔH = HT − H0 (eV) per kind of block (:func:`~nextham.model.config.pair_scale_key`:
     on-site per element, other blocks per element pair) over ``records`` (an iterable, read
     once), each at least ``floor`` eV (a kind whose ΔH vanishes keeps a usable scale)."""
-    sq: dict[str, float] = {}
-    count: dict[str, int] = {}
-    for rec in records:
-        delta = np.abs(np.asarray(rec[K.HT]) - np.asarray(rec[K.H0])) ** 2
-        ptr = np.asarray(rec[K.BLOCK_PTR], dtype=np.int64)
-        if len(ptr) < 2 or ptr[-1] == 0:
-            continue
-        ptr = ptr * (delta.size // int(ptr[-1]))  # spinor blocks: 4 entries per scalar one
-        per_block, sizes = np.add.reduceat(delta, ptr[:-1]), np.diff(ptr)
-        z = np.asarray(rec[K.NUMBERS])
-        ei, shift = np.asarray(rec[K.EDGE_INDEX]), np.asarray(rec[K.CELL_SHIFT])
-        onsite = (ei[:, 0] == ei[:, 1]) & ~np.any(shift, axis=1)
-        for e, (i, j) in enumerate(ei):
-            key = pair_scale_key(z[i], z[j], bool(onsite[e]))
-            sq[key] = sq.get(key, 0.0) + float(per_block[e])
-            count[key] = count.get(key, 0) + int(sizes[e])
-    return {k: max(float(np.sqrt(sq[k] / count[k])), floor) for k in sorted(sq)}
+    totals: dict[str, list] = {}
+    for record in records:
+        add_kind_sums(totals, record)
+    return kind_rms(totals, floor)

@@ -31,7 +31,7 @@ from nextham.record import keys as K
 from nextham.train import distributed as dist
 from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
-from nextham.train.data import merged_basis, pair_scales, split_indices
+from nextham.train.data import add_kind_sums, kind_rms, merged_basis, split_indices
 from nextham.train.ema import ParameterEMA
 from nextham.train.holdout import draw_pairs, held_out, pair_name, parse_pair
 from nextham.train.logging import MetricLogger
@@ -69,7 +69,8 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     pairs = {parse_pair(p) for p in d.holdout_pairs}
     pairs |= set(draw_pairs(numbers, d.holdout_pair_fraction, d.seed))
     ood = held_out(numbers, held, pairs)
-    rest = [i for i in range(len(refs)) if i not in set(ood)]
+    out = set(ood)
+    rest = [i for i in range(len(refs)) if i not in out]
     if not rest:
         raise InputError("every structure holds a held-out element or element pair")
     parts = split_indices(len(rest), d.split, d.seed)
@@ -78,26 +79,33 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     return TrainData(refs, records, settings, train, val, test, ood, tuple(sorted(pairs)))
 
 
-def data_scales(records) -> tuple[float, float]:
-    """(h0_scale, delta_scale) in eV: RMS of H0 and of ΔH over the training records (an
-    iterable, read once)."""
+def data_scales(records, per_kind: bool = False) -> tuple[float, float, dict | None]:
+    """(h0_scale, delta_scale, pair scales) in eV: RMS of H0 and of ΔH over the training
+    records (an iterable, read once), and with ``per_kind`` the RMS of ΔH per kind of block
+    (:func:`nextham.train.data.pair_scales`; else None)."""
     h0_sq = dh_sq = count = 0.0
+    kinds: dict[str, list] = {}
     for r in records:
         h0_sq += float(np.sum(np.abs(r[K.H0]) ** 2))
         dh_sq += float(np.sum(np.abs(r[K.HT] - r[K.H0]) ** 2))
         count += r[K.H0].size
-    return float(np.sqrt(h0_sq / count)), float(max(np.sqrt(dh_sq / count), 1e-6))
+        if per_kind:
+            add_kind_sums(kinds, r)
+    pairs = kind_rms(kinds) if per_kind else None
+    return float(np.sqrt(h0_sq / count)), float(max(np.sqrt(dh_sq / count), 1e-6)), pairs
 
 
 def make_model(cfg: TrainConfig, data: TrainData):
-    """The model for this config and data (basis and spin mode from the data)."""
-    h0_scale, delta_scale = data_scales(data.records.subset(data.train))
+    """The model for this config and data (basis and spin mode from the data); ``pair_scales:
+    auto`` gets the training split's scales per kind of block."""
+    auto = cfg.model.get("pair_scales") == "auto"
+    h0_scale, delta_scale, pairs = data_scales(data.records.subset(data.train), per_kind=auto)
     spinor = data.refs[0].spinor
     scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
     basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
     model_cfg = {**scales, **cfg.model, "basis_ls": basis, "spinor": spinor}
-    if model_cfg.get("pair_scales") == "auto":  # per kind of block, from the training split
-        model_cfg["pair_scales"] = pair_scales(data.records.subset(data.train))
+    if auto:
+        model_cfg["pair_scales"] = pairs
     torch.manual_seed(cfg.seed)
     return zero_output_(build_model(model_cfg))
 
