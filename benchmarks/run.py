@@ -79,11 +79,17 @@ def run_nextham(
 
 
 def run_soc(recipe: Recipe, soc: str, work: Path) -> tuple[dict, dict]:
-    """Train the spin–orbit model; evaluate it on its held-out structures."""
+    """Train the spin–orbit model; evaluate it on its test split and on the structures of its
+    held-out element pairs ("ood")."""
     cfg = soc_config(recipe, soc, str(work / "models" / "soc"))
     train = steps.cached(work / "train_soc.json", lambda: steps.train(cfg, work / "soc.yaml"))
-    ev = {"val": steps.cached(work / "eval_soc_val.json", lambda: steps.evaluate(
-        train["model"], soc, "val", recipe.eval_kmesh))}  # fmt: skip
+    ev = {
+        split: steps.cached(
+            work / f"eval_soc_{split}.json",
+            lambda split=split: steps.evaluate(train["model"], soc, split, recipe.eval_kmesh),
+        )
+        for split in ("test", "ood")
+    }
     return train, ev
 
 

@@ -31,9 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from soc_scalar_model import so_splitting
 from suite import steps
 from suite.recipe import MODEL, OPTIM
+from suite.spin_orbit import has_split_top, so_splitting
 
 from nextham.evaluate import select_names
 from nextham.loss.metrics import energy_window, occupied_levels
@@ -48,12 +48,15 @@ from nextham.store.dataset import Dataset
 EPOCHS = 80
 
 
-def train(sets: list[Path], work: Path, epochs: int) -> str:
-    """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file."""
+def train(sets: list[Path], work: Path, epochs: int, pair_scales: bool = False) -> str:
+    """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
+    ``pair_scales``: output scales per element and element pair from the training split
+    (``model.pair_scales: auto``, docs/training.md) instead of one global scale."""
+    model = {**MODEL, "pair_scales": "auto"} if pair_scales else dict(MODEL)
     config = {
         "data": {"datasets": [str(d) for d in sets], "split": [0.8, 0.1, 0.1], "seed": 0,
                  "max_edges": 700, "scalar_part": True},
-        "model": dict(MODEL), "optim": {**OPTIM, "epochs": epochs},
+        "model": model, "optim": {**OPTIM, "epochs": epochs},
         "out": str(work / "model"), "seed": 0, "device": "cpu",
     }  # fmt: skip
     return steps.cached(work / "train.json", lambda: steps.train(config, work / "train.yaml"))[
@@ -88,7 +91,7 @@ def row(name: str, record: dict, predictor: Predictor) -> dict:
         "flag": prediction.reliability.get("flag", "–"),
         "dso": None,
     }  # fmt: skip
-    if record[K.META].get("prototype", "") in ("zincblende", "diamond") or "zincblende" in name:
+    if has_split_top(name, record):
         ref = so_splitting(record, record[K.HT])
         out["dso"] = (
             ref,
@@ -134,11 +137,16 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=EPOCHS)
     p.add_argument("--train-sets", default="train,train2",
                    help="datasets under --data to train on (those present)")  # fmt: skip
+    p.add_argument(
+        "--pair-scales",
+        action="store_true",
+        help="output scales per element and element pair (model.pair_scales auto)",
+    )
     args = p.parse_args()
     data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
     work.mkdir(parents=True, exist_ok=True)
     sets = [data / n for n in args.train_sets.split(",") if (data / n).is_dir()]
-    model = train(sets, work, args.epochs)
+    model = train(sets, work, args.epochs, args.pair_scales)
     predictor = Predictor.from_file(model)
     meta = read_model_metadata(model)
     held = Dataset(data / "heldout")

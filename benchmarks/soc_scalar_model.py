@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -25,12 +26,15 @@ from pathlib import Path
 import numpy as np
 from ase.build import bulk
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from suite.spin_orbit import so_splitting
+
 from nextham.dft.label import compute_record
 from nextham.loss.report import ZERO_CORRECTION, evaluate_structure
 from nextham.predict import Predictor
 from nextham.predict.spin_orbit import soc_settings
 from nextham.record import keys as K
-from nextham.spectra.eigen import band_energies
 from nextham.spectra.kspace import gamma_mesh
 from nextham.store.hdf5 import read_record, write_record
 
@@ -61,13 +65,6 @@ def label(name: str, settings, work: Path) -> tuple[dict, float]:
         write_record(path, rec, name)
     rec = read_record(path)
     return rec, float(rec[K.META].get("time_label_s", float("nan")))
-
-
-def so_splitting(record: dict, h: np.ndarray) -> float:
-    """Mean of the top four valence levels at Γ minus the mean of the next two (eV)."""
-    n = round(float(record[K.META]["n_electrons"]))  # one electron per spinor level
-    eps = band_energies(record, h, np.zeros((1, 3)))[0]
-    return float(eps[n - 4 : n].mean() - eps[n - 6 : n - 4].mean())
 
 
 def main() -> None:

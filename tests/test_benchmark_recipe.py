@@ -34,12 +34,19 @@ def test_tiny_recipe_end_to_end(tmp_path):
     # the held-out element forms the ood subset and never enters training
     _, ood = res["eval"]["nextham"]["test"]["names"], res["eval"]["nextham"]["ood"]["names"]
     assert ood and all("Si" in n for n in ood)
-    assert res["data"]["scalar"]["n_structures"] == 8 and res["data"]["soc"]["n_structures"] == 3
-    soc = res["eval"]["soc"]["val"]["summary"]["model"]["gauge_mae"]["spin"]
-    assert set(soc) >= {"uu_dd_real", "uu_dd_imag", "ud_du_real", "ud_du_imag"}
+    assert res["data"]["scalar"]["n_structures"] == 8 and res["data"]["soc"]["n_structures"] == 6
+    # the spin–orbit model: scalar, on the GTH labels' scalar part, SiC (the held-out pair) its
+    # ood subset; its predictions are spinor (H0 + ΔH ⊗ I₂) with Δ_SO on the zincblende cells
+    soc = res["eval"]["soc"]
+    assert soc["ood"]["names"] and all("SiC" in n or "CSi" in n for n in soc["ood"]["names"])
+    spin = soc["ood"]["summary"]["model"]["gauge_mae"]["spin"]
+    assert set(spin) >= {"uu_dd_real", "uu_dd_imag", "ud_du_real", "ud_du_imag"}
+    assert spin["ud_du_real"]["mae_meV"] < 1e-6 and spin["ud_du_imag"]["mae_meV"] < 1e-6
+    assert len(soc["ood"]["so_splitting"]["rows"]) == len(soc["ood"]["names"])
     assert [r["atoms"] for r in res["scaling"]["rows"]] == [8, 16]
     text = report.read_text()
-    for heading in ("## Test split", "## Out of distribution", "## Spin–orbit set",
+    for heading in ("## Test split", "## Out of distribution", "## Spin–orbit set: test",
+                    "## Spin–orbit set: held-out element pairs C-Si",
                     "## Predict time", "## Model cost", "## Goals"):  # fmt: skip
         assert heading in text
     row = next(line for line in text.splitlines() if line.startswith("| H0 alone (no corr"))

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from ase.build import bulk
 from model_kit import TRAIN_MODEL, strained_cells
@@ -19,7 +20,11 @@ from safetensors.torch import load_file
 
 from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
+from nextham.errors import InputError
 from nextham.generate.runner import build_dataset
+from nextham.model.files import read_model_metadata
+from nextham.train.config import TrainConfig
+from nextham.train.loop import make_model, prepare_data
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +169,6 @@ def test_evaluate_reports_model_and_baselines(tmp_path, tiny_dataset, capsys):
 def test_holdout_elements_form_the_ood_split(tmp_path, tiny_dataset):
     """Structures with a held-out element never enter train/val/test; evaluate --split ood."""
     from nextham.store.dataset import Dataset
-    from nextham.train.config import TrainConfig
     from nextham.train.loop import prepare_data
 
     si = tmp_path / "si"
@@ -195,7 +199,6 @@ def test_bad_config(tmp_path, tiny_dataset, capsys):
 def test_streamed_records_train_exactly_like_cached_ones(tmp_path, tiny_dataset):
     """A cache of about two records (the store is read again and again) gives the same
     trajectory and model as a cache holding everything; the cache never exceeds its budget."""
-    from nextham.train.config import TrainConfig
     from nextham.train.loop import prepare_data
 
     runs = {}
@@ -223,8 +226,6 @@ def test_streamed_records_train_exactly_like_cached_ones(tmp_path, tiny_dataset)
 
 
 def test_element_balanced_sampling():
-    from nextham.errors import InputError
-    from nextham.train.config import TrainConfig
     from nextham.train.sampling import element_weights, epoch_structures
 
     elements = [(14, 14)] * 90 + [(32, 32)] * 10  # Si in 90 structures, Ge in 10
@@ -264,7 +265,6 @@ def test_holdout_pairs_keep_every_structure_with_both_elements_out():
 
 def test_holdout_pairs_form_the_ood_split(tmp_path, tiny_dataset):
     from nextham.store.dataset import Dataset
-    from nextham.train.config import TrainConfig
     from nextham.train.loop import prepare_data
 
     extra = tmp_path / "extra"
@@ -321,3 +321,53 @@ def test_pair_scales_auto_are_computed_stored_and_loaded(tmp_path, tiny_dataset)
     scales = model.config.pair_scales
     assert set(scales) == {"6", "6-6"} and all(v > 0 for v in scales.values())
     assert scales["6"] != scales["6-6"]  # on-site and other carbon blocks differ
+
+
+def _init_config(tmp_path, dataset, init, name="fine"):
+    cfg = yaml.safe_load(_config(tmp_path, dataset, tmp_path / name, epochs=2).read_text())
+    del cfg["model"]
+    cfg["init_from"] = str(init)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_init_from_starts_at_the_files_model_and_trains_on(tmp_path, tiny_dataset):
+    """Fine-tuning: the model (weights and scales) is the file's at the start, then trains."""
+    base = tmp_path / "base"
+    assert main(["train", str(_config(tmp_path, tiny_dataset, base)), "--quiet"]) == 0
+    cfg = TrainConfig.load(_init_config(tmp_path, tiny_dataset, base / "model.safetensors"))
+    start = make_model(cfg, prepare_data(cfg))
+    saved = load_file(base / "model.safetensors")
+    state = start.state_dict()
+    assert set(saved) <= set(state)
+    for k, v in saved.items():
+        torch.testing.assert_close(state[k], v)
+    assert start.training
+    # and it trains on from there
+    fine = tmp_path / "fine"
+    path = _init_config(tmp_path, tiny_dataset, base / "model.safetensors")
+    assert main(["train", str(path), "--quiet"]) == 0
+    tuned = load_file(fine / "model.safetensors")
+    assert any(not torch.equal(tuned[k], saved[k]) for k in saved)
+    meta = read_model_metadata(fine / "model.safetensors")
+    assert meta["train_config"]["init_from"] == str(base / "model.safetensors")
+
+
+def test_init_from_refuses_a_model_section_and_other_settings(tmp_path, tiny_dataset):
+    base = tmp_path / "base"
+    assert main(["train", str(_config(tmp_path, tiny_dataset, base, epochs=1)), "--quiet"]) == 0
+    path = _init_config(tmp_path, tiny_dataset, base / "model.safetensors")
+    cfg = yaml.safe_load(path.read_text())
+    with pytest.raises(InputError, match="remove the model section"):
+        TrainConfig.from_dict({**cfg, "model": {"num_layers": 2}})
+    # data of other engine settings than the model's labels
+    other = tmp_path / "other"
+    shutil.copytree(tiny_dataset, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["engine_settings"]["ke_cutoff_ev"] = 500.0
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    cfg["data"]["datasets"] = [str(other)]
+    bad = TrainConfig.from_dict(cfg)
+    with pytest.raises(InputError, match="engine settings"):
+        make_model(bad, prepare_data(bad))

@@ -30,7 +30,11 @@ class Recipe:
     loss, kspace, optim : dict
         Training config sections of the base model (variants edit them).
     soc_model, soc_optim : dict
-        Model and optimizer of the spin–orbit model.
+        Model and optimizer of the spin–orbit model (a scalar model trained on the scalar part
+        of the spin–orbit labels).
+    soc_holdout_pairs : list of str
+        Element pairs held out of the spin–orbit training ("A-B"); their structures form its
+        "ood" subset.
     eval_kmesh : tuple
         k-mesh of band MAE and ghost states.
     scaling_repeats : list of tuple
@@ -55,6 +59,7 @@ class Recipe:
     optim: dict
     soc_model: dict
     soc_optim: dict
+    soc_holdout_pairs: list[str]
     eval_kmesh: tuple[int, int, int]
     scaling_repeats: list[tuple[int, int, int]]
     deeptb: dict = field(default_factory=dict)
@@ -69,30 +74,33 @@ SCALAR40 = ["--elements", "Si,C,Ge", "--binaries", "Si-C,B-N,Al-P,Ga-As,Al-As",
 """The scalar set of the shipped model (docs/default-model.md): 40 structures, 9 elements."""
 
 
-def pbte(n: int) -> list[str]:
-    """Spin–orbit set: ``n`` rocksalt PbTe cells with SO-ECPs (≈ 3 min each on 2 cores) and a
-    scalar-relativistic H0 (``--scalar-h0``), so that the whole spin–orbit coupling is in
-    ΔH and the model has to learn it (with the SO term in H0, ΔH has no ↑↓ or imaginary part
-    for this non-magnetic semi-local data)."""
-    return ["--spin", "soc", "--scalar-h0", "--binaries", "Pb-Te",
-            "--binary-prototypes", "rocksalt", "--n", str(n), "--seed", "0",
-            "--kmesh", "2,2,2"]  # fmt: skip
+SOC_BINARIES = "Pb-Te,Pb-Se,Pb-S,Sn-Te,Sn-Se,Ge-Te,Al-Sb,In-Sb,Cs-I"
+SOC_HOLDOUT_PAIRS = ["Sn-Se"]
+"""Binaries of the spin–orbit set; structures holding a held-out pair form its "ood" subset."""
+
+
+def soc_gth(n: int) -> list[str]:
+    """Spin–orbit set on the GTH path (docs/engine.md): ``n`` strained and rattled copies of
+    heavy p-block binaries in rocksalt and zincblende, ``szv-molopt-sr`` with the GTH spin–orbit
+    projectors in H0. For these non-magnetic semi-local labels ΔH is spin-diagonal and real, so
+    the model is a scalar one trained on the scalar part (``data.scalar_part``) and applied as
+    H0 + ΔH ⊗ I₂ (:mod:`nextham.predict.spin_orbit`); ≈ 3 CPU-s per structure."""
+    return ["--spin", "soc", "--soc-method", "gth", "--basis", "szv-molopt-sr",
+            "--kspacing", "1.2", "--binaries", SOC_BINARIES,
+            "--binary-prototypes", "rocksalt,zincblende", "--n", str(n), "--seed", "0"]  # fmt: skip
 
 
 MODEL = {"num_layers": 2, "edge_mul": 8, "node_irreps": "32x0e+8x1o+8x1e+8x2e+4x2o",
          "num_heads": 4, "head_dim": 8, "sh_lmax": 2, "tracegrad": True}  # fmt: skip
-SOC_MODEL = {"num_layers": 2, "edge_mul": 4, "node_irreps": "16x0e+4x1o+4x1e+4x2e+4x2o",
-             "num_heads": 4, "head_dim": 8, "sh_lmax": 2, "delta_scale": 10.0}  # fmt: skip
-"""Spin–orbit model. ``delta_scale`` 10 eV: with the scalar-relativistic H0 the on-site
-spin–orbit blocks of ΔH reach ≈ 26 eV (Pb 5p); at 1 eV the output could not grow to that
-within the epoch budget (validation Gauge MAE 0.40 vs H0 0.45 meV after 30 epochs, 0.12 after
-110 epochs at 10 eV)."""
 LOSS = {"l1": 1.0, "k_pp": 0.002, "k_qq": 0.0, "k_pq": 0.002, "tracegrad": 0.001}
 KSPACE = {"n_k": 1, "mesh": [3, 3, 3], "window": 10.0}
 OPTIM = {"epochs": 250, "lr": 6.0e-3, "warmup_epochs": 1, "ema_decay": 0.99}
 """Optimizer of the scalar models. Measured in small mode (80 epochs, one cell per step, test
 split): lr 3e-3 → 1.37 meV, with the parameter average (``ema_decay`` 0.99) 1.35, lr 6e-3 with
 it 0.94 (H0: 2.75)."""
+SOC_MODEL = dict(MODEL)
+"""The spin–orbit set's model: the scalar base model, trained on the labels' scalar part."""
+
 
 TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",
               "num_heads": 2, "head_dim": 4, "sh_lmax": 2, "num_radial": 4,
@@ -100,19 +108,25 @@ TINY_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2
 TINY_ENGINE = ["--kmesh", "1,1,1", "--threshold", "1e-2", "--ke-cutoff", "400",
                "--no-spectral-gate"]  # fmt: skip
 
+TINY_SOC = ["--spin", "soc", "--soc-method", "gth", "--basis", "szv-molopt-sr",
+            "--elements", "C,Si", "--elemental-prototypes", "diamond", "--binaries", "Si-C",
+            "--binary-prototypes", "zincblende", "--n", "2", "--seed", "1",
+            *TINY_ENGINE]  # fmt: skip
+
 FULL = Recipe(
     name="full",
     scalar_data="scalar40",
     scalar_generate=SCALAR40,
-    soc_data="pbte6-scalarh0",
-    soc_generate=pbte(6),
+    soc_data="soc-gth4",
+    soc_generate=soc_gth(4),
     holdout=["Ge"],
     model=MODEL,
     loss=LOSS,
     kspace=KSPACE,
     optim=OPTIM,
     soc_model=SOC_MODEL,
-    soc_optim={"epochs": 400, "lr": 3.0e-3, "warmup_epochs": 1},
+    soc_optim={**OPTIM, "epochs": 160},
+    soc_holdout_pairs=SOC_HOLDOUT_PAIRS,
     eval_kmesh=(4, 4, 4),
     scaling_repeats=[
         (1, 1, 1),
@@ -132,10 +146,10 @@ RECIPES = {
     "small": dataclasses.replace(
         FULL,
         name="small",
-        soc_data="pbte3-scalarh0",
-        soc_generate=pbte(3),
+        soc_data="soc-gth2",
+        soc_generate=soc_gth(2),
         optim={**OPTIM, "epochs": 80},
-        soc_optim={"epochs": 200, "lr": 3.0e-3, "warmup_epochs": 1},
+        soc_optim={**OPTIM, "epochs": 80},
         deeptb={"epochs": 25},
     ),
     "tiny": Recipe(
@@ -153,19 +167,7 @@ RECIPES = {
             *TINY_ENGINE,
         ],
         soc_data="tiny_soc",
-        soc_generate=[
-            "--spin",
-            "soc",
-            "--elements",
-            "C",
-            "--elemental-prototypes",
-            "diamond",
-            "--n",
-            "3",
-            "--seed",
-            "1",
-            *TINY_ENGINE,
-        ],
+        soc_generate=TINY_SOC,
         holdout=["Si"],
         model=TINY_MODEL,
         loss=LOSS,
@@ -173,6 +175,7 @@ RECIPES = {
         optim={"epochs": 2, "lr": 3.0e-3, "warmup_epochs": 1},
         soc_model=TINY_MODEL,
         soc_optim={"epochs": 2, "lr": 3.0e-3, "warmup_epochs": 1},
+        soc_holdout_pairs=["C-Si"],
         eval_kmesh=(2, 2, 2),
         scaling_repeats=[(1, 1, 1), (2, 1, 1)],
         deeptb={"epochs": 2},
@@ -215,14 +218,13 @@ def train_config(recipe: Recipe, variant: str, data_dir: str, out: str) -> dict:
 
 
 def soc_config(recipe: Recipe, data_dir: str, out: str) -> dict:
-    """The ``nextham train`` config of the spin–orbit model (2/3 train, 1/3 held out for
-    validation, on which it is reported). Real-space loss only: with the scalar model's
-    k-space weights (k_pp = k_pq = 0.002) training on the PbTe set diverged (validation Gauge
-    MAE 2.5 meV, above H0's 0.45), while without them it reaches 0.04 meV; the k-space terms
-    of spinor data with near-singular def2 overlaps need their own weighting."""
+    """The ``nextham train`` config of the spin–orbit model: a scalar model on the scalar part
+    of the GTH spin–orbit labels (``data.scalar_part``), the held-out element pairs of the
+    recipe as its "ood" subset, the rest split as the scalar set; real-space loss."""
     return {
-        "data": {"datasets": [data_dir], "split": [0.67, 0.33, 0.0], "seed": recipe.seed,
-                 "max_edges": 2000},
+        "data": {"datasets": [data_dir], "split": list(recipe.split), "seed": recipe.seed,
+                 "max_edges": recipe.max_edges, "scalar_part": True,
+                 "holdout_pairs": list(recipe.soc_holdout_pairs)},
         "model": dict(recipe.soc_model),
         "loss": {"l1": 1.0, "k_pp": 0.0, "k_qq": 0.0, "k_pq": 0.0, "tracegrad": 0.001},
         "optim": dict(recipe.soc_optim),

@@ -93,7 +93,10 @@ def evaluate(
     """Metrics of a model (or of given ``predictions``: name → H flat) and the baselines.
 
     Returns ``{"summary": {model/zero_correction/zero_hamiltonian: metrics}, "predict_s": …,
-    "names": […]}``; ``predict_s`` is the model's time per structure (no engine time).
+    "names": […]}``; ``predict_s`` is the model's time per structure (no engine time). A
+    scalar model trained on the scalar part of spin–orbit labels (``data.scalar_part``)
+    predicts them as ``nextham predict`` does (H0 + ΔH ⊗ I₂), and the result adds
+    ``so_splitting``: the errors of the spin–orbit splitting at Γ (:mod:`suite.spin_orbit`).
     """
     from nextham.evaluate import select_names
     from nextham.loss.report import aggregate_reports, evaluate_structure
@@ -103,12 +106,17 @@ def evaluate(
     from nextham.store.dataset import Dataset
 
     ds = Dataset(dataset)
+    spin_orbit = False
     if model_path is not None:
         model, meta = load_model(model_path)
         names = select_names(ds, meta, split)
         records = [ds.load(n) for n in names]
+        spin_orbit = bool(meta["train_config"]["data"].get("scalar_part"))
         t0 = time.perf_counter()
-        preds = predict_hamiltonians(model, records)
+        if spin_orbit:
+            preds = _predict_spin_orbit(model_path, names, records)
+        else:
+            preds = predict_hamiltonians(model, records)
         predict_s = (time.perf_counter() - t0) / len(records)
     else:
         names = sorted(predictions)
@@ -116,7 +124,22 @@ def evaluate(
         preds, predict_s = [predictions[n] for n in names], None
     kpts = gamma_mesh(tuple(kmesh))
     per = [evaluate_structure(r, h, kpts) for r, h in zip(records, preds, strict=True)]
-    return {"summary": aggregate_reports(per), "predict_s": predict_s, "names": names}
+    out = {"summary": aggregate_reports(per), "predict_s": predict_s, "names": names}
+    if spin_orbit:
+        from suite.spin_orbit import splitting_errors
+
+        out["so_splitting"] = splitting_errors(names, records, preds)
+    return out
+
+
+def _predict_spin_orbit(model_path: str, names: list[str], records: list[dict]) -> list:
+    """Predicted H of each spinor record by a scalar model, as ``nextham predict`` makes it:
+    H0 + ΔH(H0's scalar part) ⊗ I₂ (:mod:`nextham.predict.spin_orbit`)."""
+    from nextham.predict import Predictor
+    from nextham.record import keys as K
+
+    predictor = Predictor.from_file(model_path)
+    return [predictor.predict_record(r, n).record[K.HT] for n, r in zip(names, records)]
 
 
 def split_names(model_path: str, split: str) -> list[str]:

@@ -22,8 +22,10 @@ Example (every key optional except ``data.datasets``)::
     seed: 0                         # parameters, batch order, k-point sampling
     device: auto                    # auto | cpu | cuda
     gauge_loss: true                # real-space terms after removing μ*·S per structure
+    init_from: null                 # a model file to start from (fine-tuning; no model section)
 
-The basis (``basis_ls``) and the spin mode of the model come from the data, not the file.
+The basis (``basis_ls``) and the spin mode of the model come from the data, not the file;
+with ``init_from`` the whole model comes from that file (:mod:`nextham.train.initial`).
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     gauge_loss: bool = True
+    init_from: str | None = None
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -155,6 +158,11 @@ def _sections(d: dict[str, Any]) -> dict[str, Any]:
     for key in ("basis_ls", "spinor"):
         if key in (d.get("model") or {}):
             raise InputError(f"model.{key} comes from the data; remove it from the config")
+    if d.get("init_from") and d.get("model"):
+        raise InputError(
+            "init_from takes the model (architecture, scales, weights) from its file; remove "
+            "the model section from the config"
+        )
     return {
         **d,
         "data": from_mapping(DataConfig, d["data"], "data"),
@@ -166,4 +174,5 @@ def _sections(d: dict[str, Any]) -> dict[str, Any]:
         "seed": int(d.get("seed", 0)),
         "device": str(d.get("device", "auto")),
         "gauge_loss": bool(d.get("gauge_loss", True)),
+        "init_from": None if d.get("init_from") is None else str(d["init_from"]),
     }

@@ -34,6 +34,7 @@ from nextham.train.config import TrainConfig
 from nextham.train.data import add_kind_sums, kind_rms, merged_basis, split_indices
 from nextham.train.ema import ParameterEMA
 from nextham.train.holdout import draw_pairs, held_out, pair_name, parse_pair
+from nextham.train.initial import initial_model
 from nextham.train.logging import MetricLogger
 from nextham.train.sampling import epoch_structures
 from nextham.train.source import EntryRef, RecordSource, index_datasets
@@ -97,7 +98,11 @@ def data_scales(records, per_kind: bool = False) -> tuple[float, float, dict | N
 
 def make_model(cfg: TrainConfig, data: TrainData):
     """The model for this config and data (basis and spin mode from the data); ``pair_scales:
-    auto`` gets the training split's scales per kind of block."""
+    auto`` gets the training split's scales per kind of block. With ``init_from`` the model of
+    that file (:mod:`nextham.train.initial`)."""
+    if cfg.init_from:
+        basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
+        return initial_model(cfg.init_from, data.settings, basis, data.refs[0].spinor)
     auto = cfg.model.get("pair_scales") == "auto"
     h0_scale, delta_scale, pairs = data_scales(data.records.subset(data.train), per_kind=auto)
     spinor = data.refs[0].spinor

@@ -1,0 +1,49 @@
+"""Spin–orbit splittings at Γ: a prediction's and H0's against the SCF's.
+
+Where the valence top at Γ is a j = 3/2 / j = 1/2 pair (zincblende and diamond cells), the
+spin–orbit splitting Δ_SO is the mean of the top four valence levels minus the mean of the
+next two (one electron per spinor level).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nextham.record import keys as K
+from nextham.spectra.eigen import band_energies
+
+SPLIT_PROTOTYPES = ("zincblende", "diamond")
+"""Prototypes whose valence top at Γ is a j = 3/2 / 1/2 pair."""
+
+
+def so_splitting(record: dict, h: np.ndarray) -> float:
+    """Mean of the top four valence levels at Γ minus the mean of the next two (eV)."""
+    n = round(float(record[K.META]["n_electrons"]))  # one electron per spinor level
+    eps = band_energies(record, h, np.zeros((1, 3)))[0]
+    return float(eps[n - 4 : n].mean() - eps[n - 6 : n - 4].mean())
+
+
+def has_split_top(name: str, record: dict) -> bool:
+    """Whether Δ_SO is defined for this structure (its prototype, from META or the name)."""
+    prototype = str(record[K.META].get("prototype", ""))
+    return prototype in SPLIT_PROTOTYPES or any(p in name for p in SPLIT_PROTOTYPES)
+
+
+def splitting_errors(names: list[str], records: list[dict], preds: list[np.ndarray]) -> dict:
+    """Δ_SO of the SCF (eV) and the errors of H0's and the prediction's (meV) for each
+    structure where it is defined; their means and how many are within 10 meV."""
+    rows = []
+    for name, rec, h in zip(names, records, preds, strict=True):
+        if not has_split_top(name, rec):
+            continue
+        ref = so_splitting(rec, rec[K.HT])
+        errs = [1e3 * abs(so_splitting(rec, x) - ref) for x in (rec[K.H0], h)]
+        rows.append({"name": name, "scf_ev": ref, "h0_meV": errs[0], "model_meV": errs[1]})
+    h0 = [r["h0_meV"] for r in rows]
+    model = [r["model_meV"] for r in rows]
+    return {
+        "rows": rows,
+        "mean_h0_meV": float(np.mean(h0)) if rows else None,
+        "mean_model_meV": float(np.mean(model)) if rows else None,
+        "model_within_10meV": int(sum(e <= 10.0 for e in model)),
+    }
