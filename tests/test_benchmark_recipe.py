@@ -52,6 +52,7 @@ def test_tiny_recipe_end_to_end(tmp_path):
     row = next(line for line in text.splitlines() if line.startswith("| H0 alone (no corr"))
     assert f"{mae['zero_correction']:.4g}" in row
     assert "without H0 input" in text and "DeePTB-E3 was not run" in text
+    assert "- spin–orbit ood: band MAE" in text and "within 10 meV of the SCF: " in text
     # a rerun reuses every cached step and rewrites the same tables
     before = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
     report.unlink()

@@ -62,10 +62,10 @@ def soc_table(ev: dict) -> list[str]:
         spin = s["gauge_mae"].get("spin", {})
         cells = [_f(spin.get(b, {}).get("mae_meV"), ".3g") for b in SPIN_BLOCKS]
         overall, bands = s["gauge_mae"]["overall"]["mae_meV"], s["bands"]["mae_meV"]
-        err = [
-            r["h0_meV" if key == "zero_correction" else "model_meV"] for r in split.get("rows", [])
-        ]
-        dso = "–" if not err else f"{sum(err) / len(err):.1f} ({sum(e <= 10.0 for e in err)})"
+        who = "h0" if key == "zero_correction" else "model"
+        dso = "–"
+        if n_split:
+            dso = f"{split[f'mean_{who}_meV']:.1f} ({split[f'{who}_within_10meV']})"
         cells = [_f(overall, ".4g"), *cells, _f(bands, ".4g"), str(s["ghost_states"]["total"]), dso]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
@@ -138,12 +138,12 @@ def _soc_goal(split: str, ev: dict) -> str:
     """Band MAE of the spin–orbit model against H0's and against 30 meV, ghosts, Δ_SO."""
     s = ev["summary"]
     ours, h0 = s["model"]["bands"]["mae_meV"], s["zero_correction"]["bands"]["mae_meV"]
-    rows = (ev.get("so_splitting") or {}).get("rows", [])
-    within = sum(r["model_meV"] <= 10.0 for r in rows)
+    dso = ev.get("so_splitting") or {"rows": [], "model_within_10meV": 0}
     ratio = "–" if not (ours and h0) else f"{ours / h0:.2f}"
     return (f"- spin–orbit {split}: band MAE {_f(ours, '.1f')} meV, {ratio} × H0's (goals "
             f"≤ 30 meV and ≤ 0.5); ghost states {s['model']['ghost_states']['total']} (goal 0); "
-            f"Δ_SO at Γ within 10 meV of the SCF: {within} of {len(rows)}")  # fmt: skip
+            f"Δ_SO at Γ within 10 meV of the SCF: {dso['model_within_10meV']} of "
+            f"{len(dso['rows'])}")  # fmt: skip
 
 
 def write_report(results: dict, path: Path) -> None:

@@ -39,11 +39,9 @@ def splitting_errors(names: list[str], records: list[dict], preds: list[np.ndarr
         ref = so_splitting(rec, rec[K.HT])
         errs = [1e3 * abs(so_splitting(rec, x) - ref) for x in (rec[K.H0], h)]
         rows.append({"name": name, "scf_ev": ref, "h0_meV": errs[0], "model_meV": errs[1]})
-    h0 = [r["h0_meV"] for r in rows]
-    model = [r["model_meV"] for r in rows]
-    return {
-        "rows": rows,
-        "mean_h0_meV": float(np.mean(h0)) if rows else None,
-        "mean_model_meV": float(np.mean(model)) if rows else None,
-        "model_within_10meV": int(sum(e <= 10.0 for e in model)),
-    }
+    out: dict = {"rows": rows}
+    for who in ("h0", "model"):
+        errs = [r[f"{who}_meV"] for r in rows]
+        out[f"mean_{who}_meV"] = float(np.mean(errs)) if rows else None
+        out[f"{who}_within_10meV"] = int(sum(e <= 10.0 for e in errs))
+    return out
