@@ -48,14 +48,16 @@ from nextham.store.dataset import Dataset
 EPOCHS = 80
 
 
-def train(sets: list[Path], work: Path, epochs: int, pair_scales: bool = False) -> str:
+def train(sets: list[Path], work: Path, epochs: int, pair_scales: bool = False, holdout=()) -> str:
     """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
     ``pair_scales``: output scales per element and element pair from the training split
-    (``model.pair_scales: auto``, docs/training.md) instead of one global scale."""
+    (``model.pair_scales: auto``, docs/training.md) instead of one global scale; ``holdout``:
+    element pairs ("A-B") kept out of training (e.g. the held-out compositions, where a
+    dataset of the universal recipe has them)."""
     model = {**MODEL, "pair_scales": "auto"} if pair_scales else dict(MODEL)
     config = {
         "data": {"datasets": [str(d) for d in sets], "split": [0.8, 0.1, 0.1], "seed": 0,
-                 "max_edges": 700, "scalar_part": True},
+                 "max_edges": 700, "scalar_part": True, "holdout_pairs": list(holdout)},
         "model": model, "optim": {**OPTIM, "epochs": epochs},
         "out": str(work / "model"), "seed": 0, "device": "cpu",
     }  # fmt: skip
@@ -142,11 +144,18 @@ def main() -> None:
         action="store_true",
         help="output scales per element and element pair (model.pair_scales auto)",
     )
+    p.add_argument("--extra-sets", default="",
+                   help="more datasets to train on, as paths (e.g. a spin–orbit run of the "
+                        "universal recipe)")  # fmt: skip
+    p.add_argument("--holdout-pairs", default="",
+                   help="element pairs kept out of training, e.g. Sn-Se,Sn-S")  # fmt: skip
     args = p.parse_args()
     data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
     work.mkdir(parents=True, exist_ok=True)
     sets = [data / n for n in args.train_sets.split(",") if (data / n).is_dir()]
-    model = train(sets, work, args.epochs, args.pair_scales)
+    sets += [Path(x).expanduser() for x in args.extra_sets.split(",") if x]
+    holdout = [x for x in args.holdout_pairs.split(",") if x]
+    model = train(sets, work, args.epochs, args.pair_scales, holdout)
     predictor = Predictor.from_file(model)
     meta = read_model_metadata(model)
     held = Dataset(data / "heldout")
