@@ -1,9 +1,14 @@
-"""The local worker pool of ``generate``: workers do not outlive their parent."""
+"""The local worker pool of ``generate``: workers do not outlive their parent; what is not
+stored as a label."""
 
 import multiprocessing
 import os
 
+from ase.build import bulk
+
+from nextham.dft.settings import EngineSettings
 from nextham.generate import runner
+from nextham.record import keys as K
 
 
 def test_worker_watch_exits_when_the_parent_is_not_its_parent():
@@ -20,3 +25,26 @@ def test_worker_watch_exits_when_the_parent_is_not_its_parent():
     finally:
         child.terminate()
         child.join()
+
+
+def test_an_unconverged_scf_is_recorded_as_failed_not_stored(tmp_path, monkeypatch):
+    """An SCF that did not converge is no label (its ΔH can reach hundreds of eV): the run
+    records it as failed with the reason, even without the spectral gate."""
+    real = runner.compute_record
+
+    def compute(atoms, settings, method="auto"):
+        record = real(atoms, settings, method=method)
+        if atoms.positions[0, 0] != 0.0:  # the rattled copy: pretend it did not converge
+            record[K.META].update(scf_converged=False, scf_cycles=185, scf_strategy="adiis")
+        return record
+
+    monkeypatch.setattr(runner, "compute_record", compute)
+    a = bulk("C", "diamond", a=3.57)
+    b = a.copy()
+    b.positions[0, 0] += 0.05
+    settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
+    ds = runner.build_dataset(tmp_path / "d", [("ok", a), ("bad", b)], settings,
+                              spectral_gate=False)  # fmt: skip
+    assert ds.names == ["ok"]
+    assert "SCF not converged after 185 cycles" in ds.manifest["failed"]["bad"]
+    assert runner.label_failure({K.META: {"scf_converged": True}}) is None

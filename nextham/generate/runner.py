@@ -71,7 +71,8 @@ def build_dataset(
         takes the multigrid path where every element is verified, else the reference.
     spectral_gate : a label whose spectral check fails (:mod:`nextham.dft.spectral_check`) is
         recorded as failed, with its numbers, instead of stored; ``False`` stores it (its
-        metadata still says it failed).
+        metadata still says it failed). A label whose SCF did not converge is never stored
+        (:func:`label_failure`).
     limit : compute at most this many of the unfinished structures in this run (a campaign's
         round); ``None`` computes all.
 
@@ -95,9 +96,8 @@ def build_dataset(
     else:
         futures_iter = (_compute(n, a, *job, 0) for n, a in todo)
     for name, record, error in futures_iter:
-        check = record[K.META].get("spectral_check") if record is not None else None
-        if error is None and spectral_gate and check is not None and not check["passed"]:
-            error = failure_message(check)
+        if error is None:
+            error = label_failure(record, spectral_gate)
         if error is None:
             ds.add(name, record)
         else:
@@ -105,6 +105,23 @@ def build_dataset(
         if progress:
             progress(name, error is None)
     return ds
+
+
+def label_failure(record: dict, spectral_gate: bool = True) -> str | None:
+    """Why a computed label is not stored, or None: an SCF that did not converge (HT is then
+    no self-consistent Hamiltonian, and ΔH can reach hundreds of eV), or with
+    ``spectral_gate`` a failed spectral check."""
+    meta = record[K.META]
+    if meta.get("scf_converged") is False:
+        return (
+            f"SCF not converged after {meta.get('scf_cycles')} cycles (last start: "
+            f"{meta.get('scf_strategy')}); not stored: check the structure (atoms too close, "
+            "an unphysical geometry) or give a metal more smearing (--smearing)"
+        )
+    check = meta.get("spectral_check")
+    if spectral_gate and check is not None and not check["passed"]:
+        return failure_message(check)
+    return None
 
 
 def spread_order(structures: list[tuple[str, Atoms]]) -> list[tuple[str, Atoms]]:
