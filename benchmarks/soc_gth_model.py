@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from suite import steps
 from suite.recipe import MODEL, OPTIM
-from suite.spin_orbit import has_split_top, so_splitting
+from suite.spin_orbit import has_split_top, splitting_error
 
 from nextham.evaluate import select_names
 from nextham.loss.metrics import energy_window, occupied_levels
@@ -94,11 +94,7 @@ def row(name: str, record: dict, predictor: Predictor) -> dict:
         "dso": None,
     }  # fmt: skip
     if has_split_top(name, record):
-        ref = so_splitting(record, record[K.HT])
-        out["dso"] = (
-            ref,
-            *(1e3 * abs(so_splitting(record, h) - ref) for h in (record[K.H0], pred)),
-        )
+        out["dso"] = splitting_error(record, pred)
     return out
 
 

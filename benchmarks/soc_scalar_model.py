@@ -28,7 +28,7 @@ from ase.build import bulk
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from suite.spin_orbit import so_splitting
+from suite.spin_orbit import splitting_error
 
 from nextham.dft.label import compute_record
 from nextham.loss.report import ZERO_CORRECTION, evaluate_structure
@@ -91,8 +91,7 @@ def main() -> None:
         m = evaluate_structure(rec, pred, kpts)
         model, h0 = m["model"], m[ZERO_CORRECTION]
         spin = model["gauge_mae"]["spin"]
-        d_ref = so_splitting(rec, rec[K.HT])
-        d_err = [1e3 * abs(so_splitting(rec, h) - d_ref) for h in (rec[K.H0], pred)]
+        d_ref, *d_err = splitting_error(rec, pred)
         print(f"| {name} | {t_label:.0f} | {h0['gauge_mae']['overall']['mae_meV']:.2f} / "
               f"{model['gauge_mae']['overall']['mae_meV']:.2f} | "
               f"{spin['uu_dd_real']['mae_meV']:.2f} / {spin['ud_du']['mae_meV']:.2f} | "

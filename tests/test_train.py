@@ -169,7 +169,6 @@ def test_evaluate_reports_model_and_baselines(tmp_path, tiny_dataset, capsys):
 def test_holdout_elements_form_the_ood_split(tmp_path, tiny_dataset):
     """Structures with a held-out element never enter train/val/test; evaluate --split ood."""
     from nextham.store.dataset import Dataset
-    from nextham.train.loop import prepare_data
 
     si = tmp_path / "si"
     atoms = bulk("Si", "diamond", a=5.43)
@@ -199,7 +198,6 @@ def test_bad_config(tmp_path, tiny_dataset, capsys):
 def test_streamed_records_train_exactly_like_cached_ones(tmp_path, tiny_dataset):
     """A cache of about two records (the store is read again and again) gives the same
     trajectory and model as a cache holding everything; the cache never exceeds its budget."""
-    from nextham.train.loop import prepare_data
 
     runs = {}
     for name, cache_mb in (("all", 4000.0), ("two", None)):
@@ -265,7 +263,6 @@ def test_holdout_pairs_keep_every_structure_with_both_elements_out():
 
 def test_holdout_pairs_form_the_ood_split(tmp_path, tiny_dataset):
     from nextham.store.dataset import Dataset
-    from nextham.train.loop import prepare_data
 
     extra = tmp_path / "extra"
     build_dataset(extra, [("sic", bulk("SiC", "zincblende", a=4.36))],

@@ -52,8 +52,8 @@ def metrics_table(results: dict, split: str) -> list[str]:
 def soc_table(ev: dict) -> list[str]:
     """H0 and the spin–orbit model on one split: Gauge MAE (all entries and per spin block),
     band MAE, ghosts and the error of the spin–orbit splitting at Γ."""
-    split = ev.get("so_splitting") or {}
-    n_split = len(split.get("rows", []))
+    dso_errors = ev.get("so_splitting") or {}
+    n_split = len(dso_errors.get("rows", []))
     lines = ["| model | Gauge MAE | " + " | ".join(SPIN_BLOCKS) + " | band MAE | ghosts "
              f"| Δ_SO at Γ error, mean of {n_split} (within 10 meV) |",
              "|---|---|" + "---|" * len(SPIN_BLOCKS) + "---|---|---|"]  # fmt: skip
@@ -65,28 +65,22 @@ def soc_table(ev: dict) -> list[str]:
         who = "h0" if key == "zero_correction" else "model"
         dso = "–"
         if n_split:
-            dso = f"{split[f'mean_{who}_meV']:.1f} ({split[f'{who}_within_10meV']})"
+            mean, within = dso_errors[f"mean_{who}_meV"], dso_errors[f"{who}_within_10meV"]
+            dso = f"{mean:.1f} ({within})"
         cells = [_f(overall, ".4g"), *cells, _f(bands, ".4g"), str(s["ghost_states"]["total"]), dso]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
 
-def soc_note(options: list[str]) -> list[str]:
-    """What the H0 of the spin–orbit set contains, hence what the columns mean."""
-    if "gth" in options:
-        return ["H0 of this set holds the GTH spin–orbit projectors in the model's own basis "
-                "(H0 = H0_scalar ⊗ I₂ + V_SO, docs/engine.md). For these non-magnetic "
-                "semi-local labels ΔH is spin-diagonal and real, so the model is a scalar one "
-                "trained on the labels' scalar part and predicts H0 + ΔH ⊗ I₂ "
-                "(docs/predict.md); the ↑↓ and imaginary columns show that it adds nothing "
-                "there. Δ_SO: mean of the top four valence levels at Γ minus the next two, on "
-                "the zincblende and diamond cells.", ""]  # fmt: skip
-    if "--scalar-h0" in options:
-        return ["H0 of this set is scalar-relativistic (`--scalar-h0`): the whole spin–orbit "
-                "coupling (↑↓ blocks, imaginary parts) is in ΔH, so the H0 row shows its size "
-                "and the nextham row what remains after learning it.", ""]  # fmt: skip
-    return ["H0 of this set includes the ECPs' spin–orbit term; for non-magnetic semi-local "
-            "data ΔH then has no ↑↓ or imaginary part (docs/engine.md).", ""]  # fmt: skip
+def soc_note() -> list[str]:
+    """What the H0 of the spin–orbit set (GTH path) contains, hence what the columns mean."""
+    return ["H0 of this set holds the GTH spin–orbit projectors in the model's own basis "
+            "(H0 = H0_scalar ⊗ I₂ + V_SO, docs/engine.md). For these non-magnetic semi-local "
+            "labels ΔH is spin-diagonal and real, so the model is a scalar one trained on the "
+            "labels' scalar part and predicts H0 + ΔH ⊗ I₂ (docs/predict.md); the ↑↓ and "
+            "imaginary columns show that it adds nothing there. Δ_SO: mean of the top four "
+            "valence levels at Γ minus the next two, on the zincblende and diamond cells.",
+            ""]  # fmt: skip
 
 
 def speed_table(results: dict) -> list[str]:
@@ -193,7 +187,7 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *stamped(soc_table(r["eval"]["soc"]["ood"])),
         "",
-        *soc_note(data["soc"]["options"]),
+        *soc_note(),
         "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
         "",
         "## Predict time per structure next to the SCF (scalar test set, engine timings)",

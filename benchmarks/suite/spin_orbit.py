@@ -29,6 +29,13 @@ def has_split_top(name: str, record: dict) -> bool:
     return prototype in SPLIT_PROTOTYPES or any(p in name for p in SPLIT_PROTOTYPES)
 
 
+def splitting_error(record: dict, h: np.ndarray) -> tuple[float, float, float]:
+    """(Δ_SO of the SCF in eV, error of H0's in meV, error of ``h``'s in meV)."""
+    ref = so_splitting(record, record[K.HT])
+    h0, pred = (1e3 * abs(so_splitting(record, x) - ref) for x in (record[K.H0], h))
+    return ref, h0, pred
+
+
 def splitting_errors(names: list[str], records: list[dict], preds: list[np.ndarray]) -> dict:
     """Δ_SO of the SCF (eV) and the errors of H0's and the prediction's (meV) for each
     structure where it is defined; their means and how many are within 10 meV."""
@@ -36,9 +43,8 @@ def splitting_errors(names: list[str], records: list[dict], preds: list[np.ndarr
     for name, rec, h in zip(names, records, preds, strict=True):
         if not has_split_top(name, rec):
             continue
-        ref = so_splitting(rec, rec[K.HT])
-        errs = [1e3 * abs(so_splitting(rec, x) - ref) for x in (rec[K.H0], h)]
-        rows.append({"name": name, "scf_ev": ref, "h0_meV": errs[0], "model_meV": errs[1]})
+        ref, h0, pred = splitting_error(rec, h)
+        rows.append({"name": name, "scf_ev": ref, "h0_meV": h0, "model_meV": pred})
     out: dict = {"rows": rows}
     for who in ("h0", "model"):
         errs = [r[f"{who}_meV"] for r in rows]

@@ -100,14 +100,13 @@ def make_model(cfg: TrainConfig, data: TrainData):
     """The model for this config and data (basis and spin mode from the data); ``pair_scales:
     auto`` gets the training split's scales per kind of block. With ``init_from`` the model of
     that file (:mod:`nextham.train.initial`)."""
+    basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
+    spinor = data.refs[0].spinor
     if cfg.init_from:
-        basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
-        return initial_model(cfg.init_from, data.settings, basis, data.refs[0].spinor)
+        return initial_model(cfg.init_from, data.settings, basis, spinor)
     auto = cfg.model.get("pair_scales") == "auto"
     h0_scale, delta_scale, pairs = data_scales(data.records.subset(data.train), per_kind=auto)
-    spinor = data.refs[0].spinor
     scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
-    basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
     model_cfg = {**scales, **cfg.model, "basis_ls": basis, "spinor": spinor}
     if auto:
         model_cfg["pair_scales"] = pairs
