@@ -1,14 +1,19 @@
 """The local worker pool of ``generate``: workers do not outlive their parent; what is not
-stored as a label."""
+stored as a label; one writer per dataset directory."""
 
 import multiprocessing
 import os
+import subprocess
+import sys
 
+import pytest
 from ase.build import bulk
 
 from nextham.dft.settings import EngineSettings
+from nextham.errors import InputError
 from nextham.generate import runner
 from nextham.record import keys as K
+from nextham.store.lock import single_writer
 
 
 def test_worker_watch_exits_when_the_parent_is_not_its_parent():
@@ -48,3 +53,27 @@ def test_an_unconverged_scf_is_recorded_as_failed_not_stored(tmp_path, monkeypat
     assert ds.names == ["ok"]
     assert "SCF not converged after 185 cycles" in ds.manifest["failed"]["bad"]
     assert runner.label_failure({K.META: {"scf_converged": True}}) is None
+
+
+def test_a_second_writer_of_a_dataset_is_refused_until_the_first_ends(tmp_path):
+    """Another process holding the directory's lock: `build_dataset` refuses before writing
+    anything, naming the fix; once that process has ended (killed, no clean-up) it proceeds."""
+    path = tmp_path / "d"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from nextham.store.lock import single_writer\n"
+         f"with single_writer({str(path)!r}):\n    print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
+        with pytest.raises(InputError, match=f"another process \\(pid {holder.pid}\\)"):
+            runner.build_dataset(path, [("C", bulk("C", "diamond", a=3.57))], settings)
+        assert not (path / "manifest.json").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    with single_writer(path):  # released by the operating system with the process
+        with pytest.raises(InputError, match="wait for that `nextham generate`"):
+            with single_writer(path):
+                pass

@@ -26,6 +26,7 @@ from nextham.dft.settings import EngineSettings, check_elements, check_pair_rule
 from nextham.dft.spectral_check import failure_message
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
+from nextham.store.lock import single_writer
 
 
 def _compute(
@@ -77,18 +78,34 @@ def build_dataset(
         round); ``None`` computes all.
 
     Unfinished structures are computed in :func:`spread_order`, so that an interrupted or
-    limited run already holds every composition it reached once before any twice.
+    limited run already holds every composition it reached once before any twice. One run
+    writes a directory at a time (:func:`nextham.store.lock.single_writer`): a second run on
+    the same directory is refused while the first is alive.
     """
     check_pair_rule(settings)
     check_elements([z for _, atoms in structures for z in atoms.numbers], settings)
-    ds = Dataset.create(path, settings, structures)
-    todo_names = set(ds.reconcile())
-    todo = spread_order([(n, a) for n, a in ds.structures() if n in todo_names])
-    if limit is not None:
-        todo = todo[: max(0, limit)]
+    with single_writer(path):
+        ds = Dataset.create(path, settings, structures)
+        todo_names = set(ds.reconcile())
+        todo = spread_order([(n, a) for n, a in ds.structures() if n in todo_names])
+        if limit is not None:
+            todo = todo[: max(0, limit)]
+        _store_all(ds, todo, (settings, method), workers, scheduler, progress, spectral_gate)
+    return ds
+
+
+def _store_all(
+    ds: Dataset,
+    todo: list[tuple[str, Atoms]],
+    job: tuple[EngineSettings, str],
+    workers: int,
+    scheduler: str | None,
+    progress: Callable[[str, bool], None] | None,
+    spectral_gate: bool,
+) -> None:
+    """Compute ``todo`` (locally or on a Dask cluster) and store or fail each label in ``ds``."""
     if not todo:
-        return ds
-    job = (settings, method)
+        return
     if scheduler is not None:
         futures_iter = _run_dask(scheduler, todo, job)
     elif workers > 1:
@@ -104,7 +121,6 @@ def build_dataset(
             ds.fail(name, error)
         if progress:
             progress(name, error is None)
-    return ds
 
 
 def label_failure(record: dict, spectral_gate: bool = True) -> str | None:
