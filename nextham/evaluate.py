@@ -1,8 +1,10 @@
 """Dataset-level evaluation of a model next to the baselines (used by ``nextham evaluate``).
 
 Besides the dataset summary, the per-structure reports can be aggregated by group
-(:data:`GROUPINGS`): by ``element`` (a structure counts for every element it contains) and by
-``prototype`` (``atoms.info["prototype"]`` of the dataset's structures, else ``"unknown"``).
+(:data:`GROUPINGS`): by ``element`` (a structure counts for every element it contains), by
+``block`` (``s``, ``p``, ``d``, ``f``: a structure counts for the block of each of its elements,
+so NaCl is in ``s`` and ``p``) and by ``prototype`` (``atoms.info["prototype"]`` of the
+dataset's structures, else ``"unknown"``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from nextham.predict import predict_hamiltonians
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
 from nextham.store.dataset import STRUCTURES, Dataset
+from nextham.structures.groups import D_BLOCK, P_BLOCK, S_BLOCK
 
 
 def select_names(ds: Dataset, meta: dict, split: str, required: bool = True) -> list[str]:
@@ -39,13 +42,22 @@ def select_names(ds: Dataset, meta: dict, split: str, required: bool = True) -> 
     return names
 
 
-GROUPINGS = ("element", "prototype")
+GROUPINGS = ("element", "block", "prototype")
+BLOCKS = ("s", "p", "d", "f")
 UNKNOWN_PROTOTYPE = "unknown"
 
 
 def element_labels(record: Mapping) -> list[str]:
     """The distinct element symbols of a record, by atomic number."""
     return [chemical_symbols[z] for z in sorted({int(z) for z in record[K.NUMBERS]})]
+
+
+def block_labels(record: Mapping) -> list[str]:
+    """The distinct periodic-table blocks (:data:`BLOCKS`) of a record's elements."""
+    found = set()
+    for z in {int(z) for z in record[K.NUMBERS]}:
+        found.add("s" if z in S_BLOCK else "p" if z in P_BLOCK else "d" if z in D_BLOCK else "f")
+    return [b for b in BLOCKS if b in found]
 
 
 def prototype_labels(ds: Dataset) -> dict[str, str]:
@@ -73,9 +85,12 @@ def aggregate_groups(
 
 
 def ordered_groups(groups: Mapping[str, dict], by: str) -> dict[str, dict]:
-    """Groups by atomic number (``element``) or by name, ``"unknown"`` last."""
+    """Groups by atomic number (``element``), in s, p, d, f order (``block``) or by name,
+    ``"unknown"`` last."""
     if by == "element":
         return {g: groups[g] for g in sorted(groups, key=lambda g: atomic_numbers[g])}
+    if by == "block":
+        return {g: groups[g] for g in BLOCKS if g in groups}
     return {g: groups[g] for g in sorted(groups, key=lambda g: (g == UNKNOWN_PROTOTYPE, g))}
 
 
@@ -85,6 +100,8 @@ def group_labels(
     """Structure name → its groups under grouping ``by`` (:data:`GROUPINGS`)."""
     if by == "element":
         return {n: element_labels(r) for n, r in zip(names, records, strict=True)}
+    if by == "block":
+        return {n: block_labels(r) for n, r in zip(names, records, strict=True)}
     if by == "prototype":
         protos = prototype_labels(ds)
         return {n: [protos.get(n, UNKNOWN_PROTOTYPE)] for n in names}

@@ -115,6 +115,17 @@ def test_grouping_by_element_counts_every_element():
     assert groups["O"]["zero_correction"]["n_structures"] == 2
 
 
+def test_grouping_by_block_counts_the_block_of_every_element():
+    numbers = {"NaCl_a": (11, 17), "TiO_b": (22, 8), "Na_c": (11, 11), "CeH_d": (58, 1)}
+    only = [{K.NUMBERS: np.array(z)} for z in numbers.values()]  # all the grouping reads
+    labels = group_labels(None, list(numbers), only, "block")
+    records = {n: make_record(74 + i) for i, n in enumerate(numbers)}
+    assert labels == {"NaCl_a": ["s", "p"], "TiO_b": ["p", "d"], "Na_c": ["s"], "CeH_d": ["s", "f"]}
+    groups = ordered_groups(aggregate_groups(_reports(records), labels), "block")
+    assert list(groups) == ["s", "p", "d", "f"]
+    assert [g["model"]["n_structures"] for g in groups.values()] == [3, 2, 1, 1]
+
+
 def test_grouping_by_prototype_reads_structure_info(tmp_path, capsys):
     names = ["Si_diamond_0", "NaCl_rocksalt_0", "NaCl_rocksalt_1", "X_file"]
     atoms = [Atoms("H", cell=np.eye(3), pbc=True) for _ in names]

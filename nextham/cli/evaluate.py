@@ -2,7 +2,7 @@
 band MAE on a k-mesh within VBM − 2 … CBM + 2 eV for insulators and E_F ± 2 eV for metals
 (``--window fermi``: E_F ± 2 eV always), ghost states — for the model and, in the same run, the
 baselines "zero correction" (H = H0) and "zero Hamiltonian". Prints a table (``--by element``,
-``--by prototype``: one more per grouping), writes JSON.
+``--by block``, ``--by prototype``: one more per grouping), writes JSON.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window", choices=("edges", "fermi"), default="edges",
                    help="band window: edges (VBM-2..CBM+2 eV for insulators, E_F±2 eV for "
                         "metals) or fermi (E_F±2 eV, the old definition)")  # fmt: skip
-    p.add_argument("--by", action="append", choices=("element", "prototype"), default=None,
-                   help="also a table per element or per prototype (repeatable)")  # fmt: skip
+    p.add_argument("--by", action="append", choices=("element", "block", "prototype"),
+                   default=None, help="also a table per element, per periodic-table block "
+                   "(s, p, d, f) or per prototype (repeatable)")  # fmt: skip
     p.add_argument("--json", default=None, help="output JSON (default: <model>.eval.json)")
 
 
