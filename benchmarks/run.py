@@ -9,6 +9,8 @@ prediction against the SCF and the model against system size, and writes ``docs/
     python benchmarks/run.py --mode small            # < 1 h on 2 CPU cores once data exist
     python benchmarks/run.py --mode full             # the documented large run
     python benchmarks/run.py --mode tiny --work /tmp/b --report /tmp/b/report.md --no-deeptb
+    python benchmarks/run.py --universal-data ~/nextham-data/universal \
+        --universal-model runs/universal/model.safetensors   # + the universal model's part
 
 On 2 cores the scalar variants train fastest two at a time, one thread each (a training step
 is too small to use two threads well); the final run reuses their cached results:
@@ -127,6 +129,54 @@ def run_deeptb(recipe: Recipe, data: dict, train: dict, work: Path, venv: Path) 
     return {"train_s": res["train_s"], "missing_pairs": res.get("missing_pairs")}, ev
 
 
+def run_universal(
+    recipe: Recipe, args: argparse.Namespace, data_root: Path, work: Path, old: tuple | None
+) -> dict:
+    """The universal model on the campaign's test and unseen-composition splits (by block,
+    element and prototype), DeePTB-E3 on its training split, and the old small model's
+    structures labelled again with the universal settings (:mod:`suite.universal`); ``old``:
+    (the old model's file, its evaluations by split)."""
+    from suite import universal
+
+    from nextham.model.files import read_model_metadata
+
+    shards, model = universal.shard_dirs(args.universal_data), str(Path(args.universal_model))
+    kmesh = recipe.eval_kmesh
+    out: dict = {"data": str(args.universal_data), "model": model, "shards": shards, "eval": {}}
+    for split in universal.SPLITS:
+        out["eval"][split] = steps.cached(
+            work / f"eval_universal_{split}.json",
+            lambda split=split: universal.evaluate_split(model, shards, split, kmesh),
+        )
+    if not args.no_deeptb:
+        venv = Path(args.deeptb_venv).resolve()
+        out["deeptb_train"], out["deeptb"] = universal.deeptb_split(
+            model, shards, work, venv, kmesh, recipe.deeptb
+        )
+    if old is not None:  # the old model's splits, labelled with the universal settings
+        old_model, old = old
+        settings = read_model_metadata(model)["engine_settings"]
+        out["bases"] = {"old": read_model_metadata(old_model)["engine_settings"]["basis"],
+                        "universal": settings["basis"]}  # fmt: skip
+        options = universal.structure_options(recipe.scalar_generate)
+        options += universal.engine_options(settings)
+        path = data_root / f"{recipe.scalar_data}-{settings['basis']}"
+        out["old_data"] = steps.cached(
+            work / "data_universal_old.json", lambda: steps.generate(path, options)
+        )
+        out["old_eval"] = {split: old[split] for split in universal.SPLITS}
+        out["old_set"] = {
+            split: steps.cached(
+                work / f"eval_universal_old_{split}.json",
+                lambda split=split: universal.evaluate_names(
+                    model, str(path), old[split]["names"], kmesh
+                ),
+            )
+            for split in universal.SPLITS
+        }
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mode", choices=sorted(RECIPES), default="small")
@@ -135,10 +185,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", default="docs/benchmarks.md", help="Markdown report to write")
     ap.add_argument("--no-deeptb", action="store_true", help="skip the DeePTB-E3 baseline")
     ap.add_argument("--deeptb-venv", default="runs/deeptb-venv", help="DeePTB's virtualenv")
-    ap.add_argument("--part", choices=("all", "soc", "variants"), default="all",
+    ap.add_argument("--part", choices=("all", "soc", "variants", "universal"), default="all",
                     help="soc: only the spin–orbit data and model; variants: only the scalar "
-                         "variants of --variants (both cached for a later full run, e.g. from a "
-                         "second process); all: every step and the report")  # fmt: skip
+                         "variants of --variants; universal: only the universal model's part "
+                         "(all cached for a later full run, e.g. from a second process); all: "
+                         "every step and the report")  # fmt: skip
+    ap.add_argument("--universal-data", default=None,
+                    help="the universal campaign's directory (benchmarks/universal_dataset.sh): "
+                         "adds the universal model's part to the run and the report")  # fmt: skip
+    ap.add_argument("--universal-model", default=None,
+                    help="the universal model file (trained on --universal-data, "
+                         "benchmarks/universal_model.sh)")  # fmt: skip
     ap.add_argument(
         "--variants",
         default=None,
@@ -152,6 +209,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.part != "variants" or unknown or not chosen:
             ap.error(f"--variants takes a comma-separated subset of {', '.join(VARIANTS)} "
                      f"and goes with --part variants (unknown: {unknown or 'none'})")  # fmt: skip
+    if (args.universal_data is None) != (args.universal_model is None) or (
+        args.part == "universal" and args.universal_data is None
+    ):
+        ap.error("--universal-data and --universal-model go together (and --part universal "
+                 "needs them)")  # fmt: skip
     recipe = RECIPES[args.mode]
     work = Path(args.work or f"runs/benchmark-{args.mode}").resolve()
     default_root = work / "data" if args.mode == "tiny" else Path("data")
@@ -168,6 +230,10 @@ def main(argv: list[str] | None = None) -> int:
         run_soc(recipe, soc, work)
         return 0
     data = results["data"] = {"scalar": run_data(recipe, data_root, work, "scalar")}
+    if args.part == "universal":
+        train, ev = run_nextham(recipe, data["scalar"]["path"], work, ["nextham"])
+        run_universal(recipe, args, data_root, work, (train["nextham"]["model"], ev["nextham"]))
+        return 0
     if args.part == "variants":
         run_nextham(recipe, data["scalar"]["path"], work, chosen)
         return 0
@@ -179,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     data["soc"] = run_data(recipe, data_root, work, "soc")
     results["train"]["soc"], results["eval"]["soc"] = run_soc(recipe, data["soc"]["path"], work)
+    if args.universal_data is not None:
+        old = (results["train"]["nextham"]["model"], results["eval"]["nextham"])
+        results["universal"] = run_universal(recipe, args, data_root, work, old)
     results["scaling"] = steps.cached(
         work / "scaling.json",
         lambda: steps.scaling(results["train"]["nextham"]["model"], recipe.scaling_repeats),

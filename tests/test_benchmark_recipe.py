@@ -59,6 +59,42 @@ def test_tiny_recipe_end_to_end(tmp_path):
     _run(work, report)
     after = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
     assert before == after and report.read_text() == text
+    _universal_part(tmp_path, work, report)
+
+
+def _universal_part(tmp_path: Path, work: Path, report: Path) -> None:
+    """A one-shard "campaign" (C, Si, SiC) and a small model with the Si–C pair held out:
+    the report gains the universal model's section, the old set relabelled with its settings."""
+    sys.path.insert(0, str(RUN.parent))
+    from suite.recipe import RECIPES, TINY_ENGINE, TINY_MODEL
+
+    camp = tmp_path / "campaign"
+    structures = ["--elements", "C,Si", "--elemental-prototypes", "diamond", "--binaries",
+                  "Si-C", "--binary-prototypes", "zincblende", "--n", "2",
+                  "--seed", "1"]  # fmt: skip
+    nextham = [sys.executable, "-m", "nextham.cli.main"]
+    subprocess.run([*nextham, "generate", str(camp / "p-light"), *structures, *TINY_ENGINE],
+                   check=True, capture_output=True)  # fmt: skip
+    config = {"data": {"datasets": [str(camp / "p-light")], "split": [0.5, 0.25, 0.25],
+                       "holdout_pairs": ["C-Si"], "max_edges": 3000},
+              "model": {**TINY_MODEL, "overlap_shift": True},
+              "optim": RECIPES["tiny"].optim, "out": str(tmp_path / "uni")}  # fmt: skip
+    (tmp_path / "uni.json").write_text(json.dumps(config))
+    subprocess.run([*nextham, "train", str(tmp_path / "uni.json"), "--quiet"], check=True,
+                   capture_output=True)  # fmt: skip
+    model = tmp_path / "uni" / "model.safetensors"
+    _run(work, report, "--universal-data", str(camp), "--universal-model", str(model))
+    res = json.loads((work / "results.json").read_text())["universal"]
+    assert res["eval"]["ood"]["names"] and all(
+        "SiC" in n or "CSi" in n for n in res["eval"]["ood"]["names"]
+    )
+    assert set(res["eval"]["test"]["by"]["block"]) == {"p"}
+    assert res["old_set"]["ood"]["names"] == res["old_eval"]["ood"]["names"]
+    text = report.read_text()
+    for heading in ("## The universal model", "### Unseen compositions", "Worst ten",
+                    "### The old small model's structures", "### Goals (issue 22)"):  # fmt: skip
+        assert heading in text
+    assert "unseen compositions: universal / H0 Gauge MAE" in text
 
 
 def test_variants_option_rejects_unknown_names(tmp_path):

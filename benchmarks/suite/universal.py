@@ -1,0 +1,178 @@
+"""The universal model's part of the benchmark: the campaign's held-out splits and the old set.
+
+Three comparisons, each next to H0 (the ``zero_correction`` baseline of every evaluation):
+
+* the universal model on the test split and on the unseen-composition split (``ood``: binaries
+  whose element pair never occurs in training) of the campaign's shard datasets
+  (``benchmarks/universal_dataset.sh``), by periodic-table block, element and prototype;
+* DeePTB-E3 trained on the same training split (optional: ``--no-deeptb``);
+* the old small model (the recipe's base model, gth-szv, 9 sp elements) against the universal
+  model on the same structures: the old model's test and held-out-element splits, labelled
+  again with the universal model's engine settings (szv-molopt-sr), each model against the SCF
+  of its own basis.
+
+Results are compact JSON (summaries, groups, and per structure the Gauge and band MAE of the
+model and of H0), cached by :func:`suite.steps.cached`.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from suite import steps
+
+SPLITS = ("test", "ood")
+GROUPS = ("block", "element", "prototype")
+
+
+def shard_dirs(root: str | Path) -> list[str]:
+    """The shard datasets of a campaign directory (every subdirectory with a manifest)."""
+    dirs = sorted(str(m.parent) for m in Path(root).glob("*/manifest.json"))
+    if not dirs:
+        raise SystemExit(f"no shard dataset under {root}: run benchmarks/universal_dataset.sh")
+    return dirs
+
+
+def _per_structure(structures: dict) -> dict:
+    """name → {model/zero_correction: {gauge, band, ghosts}} (meV), from evaluate_dataset."""
+    out = {}
+    for name, rep in structures.items():
+        out[name] = {
+            key: {
+                "gauge": m["gauge_mae"]["overall"]["mae_meV"],
+                "band": m["bands"]["mae_meV"],
+                "ghosts": m["ghost_states"]["count"],
+            }
+            for key, m in rep.items()
+            if key in ("model", "zero_correction")
+        }
+    return out
+
+
+def evaluate_split(model_path: str, shards: list[str], split: str, kmesh) -> dict:
+    """The universal model (and H0) on one split of the shards, grouped by :data:`GROUPS`."""
+    from nextham.evaluate import evaluate_dataset
+    from nextham.model.files import load_model
+    from nextham.spectra.kspace import gamma_mesh
+
+    model, meta = load_model(model_path)
+    t0 = time.perf_counter()
+    rep = evaluate_dataset(model, meta, shards, split, gamma_mesh(tuple(kmesh)), by=GROUPS)
+    return {
+        "summary": rep["summary"],
+        "by": rep["by"],
+        "structures": _per_structure(rep["structures"]),
+        "names": sorted(rep["structures"]),
+        "eval_s": time.perf_counter() - t0,
+    }
+
+
+def evaluate_names(model_path: str, dataset: str, names: list[str], kmesh) -> dict:
+    """A model (and H0) on the named entries of one dataset (:func:`suite.steps.evaluate`)."""
+    from nextham.model.files import load_model
+    from nextham.predict import predict_hamiltonians
+    from nextham.store.dataset import Dataset
+
+    ds = Dataset(dataset)
+    missing = sorted(set(names) - set(ds.names))
+    if missing:
+        raise SystemExit(f"{dataset} lacks {missing}: generate it with the recipe's options")
+    model, _ = load_model(model_path)
+    preds = predict_hamiltonians(model, [ds.load(n) for n in names])
+    return steps.evaluate(None, dataset, "named", kmesh, dict(zip(names, preds, strict=True)))
+
+
+def deeptb_split(model_path: str, shards: list[str], work: Path, venv: Path, kmesh, budget):
+    """DeePTB-E3 trained on the universal model's training split (its validation split for
+    validation); its predictions evaluated on the test and ood splits like the model's."""
+    from nextham.model.files import read_model_metadata
+    from nextham.store.dataset import Dataset
+    from suite import deeptb
+
+    split = read_model_metadata(model_path)["split"]
+    by_dir = {Path(s).name: Dataset(s) for s in shards}
+
+    def records(part: str) -> list:
+        names = split.get(part, [])
+        return [(n, by_dir[n.split("/", 1)[0]].load(n.split("/", 1)[1])) for n in names]
+
+    def fit() -> dict:
+        python = deeptb.ensure_venv(venv)
+        out = deeptb.train_and_predict(
+            records("train"), records("val"), records("test") + records("ood"),
+            work / "deeptb-universal", python, budget,
+        )  # fmt: skip
+        return {**out, "h": {n: v.tolist() for n, v in out.pop("h").items()}}
+
+    res = steps.cached(work / "train_deeptb_universal.json", fit)
+    ev = {}
+    for part in SPLITS:
+        names = split.get(part, [])
+        per_shard: dict[str, dict] = {}
+        for n in names:
+            shard, entry = n.split("/", 1)
+            per_shard.setdefault(shard, {})[entry] = np.asarray(res["h"][n])
+        parts = [
+            steps.evaluate(None, str(by_dir[s].path), part, kmesh, preds)
+            for s, preds in per_shard.items()
+        ]
+        ev[part] = merge_evaluations(parts)
+    return {"train_s": res["train_s"], "predict_s": res["predict_s"]}, ev
+
+
+def merge_evaluations(parts: list[dict]) -> dict:
+    """One summary from :func:`suite.steps.evaluate` results of several datasets (the sums
+    and counts of every metric add up; medians are not kept)."""
+    if not parts:
+        raise ValueError("nothing to merge: no dataset holds an entry of the split")
+    return {"summary": _merged_summaries(parts), "names": [n for p in parts for n in p["names"]]}
+
+
+def _merged_summaries(parts: list[dict]) -> dict:
+    """Entry-weighted merge of the Gauge and band MAE and the ghost counts of every model."""
+    merged: dict[str, dict] = {}
+    for key in parts[0]["summary"]:
+        ss = [p["summary"][key] for p in parts]
+        g = [s["gauge_mae"]["overall"] for s in ss]
+        b = [s["bands"] for s in ss]
+        n_g, n_b = sum(x["count"] for x in g), sum(x["count"] for x in b)
+        gauge = sum(x["sum_meV"] for x in g) / n_g if n_g else None
+        merged[key] = {
+            "n_structures": sum(s["n_structures"] for s in ss),
+            "gauge_mae": {"overall": {"mae_meV": gauge}},
+            "bands": {"mae_meV": sum(x["sum_meV"] for x in b) / n_b if n_b else None},
+            "ghost_states": {"total": sum(s["ghost_states"]["total"] for s in ss)},
+        }
+    return merged
+
+
+def engine_options(settings: dict) -> list[str]:
+    """``nextham generate`` options that reproduce a model's engine settings (basis family,
+    k-sampling, pair threshold or cutoff, smearing, plane-wave cutoff); ``evaluate`` refuses a
+    dataset whose settings differ, so nothing is silently compared across settings."""
+    opts = ["--basis", settings["basis"], "--threshold", str(settings["overlap_threshold"]),
+            "--smearing", str(settings["smearing_ev"])]  # fmt: skip
+    for key, opt in (("cutoff", "--cutoff"), ("ke_cutoff_ev", "--ke-cutoff")):
+        if settings.get(key) is not None:
+            opts += [opt, str(settings[key])]
+    if settings.get("kspacing") is not None:
+        return [*opts, "--kspacing", str(settings["kspacing"])]
+    return [*opts, "--kmesh", ",".join(map(str, settings["kmesh"]))]
+
+
+def structure_options(generate: list[str]) -> list[str]:
+    """A recipe's ``generate`` options without its engine options (the structures only)."""
+    engine = {"--basis", "--kmesh", "--kspacing", "--threshold", "--smearing", "--ke-cutoff",
+              "--cutoff"}  # fmt: skip
+    out, skip = [], False
+    for opt in generate:
+        if skip:
+            skip = False
+        elif opt in engine:
+            skip = True
+        else:
+            out.append(opt)
+    return out
