@@ -98,6 +98,16 @@ class ModelConfig:
         chemistry (on-site blocks of ionic crystals: eV, of elemental ones: meV), which one
         scale cannot serve. ``"auto"``: ``nextham train`` fills it with the RMS of ΔH per kind
         over the training split (:func:`nextham.train.data.pair_scales`).
+    overlap_shift : bool
+        Add a potential shift in the overlap: each atom a gets one learned invariant v_a,s per
+        shell s (from its final node features, times its on-site scale), and every block
+        gains ½(v_i,s(μ) + v_j,s(ν)) S_ij,μν(R), the first-order change of ⟨μ|H|ν⟩ under a
+        potential that is constant near each atom (a spin-diagonal shift for spinor data).
+        Charge transfer moves the on-site levels of ionic crystals by eV with respect to H0;
+        this form carries the same shift into every block of the atom's pairs, which one
+        scalar per shell describes (fitted to the labels, it explains most of H0's band error
+        of KF, RbF, LiCl: docs/training.md). Needs a single network (no
+        ``ensemble_bounds``); off in model files written before the option existed.
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     edge_chunk : int
@@ -130,6 +140,7 @@ class ModelConfig:
     h0_scale: float = 10.0
     delta_scale: float = 1.0
     pair_scales: dict[str, float] | str | None = None
+    overlap_shift: bool = False
     dtype: str = "float32"
     edge_chunk: int = 1024
 
@@ -166,6 +177,8 @@ class ModelConfig:
             len(b) < 1 or b[0] != 0.0 or any(x >= y for x, y in itertools.pairwise(b))
         ):
             raise ValueError(f"ensemble_bounds must start at 0 and increase, got {b}")
+        if self.overlap_shift and b is not None:
+            raise ValueError("overlap_shift needs a single network: remove ensemble_bounds")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:

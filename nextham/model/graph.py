@@ -43,6 +43,7 @@ class GraphBatch:
     edge_ptr : (B + 1,) int64, offsets of each structure's edges
     magnetic : (B,) bool, structures whose metadata says ``magnetic``
     spinor : bool
+    overlap : (E, F, F) real or None, S in the padded scalar layout (only when asked for)
     """
 
     positions: torch.Tensor
@@ -59,6 +60,7 @@ class GraphBatch:
     edge_ptr: torch.Tensor
     magnetic: torch.Tensor
     spinor: bool
+    overlap: torch.Tensor | None = None
 
     @property
     def num_graphs(self) -> int:
@@ -114,10 +116,11 @@ def partner_index(edge_index: np.ndarray, cell_shift: np.ndarray) -> np.ndarray:
 
 
 def _flat_positions(
-    record: dict, layout: OrbitalLayout, species: np.ndarray, spinor: bool
+    record: dict, layout: OrbitalLayout, species: np.ndarray, spinor: bool, key: str = K.HT
 ) -> np.ndarray:
-    """Position of each flat entry of one record inside its (E, …) padded tensor, flattened."""
-    blocks = BlockLayout.of(record)
+    """Position of each flat entry of matrix ``key`` of one record inside its (E, …) padded
+    tensor (scalar (E, F, F) for S), flattened."""
+    blocks = BlockLayout.of(record, key)
     idx, pairs = flat_index(blocks), blocks.edge_index
     si, sj = species[pairs[idx.edge, 0]], species[pairs[idx.edge, 1]]
     f = layout.dim
@@ -131,7 +134,7 @@ def _flat_positions(
 
 
 def _record_arrays(
-    record: dict, layout: OrbitalLayout, spinor: bool, index: int
+    record: dict, layout: OrbitalLayout, spinor: bool, index: int, overlap: bool
 ) -> dict[str, np.ndarray]:
     """Checked numpy arrays of one record (local atom and edge indices)."""
     require_h0(record, f"record {index}")
@@ -143,7 +146,14 @@ def _record_arrays(
     species = layout.species_index(record[K.NUMBERS])
     pairs = np.asarray(record[K.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
     shift = np.asarray(record[K.CELL_SHIFT], dtype=np.int64).reshape(-1, 3)
+    if overlap and K.S not in record:
+        raise ValueError(f"record {index} has no overlap S, which the model's overlap_shift needs")
+    extra = {}
+    if overlap:
+        extra = {"sidx": _flat_positions(record, layout, species, False, K.S),
+                 "sflat": np.asarray(record[K.S])}  # fmt: skip
     return {
+        **extra,
         "pos": np.asarray(record[K.POSITIONS], dtype=np.float64),
         "cell": np.asarray(record[K.CELL], dtype=np.float64),
         "sp": species,
@@ -162,6 +172,7 @@ def build_batch(
     spinor: bool,
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
+    overlap: bool = False,
 ) -> GraphBatch:
     """Batch structure records (see :mod:`nextham.record.keys`) into one graph.
 
@@ -177,10 +188,12 @@ def build_batch(
         The model's mode; records of the other mode are rejected.
     dtype
         Real floating type; spinor H0 uses the matching complex type.
+    overlap
+        Also scatter S into the padded scalar layout (:attr:`GraphBatch.overlap`).
     """
     f = layout.dim
     per_edge = 4 * f * f if spinor else f * f
-    parts = [_record_arrays(rec, layout, spinor, g) for g, rec in enumerate(records)]
+    parts = [_record_arrays(rec, layout, spinor, g, overlap) for g, rec in enumerate(records)]
     n_atoms = np.cumsum([0] + [len(p["sp"]) for p in parts])
     n_edges = np.cumsum([0] + [len(p["ei"]) for p in parts])
 
@@ -209,4 +222,8 @@ def build_batch(
         magnetic=torch.as_tensor(np.array([bool(p["mag"]) for p in parts])),
         spinor=spinor,
     )
+    if overlap:
+        s = torch.zeros(int(n_edges[-1]) * f * f, dtype=dtype)
+        s[cat("sidx", n_edges * f * f)] = cat("sflat").to(dtype)
+        batch.overlap = s.reshape(-1, f, f)
     return batch if device is None else batch.to(device)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 from e3nn import o3
 
+from nextham.basis import OrbitalLayout
 from nextham.model.config import ModelConfig
 from nextham.model.layers import map_rows
 from nextham.model.tracegrad import TraceGrad
@@ -79,6 +80,11 @@ class HamiltonianNet(torch.nn.Module):
             else None
         )
         self.readout = o3.Linear(irreps_edge, irreps_h0)
+        # one invariant per padded shell slot of each atom (``overlap_shift``)
+        n_shells = sum(OrbitalLayout(config.basis_ls).slots)
+        self.shift = (
+            o3.Linear(irreps_node, o3.Irreps(f"{n_shells}x0e")) if config.overlap_shift else None
+        )
         use_skip = config.h0_skip and config.h0_input
         self.skip = o3.Linear(irreps_h0, irreps_h0) if use_skip else None
         self.irreps_h0 = irreps_h0
@@ -92,7 +98,7 @@ class HamiltonianNet(torch.nn.Module):
         sh: torch.Tensor,
         radial: torch.Tensor,
         weight: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Predict ΔH irreps for every directed edge.
 
         Parameters
@@ -107,6 +113,7 @@ class HamiltonianNet(torch.nn.Module):
         -------
         y : (E, dim_h0) ΔH irreps (sorted order, before output scaling)
         z : (E,) TraceGrad invariant, or None when TraceGrad is off
+        v : (N, n_shell_slots) per-shell potential shifts (``overlap_shift``), or None
         """
         i, j = edge_index[:, 0], edge_index[:, 1]
         chunk = self.config.edge_chunk
@@ -125,7 +132,8 @@ class HamiltonianNet(torch.nn.Module):
         for block in self.blocks:
             x, h = block(x, h, sh, radial, weight, edge_index)
         y, z = map_rows(self._read_out, chunk, h, y0)
-        return y, (z if self.tracegrad is not None else None)
+        v = self.shift(x) if self.shift is not None else None
+        return y, (z if self.tracegrad is not None else None), v
 
     def _h0_features(self, y0: torch.Tensor) -> torch.Tensor:
         """H0 irreps as the network sees them (squashed with ``h0_squash``); row-wise."""

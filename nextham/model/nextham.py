@@ -7,7 +7,8 @@ Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
    pair; the distance masks pick one per pair.
 3. Spinor data: optional time-reversal projection (zero Im H_0 and Re H_vec irreps).
 4. Irreps → blocks through the exact inverse of step 1, times ``delta_scale`` (or the
-   scale of the block's kind, ``pair_scales``).
+   scale of the block's kind, ``pair_scales``); with ``overlap_shift`` plus
+   ½(v_i + v_j) ⊙ S_ij(R) from per-atom, per-shell invariants v.
 5. Hermiticity by construction: each unordered pair gets ½(B_e + B_p(e)†), its partner the
    conjugate transpose of that, so H_ji(−R) = H_ij(R)† holds exactly.
 6. One gather puts the blocks into the records' flat layout.
@@ -99,6 +100,7 @@ class NextHAM(torch.nn.Module):
         node, edge = resolve_irreps(config, irreps_h0)
         self.irreps_h0, self.irreps_node, self.irreps_edge = irreps_h0, node, edge
         self.register_buffer("scale_table", self._scale_table(config), persistent=False)
+        self.register_buffer("shell_of", self._shell_slots(), persistent=False)
         self.irreps_sh = o3.Irreps.spherical_harmonics(config.sh_lmax)
         self.sh = o3.SphericalHarmonics(self.irreps_sh, normalize=False, normalization="integral")
         self.radial = RadialBasis(config.cutoff, config.num_radial)
@@ -125,12 +127,39 @@ class NextHAM(torch.nn.Module):
                         table[a, b, onsite] = float(scales[key]) / config.delta_scale
         return table
 
+    def _shell_slots(self) -> torch.Tensor:
+        """(F,) int64: the shell slot (index into v of ``overlap_shift``) of each padded
+        orbital; slots run over l, then over the shells of that l."""
+        slot = []
+        for l, n in enumerate(self.layout.slots):
+            for k in range(n):
+                slot += [sum(self.layout.slots[:l]) + k] * (2 * l + 1)
+        return torch.as_tensor(slot, dtype=torch.int64)
+
     def make_batch(
         self, records: Sequence[dict], device: torch.device | str | None = None
     ) -> GraphBatch:
-        """Batch records for this model (its layout, spin mode and dtype)."""
+        """Batch records for this model (its layout, spin mode and dtype; S as well for
+        ``overlap_shift``)."""
         dtype = next(self.parameters()).dtype
-        return build_batch(records, self.layout, self.config.spinor, dtype, device)
+        overlap = self.config.overlap_shift
+        return build_batch(records, self.layout, self.config.spinor, dtype, device, overlap)
+
+    def _overlap_shift(self, v: torch.Tensor, batch: GraphBatch, blocks: torch.Tensor) -> None:
+        """Add ½(v_i,s(μ) + v_j,s(ν)) S_ij,μν(R) to the padded ``blocks`` in place (both spin
+        blocks of spinor data); v (N, n_shell_slots) is scaled by each atom's on-site scale."""
+        if batch.overlap is None:
+            raise ValueError("overlap_shift needs S in the batch: build it with model.make_batch")
+        sp = batch.species
+        scale = self.config.delta_scale * self.scale_table[sp, sp, 1]
+        per_orbital = (v * scale[:, None].to(v.dtype))[:, self.shell_of]  # (N, F)
+        i, j = batch.edge_index[:, 0], batch.edge_index[:, 1]
+        shift = 0.5 * (per_orbital[i][:, :, None] + per_orbital[j][:, None, :]) * batch.overlap
+        if self.config.spinor:
+            for s in (0, 1):
+                blocks[:, s, :, s, :] += shift.to(blocks.dtype)
+        else:
+            blocks += shift
 
     def _time_reversal_edges(self, batch: GraphBatch) -> torch.Tensor | None:
         """(E,) bool of pairs to project onto time-reversal-symmetric output, or None."""
@@ -173,11 +202,11 @@ class NextHAM(torch.nn.Module):
             net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
             for net in self.nets
         ]
-        y, z = outs[0]
+        y, z, v = outs[0]
         if len(outs) > 1:
             masks = distance_masks(length, self.config.ensemble_bounds)
-            y = sum(m[:, None] * yk for m, (yk, _) in zip(masks, outs))
-            z = None if z is None else sum(m * zk for m, (_, zk) in zip(masks, outs))
+            y = sum(m[:, None] * yk for m, (yk, _, _) in zip(masks, outs))
+            z = None if z is None else sum(m * zk for m, (_, zk, _) in zip(masks, outs))
         tr = self._time_reversal_edges(batch)
         if tr is not None:
             keep = self.coupling.time_reversal_mask(y.dtype)[self.perm]
@@ -186,6 +215,8 @@ class NextHAM(torch.nn.Module):
             kind = self.scale_table[batch.species[i], batch.species[j], self_pair.long()]
             y = y * kind[:, None].to(y.dtype)
         blocks = map_rows(self._decode, chunk, y)
+        if v is not None:
+            self._overlap_shift(v, batch, blocks)
         spinor = self.config.spinor
         blocks = (blocks + dagger(blocks[batch.partner], spinor)).mul_(0.5)
         delta_flat = batch.gather_flat(blocks)
