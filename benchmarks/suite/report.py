@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nextham.store.atomic import atomic_output
+from suite.universal_report import section as universal_section
 
 ROWS = [
     ("zero Hamiltonian", "nextham", "zero_hamiltonian"),
@@ -206,6 +207,11 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *goals(r),
         "",
+        *(
+            universal_section(r["universal"], f"{r['date']}, {r['machine']}")
+            if "universal" in r
+            else []
+        ),
         "## The calibrated committee, its gate and its flag",
         "",
         "Out-of-distribution tables of the gated committee against the ungated one and H0 (the "
