@@ -87,7 +87,13 @@ def test_window_edge_cases():
     assert energy_window(eps, 1.5, 1.0, gap_tol=5.0).bounds == pytest.approx((-0.5, 3.5))
     assert energy_window(eps, 1.5, 1.0).bounds == pytest.approx((-3.0, 6.0))
     assert energy_window(eps, 1.5, None).bounds == pytest.approx((-0.5, 3.5))
-    assert energy_window(eps, 1.5, 2.0).vbm is None  # every level occupied
+    # every level occupied (a minimal basis of a closed shell): the window sits on the VBM,
+    # not on a Fermi level that the smearing placed above every level
+    full = energy_window(eps, 9.0, 2.0)
+    assert full.vbm == 4.0 and full.cbm is None and full.insulator
+    assert full.bounds == pytest.approx((2.0, 6.0))
+    assert energy_window(eps, 9.0, 2.0, definition="fermi").bounds == pytest.approx((7.0, 11.0))
+    assert energy_window(eps, 1.5, 0.0).vbm is None  # nothing occupied
     with pytest.raises(ValueError, match="unknown band window"):
         energy_window(eps, 0.0, 1.0, definition="gap")
     spinor = make_record(3, spinor=True)

@@ -176,7 +176,10 @@ class EnergyWindow:
     ``definition`` is the one asked for (``"edges"`` or ``"fermi"``); ``insulator`` says
     whether the reference gap exceeds the tolerance (with ``"edges"``, then the band edges set
     [lo, hi]); ``vbm``, ``cbm``, ``gap`` are None where there are no band edges (no electron
-    count, a fractional number of occupied levels, no level occupied or none empty).
+    count, a fractional number of occupied levels, no level occupied). A basis whose every
+    level is occupied (a minimal basis of a closed shell: Ne, Be 1s2s, Pd without 5s) has a VBM
+    but no CBM: with ``"edges"`` its window is VBM − w … VBM + w, where E_F ± w, placed by the
+    smearing above all levels, could hold none of them.
     """
 
     lo: float
@@ -237,6 +240,12 @@ def energy_window(
     if n_occupied is None or abs(n_occupied - round(n_occupied)) > 1e-9:
         return fermi
     n_occ = round(n_occupied)
+    if n_occ == eps.shape[-1] and n_occ > 0:  # every level occupied: a VBM, no CBM
+        vbm = float(eps[:, -1].max())
+        edges = {"vbm": vbm, "cbm": None, "gap": None, "insulator": True}
+        if definition == "edges":
+            return EnergyWindow(vbm - half_width, vbm + half_width, definition, **edges)
+        return EnergyWindow(fermi.lo, fermi.hi, definition, **edges)
     if not 0 < n_occ < eps.shape[-1]:
         return fermi
     vbm, cbm = float(eps[:, n_occ - 1].max()), float(eps[:, n_occ].min())
