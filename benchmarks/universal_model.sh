@@ -7,7 +7,8 @@
 # (benchmarks/universal_dataset.sh); every shard with a manifest is used, so a partial campaign
 # trains a partial model. OUT (default runs/universal) gets the config, checkpoints, the model
 # and the evaluations: the held-out test split and the unseen-composition ("ood") split, each
-# by element and by prototype. Rerun to resume training. EPOCHS overrides the config's.
+# by periodic-table block, element and prototype. Rerun to resume training. EPOCHS overrides
+# the config's.
 set -euo pipefail
 DATA=${1:-$HOME/nextham-data/universal}
 OUT=${2:-runs/universal}
@@ -32,5 +33,5 @@ PY
 nextham train "$OUT/config.yaml"
 for split in test ood; do
     nextham evaluate "$OUT/model.safetensors" "${shards[@]}" --split "$split" --kmesh 4,4,4 \
-        --by element --by prototype --json "$OUT/eval-$split.json"
+        --by block --by element --by prototype --json "$OUT/eval-$split.json"
 done
