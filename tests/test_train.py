@@ -368,3 +368,24 @@ def test_init_from_refuses_a_model_section_and_other_settings(tmp_path, tiny_dat
     bad = TrainConfig.from_dict(cfg)
     with pytest.raises(InputError, match="engine settings"):
         make_model(bad, prepare_data(bad))
+
+
+def test_entries_whose_scf_did_not_converge_are_left_out(tmp_path, tiny_dataset, capsys):
+    """A dataset written before `generate` refused unconverged SCFs: training leaves such an
+    entry out of every split and says so."""
+    from nextham.record import keys as K
+    from nextham.store.dataset import Dataset
+
+    data = tmp_path / "tiny"
+    shutil.copytree(tiny_dataset, data)
+    ds = Dataset(data)
+    bad = ds.names[2]
+    record = ds.load(bad)
+    record[K.META]["scf_converged"] = False
+    ds.add(bad, record)
+    cfg = TrainConfig.load(_config(tmp_path, data, tmp_path / "run", epochs=1))
+    split = prepare_data(cfg)
+    assert split.skipped == (f"tiny/{bad}",) and f"tiny/{bad}" not in split.names
+    assert len(split.names) == len(ds.names) - 1
+    assert main(["train", str(tmp_path / "run.yaml")]) == 0
+    assert f"left out 1 entries whose SCF did not converge: tiny/{bad}" in capsys.readouterr().out

@@ -53,6 +53,7 @@ class TrainData:
     test: list[int]
     ood: list[int]
     holdout_pairs: tuple[tuple[int, int], ...] = ()
+    skipped: tuple[str, ...] = ()  # entries left out: their SCF did not converge
 
     @property
     def names(self) -> list[str]:
@@ -64,7 +65,7 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     (:mod:`nextham.train.holdout`) form the "ood" part, the rest is split into
     train/validation/test by structure."""
     d = cfg.data
-    refs, settings = index_datasets(d.datasets, d.scalar_part)
+    refs, settings, skipped = index_datasets(d.datasets, d.scalar_part)
     numbers = [r.numbers for r in refs]
     held = {atomic_numbers[e] for e in d.holdout_elements}
     pairs = {parse_pair(p) for p in d.holdout_pairs}
@@ -77,7 +78,8 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     parts = split_indices(len(rest), d.split, d.seed)
     train, val, test = ([rest[i] for i in p] for p in parts)
     records = RecordSource(refs, d.cache_mb * 2**20, d.scalar_part)
-    return TrainData(refs, records, settings, train, val, test, ood, tuple(sorted(pairs)))
+    return TrainData(refs, records, settings, train, val, test, ood, tuple(sorted(pairs)),
+                     tuple(skipped))  # fmt: skip
 
 
 def data_scales(records, per_kind: bool = False) -> tuple[float, float, dict | None]:
@@ -182,6 +184,10 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
     """Train (or resume) according to ``cfg``; returns the final state (history, best)."""
     device = dist.pick_device(cfg.device)
     data = prepare_data(cfg)
+    if data.skipped and progress and dist.is_main():
+        more = " …" if len(data.skipped) > 10 else ""
+        print(f"left out {len(data.skipped)} entries whose SCF did not converge: "
+              f"{', '.join(data.skipped[:10])}{more}")  # fmt: skip
     core = make_model(cfg, data).to(device)
     ddp_model = dist.wrap(core)
     optimizer = torch.optim.AdamW(

@@ -45,11 +45,14 @@ class EntryRef:
 
 def index_datasets(
     paths: Sequence[str], scalar_part: bool = False
-) -> tuple[list[EntryRef], EngineSettings]:
+) -> tuple[list[EntryRef], EngineSettings, list[str]]:
     """Index every finished entry of the datasets; all must share their engine settings.
     ``scalar_part``: GTH spin–orbit datasets read as scalar records (module docstring); the
-    settings returned are then the scalar run's."""
+    settings returned are then the scalar run's. Entries whose metadata says the SCF did not
+    converge (stored before `generate` refused them: their HT is no self-consistent
+    Hamiltonian) are left out; their labels are returned third."""
     refs: list[EntryRef] = []
+    skipped: list[str] = []
     settings = None
     for p in paths:
         ds = Dataset(p)
@@ -59,6 +62,9 @@ def index_datasets(
             raise InputError(f"{p} was generated with other engine settings than {paths[0]}")
         for name in ds.names:
             s = read_summary(ds.entry_path(name))
+            if s[K.META].get("scf_converged") is False:
+                skipped.append(f"{ds.path.name}/{name}")
+                continue
             refs.append(EntryRef(
                 dataset=str(ds.path), name=name, label=f"{ds.path.name}/{name}",
                 n_edges=s["n_edges"], numbers=tuple(int(z) for z in s[K.NUMBERS]),
@@ -77,7 +83,7 @@ def index_datasets(
                 f"{settings.soc_method!r}, h0_spin_orbit {settings.h0_spin_orbit}"
             )
         settings = scalar_settings(settings)
-    return refs, settings
+    return refs, settings, skipped
 
 
 class RecordSource(Sequence):
