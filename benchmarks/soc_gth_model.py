@@ -48,19 +48,35 @@ from nextham.store.dataset import Dataset
 EPOCHS = 80
 
 
-def train(sets: list[Path], work: Path, epochs: int, pair_scales: bool = False, holdout=()) -> str:
+FINE_TUNE_LR = 2.0e-3
+"""Learning rate of a training that starts from a trained model (``--init-from``)."""
+
+
+def train(
+    sets: list[Path], work: Path, epochs: int, pair_scales: bool = False, holdout=(),
+    init_from: str | None = None, overlap_shift: bool = False, seed: int = 0,
+) -> str:  # fmt: skip
     """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
     ``pair_scales``: output scales per element and element pair from the training split
     (``model.pair_scales: auto``, docs/training.md) instead of one global scale; ``holdout``:
     element pairs ("A-B") kept out of training (e.g. the held-out compositions, where a
-    dataset of the universal recipe has them)."""
+    dataset of the universal recipe has them); ``init_from``: start from that model file
+    (e.g. the universal scalar model; its architecture and scales, lr :data:`FINE_TUNE_LR`);
+    ``overlap_shift``: the model's charge-transfer shift (``model.overlap_shift``); ``seed``:
+    the training's seed (initial weights, batch order), the split's stays 0."""
     model = {**MODEL, "pair_scales": "auto"} if pair_scales else dict(MODEL)
+    if overlap_shift:
+        model["overlap_shift"] = True
     config = {
         "data": {"datasets": [str(d) for d in sets], "split": [0.8, 0.1, 0.1], "seed": 0,
                  "max_edges": 700, "scalar_part": True, "holdout_pairs": list(holdout)},
         "model": model, "optim": {**OPTIM, "epochs": epochs},
-        "out": str(work / "model"), "seed": 0, "device": "cpu",
+        "out": str(work / "model"), "seed": seed, "device": "cpu",
     }  # fmt: skip
+    if init_from is not None:
+        del config["model"]
+        config["init_from"] = str(init_from)
+        config["optim"]["lr"] = FINE_TUNE_LR
     return steps.cached(work / "train.json", lambda: steps.train(config, work / "train.yaml"))[
         "model"
     ]
@@ -145,17 +161,33 @@ def main() -> None:
                         "universal recipe)")  # fmt: skip
     p.add_argument("--holdout-pairs", default="",
                    help="element pairs kept out of training, e.g. Sn-Se,Sn-S")  # fmt: skip
+    p.add_argument("--overlap-shift", action="store_true",
+                   help="the model's charge-transfer shift (model.overlap_shift)")  # fmt: skip
+    p.add_argument("--seed", type=int, default=0,
+                   help="training seed (weights, batch order); the split's is fixed")  # fmt: skip
+    p.add_argument("--init-from", default=None,
+                   help="start from this scalar model file (e.g. the universal model)")  # fmt: skip
     args = p.parse_args()
     data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
     work.mkdir(parents=True, exist_ok=True)
     sets = [data / n for n in args.train_sets.split(",") if (data / n).is_dir()]
     sets += [Path(x).expanduser() for x in args.extra_sets.split(",") if x]
     holdout = [x for x in args.holdout_pairs.split(",") if x]
-    model = train(sets, work, args.epochs, args.pair_scales, holdout)
+    model = train(
+        sets,
+        work,
+        args.epochs,
+        args.pair_scales,
+        holdout,
+        args.init_from,
+        args.overlap_shift,
+        args.seed,
+    )
     predictor = Predictor.from_file(model)
     meta = read_model_metadata(model)
     held = Dataset(data / "heldout")
-    print(f"{date.today()}, {platform.machine()}; model {model} ({args.epochs} epochs, "
+    start = f", started from {args.init_from}" if args.init_from else ""
+    print(f"{date.today()}, {platform.machine()}; model {model} ({args.epochs} epochs{start}, "
           f"{len(meta['split']['train'])} training structures, elements "
           f"{', '.join(meta['elements'])}); meV unless stated")  # fmt: skip
     test = []
