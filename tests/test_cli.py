@@ -64,6 +64,24 @@ def test_spread_order_takes_every_composition_first():
     assert order == ["Si0", "SiC0", "C0", "Si1", "C1", "Si2", "C2"]
 
 
+def test_spread_order_takes_the_cheapest_first_within_a_round():
+    """With engine settings, each composition gives its cheapest projected label first and a
+    round goes cheapest first: the Si supercell waits for the Si primitive cells."""
+    from nextham.dft.settings import EngineSettings
+    from nextham.generate.cost import structure_seconds
+
+    settings = EngineSettings(basis="szv-molopt-sr", kspacing=1.2)
+    big = bulk("Si", "diamond", a=5.4, cubic=True).repeat((2, 1, 1))
+    cells = [("Si_big", big), ("Na0", bulk("Na", "bcc", a=4.2)), ("Si0", bulk("Si", "diamond",
+             a=5.4)), ("Si1", bulk("Si", "diamond", a=5.5))]  # fmt: skip
+    seconds = {n: structure_seconds(a, settings) for n, a in cells}
+    assert seconds["Si_big"] > seconds["Si0"] and seconds["Na0"] > seconds["Si0"]
+    order = [n for n, _ in runner.spread_order(cells, settings)]
+    cheap_si = min(["Si0", "Si1"], key=seconds.get)
+    assert order[:2] == sorted([cheap_si, "Na0"], key=seconds.get)  # round 1: one each
+    assert order[2:] == [({"Si0", "Si1"} - {cheap_si}).pop(), "Si_big"]
+
+
 def test_limit_computes_a_round_and_the_rerun_goes_on(tmp_path, capsys):
     out = tmp_path / "ds"
     argv = ["generate", str(out), *_structures(tmp_path), *FAST, "--limit", "2"]

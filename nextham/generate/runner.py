@@ -9,6 +9,7 @@ process is the single writer of the dataset directory, so there are no write rac
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import threading
@@ -24,6 +25,7 @@ from pyscf import lib
 from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings, check_elements, check_pair_rule
 from nextham.dft.spectral_check import failure_message
+from nextham.generate.cost import structure_seconds
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 from nextham.store.lock import single_writer
@@ -77,8 +79,9 @@ def build_dataset(
     limit : compute at most this many of the unfinished structures in this run (a campaign's
         round); ``None`` computes all.
 
-    Unfinished structures are computed in :func:`spread_order`, so that an interrupted or
-    limited run already holds every composition it reached once before any twice. One run
+    Unfinished structures are computed in :func:`spread_order` (cheapest first within each
+    round), so that an interrupted or limited run already holds every composition it reached
+    once before any twice. One run
     writes a directory at a time (:func:`nextham.store.lock.single_writer`): a second run on
     the same directory is refused while the first is alive.
     """
@@ -87,7 +90,8 @@ def build_dataset(
     with single_writer(path):
         ds = Dataset.create(path, settings, structures)
         todo_names = set(ds.reconcile())
-        todo = spread_order([(n, a) for n, a in ds.structures() if n in todo_names])
+        todo = [(n, a) for n, a in ds.structures() if n in todo_names]
+        todo = spread_order(todo, settings)
         if limit is not None:
             todo = todo[: max(0, limit)]
         _store_all(ds, todo, (settings, method), workers, scheduler, progress, spectral_gate)
@@ -140,16 +144,30 @@ def label_failure(record: dict, spectral_gate: bool = True) -> str | None:
     return None
 
 
-def spread_order(structures: list[tuple[str, Atoms]]) -> list[tuple[str, Atoms]]:
-    """``structures`` reordered round-robin over compositions (element sets): the first
-    structure of every composition in input order, then every second one, and so on."""
-    seen: dict[frozenset, int] = {}
-    ranked = []
+def spread_order(
+    structures: list[tuple[str, Atoms]], settings: EngineSettings | None = None
+) -> list[tuple[str, Atoms]]:
+    """``structures`` reordered round-robin over compositions (element sets): one structure
+    of every composition, then a second one, and so on. Without ``settings`` each composition
+    gives its structures in input order and a round goes in input order; with ``settings``
+    both go cheapest projected label first (:func:`nextham.generate.cost.structure_seconds`;
+    unprojected ones last), so that a run cut short or limited to a round reaches the most
+    compositions: a few semicore supercells of hours each no longer hold up every cheaper
+    composition of their shard."""
+    cost = [0.0] * len(structures)
+    if settings is not None:
+        for i, (_, atoms) in enumerate(structures):
+            t = structure_seconds(atoms, settings)
+            cost[i] = math.inf if t is None else t
+    groups: dict[frozenset, list[int]] = {}
     for i, (_, atoms) in enumerate(structures):
-        key = frozenset(atoms.get_chemical_symbols())
-        seen[key] = seen.get(key, -1) + 1
-        ranked.append((seen[key], i))
-    return [structures[i] for _, i in sorted(ranked)]
+        groups.setdefault(frozenset(atoms.get_chemical_symbols()), []).append(i)
+    ranked = [
+        (level, cost[i], i)
+        for members in groups.values()
+        for level, i in enumerate(sorted(members, key=lambda i: (cost[i], i)))
+    ]
+    return [structures[i] for _, _, i in sorted(ranked)]
 
 
 def _run_pool(workers: int, todo, job: tuple[EngineSettings, str]) -> Iterable[tuple]:
