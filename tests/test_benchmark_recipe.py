@@ -95,6 +95,19 @@ def _universal_part(tmp_path: Path, work: Path, report: Path) -> None:
                     "### The old small model's structures", "### Goals (issue 22)"):  # fmt: skip
         assert heading in text
     assert "unseen compositions: universal / H0 Gauge MAE" in text
+    # predictions given by name (DeePTB's path): H0 itself scores as the H0 baseline
+    from suite.universal import evaluate_predictions
+
+    from nextham.model.files import read_model_metadata
+    from nextham.record import keys as K
+    from nextham.store.dataset import Dataset
+
+    shard = Dataset(camp / "p-light")
+    names = read_model_metadata(model)["split"]["ood"]  # "<shard>/<entry>" labels
+    h0 = {n: shard.load(n.split("/", 1)[1])[K.H0] for n in names}
+    ev = evaluate_predictions(h0, [str(camp / "p-light")], (2, 2, 2))
+    gauge = {k: v["gauge_mae"]["overall"]["mae_meV"] for k, v in ev["summary"].items()}
+    assert gauge["model"] == gauge["zero_correction"] > 0 and len(ev["names"]) == len(names)
 
 
 def test_variants_option_rejects_unknown_names(tmp_path):

@@ -108,19 +108,23 @@ def deeptb_split(model_path: str, shards: list[str], work: Path, venv: Path, kme
         return {**out, "h": {n: v.tolist() for n, v in out.pop("h").items()}}
 
     res = steps.cached(work / "train_deeptb_universal.json", fit)
-    ev = {}
-    for part in SPLITS:
-        names = split.get(part, [])
-        per_shard: dict[str, dict] = {}
-        for n in names:
-            shard, entry = n.split("/", 1)
-            per_shard.setdefault(shard, {})[entry] = np.asarray(res["h"][n])
-        parts = [
-            steps.evaluate(None, str(by_dir[s].path), part, kmesh, preds)
-            for s, preds in per_shard.items()
-        ]
-        ev[part] = merge_evaluations(parts)
+    ev = {
+        part: evaluate_predictions({n: res["h"][n] for n in split.get(part, [])}, shards, kmesh)
+        for part in SPLITS
+    }
     return {"train_s": res["train_s"], "predict_s": res["predict_s"]}, ev
+
+
+def evaluate_predictions(preds: dict, shards: list[str], kmesh) -> dict:
+    """Metrics of given predictions (``"<shard>/<entry>"`` → H flat) and of the baselines,
+    each shard evaluated by :func:`suite.steps.evaluate`, then merged."""
+    paths = {Path(s).name: s for s in shards}
+    per_shard: dict[str, dict] = {}
+    for label, h in preds.items():
+        shard, entry = label.split("/", 1)
+        per_shard.setdefault(shard, {})[entry] = np.asarray(h)
+    parts = [steps.evaluate(None, paths[s], "named", kmesh, p) for s, p in per_shard.items()]
+    return merge_evaluations(parts)
 
 
 def merge_evaluations(parts: list[dict]) -> dict:
