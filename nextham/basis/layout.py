@@ -85,6 +85,14 @@ class OrbitalLayout:
             raise ValueError(f"elements {unknown} are not in the layout's basis {self.species}")
         return np.array([lookup[int(z)] for z in numbers], dtype=np.int64)
 
+    def shell_slots(self) -> np.ndarray:
+        """(F,) int64: the padded shell (slot) of each padded orbital, numbered over l, then
+        over the shells of that l; ``sum(slots)`` slots in all."""
+        first = np.concatenate([[0], np.cumsum(self.slots)[:-1]]).astype(np.int64)
+        return np.concatenate(
+            [np.repeat(first[l] + np.arange(n), 2 * l + 1) for l, n in enumerate(self.slots)]
+        ).astype(np.int64)
+
     def shell_pairs(self) -> list[tuple[int, int]]:
         """All (l1, l2) with padded shells on both sides."""
         ls = [l for l, n in enumerate(self.slots) if n > 0]

@@ -81,9 +81,9 @@ def build_dataset(
 
     Unfinished structures are computed in :func:`spread_order` (cheapest first within each
     round), so that an interrupted or limited run already holds every composition it reached
-    once before any twice. One run
-    writes a directory at a time (:func:`nextham.store.lock.single_writer`): a second run on
-    the same directory is refused while the first is alive.
+    once before any twice. One run writes a directory at a time
+    (:func:`nextham.store.lock.single_writer`): a second run on the same directory is refused
+    while the first is alive.
     """
     check_pair_rule(settings)
     check_elements([z for _, atoms in structures for z in atoms.numbers], settings)

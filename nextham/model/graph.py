@@ -146,10 +146,11 @@ def _record_arrays(
     species = layout.species_index(record[K.NUMBERS])
     pairs = np.asarray(record[K.EDGE_INDEX], dtype=np.int64).reshape(-1, 2)
     shift = np.asarray(record[K.CELL_SHIFT], dtype=np.int64).reshape(-1, 3)
-    if overlap and K.S not in record:
-        raise ValueError(f"record {index} has no overlap S, which the model's overlap_shift needs")
     extra = {}
     if overlap:
+        if K.S not in record:
+            raise ValueError(f"record {index} has no overlap S, which the model's overlap_shift "
+                             "needs")  # fmt: skip
         extra = {"sidx": _flat_positions(record, layout, species, False, K.S),
                  "sflat": np.asarray(record[K.S])}  # fmt: skip
     return {

@@ -9,7 +9,6 @@ from __future__ import annotations
 import torch
 from e3nn import o3
 
-from nextham.basis import OrbitalLayout
 from nextham.model.config import ModelConfig
 from nextham.model.layers import map_rows
 from nextham.model.tracegrad import TraceGrad
@@ -42,6 +41,9 @@ class HamiltonianNet(torch.nn.Module):
     irreps_node, irreps_edge, irreps_sh : o3.Irreps
         Sorted, simplified feature irreps.
     num_species : int
+    num_shells : int
+        Padded shells per atom (``OrbitalLayout.slots`` summed): the invariants of
+        ``overlap_shift``.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class HamiltonianNet(torch.nn.Module):
         irreps_edge: o3.Irreps,
         irreps_sh: o3.Irreps,
         num_species: int,
+        num_shells: int = 0,
     ):
         super().__init__()
         self.config = config
@@ -81,9 +84,8 @@ class HamiltonianNet(torch.nn.Module):
         )
         self.readout = o3.Linear(irreps_edge, irreps_h0)
         # one invariant per padded shell slot of each atom (``overlap_shift``)
-        n_shells = sum(OrbitalLayout(config.basis_ls).slots)
         self.shift = (
-            o3.Linear(irreps_node, o3.Irreps(f"{n_shells}x0e")) if config.overlap_shift else None
+            o3.Linear(irreps_node, o3.Irreps(f"{num_shells}x0e")) if config.overlap_shift else None
         )
         use_skip = config.h0_skip and config.h0_input
         self.skip = o3.Linear(irreps_h0, irreps_h0) if use_skip else None

@@ -100,14 +100,17 @@ class NextHAM(torch.nn.Module):
         node, edge = resolve_irreps(config, irreps_h0)
         self.irreps_h0, self.irreps_node, self.irreps_edge = irreps_h0, node, edge
         self.register_buffer("scale_table", self._scale_table(config), persistent=False)
-        self.register_buffer("shell_of", self._shell_slots(), persistent=False)
+        shell_of = torch.as_tensor(self.layout.shell_slots())
+        self.register_buffer("shell_of", shell_of, persistent=False)
         self.irreps_sh = o3.Irreps.spherical_harmonics(config.sh_lmax)
         self.sh = o3.SphericalHarmonics(self.irreps_sh, normalize=False, normalization="integral")
         self.radial = RadialBasis(config.cutoff, config.num_radial)
         n_sub = len(config.ensemble_bounds) if config.ensemble_bounds else 1
         species = len(self.layout.species)
         self.nets = torch.nn.ModuleList(
-            HamiltonianNet(config, irreps_h0, node, edge, self.irreps_sh, species)
+            HamiltonianNet(
+                config, irreps_h0, node, edge, self.irreps_sh, species, sum(self.layout.slots)
+            )
             for _ in range(n_sub)
         )
 
@@ -126,15 +129,6 @@ class NextHAM(torch.nn.Module):
                     if scales and key in scales:
                         table[a, b, onsite] = float(scales[key]) / config.delta_scale
         return table
-
-    def _shell_slots(self) -> torch.Tensor:
-        """(F,) int64: the shell slot (index into v of ``overlap_shift``) of each padded
-        orbital; slots run over l, then over the shells of that l."""
-        slot = []
-        for l, n in enumerate(self.layout.slots):
-            for k in range(n):
-                slot += [sum(self.layout.slots[:l]) + k] * (2 * l + 1)
-        return torch.as_tensor(slot, dtype=torch.int64)
 
     def make_batch(
         self, records: Sequence[dict], device: torch.device | str | None = None
