@@ -108,6 +108,9 @@ def _universal_part(tmp_path: Path, work: Path, report: Path) -> None:
     ev = evaluate_predictions(h0, [str(camp / "p-light")], (2, 2, 2))
     gauge = {k: v["gauge_mae"]["overall"]["mae_meV"] for k, v in ev["summary"].items()}
     assert gauge["model"] == gauge["zero_correction"] > 0 and len(ev["names"]) == len(names)
+    assert ev["names"] == sorted(names) and all(
+        s["model"] == s["zero_correction"] for s in ev["structures"].values()
+    )
 
 
 def test_variants_option_rejects_unknown_names(tmp_path):

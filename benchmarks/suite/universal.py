@@ -117,40 +117,25 @@ def deeptb_split(model_path: str, shards: list[str], work: Path, venv: Path, kme
 
 def evaluate_predictions(preds: dict, shards: list[str], kmesh) -> dict:
     """Metrics of given predictions (``"<shard>/<entry>"`` → H flat) and of the baselines,
-    each shard evaluated by :func:`suite.steps.evaluate`, then merged."""
-    paths = {Path(s).name: s for s in shards}
-    per_shard: dict[str, dict] = {}
+    aggregated over every structure of every shard as ``nextham evaluate`` does; per structure
+    as :func:`evaluate_split` keeps them."""
+    from nextham.loss.report import aggregate_reports, evaluate_structure
+    from nextham.spectra.kspace import gamma_mesh
+    from nextham.store.dataset import Dataset
+
+    if not preds:
+        raise ValueError("no predictions to evaluate: no entry of the split")
+    datasets = {Path(s).name: Dataset(s) for s in shards}
+    kpts = gamma_mesh(tuple(kmesh))
+    reports = {}
     for label, h in preds.items():
         shard, entry = label.split("/", 1)
-        per_shard.setdefault(shard, {})[entry] = np.asarray(h)
-    parts = [steps.evaluate(None, paths[s], "named", kmesh, p) for s, p in per_shard.items()]
-    return merge_evaluations(parts)
-
-
-def merge_evaluations(parts: list[dict]) -> dict:
-    """One summary from :func:`suite.steps.evaluate` results of several datasets (the sums
-    and counts of every metric add up; medians are not kept)."""
-    if not parts:
-        raise ValueError("nothing to merge: no dataset holds an entry of the split")
-    return {"summary": _merged_summaries(parts), "names": [n for p in parts for n in p["names"]]}
-
-
-def _merged_summaries(parts: list[dict]) -> dict:
-    """Entry-weighted merge of the Gauge and band MAE and the ghost counts of every model."""
-    merged: dict[str, dict] = {}
-    for key in parts[0]["summary"]:
-        ss = [p["summary"][key] for p in parts]
-        g = [s["gauge_mae"]["overall"] for s in ss]
-        b = [s["bands"] for s in ss]
-        n_g, n_b = sum(x["count"] for x in g), sum(x["count"] for x in b)
-        gauge = sum(x["sum_meV"] for x in g) / n_g if n_g else None
-        merged[key] = {
-            "n_structures": sum(s["n_structures"] for s in ss),
-            "gauge_mae": {"overall": {"mae_meV": gauge}},
-            "bands": {"mae_meV": sum(x["sum_meV"] for x in b) / n_b if n_b else None},
-            "ghost_states": {"total": sum(s["ghost_states"]["total"] for s in ss)},
-        }
-    return merged
+        reports[label] = evaluate_structure(datasets[shard].load(entry), np.asarray(h), kpts)
+    return {
+        "summary": aggregate_reports(list(reports.values())),
+        "structures": _per_structure(reports),
+        "names": sorted(reports),
+    }
 
 
 def engine_options(settings: dict) -> list[str]:
