@@ -45,7 +45,7 @@ chain() {  # rounds over the shards named in $@, one worker: ends when a round a
         for s in "$@"; do
             echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
             nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
-                --n 1 --supercell-fraction 0.2 --limit "$ROUND" --workers 1 \
+                --n 2 --supercell-fraction 0.2 --limit "$ROUND" --workers 1 \
                 --kspacing "$KSPACING"
         done
         after=$(progress "$@")

@@ -81,6 +81,40 @@ def test_reopen_requires_same_settings_and_structures(tmp_path):
     assert Dataset.create(tmp_path / "ds", EngineSettings(), structures).structures()[1][0] == "s1"
 
 
+def test_reopen_with_a_grown_list_appends_and_keeps_labels(tmp_path):
+    """A recipe grown with more copies reopens the dataset: stored labels stay, the new
+    structures are appended (manifest and structures file), a changed structure is refused,
+    and a growth cut between the structures file and the manifest is finished cleanly."""
+    ds, structures = _dataset(tmp_path)
+    ds.add("s1", random_record(seed=1))
+    more = [*structures, ("s3", bulk("Si", "diamond", a=5.5)), ("s4", bulk("Ge", "diamond"))]
+    grown = Dataset.create(tmp_path / "ds", EngineSettings(), [more[3], *structures, more[4]])
+    assert (
+        grown.manifest["names"]
+        == ["s0", "s1", "s2", "s3", "s4"]
+        == Dataset(ds.path).manifest["names"]
+    )
+    assert [n for n, _ in grown.structures()] == grown.manifest["names"]
+    assert grown.names == ["s1"] and grown.reconcile() == ["s0", "s2", "s3", "s4"]
+    assert_records_equal(grown.load("s1"), random_record(seed=1), atol=0)
+    assert np.allclose(grown.structures()[4][1].positions, more[4][1].positions)
+    moved = bulk("Si", "diamond", a=5.4 + 0.01)
+    moved.positions[1, 0] += 1e-4
+    with pytest.raises(ValueError, match="1 stored structures differ"):
+        Dataset.create(
+            tmp_path / "ds",
+            EngineSettings(),
+            [more[0], ("s1", moved), *more[2:], ("s9", bulk("C"))],
+        )
+    # a crash after the structures file, before the manifest: the manifest's names decide
+    again = [*more, ("s5", bulk("C", "diamond"))]
+    manifest = (ds.path / "manifest.json").read_text()
+    Dataset.create(tmp_path / "ds", EngineSettings(), again)
+    (ds.path / "manifest.json").write_text(manifest)
+    back = Dataset.create(tmp_path / "ds", EngineSettings(), again)
+    assert [n for n, _ in back.structures()] == back.manifest["names"] == [n for n, _ in again]
+
+
 def test_not_a_dataset(tmp_path):
     with pytest.raises(FileNotFoundError, match="not a nextham dataset"):
         Dataset(tmp_path)

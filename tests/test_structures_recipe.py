@@ -153,6 +153,16 @@ def test_seed_reproducible_and_different():
     assert not np.allclose(strains[0], strains[1])
 
 
+def test_more_copies_add_structures_and_change_none(small):
+    """n = 3 is n = 2 (the fixture) plus one primitive copy per base, every shared structure
+    identical: a campaign grows its recipe without losing a label."""
+    more = universal_structures(UniversalSpec(SMALL, seed=7, n_per_prototype=3))
+    p, q = positions(small.structures), positions(more.structures)
+    assert set(q) - set(p) == {n.replace("_p0", "_p2") for n in p if n.endswith("_p0")}
+    assert all(all(np.array_equal(x, y) for x, y in zip(p[n], q[n])) for n in p)
+    assert not np.allclose(q["Si_diamond_p2"][1], q["Si_diamond_p1"][1])
+
+
 def test_shards_partition_the_recipe(small):
     whole = positions(small.structures)
     union: dict = {}

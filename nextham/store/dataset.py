@@ -6,6 +6,7 @@ Layout::
       manifest.json        engine_settings (null for imported data, which names its ``source``
                            instead), entries {name: summary + checksum}, failed {name: error}
       structures.extxyz    the input structures (names in ``info['name']``), fixed at creation
+                           (a grown recipe may add structures: :meth:`Dataset.create`)
       entries/<name>.h5    one record per finished structure (:mod:`nextham.store.hdf5`)
 
 Every file is written to a temporary name and renamed, so a crash or SIGKILL never leaves a
@@ -61,6 +62,35 @@ def entry_summary(record: dict) -> dict:
     }
 
 
+SAME_STRUCTURE_ANGSTROM = 1e-6
+"""Largest cell or position difference (Å) of a stored structure and the same one given again
+(the structures file keeps about 1e-9 Å)."""
+
+
+def same_structure(a: Atoms, b: Atoms) -> bool:
+    """Same atomic numbers, and cell and positions within :data:`SAME_STRUCTURE_ANGSTROM`."""
+    tol = SAME_STRUCTURE_ANGSTROM
+    return (
+        np.array_equal(a.numbers, b.numbers)
+        and np.allclose(a.cell.array, b.cell.array, rtol=0, atol=tol)
+        and np.allclose(a.positions, b.positions, rtol=0, atol=tol)
+    )
+
+
+def _write_structures(path: Path, structures: list[tuple[str, Atoms]]) -> None:
+    """The structures file (extxyz, names in ``info['name']``), written atomically."""
+    frames = []
+    for name, atoms in structures:
+        a = atoms.copy()
+        # plain labels (prototype, composition, variant…) travel with the structure; objects
+        # a reader may leave in info (a CIF's spacegroup) do not
+        kept = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
+        a.info = {**kept, "name": name}
+        frames.append(a)
+    with atomic_output(path) as tmp:
+        write(tmp, frames, format="extxyz")
+
+
 class Dataset:
     """Read/write access to a dataset directory (see module docstring)."""
 
@@ -77,7 +107,9 @@ class Dataset:
         structures: list[tuple[str, Atoms]],
         source: dict | None = None,
     ) -> Dataset:
-        """Create (or reopen) a dataset; reopening requires the same settings and structures.
+        """Create (or reopen) a dataset; reopening requires the same settings and structures,
+        or a list that holds every stored structure unchanged and adds more (a recipe grown
+        with more copies per cell): the new ones are appended to the dataset's list.
 
         Data imported from another code has no engine settings (``settings=None``) and names
         its ``source`` instead (e.g. ``{"format": "abacus", "path": ...}``).
@@ -92,17 +124,10 @@ class Dataset:
         if (root / MANIFEST).exists():
             ds = cls(root)
             ds._check_compatible(settings, names)
+            if ds.manifest["names"] != names:
+                ds._grow(structures)
             return ds
-        frames = []
-        for name, atoms in structures:
-            a = atoms.copy()
-            # plain labels (prototype, composition, variant…) travel with the structure; objects
-            # a reader may leave in info (a CIF's spacegroup) do not
-            kept = {k: v for k, v in atoms.info.items() if isinstance(v, (str, int, float, bool))}
-            a.info = {**kept, "name": name}
-            frames.append(a)
-        with atomic_output(root / STRUCTURES) as tmp:
-            write(tmp, frames, format="extxyz")
+        _write_structures(root / STRUCTURES, structures)
         manifest = {"format_version": 1,
                     K.ENGINE_SETTINGS: None if settings is None else settings.to_dict(),
                     "names": names, "entries": {}, "failed": {}}  # fmt: skip
@@ -156,11 +181,29 @@ class Dataset:
                 f"{self.path} was generated with other engine settings; use a new directory "
                 "or the same options (stored in its manifest.json)"
             )
-        if self.manifest["names"] != names:
+        if not set(self.manifest["names"]) <= set(names):
             raise ValueError(
                 f"{self.path} holds another list of structures; use a new directory to "
                 "generate a different set"
             )
+
+    def _grow(self, structures: list[tuple[str, Atoms]]) -> None:
+        """Append the structures of ``structures`` not yet listed, after checking that every
+        listed one is unchanged (numbers exact, cell and positions within
+        :data:`SAME_STRUCTURE_ANGSTROM`); structures file first, then the manifest."""
+        given, listed = dict(structures), set(self.manifest["names"])
+        stored = [(n, a) for n, a in self.structures() if n in listed]  # a crash may have
+        # written the structures file of an unfinished growth: the manifest's names decide
+        changed = [n for n, a in stored if not same_structure(a, given[n])]
+        if changed:
+            raise ValueError(
+                f"{self.path}: {len(changed)} stored structures differ from the ones given "
+                f"(e.g. {changed[0]}); use a new directory to generate a different set"
+            )
+        added = [(n, a) for n, a in structures if n not in listed]
+        _write_structures(self.path / STRUCTURES, stored + added)
+        self.manifest["names"] = self.manifest["names"] + [n for n, _ in added]
+        self.save_manifest()
 
     def save_manifest(self) -> None:
         atomic_write_text(self.path / MANIFEST, json.dumps(self.manifest, indent=1))

@@ -3,7 +3,10 @@ supercell, a vacancy.
 
 Every base draws its random numbers from its own generator, seeded by the recipe's seed and
 the CRC-32 of the base's name, so a structure does not depend on which other structures are
-generated with it (shards give the same structures as the whole recipe).
+generated with it (shards give the same structures as the whole recipe). The primitive copies
+after the first draw from generators of their own (:func:`copy_rng`), so that raising the
+number of copies adds structures and changes none: a campaign can grow its recipe and keep
+its finished labels.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ def base_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
 
+def copy_rng(seed: int, name: str, k: int) -> np.random.Generator:
+    """The generator of a base's primitive copy ``p<k>``, k ≥ 1: independent of the base's own
+    (:func:`base_rng`, which draws ``p0``, the supercell and the vacancy)."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode()), k])
+
+
 def _tag(atoms: Atoms, base: Base, variant: str, rep: tuple[int, int, int]) -> Atoms:
     atoms.info.update(
         prototype=base.prototype, composition=base.composition, variant=variant,
@@ -88,7 +97,9 @@ def variants(
     ``cells="primitive"``: copies ``p<k>`` (k < ``n``) of the base's own cell, plus, with
     probability ``supercell_fraction``, one 8–16-atom supercell copy ``d0`` and, with
     probability ``vacancy_fraction``, a supercell copy ``vac`` with one random atom removed (both
-    drawn once per base). ``cells="supercell"``: every copy ``d<k>`` in the supercell, plus
+    drawn once per base). ``p0``, ``d0`` and ``vac`` come from the base's generator, ``p1``…
+    from their own (:func:`copy_rng`): the structures of ``n`` are those of ``n − 1`` and one
+    more copy per base. ``cells="supercell"``: every copy ``d<k>`` in the supercell, plus
     ``vac`` with probability ``vacancy_fraction``.
 
     Returns (structures, skipped) with skipped (name, reason) for a supercell that no 8–16-atom
@@ -101,8 +112,9 @@ def variants(
     rep = choose_repeat(base.atoms, base.axes)
     made: list[tuple[str, Atoms, tuple]] = []
     if cells == "primitive":
-        made = [(f"p{k}", distort(base.atoms, rng, strain, rattle, keep), (1, 1, 1))
-                for k in range(n)]  # fmt: skip
+        made = [("p0", distort(base.atoms, rng, strain, rattle, keep), (1, 1, 1))]
+        made += [(f"p{k}", distort(base.atoms, copy_rng(seed, base.name, k), strain, rattle,
+                                   keep), (1, 1, 1)) for k in range(1, n)]  # fmt: skip
         want_sc, want_vac = rng.random(2) < (supercell_fraction, vacancy_fraction)
         n_sc = int(want_sc)
     else:
