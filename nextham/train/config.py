@@ -6,6 +6,7 @@ Example (every key optional except ``data.datasets``)::
       datasets: [data/scalar40]     # dataset directories (same engine settings)
       split: [0.8, 0.1, 0.1]        # train / validation / test fractions, by structure
       seed: 0                       # seed of the split
+      split_by: structure           # structure | cell: a base cell's copies in one part
       max_edges: 4000               # batch = structures packed up to this many pairs
       holdout_elements: [Ge]        # structures with these elements: "ood" split, never trained
       holdout_pairs: [Ga-As]        # structures holding both elements of a pair: "ood" too
@@ -44,6 +45,11 @@ from nextham.loss.total import LossWeights
 from nextham.train.holdout import parse_pair
 from nextham.train.sampling import BALANCE_MODES
 
+SPLIT_BY = ("structure", "cell")
+"""How train/validation/test are drawn: per structure, or per base cell (a recipe's strained
+copies, supercell and vacancy of one composition and prototype stay together,
+:func:`nextham.train.data.cell_keys`)."""
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -58,9 +64,12 @@ class DataConfig:
     balance: str = "none"
     samples_per_epoch: int | None = None
     scalar_part: bool = False
+    split_by: str = "structure"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        if self.split_by not in SPLIT_BY:
+            raise InputError(f"data.split_by must be one of {SPLIT_BY}, got {self.split_by!r}")
         object.__setattr__(self, "holdout_elements", tuple(self.holdout_elements))
         bad = [e for e in self.holdout_elements if e not in atomic_numbers]
         if bad:

@@ -10,6 +10,7 @@ import numpy as np
 from nextham.errors import InputError
 from nextham.model.config import pair_scale_key
 from nextham.record import keys as K
+from nextham.store.dataset import Dataset
 
 
 def split_indices(n: int, fractions: Sequence[float], seed: int) -> tuple[list[int], ...]:
@@ -27,6 +28,48 @@ def split_indices(n: int, fractions: Sequence[float], seed: int) -> tuple[list[i
         raise InputError(f"{n} structures are too few for the split {tuple(fractions)}")
     parts = order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
     return tuple(sorted(int(i) for i in p) for p in parts)
+
+
+def split_groups(
+    keys: Sequence[str], fractions: Sequence[float], seed: int
+) -> tuple[list[int], ...]:
+    """Split of ``range(len(keys))`` into train/validation/test in which equal keys stay
+    together (sorted lists): the groups, shuffled, fill validation and then test up to their
+    fractions of the structures; the rest train. Distinct keys: :func:`split_indices`."""
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    members = list(groups.values())
+    n = len(keys)
+    sizes = [n * f for f in fractions[1:]]
+    parts: list[list[int]] = [[], [], []]
+    for g in np.random.default_rng(seed).permutation(len(members)):
+        group = members[int(g)]
+        part = next((p for p in (1, 2) if len(parts[p]) + len(group) / 2 <= sizes[p - 1]), 0)
+        parts[part] += group
+    for p in (1, 2):  # a non-empty fraction gets a group when there is one to spare
+        if fractions[p] > 0 and not parts[p] and len(members) >= 3:
+            moved = min((g for g in members if g[0] in parts[0]), key=len, default=None)
+            if moved is not None and len(parts[0]) > len(moved):
+                parts[0] = [i for i in parts[0] if i not in moved]
+                parts[p] = list(moved)
+    if not parts[0]:
+        raise InputError(f"{n} structures are too few for the split {tuple(fractions)}")
+    return tuple(sorted(p) for p in parts)
+
+
+def cell_keys(datasets: Sequence[str], refs) -> list[str]:
+    """The base cell of each entry ``refs[i]`` (dataset directory ``.dataset``, entry
+    ``.name``): ``composition/prototype`` from the structures file of its dataset (the recipe's
+    ``info``), or the entry's own label where the structure carries none."""
+    info: dict[tuple[str, str], str] = {}
+    for path in datasets:
+        ds = Dataset(path)
+        for name, atoms in ds.structures():
+            comp, proto = atoms.info.get("composition"), atoms.info.get("prototype")
+            if comp and proto:
+                info[(str(ds.path), name)] = f"{comp}/{proto}"
+    return [info.get((r.dataset, r.name), r.label) for r in refs]
 
 
 def merged_basis(records: Sequence[dict]) -> dict[int, tuple[int, ...]]:

@@ -31,7 +31,14 @@ from nextham.record import keys as K
 from nextham.train import distributed as dist
 from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
-from nextham.train.data import add_kind_sums, kind_rms, merged_basis, split_indices
+from nextham.train.data import (
+    add_kind_sums,
+    cell_keys,
+    kind_rms,
+    merged_basis,
+    split_groups,
+    split_indices,
+)
 from nextham.train.ema import ParameterEMA
 from nextham.train.holdout import draw_pairs, held_out, pair_name, parse_pair
 from nextham.train.initial import initial_model
@@ -63,7 +70,8 @@ class TrainData:
 def prepare_data(cfg: TrainConfig) -> TrainData:
     """Indexed entries and their split: structures with a held-out element or element pair
     (:mod:`nextham.train.holdout`) form the "ood" part, the rest is split into
-    train/validation/test by structure."""
+    train/validation/test by structure (``split_by: cell``: by base cell, so that no strained
+    copy of a test cell is trained on)."""
     d = cfg.data
     refs, settings, skipped = index_datasets(d.datasets, d.scalar_part)
     numbers = [r.numbers for r in refs]
@@ -75,7 +83,11 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     rest = [i for i in range(len(refs)) if i not in out]
     if not rest:
         raise InputError("every structure holds a held-out element or element pair")
-    parts = split_indices(len(rest), d.split, d.seed)
+    if d.split_by == "cell":
+        keys = cell_keys(d.datasets, refs)
+        parts = split_groups([keys[i] for i in rest], d.split, d.seed)
+    else:
+        parts = split_indices(len(rest), d.split, d.seed)
     train, val, test = ([rest[i] for i in p] for p in parts)
     records = RecordSource(refs, d.cache_mb * 2**20, d.scalar_part)
     return TrainData(refs, records, settings, train, val, test, ood, tuple(sorted(pairs)),
