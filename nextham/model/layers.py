@@ -9,6 +9,8 @@ from e3nn import nn as e3nn_nn
 from e3nn import o3
 from e3nn.math import soft_one_hot_linspace
 
+from nextham.model.linear import Linear
+
 
 def sorted_irreps(irreps: o3.Irreps) -> tuple[o3.Irreps, torch.Tensor]:
     """Sorted, simplified irreps and the component permutation taking data to that order.
@@ -83,7 +85,7 @@ class GatedLinear(torch.nn.Module):
         gates = o3.Irreps(f"{gated.num_irreps}x0e") if gated.num_irreps else o3.Irreps("")
         acts = [torch.nn.functional.silu if ir.p == 1 else torch.tanh for _, ir in scalars]
         self.gate = e3nn_nn.Gate(scalars, acts, gates, [torch.sigmoid] * len(gates), gated)
-        self.linear = o3.Linear(irreps_in, self.gate.irreps_in)
+        self.linear = Linear(irreps_in, self.gate.irreps_in)
         if self.gate.irreps_out != irreps_out:
             raise ValueError(f"irreps {irreps_out} must be sorted and simplified")
 

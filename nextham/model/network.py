@@ -11,6 +11,7 @@ from e3nn import o3
 
 from nextham.model.config import ModelConfig
 from nextham.model.layers import map_rows
+from nextham.model.linear import Linear
 from nextham.model.tracegrad import TraceGrad
 from nextham.model.transformer import TransformerBlock
 
@@ -62,8 +63,8 @@ class HamiltonianNet(torch.nn.Module):
         extra_node = o3.Irreps(f"{self.num_species}x0e") if self.num_species else o3.Irreps("")
         extra_edge = o3.Irreps(f"{config.num_radial + 2 * self.num_species}x0e")
         irreps_in = irreps_h0 if config.h0_input else o3.Irreps("")
-        self.node_embed = o3.Linear(irreps_in + extra_node, irreps_node)
-        self.edge_embed = o3.Linear(irreps_in + extra_edge, irreps_edge)
+        self.node_embed = Linear(irreps_in + extra_node, irreps_node)
+        self.edge_embed = Linear(irreps_in + extra_edge, irreps_edge)
         self.blocks = torch.nn.ModuleList(
             TransformerBlock(
                 irreps_node,
@@ -82,13 +83,13 @@ class HamiltonianNet(torch.nn.Module):
             if config.tracegrad
             else None
         )
-        self.readout = o3.Linear(irreps_edge, irreps_h0)
+        self.readout = Linear(irreps_edge, irreps_h0)
         # one invariant per padded shell slot of each atom (``overlap_shift``)
         self.shift = (
-            o3.Linear(irreps_node, o3.Irreps(f"{num_shells}x0e")) if config.overlap_shift else None
+            Linear(irreps_node, o3.Irreps(f"{num_shells}x0e")) if config.overlap_shift else None
         )
         use_skip = config.h0_skip and config.h0_input
-        self.skip = o3.Linear(irreps_h0, irreps_h0) if use_skip else None
+        self.skip = Linear(irreps_h0, irreps_h0) if use_skip else None
         self.irreps_h0 = irreps_h0
 
     def forward(

@@ -16,6 +16,8 @@ import torch
 from e3nn import nn as e3nn_nn
 from e3nn import o3
 
+from nextham.model.linear import Linear
+
 
 class TraceGrad(torch.nn.Module):
     """Invariant z (E,) and gradient update of edge features.
@@ -32,7 +34,7 @@ class TraceGrad(torch.nn.Module):
 
     def __init__(self, irreps: o3.Irreps, hidden: int, scale: float):
         super().__init__()
-        self.linear = o3.Linear(irreps, irreps)
+        self.linear = Linear(irreps, irreps)
         self.norm = o3.Norm(irreps, squared=True)
         self.mlp = e3nn_nn.FullyConnectedNet(
             [irreps.num_irreps, hidden, 1], torch.nn.functional.silu

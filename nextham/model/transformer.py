@@ -27,6 +27,7 @@ from nextham.model.layers import (
     masked_softmax,
     scalar_slice,
 )
+from nextham.model.linear import Linear
 
 
 def uvu_instructions(
@@ -78,7 +79,7 @@ class TransformerBlock(torch.nn.Module):
             raise ValueError(f"node irreps {irreps_node} need 0e channels for attention")
         self.num_heads, self.head_dim = num_heads, head_dim
         self.register_buffer("heads", head_index(irreps_node, num_heads), persistent=False)
-        self.pre = o3.Linear(irreps_node + irreps_edge, irreps_node)
+        self.pre = Linear(irreps_node + irreps_edge, irreps_node)
         mid, instructions = uvu_instructions(irreps_node, irreps_sh, irreps_node)
         self.tp = o3.TensorProduct(
             irreps_node, irreps_sh, mid, instructions, shared_weights=False, internal_weights=False
@@ -87,7 +88,7 @@ class TransformerBlock(torch.nn.Module):
         self.tp_weights = e3nn_nn.FullyConnectedNet(
             [num_radial, radial_hidden, self.tp.weight_numel], silu
         )
-        self.value = o3.Linear(mid, irreps_node)
+        self.value = Linear(mid, irreps_node)
         self.query = torch.nn.Linear(n_scalar, num_heads * head_dim)
         self.key = e3nn_nn.FullyConnectedNet(
             [n_scalar + num_radial, radial_hidden, num_heads * head_dim], silu
