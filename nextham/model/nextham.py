@@ -171,6 +171,30 @@ class NextHAM(torch.nn.Module):
         """Network irreps (sorted order) → padded ΔH blocks (eV), before symmetrisation."""
         return self.coupling.decode(y[:, self.unperm] * self.config.delta_scale)
 
+    def _network(self, batch, length, self_pair, sh, radial, weight) -> tuple:
+        """(y (E, dim) irreps, z (E,) or None, v) of the network(s) over the pairs within
+        ``max_pair_length`` (y = z = 0 for the others)."""
+        near = None
+        if self.config.max_pair_length is not None:
+            mask = length <= self.config.max_pair_length
+            near = None if bool(mask.all()) else mask.nonzero().squeeze(1)
+
+        def take(t: torch.Tensor) -> torch.Tensor:
+            return t if near is None else t[near]
+
+        y0 = map_rows(self._encode, self.config.edge_chunk, take(batch.h0))
+        edge_index, pairs = take(batch.edge_index), (take(self_pair), take(sh), take(radial))
+        outs = [net(y0, batch.species, edge_index, *pairs, take(weight)) for net in self.nets]
+        y, z, v = outs[0]
+        if len(outs) > 1:
+            masks = distance_masks(take(length), self.config.ensemble_bounds)
+            y = sum(m[:, None] * yk for m, (yk, _, _) in zip(masks, outs))
+            z = None if z is None else sum(m * zk for m, (_, zk, _) in zip(masks, outs))
+        if near is not None:
+            y = y.new_zeros(len(length), y.shape[1]).index_copy(0, near, y)
+            z = None if z is None else z.new_zeros(len(length)).index_copy(0, near, z)
+        return y, z, v
+
     def forward(self, batch: GraphBatch) -> dict[str, torch.Tensor]:
         """Predict ΔH for every pair of the batch.
 
@@ -190,17 +214,7 @@ class NextHAM(torch.nn.Module):
         i, j = batch.edge_index[:, 0], batch.edge_index[:, 1]
         self_pair = (i == j) & (batch.cell_shift == 0).all(dim=-1)
         weight = envelope * (~self_pair).to(envelope.dtype)
-        chunk = self.config.edge_chunk
-        y0 = map_rows(self._encode, chunk, batch.h0)
-        outs = [
-            net(y0, batch.species, batch.edge_index, self_pair, sh, radial, weight)
-            for net in self.nets
-        ]
-        y, z, v = outs[0]
-        if len(outs) > 1:
-            masks = distance_masks(length, self.config.ensemble_bounds)
-            y = sum(m[:, None] * yk for m, (yk, _, _) in zip(masks, outs))
-            z = None if z is None else sum(m * zk for m, (_, zk, _) in zip(masks, outs))
+        y, z, v = self._network(batch, length, self_pair, sh, radial, weight)
         tr = self._time_reversal_edges(batch)
         if tr is not None:
             keep = self.coupling.time_reversal_mask(y.dtype)[self.perm]
@@ -208,7 +222,7 @@ class NextHAM(torch.nn.Module):
         if self.config.pair_scales:
             kind = self.scale_table[batch.species[i], batch.species[j], self_pair.long()]
             y = y * kind[:, None].to(y.dtype)
-        blocks = map_rows(self._decode, chunk, y)
+        blocks = map_rows(self._decode, self.config.edge_chunk, y)
         if v is not None:
             self._overlap_shift(v, batch, blocks)
         spinor = self.config.spinor
