@@ -171,9 +171,18 @@ class NextHAM(torch.nn.Module):
         """Network irreps (sorted order) → padded ΔH blocks (eV), before symmetrisation."""
         return self.coupling.decode(y[:, self.unperm] * self.config.delta_scale)
 
-    def _network(self, batch, length, self_pair, sh, radial, weight) -> tuple:
-        """(y (E, dim) irreps, z (E,) or None, v) of the network(s) over the pairs within
-        ``max_pair_length`` (y = z = 0 for the others)."""
+    def _network(
+        self,
+        batch: GraphBatch,
+        length: torch.Tensor,
+        self_pair: torch.Tensor,
+        sh: torch.Tensor,
+        radial: torch.Tensor,
+        weight: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(y (E, dim) irreps, z (E,) or None, v (N, shells) or None) of the network(s) over
+        the pairs within ``max_pair_length`` (y = z = 0 for the others); the other arguments
+        are per pair (E, …) as in :meth:`forward`."""
         near = None
         if self.config.max_pair_length is not None:
             mask = length <= self.config.max_pair_length

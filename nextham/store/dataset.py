@@ -124,7 +124,7 @@ class Dataset:
         if (root / MANIFEST).exists():
             ds = cls(root)
             ds._check_compatible(settings, names)
-            if ds.manifest["names"] != names:
+            if set(ds.manifest["names"]) != set(names):
                 ds._grow(structures)
             return ds
         _write_structures(root / STRUCTURES, structures)
