@@ -18,13 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
-from nextham.dft.settings import MOLOPT_ELEMENTS, EngineSettings
+from nextham.dft.settings import MOLOPT_ELEMENTS, EngineSettings, default_overlap_threshold
 from nextham.generate.cost import calibrated_projection, structure_seconds
 from nextham.structures.groups import SHARD_NAMES
 from nextham.structures.universal import UniversalSpec, universal_structures
 
-SETTINGS = EngineSettings(basis="szv-molopt-sr", kspacing=1.2, overlap_threshold=1e-6)
-"""The campaign's engine settings (benchmarks/universal_dataset.sh)."""
+BASIS = "szv-molopt-sr"
+SETTINGS = EngineSettings(
+    basis=BASIS, kspacing=1.2, overlap_threshold=default_overlap_threshold(BASIS)
+)
+"""The campaign's engine settings (benchmarks/universal_dataset.sh, as `generate` builds them)."""
 
 
 def shard_costs(data: Path, n: int, fraction: float) -> dict[str, tuple]:
@@ -42,7 +45,8 @@ def shard_costs(data: Path, n: int, fraction: float) -> dict[str, tuple]:
         entries = json.loads(manifest.read_text())["entries"] if manifest.exists() else {}
         done = [(k, a) for k, a in structures if k in entries]
         todo = [(k, a) for k, a in structures if k not in entries]
-        projection = calibrated_projection(todo, done, entries, SETTINGS)
+        # the ratio only: the unlabelled ones are projected one by one below
+        projection = calibrated_projection([], done, entries, SETTINGS)
         ratio = projection.ratio if projection.n_calibration else None
         seconds = [structure_seconds(a, SETTINGS) or 0.0 for _, a in todo]
         out[shard] = (len(done), len(structures), np.asarray(seconds), ratio)
