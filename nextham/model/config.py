@@ -114,6 +114,12 @@ class ModelConfig:
         pairs' predictions are the same as without it. In the universal dataset pairs beyond
         8 Å are 35 % of the pairs and hold 0.5 % of Σ|ΔH| (mean |ΔH| 0.02 meV). None: every
         pair of the record is predicted.
+    h0_envelope : float or None
+        Scale every pair block's output (not the on-site blocks') by ‖H0_e‖ / (‖H0_e‖ + h),
+        h this value in eV and ‖·‖ the block's Frobenius norm: a pair's correction is then
+        as small as its H0 is, so the many long pairs (‖H0_e‖ ≪ h) get no correction that
+        the network did not make on purpose, and the loss's gradient goes to the short ones
+        that carry ΔH (docs/training.md). None: off (model files written before the option).
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     edge_chunk : int
@@ -150,6 +156,7 @@ class ModelConfig:
     max_pair_length: float | None = None
     dtype: str = "float32"
     edge_chunk: int = 1024
+    h0_envelope: float | None = None
 
     def __post_init__(self) -> None:
         self.basis_ls = {int(z): tuple(int(l) for l in ls) for z, ls in self.basis_ls.items()}
@@ -170,6 +177,8 @@ class ModelConfig:
         check_pair_scales(self.pair_scales)
         if not self.cutoff > 0:
             raise ValueError(f"cutoff must be > 0 Å, got {self.cutoff}")
+        if self.h0_envelope is not None and not self.h0_envelope > 0:
+            raise ValueError(f"h0_envelope must be > 0 eV or null, got {self.h0_envelope}")
         if self.max_pair_length is not None and not self.max_pair_length >= self.cutoff:
             raise ValueError(
                 f"max_pair_length ({self.max_pair_length} Å) must be at least the message "

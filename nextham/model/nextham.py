@@ -163,6 +163,13 @@ class NextHAM(torch.nn.Module):
         on = ~batch.magnetic if mode == "auto" else torch.ones_like(batch.magnetic)
         return on[batch.edge_graph]
 
+    def _h0_envelope(self, h0: torch.Tensor, self_pair: torch.Tensor) -> torch.Tensor:
+        """(E,) output factor ‖H0_e‖ / (‖H0_e‖ + h) of each pair block (Frobenius norm, eV;
+        h = ``h0_envelope``), 1 for on-site blocks: a pair's correction scales with its H0."""
+        norm = h0.abs().square().flatten(1).sum(1).sqrt()
+        factor = norm / (norm + self.config.h0_envelope)
+        return torch.where(self_pair, torch.ones_like(factor), factor)
+
     def _encode(self, h0: torch.Tensor) -> torch.Tensor:
         """Padded H0 blocks → scaled irreps in the network's (sorted) order."""
         return self.coupling.encode(h0)[:, self.perm] / self.config.h0_scale
@@ -231,6 +238,8 @@ class NextHAM(torch.nn.Module):
         if self.config.pair_scales:
             kind = self.scale_table[batch.species[i], batch.species[j], self_pair.long()]
             y = y * kind[:, None].to(y.dtype)
+        if self.config.h0_envelope is not None:
+            y = y * self._h0_envelope(batch.h0, self_pair)[:, None].to(y.dtype)
         blocks = map_rows(self._decode, self.config.edge_chunk, y)
         if v is not None:
             self._overlap_shift(v, batch, blocks)
