@@ -34,11 +34,11 @@ nextham generate "$DATA/cells" "$DATA"/structures/*.extxyz --basis szv-molopt-sr
 
 # variant name → changes to the universal config (Python statements on `cfg`)
 declare -A VARIANTS=(
-    [l1]=''
-    [l1-l2]='cfg["loss"]["l2"] = 30.0'
-    [l1-l2-envelope]='cfg["loss"]["l2"] = 30.0; cfg["model"]["h0_envelope"] = 0.1'
+    [universal]=''
+    [no-envelope]='cfg["model"]["h0_envelope"] = None'
+    [l2]='cfg["loss"]["l2"] = 30.0'
 )
-for name in l1 l1-l2 l1-l2-envelope; do
+for name in universal no-envelope l2; do
     run="$DATA/runs/$name"
     mkdir -p "$run"
     python - "$here/configs/universal.yaml" "$run" "$DATA/cells" "$EPOCHS" "${VARIANTS[$name]}" <<'PY'

@@ -61,6 +61,11 @@ class ModelConfig:
     species_embedding : bool
         Add a learned embedding of the element (node) and element pair (edge); element
         identity always enters through H0 as well.
+    species_descriptors : bool
+        Append physical descriptors of each element (period, group, electronegativity,
+        covalent radius; :mod:`nextham.model.species`) to the element code of nodes and edges,
+        so that an element seen in few structures shares what was learnt on its neighbours in
+        the periodic table. Off in model files written before the option.
     tracegrad : bool
         Enable the TraceGrad invariant z and its gradient update (off for ablation).
     tracegrad_scale : float
@@ -157,6 +162,7 @@ class ModelConfig:
     dtype: str = "float32"
     edge_chunk: int = 1024
     h0_envelope: float | None = None
+    species_descriptors: bool = False
 
     def __post_init__(self) -> None:
         self.basis_ls = {int(z): tuple(int(l) for l in ls) for z, ls in self.basis_ls.items()}

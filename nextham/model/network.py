@@ -56,12 +56,17 @@ class HamiltonianNet(torch.nn.Module):
         irreps_sh: o3.Irreps,
         num_species: int,
         num_shells: int = 0,
+        descriptors: torch.Tensor | None = None,
     ):
         super().__init__()
         self.config = config
         self.num_species = num_species if config.species_embedding else 0
-        extra_node = o3.Irreps(f"{self.num_species}x0e") if self.num_species else o3.Irreps("")
-        extra_edge = o3.Irreps(f"{config.num_radial + 2 * self.num_species}x0e")
+        # per-species physical descriptors (species_descriptors), appended to the one-hot code
+        self.register_buffer("descriptors", descriptors, persistent=False)
+        n_code = self.num_species + (descriptors.shape[1] if descriptors is not None else 0)
+        self.num_code = n_code
+        extra_node = o3.Irreps(f"{n_code}x0e") if n_code else o3.Irreps("")
+        extra_edge = o3.Irreps(f"{config.num_radial + 2 * n_code}x0e")
         irreps_in = irreps_h0 if config.h0_input else o3.Irreps("")
         self.node_embed = Linear(irreps_in + extra_node, irreps_node)
         self.edge_embed = Linear(irreps_in + extra_edge, irreps_edge)
@@ -126,10 +131,10 @@ class HamiltonianNet(torch.nn.Module):
                 0, i[self_pair], self._h0_features(y0[self_pair])
             )
             node_in, edge_in = [onsite], [y0, radial]
-        if self.num_species:
-            onehot = torch.nn.functional.one_hot(species, self.num_species).to(y0.dtype)
-            node_in.append(onehot)
-            edge_in += [onehot[i], onehot[j]]
+        if self.num_code:
+            code = self._species_code(species, y0.dtype)
+            node_in.append(code)
+            edge_in += [code[i], code[j]]
         x = self.node_embed(torch.cat(node_in, dim=-1))
         h = map_rows(self._embed_edges, chunk, *edge_in)
         for block in self.blocks:
@@ -137,6 +142,15 @@ class HamiltonianNet(torch.nn.Module):
         y, z = map_rows(self._read_out, chunk, h, y0)
         v = self.shift(x) if self.shift is not None else None
         return y, (z if self.tracegrad is not None else None), v
+
+    def _species_code(self, species: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """(N, num_code) element code of each atom: one-hot, then the descriptors."""
+        parts = []
+        if self.num_species:
+            parts.append(torch.nn.functional.one_hot(species, self.num_species).to(dtype))
+        if self.descriptors is not None:
+            parts.append(self.descriptors[species].to(dtype))
+        return torch.cat(parts, dim=-1)
 
     def _h0_features(self, y0: torch.Tensor) -> torch.Tensor:
         """H0 irreps as the network sees them (squashed with ``h0_squash``); row-wise."""

@@ -28,6 +28,7 @@ from nextham.model.ensemble import distance_masks
 from nextham.model.graph import GraphBatch, build_batch
 from nextham.model.layers import RadialBasis, map_rows, sorted_irreps
 from nextham.model.network import HamiltonianNet
+from nextham.model.species import species_descriptors
 
 
 @contextlib.contextmanager
@@ -107,9 +108,21 @@ class NextHAM(torch.nn.Module):
         self.radial = RadialBasis(config.cutoff, config.num_radial)
         n_sub = len(config.ensemble_bounds) if config.ensemble_bounds else 1
         species = len(self.layout.species)
+        descriptors = (
+            torch.as_tensor(species_descriptors(self.layout.species))
+            if config.species_descriptors
+            else None
+        )
         self.nets = torch.nn.ModuleList(
             HamiltonianNet(
-                config, irreps_h0, node, edge, self.irreps_sh, species, sum(self.layout.slots)
+                config,
+                irreps_h0,
+                node,
+                edge,
+                self.irreps_sh,
+                species,
+                sum(self.layout.slots),
+                descriptors,
             )
             for _ in range(n_sub)
         )
