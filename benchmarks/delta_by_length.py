@@ -14,17 +14,15 @@ import argparse
 import numpy as np
 
 from nextham.record import keys as K
+from nextham.record.geometry import edge_distances
 from nextham.store.dataset import Dataset
 
 
 def pair_rows(record: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(length Å, Σ|ΔH| eV, entries) per pair of one record."""
-    ei, shift = np.asarray(record[K.EDGE_INDEX]), np.asarray(record[K.CELL_SHIFT])
-    pos, cell = np.asarray(record[K.POSITIONS]), np.asarray(record[K.CELL])
-    length = np.linalg.norm(pos[ei[:, 1]] + shift @ cell - pos[ei[:, 0]], axis=1)
     ptr = np.asarray(record[K.BLOCK_PTR])
     delta = np.abs(np.asarray(record[K.HT]) - np.asarray(record[K.H0]))
-    return length, np.add.reduceat(delta, ptr[:-1]), np.diff(ptr)
+    return edge_distances(record), np.add.reduceat(delta, ptr[:-1]), np.diff(ptr)
 
 
 def main() -> None:

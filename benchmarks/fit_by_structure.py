@@ -23,6 +23,9 @@ from nextham.loss.metrics import gauge_difference
 from nextham.model.files import load_model
 from nextham.predict.core import predict_hamiltonians
 from nextham.record import keys as K
+from nextham.record.flat import flat_index
+from nextham.record.geometry import edge_distances
+from nextham.record.layout import BlockLayout
 from nextham.store.dataset import Dataset
 
 SHELLS = ((0.01, 2.5), (2.5, 3.2), (3.2, 4.0), (4.0, 5.0), (5.0, 6.0), (6.0, 8.0), (8.0, 99.0))
@@ -45,10 +48,7 @@ def load_run(run: Path, weights: str):
 
 def entry_lengths(record: dict) -> np.ndarray:
     """(n_entries,) length (Å) of the pair each flat entry belongs to (0 on site)."""
-    ei, shift = np.asarray(record[K.EDGE_INDEX]), np.asarray(record[K.CELL_SHIFT])
-    pos, cell = np.asarray(record[K.POSITIONS]), np.asarray(record[K.CELL])
-    length = np.linalg.norm(pos[ei[:, 1]] + shift @ cell - pos[ei[:, 0]], axis=1)
-    return np.repeat(length, np.diff(np.asarray(record[K.BLOCK_PTR])))
+    return edge_distances(record)[flat_index(BlockLayout.of(record)).edge]
 
 
 def row(name: str, record: dict, h_pred: np.ndarray, shells: bool) -> tuple[float, float, str]:

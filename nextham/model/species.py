@@ -18,8 +18,6 @@ from nextham.structures.chemistry import electronegativity
 NOBLE = (2, 10, 18, 36, 54, 86, 118)
 """Atomic numbers closing each period."""
 
-NUM_DESCRIPTORS = 4
-
 
 def period_group(z: int) -> tuple[int, int]:
     """(period, group 1–18) of atomic number ``z``; lanthanides and actinides count as group 3."""
@@ -40,7 +38,7 @@ def period_group(z: int) -> tuple[int, int]:
 
 
 def species_descriptors(species: tuple[int, ...]) -> np.ndarray:
-    """(len(species), NUM_DESCRIPTORS) float64: period / 7, group / 18, electronegativity / 4,
+    """(len(species), 4) float64: period / 7, group / 18, electronegativity / 4,
     covalent radius / 2.5 Å of each atomic number."""
     rows = []
     for z in species:
