@@ -26,8 +26,11 @@ same levels of the dense generalized eigensolver, the band edges by inertia slic
 KPM DOS's integral (all states, and states below mid-gap against the electron count).
 
 Each row gives the seconds per stage and the process's peak RSS (GB) after each stage
-(``ru_maxrss`` only grows, so a column is the largest so far); then log-log slopes of time and
-peak memory between consecutive sizes.
+(``ru_maxrss`` only grows, so a column is the largest so far), and the largest peak RSS of one
+H0 worker process (``--workers``, default at most ``$OMP_NUM_THREADS``: run with
+``OMP_NUM_THREADS=2`` to use both cores; the workers share the parent's pages until they
+write, so parent + workers over-counts); then log-log slopes of time and peak memory between
+consecutive sizes.
 """
 
 from __future__ import annotations
@@ -66,7 +69,12 @@ def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
 
 
-def one(formula: str, n_atoms: int, model: str | None, spectra: bool) -> dict:
+def _worker_peak_gb() -> float:
+    """Largest peak RSS of a finished child process (the H0 build's workers), GB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6
+
+
+def one(formula: str, n_atoms: int, model: str | None, spectra: bool, workers: int | None) -> dict:
     """Run the stages for one cell in this process; {stage: (seconds, peak GB)} and counts."""
     from nextham.dft.engine import zeroth_step
     from nextham.predict.predictor import Predictor
@@ -84,8 +92,11 @@ def one(formula: str, n_atoms: int, model: str | None, spectra: bool) -> dict:
         print(f"  {n_atoms} atoms: {stage} {out[stage][0]:.1f} s", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
 
-    record, _ = zeroth_step(atoms, predictor.settings, h0_method=predictor.h0_method)
+    record, _ = zeroth_step(
+        atoms, predictor.settings, h0_method=predictor.h0_method, workers=workers
+    )
     done("S+H0")
+    out["worker_peak_gb"] = _worker_peak_gb()
     h = predictor._apply(record)[0]
     done("model")
     with tempfile.TemporaryDirectory() as tmp:
@@ -163,11 +174,16 @@ def _slope(x0, x1, y0, y1) -> str:
 
 
 def main() -> None:
+    from nextham.dft.parallel import default_workers
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="64,216,512")
     p.add_argument("--formula", default="Si", choices=sorted(CUBES))
     p.add_argument("--model", default=None, help="model file (default: the shipped model)")
     p.add_argument("--no-spectra", action="store_true")
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes of the pair-block H0 (default: nextham.dft.parallel."
+                        "default_workers, i.e. at most $OMP_NUM_THREADS)")  # fmt: skip
     p.add_argument("--compare", type=int, default=None, help="check one size both ways")
     p.add_argument("--check-spectra", type=int, default=None, help="sparse vs dense, one size")
     p.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
@@ -179,7 +195,8 @@ def main() -> None:
         compare(args.formula, args.compare)
         return
     if args.one is not None:
-        print(json.dumps(one(args.formula, args.one, args.model, not args.no_spectra)))
+        spectra = not args.no_spectra
+        print(json.dumps(one(args.formula, args.one, args.model, spectra, args.workers)))
         return
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
@@ -187,20 +204,25 @@ def main() -> None:
         cmd += (["--model", args.model] if args.model else []) + (
             ["--no-spectra"] * args.no_spectra
         )
+        cmd += ["--workers", str(args.workers)] if args.workers else []
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             print(f"{n} atoms failed:\n{run.stderr[-2000:]}")
             break
         rows.append(json.loads(run.stdout.strip().splitlines()[-1]))
     stages = [s for s in STAGES if rows and s in rows[0]]
-    print(f"{date.today()}, {platform.machine()}, {args.formula}; seconds (peak GB so far)")
-    print("| atoms | pairs | H0 build | " + " | ".join(stages) + " | total s | gap eV |")
-    print("|---" * (len(stages) + 5) + "|")
+    print(f"{date.today()}, {platform.machine()}, {args.formula}, H0 workers "
+          f"{args.workers or default_workers()}; seconds (peak GB so far)")  # fmt: skip
+    print("| atoms | pairs | H0 build | " + " | ".join(stages) + " | total s | gap eV | "
+          "worker peak GB |")  # fmt: skip
+    print("|---" * (len(stages) + 6) + "|")
     for r in rows:
         cells = " | ".join(f"{r[s][0]:.1f} ({r[s][1]:.2f})" for s in stages)
         total = sum(r[s][0] for s in stages)
         gap = f"{r['gap_ev']:.3f}" if "gap_ev" in r else "–"
-        print(f"| {r['atoms']} | {r['pairs']} | {r['h0_build']} | {cells} | {total:.1f} | {gap} |")
+        peak = f"{r['worker_peak_gb']:.2f}" if r.get("worker_peak_gb") else "–"
+        print(f"| {r['atoms']} | {r['pairs']} | {r['h0_build']} | {cells} | {total:.1f} | {gap} "
+              f"| {peak} |")  # fmt: skip
     for a, b in itertools.pairwise(rows):
         t = {s: _slope(a["atoms"], b["atoms"], a[s][0], b[s][0]) for s in stages}
         mem = _slope(a["atoms"], b["atoms"], a[stages[-1]][1], b[stages[-1]][1])

@@ -140,7 +140,7 @@ def test_zeroth_step_builds_large_cells_from_pairs(monkeypatch):
     kspace_rec, _ = engine.zeroth_step(atoms, settings, h0_method="multigrid")
     monkeypatch.setattr(engine, "SPARSE_H0_MIN_ATOMS", 8)
     monkeypatch.setattr(sparse_local, "CHUNK", 3)  # several home atoms in one box
-    pairs_rec, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid")
+    pairs_rec, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid", workers=1)
     assert (kspace_rec[K.META]["h0_build"], pairs_rec[K.META]["h0_build"]) == ("k-space", "pairs")
     assert mf.nextham_dm0 is None  # no whole-cell density matrix
     np.testing.assert_array_equal(pairs_rec[K.EDGE_INDEX], kspace_rec[K.EDGE_INDEX])

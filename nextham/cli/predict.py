@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spectra", default="auto", choices=("auto", "dense", "sparse"),
                    help="Fermi level by dense diagonalization or by sparse inertia slicing "
                         "(auto: sparse above 2000 orbitals, spin included)")  # fmt: skip
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes building a large cell's H0 (default: the usable cores, "
+                        "at most $OMP_NUM_THREADS, or $NEXTHAM_WORKERS)")  # fmt: skip
 
 
 def _export(ds, name: str, record: dict, formats: list[str]) -> None:
@@ -68,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     predictor = Predictor.from_file(args.model)
     predictor.h0_method = args.h0
     predictor.spectral_method = args.spectra
+    predictor.workers = args.workers
     predictor.gate = not args.no_gate
     print(gate_line(predictor))
     structures = read_structures(args.structures)

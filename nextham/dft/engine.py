@@ -39,6 +39,7 @@ from nextham.dft.core_pp import use_analytic_nonlocal
 from nextham.dft.kspace_fock import can_fold, flat_blocks, mesh_blocks, transform_blocks
 from nextham.dft.nonmagnetic import make_nonmagnetic
 from nextham.dft.pairs import select_pairs
+from nextham.dft.parallel import default_workers
 from nextham.dft.position import flat_position, position_blocks
 from nextham.dft.projectors import add_gth_spin_orbit
 from nextham.dft.sad import sad_density
@@ -149,6 +150,7 @@ def zeroth_step(
     h0_method: str = "reference",
     defer_h0: bool = False,
     report: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> tuple[dict, object]:
     """S and H0 of one structure, no SCF: returns (record without ``HT``, SCF object).
 
@@ -159,23 +161,26 @@ def zeroth_step(
     ``defer_h0``: where the folded mesh build applies (:func:`mesh_blocks`), leave ``H0`` out
     of the record (``mf.nextham_h0_deferred``) so that the caller builds it together with HT.
     ``report``: called with one line after each stage (pairs and S, H0), for long runs.
+    ``workers``: processes of a pair-block H0 build (None: :func:`nextham.dft.parallel.
+    default_workers`).
     """
     spinor = settings.spinor
     t0 = time.perf_counter()
     cell = build_cell(atoms, settings, verbose=verbose)
     method = resolve_h0_method(cell, settings, h0_method)
+    pairs_only = h0_from_pairs(cell, settings, method)
+    workers = (default_workers() if workers is None else workers) if pairs_only else 1
     edge_index, cell_shift, s_blocks = select_pairs(
-        cell, settings.overlap_threshold, settings.cutoff
+        cell, settings.overlap_threshold, settings.cutoff, workers
     )
     if report:
         report(f"{len(edge_index)} pairs, S built ({time.perf_counter() - t0:.1f} s)")
     tmesh = kspace.covering_mesh(cell_shift)
     mf = make_mf(cell, settings)
-    pairs_only = h0_from_pairs(cell, settings, method)
     dm0 = None if pairs_only else sad_density(mf)
     mf.nextham_h0_deferred = defer_h0 and method == "reference" and can_fold(mf, tmesh)
     if pairs_only:
-        h0 = sparse_h0(cell, mf.xc, mf.kpts, edge_index, cell_shift) * HARTREE_EV
+        h0 = sparse_h0(cell, mf.xc, mf.kpts, edge_index, cell_shift, workers) * HARTREE_EV
     elif not mf.nextham_h0_deferred:
         if method == "reference" and can_fold(mf, tmesh):  # one folded sweep (spinor too)
             spin_orbit = (settings.h0_spin_orbit,)

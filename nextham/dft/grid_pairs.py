@@ -22,6 +22,7 @@ multigrid's plain-FFT task.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from pyscf.gto.eval_gto import eval_gto
 
 from nextham.dft.cell import atom_ao_slices
 from nextham.dft.pairs import ImageTree, shell_rows
+from nextham.dft.parallel import ALL, Share
 
 GRID_CUTOFF = 1e-11
 """Orbital value below which an atom image is left out of a box (sets each atom's reach)."""
@@ -96,16 +98,21 @@ class GridBoxes:
         return int(np.prod([len(e) - 1 for e in self.edges]))
 
     def __iter__(self) -> Iterator[Box]:
+        return self.iterate(ALL)
+
+    def iterate(self, share: Share) -> Iterator[Box]:
+        """The boxes of ``share`` (:mod:`nextham.dft.parallel`), in the order of iteration."""
         n1, n2 = self.mesh[1], self.mesh[2]
-        for a0, a1 in zip(self.edges[0][:-1], self.edges[0][1:]):
-            for b0, b1 in zip(self.edges[1][:-1], self.edges[1][1:]):
-                for c0, c1 in zip(self.edges[2][:-1], self.edges[2][1:]):
-                    idx = np.stack(
-                        np.meshgrid(np.arange(a0, a1), np.arange(b0, b1), np.arange(c0, c1),
-                                    indexing="ij"), axis=-1
-                    ).reshape(-1, 3)  # fmt: skip
-                    coords = (idx / self.mesh) @ self.lattice
-                    yield self._box((idx[:, 0] * n1 + idx[:, 1]) * n2 + idx[:, 2], coords)
+        spans = [list(itertools.pairwise(e)) for e in self.edges]
+        for k, ((a0, a1), (b0, b1), (c0, c1)) in enumerate(itertools.product(*spans)):
+            if not share.owns(k):
+                continue
+            idx = np.stack(
+                np.meshgrid(np.arange(a0, a1), np.arange(b0, b1), np.arange(c0, c1),
+                            indexing="ij"), axis=-1
+            ).reshape(-1, 3)  # fmt: skip
+            coords = (idx / self.mesh) @ self.lattice
+            yield self._box((idx[:, 0] * n1 + idx[:, 1]) * n2 + idx[:, 2], coords)
 
     def _box(self, points: np.ndarray, coords: np.ndarray) -> Box:
         centre = coords.mean(axis=0)
@@ -179,18 +186,40 @@ class PairTable:
 
     def add(self, out, rows, row_shift, cols, col_shift, mat) -> None:
         """``out[...] += mat[p, q]`` for element (orbital ``rows[p]`` in cell ``row_shift[p]``,
-        orbital ``cols[q]`` in cell ``col_shift[q]``) of the listed pairs; others are dropped."""
-        ai, aj = self.atom_of_ao[rows], self.atom_of_ao[cols]
-        hit, e = self.find(ai[:, None], aj[None, :], col_shift[None] - row_shift[:, None])
+        orbital ``cols[q]`` in cell ``col_shift[q]``) of the listed pairs; others are dropped.
+        Pairs are looked up once per run of orbitals of one atom image, not per element."""
+        rs, rl = self._runs(rows, row_shift)
+        cs, cl = self._runs(cols, col_shift)
+        aj = self.atom_of_ao[cols[cs]]
+        shift = col_shift[cs][None] - row_shift[rs][:, None]
+        hit, e = self.find(self.atom_of_ao[rows[rs]][:, None], aj[None, :], shift)
         if not len(e):
             return
-        p, q = np.nonzero(hit)
-        at = self.ptr[e] + self.local_of_ao[rows[p]] * self.width[aj[q]] + self.local_of_ao[cols[q]]
-        np.add.at(out, at, mat[p, q])
+        p, q = np.nonzero(hit)  # runs of the hits, in the order of e
+        size = rl[p] * cl[q]
+        offset = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+        ncol = np.repeat(cl[q], size)
+        r = np.repeat(rs[p], size) + offset // ncol
+        c = np.repeat(cs[q], size) + offset % ncol
+        at = np.repeat(self.ptr[e], size) + self.local_of_ao[cols[c]]
+        at += self.local_of_ao[rows[r]] * np.repeat(self.width[aj[q]], size)
+        np.add.at(out, at, mat[r, c])
+
+    def _runs(self, orbitals: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(first position, length) of each run of consecutive orbitals of one atom image."""
+        atom = self.atom_of_ao[orbitals]
+        change = np.ones(len(orbitals), dtype=bool)
+        change[1:] = (atom[1:] != atom[:-1]) | (shift[1:] != shift[:-1]).any(axis=1)
+        start = np.flatnonzero(change)
+        return start, np.diff(np.append(start, len(orbitals)))
 
 
 def potential_blocks(
-    boxes: GridBoxes, wv: np.ndarray, table: PairTable, ao_map: np.ndarray | None = None
+    boxes: GridBoxes,
+    wv: np.ndarray,
+    table: PairTable,
+    ao_map: np.ndarray | None = None,
+    share: Share = ALL,
 ) -> np.ndarray:
     """The blocks V_ij(R) of the weighted potential ``wv`` on the boxes' grid for the pairs of
     ``table``, concatenated as a record stores them, Hartree.
@@ -199,10 +228,11 @@ def potential_blocks(
     the potential times the grid weight; rows 1–3 the GGA weights of the orbital gradients):
     V = Σ_r [φ_i w₀ φ_j + Σ_x w_x (φ_i ∂_x φ_j + ∂_x φ_i φ_j)]. ``ao_map``: the table's
     orbital index of each orbital of the boxes' cell (a cell with part of the basis); pairs
-    not listed are left out."""
+    not listed are left out. ``share``: only that share of the boxes
+    (:mod:`nextham.dft.parallel`)."""
     out = np.zeros(int(table.ptr[-1]))
     gga = wv.shape[0] == 4
-    for box in boxes:
+    for box in boxes.iterate(share):
         if not len(box.ids):
             continue
         ao = boxes.values(box, deriv=int(gga))

@@ -26,6 +26,7 @@ from scipy.spatial import cKDTree
 
 from nextham.conventions import BOHR_ANGSTROM
 from nextham.dft.cell import atom_ao_slices
+from nextham.dft.parallel import ALL, Share, summed
 
 
 def overlap_reach_bohr(cell: pbcgto.Cell, threshold: float) -> float:
@@ -142,11 +143,13 @@ def chunked_blocks(
     cell_shift: np.ndarray,
     intor: str = "int1e_ovlp",
     chunk: int = CHUNK,
+    share: Share = ALL,
 ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
     """Yield (pair indices, their blocks ⟨φ_i0| op |φ_jR⟩) for ``chunk`` home atoms at a time;
     pairs must be sorted by i (as :func:`neighbour_pairs` gives them). Blocks are (n_i, n_j),
     or (comp, n_i, n_j) for operators with components (``int1e_r``), in atomic units, r from
-    the origin of the cell's frame."""
+    the origin of the cell's frame. ``share``: only that share of the chunks
+    (:mod:`nextham.dft.parallel`)."""
     edge_index = np.asarray(edge_index, dtype=np.int64).reshape(-1, 2)
     cell_shift = np.asarray(cell_shift, dtype=np.int64).reshape(-1, 3)
     if np.any(np.diff(edge_index[:, 0]) < 0):
@@ -155,7 +158,7 @@ def chunked_blocks(
     width = sl[:, 1] - sl[:, 0]
     lattice = cell.lattice_vectors()
     homes = np.unique(edge_index[:, 0])
-    for start in range(0, len(homes), chunk):
+    for start in share.of(range(0, len(homes), chunk)):
         mine = homes[start : start + chunk]
         lo, hi = np.searchsorted(edge_index[:, 0], [mine[0], mine[-1] + 1])
         rows = np.arange(lo, hi)
@@ -189,14 +192,18 @@ def pair_blocks(
 
 
 def select_pairs(
-    cell: pbcgto.Cell, overlap_threshold: float = 1e-5, cutoff: float | None = None
+    cell: pbcgto.Cell,
+    overlap_threshold: float = 1e-5,
+    cutoff: float | None = None,
+    workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Choose stored pairs and return them with their overlap blocks.
 
     Candidates are the pairs within reach (the cutoff, or the distance beyond which no two
     basis functions overlap by the threshold) from a neighbour list; their overlaps are
     integrated a chunk of home atoms at a time (:func:`pair_blocks`), so time and memory grow
-    with the number of pairs, not with the square of the cell.
+    with the number of pairs, not with the square of the cell. ``workers`` > 1: the chunks
+    are shared among forked processes (:func:`nextham.dft.parallel.summed`).
 
     Returns
     -------
@@ -210,6 +217,8 @@ def select_pairs(
         else overlap_reach_bohr(cell, overlap_threshold)
     )
     edge_index, cell_shift = neighbour_pairs(cell, reach)
+    if workers > 1:
+        return _select_shared(cell, edge_index, cell_shift, overlap_threshold, cutoff, workers)
     if cutoff is not None:
         return edge_index, cell_shift, pair_blocks(cell, edge_index, cell_shift)
     self_pair = (edge_index[:, 0] == edge_index[:, 1]) & ~cell_shift.any(axis=1)
@@ -221,3 +230,28 @@ def select_pairs(
                 blocks.append(b)
     edge_index, cell_shift = edge_index[keep], cell_shift[keep]
     return edge_index, cell_shift, blocks
+
+
+def _select_shared(cell, edge_index, cell_shift, threshold: float, cutoff, workers: int):
+    """:func:`select_pairs` with the candidates' overlaps integrated by ``workers``
+    processes into one flat array, then thresholded (same pairs, same blocks)."""
+    width = np.diff(atom_ao_slices(cell), axis=1).ravel()
+    size = width[edge_index[:, 0]] * width[edge_index[:, 1]]
+    ptr = np.concatenate([[0], np.cumsum(size)])
+
+    def job(share: Share, out: np.ndarray) -> None:
+        for rows, part in chunked_blocks(cell, edge_index, cell_shift, share=share):
+            for e, b in zip(rows, part):
+                out[ptr[e] : ptr[e + 1]] = b.ravel()
+
+    flat = summed(job, int(ptr[-1]), workers)
+    keep = np.ones(len(edge_index), dtype=bool)
+    if cutoff is None:
+        largest = np.maximum.reduceat(np.abs(flat), ptr[:-1]) if len(flat) else np.zeros(0)
+        self_pair = (edge_index[:, 0] == edge_index[:, 1]) & ~cell_shift.any(axis=1)
+        keep = self_pair | (largest > threshold)
+    blocks = [
+        flat[ptr[e] : ptr[e + 1]].reshape(width[edge_index[e, 0]], width[edge_index[e, 1]])
+        for e in np.flatnonzero(keep)
+    ]
+    return edge_index[keep], cell_shift[keep], blocks

@@ -25,6 +25,7 @@ from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices
 from nextham.dft.grid_pairs import PairTable
 from nextham.dft.pairs import chunked_blocks
+from nextham.dft.parallel import ALL, Share, summed
 from nextham.dft.projectors import (
     atom_channels,
     centre_contributions,
@@ -36,24 +37,30 @@ from nextham.dft.sparse_local import local_pair_blocks
 from nextham.record.layout import block_pointers
 
 
-def kinetic_blocks(cell, edge_index, cell_shift, ptr: np.ndarray) -> np.ndarray:
-    """T_ij(R) of the pairs (sorted by i), flat as a record stores them, Hartree."""
-    out = np.zeros(int(ptr[-1]))
-    for rows, blocks in chunked_blocks(cell, edge_index, cell_shift, "int1e_kin"):
+def kinetic_blocks(
+    cell, edge_index, cell_shift, ptr: np.ndarray, share: Share = ALL, out=None
+) -> np.ndarray:
+    """T_ij(R) of the pairs (sorted by i), flat as a record stores them, Hartree, added into
+    ``out`` when given; ``share``: only that share of the home atoms."""
+    out = np.zeros(int(ptr[-1])) if out is None else out
+    for rows, blocks in chunked_blocks(cell, edge_index, cell_shift, "int1e_kin", share=share):
         for e, b in zip(rows, blocks):
-            out[ptr[e] : ptr[e + 1]] = b.ravel()
+            out[ptr[e] : ptr[e + 1]] += b.ravel()
     return out
 
 
-def nonlocal_blocks(cell, table: PairTable, threshold: float = 1e-12) -> np.ndarray:
+def nonlocal_blocks(
+    cell, table: PairTable, threshold: float = 1e-12, share: Share = ALL, out=None
+) -> np.ndarray:
     """V_nl,ij(R) of the table's pairs, flat, Hartree: each projector centre's image pairs
     (:func:`nextham.dft.projectors.centre_contributions`) added straight into the blocks, so
     memory stays ∝ pairs (pairs the projectors miss stay 0; those beyond the table are left
     out). Same terms and bound (``threshold``) as :func:`~nextham.dft.projectors.
-    projector_blocks`."""
-    out = np.zeros(int(table.ptr[-1]))
+    projector_blocks`. Added into ``out`` when given; ``share``: only that share of the
+    centres."""
+    out = np.zeros(int(table.ptr[-1])) if out is None else out
     images = centre_images(cell)
-    for c in range(cell.natm):
+    for c in share.of(range(cell.natm)):
         channels = atom_channels(cell, cell.atom_symbol(c), soc=False)
         if not channels:
             continue
@@ -66,17 +73,23 @@ def nonlocal_blocks(cell, table: PairTable, threshold: float = 1e-12) -> np.ndar
     return out
 
 
-def sparse_h0(cell, xc: str, kpts: np.ndarray, edge_index, cell_shift) -> np.ndarray:
+def sparse_h0(
+    cell, xc: str, kpts: np.ndarray, edge_index, cell_shift, workers: int = 1
+) -> np.ndarray:
     """H0 blocks (Hartree) of the pairs ``edge_index``/``cell_shift`` (sorted by i), flat as a
     record stores them; the SAD density on the k-mesh ``kpts`` (absolute, 1/Bohr).
-    Needs a cell :func:`nextham.dft.gridfock.applies` to."""
+    Needs a cell :func:`nextham.dft.gridfock.applies` to. ``workers``: processes that share
+    the pair terms (:func:`nextham.dft.parallel.summed`)."""
     sl = atom_ao_slices(cell)
     ptr = block_pointers(edge_index, sl[:, 1] - sl[:, 0])
     table = PairTable(edge_index, cell_shift, sl, ptr)
     blocks = sad_blocks(cell, kpts, gridfock.bvk_shifts(cell, kpts))
     ni = multigrid.MultiGridNumInt(cell).build()
     v_g = gridfock.local_potential_g(ni, cell, xc, None, kpts, blocks=blocks)
-    h0 = local_pair_blocks(ni, cell, v_g, table)
-    h0 += kinetic_blocks(cell, edge_index, cell_shift, ptr)
-    h0 += nonlocal_blocks(cell, table)
-    return h0
+
+    def job(share: Share, out: np.ndarray) -> None:
+        local_pair_blocks(ni, cell, v_g, table, share=share, out=out)
+        kinetic_blocks(cell, edge_index, cell_shift, ptr, share, out)
+        nonlocal_blocks(cell, table, share=share, out=out)
+
+    return summed(job, int(ptr[-1]), workers)

@@ -28,6 +28,7 @@ from pyscf.pbc.dft.multigrid import multigrid as mg
 from nextham.dft.grid_box import chunk_matrix, joined, placed_shells
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
 from nextham.dft.pairs import ImageTree, concat_ranges, shell_rows, spatial_chunks
+from nextham.dft.parallel import ALL, Share
 from nextham.dft.realspace_grid import (
     GRID_PRECISION,
     pair_screening_bound,
@@ -40,11 +41,19 @@ CHUNK = 1
 
 
 def local_pair_blocks(
-    ni, cell, v_g: np.ndarray, table: PairTable, precision: float = GRID_PRECISION
+    ni,
+    cell,
+    v_g: np.ndarray,
+    table: PairTable,
+    precision: float = GRID_PRECISION,
+    share: Share = ALL,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Blocks (flat, as ``table`` lays them out, Hartree) of the local potential ``v_g`` (the
-    multigrid G-space convention of :func:`nextham.dft.gridfock.local_potential_g`)."""
-    out = np.zeros(int(table.ptr[-1]))
+    multigrid G-space convention of :func:`nextham.dft.gridfock.local_potential_g`), added
+    into ``out`` when given; ``share``: only that share of the home atoms and grid boxes
+    (:mod:`nextham.dft.parallel`)."""
+    out = np.zeros(int(table.ptr[-1])) if out is None else out
     vg = v_g.reshape(ni.mesh)
     for dense, sparse in ni.tasks:
         mesh = dense.mesh
@@ -53,9 +62,9 @@ def local_pair_blocks(
         v_r = v_r.reshape(-1)
         if sparse is None:
             boxes = GridBoxes(dense.cell, mesh)
-            out += potential_blocks(boxes, v_r[None], table, ao_map=dense.ao_idx)
+            out += potential_blocks(boxes, v_r[None], table, ao_map=dense.ao_idx, share=share)
         else:
-            _sparse_task(dense, sparse, v_r, table, precision or cell.precision, out)
+            _sparse_task(dense, sparse, v_r, table, precision or cell.precision, out, share)
     return out
 
 
@@ -140,7 +149,9 @@ class _Task:
         return float(np.sqrt(max(amplitude - log_prec, 0.0) / mu))
 
 
-def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, out) -> None:
+def _sparse_task(
+    dense, sparse, v_r: np.ndarray, table: PairTable, precision, out, share: Share = ALL
+) -> None:
     """Add one sparse task's ⟨h|v|h⟩, ⟨h|v|l⟩ and ⟨l|v|h⟩ blocks, a chunk of home atoms at a
     time against every atom image within the screening's reach, on a box of the mesh
     (:func:`nextham.dft.grid_box.chunk_matrix`)."""
@@ -153,7 +164,7 @@ def _sparse_task(dense, sparse, v_r: np.ndarray, table: PairTable, precision, ou
     log_prec = float(np.log(task.scaled * mg.EXTRA_PREC))
     expdrop = min(task.scaled * mg.EXTRA_PREC, mg.EXPDROP)
     width = {k: task.slices[k + "c"][:, 1] - task.slices[k + "c"][:, 0] for k in ("h", "l")}
-    for mine in spatial_chunks(cell, CHUNK):
+    for mine in share.of(spatial_chunks(cell, CHUNK)):
         found = images.query(coords[mine], reach)
         img = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
         atom, shift = images.atom[img], images.shift[img]

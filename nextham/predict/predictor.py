@@ -157,6 +157,11 @@ class Predictor:
     """Apply the gate of a calibrated committee (H = H0 + g ⊙ ΔH); False gives H0 + ΔH. No
     effect for model files without an uncertainty."""
 
+    workers: int | None = None
+    """Processes that build a large cell's pair-block H0 (:mod:`nextham.dft.parallel`); None:
+    :func:`~nextham.dft.parallel.default_workers` (the usable cores, at most
+    ``$OMP_NUM_THREADS``). The numbers do not depend on it."""
+
     report: Callable[[str], None] | None = None
     """Called with one line after each stage of :meth:`predict` (pairs and S, H0, model,
     Fermi level); None: silent."""
@@ -173,7 +178,9 @@ class Predictor:
         self.check(atoms, name)
         settings = self.run_settings(spin)
         budget.check_fits(name, budget.prediction_bytes(atoms, settings, self.h0_method))
-        record, _mf = zeroth_step(atoms, settings, h0_method=self.h0_method, report=self.report)
+        record, _mf = zeroth_step(
+            atoms, settings, h0_method=self.h0_method, report=self.report, workers=self.workers
+        )
         return self.predict_record(record, name)
 
     def predict_record(self, record: dict, name: str = "structure") -> Prediction:
