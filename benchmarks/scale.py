@@ -92,10 +92,13 @@ def one(formula: str, n_atoms: int, model: str | None, spectra: bool, workers: i
         print(f"  {n_atoms} atoms: {stage} {out[stage][0]:.1f} s", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
 
+    lines: list[str] = []
     record, _ = zeroth_step(
-        atoms, predictor.settings, h0_method=predictor.h0_method, workers=workers
-    )
+        atoms, predictor.settings, h0_method=predictor.h0_method, workers=workers,
+        report=lines.append,
+    )  # fmt: skip
     done("S+H0")
+    out["h0_report"] = lines  # pairs and S, then H0, with the seconds so far
     out["worker_peak_gb"] = _worker_peak_gb()
     h = predictor._apply(record)[0]
     done("model")
@@ -223,6 +226,8 @@ def main() -> None:
         peak = f"{r['worker_peak_gb']:.2f}" if r.get("worker_peak_gb") else "–"
         print(f"| {r['atoms']} | {r['pairs']} | {r['h0_build']} | {cells} | {total:.1f} | {gap} "
               f"| {peak} |")  # fmt: skip
+    for r in rows:
+        print(f"{r['atoms']} atoms, S+H0 stages: " + "; ".join(r.get("h0_report", [])))
     for a, b in itertools.pairwise(rows):
         t = {s: _slope(a["atoms"], b["atoms"], a[s][0], b[s][0]) for s in stages}
         mem = _slope(a["atoms"], b["atoms"], a[stages[-1]][1], b[stages[-1]][1])

@@ -18,6 +18,7 @@ from ase import Atoms
 from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.engine import h0_from_pairs, resolve_h0_method
 from nextham.dft.pairs import ImageTree, overlap_reach_bohr
+from nextham.dft.parallel import default_workers
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 
@@ -30,6 +31,12 @@ BYTES_PER_GRID_POINT = 150.0
 """Peak bytes per point of the FFT mesh (density, potentials, multigrid sub-meshes)."""
 BASE_BYTES = 0.6e9
 """The process itself (Python, PySCF, torch, the model)."""
+WORKER_BYTES_PER_ENTRY = 16.0
+"""Bytes per matrix entry within the overlap reach for each extra worker process of a
+pair-block build (:mod:`nextham.dft.parallel`): its slab of the candidates' overlaps and of
+the H0 blocks (8 bytes per stored entry each, the stored entries ≈ 1/3 of those within reach)
+and its private copies of the parent's pages, with a margin (4,096-atom Si, two workers:
+1.73 GB peak RSS per worker, most of it pages shared with the parent)."""
 KSPACE_MATRICES = 40
 """Whole-cell complex matrices per transform k-point in the k-space H0 build. Conservative:
 64 atoms 1.25 GB measured, 3.4 GB estimated (the transform mesh from the overlap reach is 5³
@@ -52,30 +59,41 @@ def pair_entries(cell, overlap_threshold: float) -> int:
 
 
 def estimated_bytes(
-    cell, overlap_threshold: float, pairs_only: bool, n_kpts: int, spinor: bool = False
+    cell,
+    overlap_threshold: float,
+    pairs_only: bool,
+    n_kpts: int,
+    spinor: bool = False,
+    workers: int = 1,
 ) -> float:
-    """Peak memory (bytes) of a prediction of ``cell``; ``pairs_only``: H0 as pair blocks,
-    else through ``n_kpts`` k-points of a transform mesh; ``spinor``: (2n × 2n) blocks and
-    matrices (four times the entries and matrix elements)."""
+    """Peak memory (bytes) of a prediction of ``cell``; ``pairs_only``: H0 as pair blocks
+    (by ``workers`` processes), else through ``n_kpts`` k-points of a transform mesh;
+    ``spinor``: (2n × 2n) blocks and matrices (four times the entries and matrix elements)."""
     spin = 4.0 if spinor else 1.0
     entries = pair_entries(cell, overlap_threshold)
     grid = float(np.prod(cell.mesh))
     need = BASE_BYTES + spin * BYTES_PER_ENTRY * entries + BYTES_PER_GRID_POINT * grid
+    if pairs_only and workers > 1:
+        need += workers * WORKER_BYTES_PER_ENTRY * entries
     if not pairs_only:
         need += spin * KSPACE_MATRICES * 16.0 * cell.nao_nr() ** 2 * max(n_kpts, 1)
     return need
 
 
-def prediction_bytes(atoms: Atoms, settings: EngineSettings, h0_method: str = "auto") -> float:
+def prediction_bytes(
+    atoms: Atoms, settings: EngineSettings, h0_method: str = "auto", workers: int | None = None
+) -> float:
     """:func:`estimated_bytes` of ``predict`` on ``atoms`` (H0 built as ``zeroth_step`` will:
-    pair blocks, or k-space with the transform mesh its pairs need)."""
+    pair blocks by ``workers`` processes (None: :func:`nextham.dft.parallel.default_workers`),
+    or k-space with the transform mesh its pairs need)."""
     cell = build_cell(atoms, settings)
     pairs_only = h0_from_pairs(cell, settings, resolve_h0_method(cell, settings, h0_method))
     reach = overlap_reach_bohr(cell, settings.overlap_threshold)
     spacing = 1.0 / np.linalg.norm(np.linalg.inv(cell.lattice_vectors()), axis=0)
     n_kpts = int(np.prod(2 * np.ceil(reach / spacing) + 1)) // 2 + 1  # time reversal
+    workers = default_workers() if workers is None else workers
     return estimated_bytes(
-        cell, settings.overlap_threshold, pairs_only, n_kpts, spinor=settings.spinor
+        cell, settings.overlap_threshold, pairs_only, n_kpts, settings.spinor, workers
     )
 
 

@@ -177,7 +177,8 @@ class Predictor:
         atoms = validate(atoms, name)
         self.check(atoms, name)
         settings = self.run_settings(spin)
-        budget.check_fits(name, budget.prediction_bytes(atoms, settings, self.h0_method))
+        need = budget.prediction_bytes(atoms, settings, self.h0_method, self.workers)
+        budget.check_fits(name, need)
         record, _mf = zeroth_step(
             atoms, settings, h0_method=self.h0_method, report=self.report, workers=self.workers
         )
