@@ -155,8 +155,10 @@ def test_a_cell_that_cannot_fit_is_refused_before_any_work(predictor, monkeypatc
     small = budget.prediction_bytes(read(ALP_EXAMPLE), predictor.settings)
     assert need > small > budget.BASE_BYTES  # grows with the cell
     silicon = bulk("Si", "diamond", a=5.43, cubic=True).repeat((3, 3, 3))  # pair-block H0
-    one, two = (budget.prediction_bytes(silicon, predictor.settings, workers=w) for w in (1, 2))
-    assert two > one  # each H0 worker holds its slabs
+    one, two, many = (
+        budget.prediction_bytes(silicon, predictor.settings, workers=w) for w in (1, 2, 4)
+    )
+    assert many > two == one  # with many H0 workers their slabs outweigh the model stage
     monkeypatch.setattr(budget, "available_bytes", lambda: 0.5 * need)
     monkeypatch.setattr(predictor_module, "zeroth_step", lambda *a, **k: pytest.fail("work"))
     with pytest.raises(InputError, match=r"big: predicting this cell needs about .* GB of memory"):

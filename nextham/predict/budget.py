@@ -32,11 +32,14 @@ BYTES_PER_GRID_POINT = 150.0
 BASE_BYTES = 0.6e9
 """The process itself (Python, PySCF, torch, the model)."""
 WORKER_BYTES_PER_ENTRY = 16.0
-"""Bytes per matrix entry within the overlap reach for each extra worker process of a
-pair-block build (:mod:`nextham.dft.parallel`): its slab of the candidates' overlaps and of
-the H0 blocks (8 bytes per stored entry each, the stored entries ≈ 1/3 of those within reach)
-and its private copies of the parent's pages, with a margin (4,096-atom Si, two workers:
-1.73 GB peak RSS per worker, most of it pages shared with the parent)."""
+"""Bytes per matrix entry within the overlap reach for each worker process of a pair-block
+build (:mod:`nextham.dft.parallel`): its slab of the candidates' overlaps and of the H0 blocks
+and its private pages, with a margin (10,648-atom Si, two workers: 4.2 GB peak RSS each, part
+of it pages shared with the parent)."""
+H0_STAGE_BYTES_PER_ENTRY = 40.0
+"""Peak bytes per entry within reach of the parent while the workers build S and H0 (the
+candidates' overlaps, the summed slabs, S and H0): 10,648-atom Si measured 9.5 GB at the end
+of that stage against 14.0 GB in the model stage. The estimate takes the larger stage."""
 KSPACE_MATRICES = 40
 """Whole-cell complex matrices per transform k-point in the k-space H0 build. Conservative:
 64 atoms 1.25 GB measured, 3.4 GB estimated (the transform mesh from the overlap reach is 5³
@@ -72,9 +75,10 @@ def estimated_bytes(
     spin = 4.0 if spinor else 1.0
     entries = pair_entries(cell, overlap_threshold)
     grid = float(np.prod(cell.mesh))
-    need = BASE_BYTES + spin * BYTES_PER_ENTRY * entries + BYTES_PER_GRID_POINT * grid
-    if pairs_only and workers > 1:
-        need += workers * WORKER_BYTES_PER_ENTRY * entries
+    per_entry = BYTES_PER_ENTRY  # the model stage
+    if pairs_only and workers > 1:  # the H0 stage, with its workers, may be the larger
+        per_entry = max(per_entry, H0_STAGE_BYTES_PER_ENTRY + workers * WORKER_BYTES_PER_ENTRY)
+    need = BASE_BYTES + spin * per_entry * entries + BYTES_PER_GRID_POINT * grid
     if not pairs_only:
         need += spin * KSPACE_MATRICES * 16.0 * cell.nao_nr() ** 2 * max(n_kpts, 1)
     return need
