@@ -242,6 +242,7 @@ def potential_blocks(
     table: PairTable,
     ao_map: np.ndarray | None = None,
     share: Share = ALL,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """The blocks V_ij(R) of the weighted potential ``wv`` on the boxes' grid for the pairs of
     ``table``, concatenated as a record stores them, Hartree.
@@ -251,8 +252,8 @@ def potential_blocks(
     V = Σ_r [φ_i w₀ φ_j + Σ_x w_x (φ_i ∂_x φ_j + ∂_x φ_i φ_j)]. ``ao_map``: the table's
     orbital index of each orbital of the boxes' cell (a cell with part of the basis); pairs
     not listed are left out. ``share``: only that share of the boxes
-    (:mod:`nextham.dft.parallel`)."""
-    out = np.zeros(int(table.ptr[-1]))
+    (:mod:`nextham.dft.parallel`); added into ``out`` when given."""
+    out = np.zeros(int(table.ptr[-1])) if out is None else out
     gga = wv.shape[0] == 4
     for box in boxes.iterate(share):
         if not len(box.ids):

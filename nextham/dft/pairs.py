@@ -69,18 +69,6 @@ def shell_rows(cell: pbcgto.Cell, atom_ids: np.ndarray) -> tuple[np.ndarray, np.
     return concat_ranges(start, counts), counts
 
 
-def scatter_add(out: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
-    """``out[at] += values`` with repeated indices summed (``np.add.at``'s result) at a cost
-    ∝ len(at): ``np.add.at`` also passes over the whole of ``out`` on every call (25 ms for
-    10⁸ entries, numpy 2.4), which made the pair-block builds of large cells quadratic."""
-    at, values = np.asarray(at).ravel(), np.asarray(values).ravel()
-    unique, inverse = np.unique(at, return_inverse=True)
-    if len(unique) == len(at):
-        out[at] += values
-    else:
-        out[unique] += np.bincount(inverse.ravel(), weights=values, minlength=len(unique))
-
-
 def concat_ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """``concatenate([arange(s, s + n) for s, n in zip(starts, counts)])``, vectorized."""
     counts = np.asarray(counts, dtype=np.int64)

@@ -24,7 +24,7 @@ from pyscf.pbc.dft import multigrid
 from nextham.dft import gridfock
 from nextham.dft.cell import atom_ao_slices
 from nextham.dft.grid_pairs import PairTable
-from nextham.dft.pairs import chunked_blocks, scatter_add
+from nextham.dft.pairs import chunked_blocks
 from nextham.dft.parallel import ALL, Share, summed
 from nextham.dft.projectors import (
     atom_channels,
@@ -69,7 +69,7 @@ def nonlocal_blocks(
             hit, e = table.find(i, j, shift)
             if len(e):
                 at = table.ptr[e][:, None] + np.arange(sub[0].size)
-                scatter_add(out, at, sub[hit].reshape(len(e), -1))
+                np.add.at(out, at, sub[hit].reshape(len(e), -1))
     return out
 
 

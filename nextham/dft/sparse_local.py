@@ -62,7 +62,7 @@ def local_pair_blocks(
         v_r = v_r.reshape(-1)
         if sparse is None:
             boxes = GridBoxes(dense.cell, mesh)
-            out += potential_blocks(boxes, v_r[None], table, ao_map=dense.ao_idx, share=share)
+            potential_blocks(boxes, v_r[None], table, dense.ao_idx, share, out)
         else:
             _sparse_task(dense, sparse, v_r, table, precision or cell.precision, out, share)
     return out
