@@ -11,7 +11,12 @@ from records import random_record
 
 from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
-from nextham.generate.cost import calibrated_projection, projected_seconds, structure_seconds
+from nextham.generate.cost import (
+    calibrated_projection,
+    projected_seconds,
+    spent_seconds,
+    structure_seconds,
+)
 from nextham.store.card import dataset_card, failure_cause
 from nextham.store.dataset import Dataset
 
@@ -91,6 +96,14 @@ def test_projection_calibrated_by_finished_labels():
     fresh = calibrated_projection(todo, [], {}, settings)
     assert fresh.ratio == 1.0 and fresh.n_calibration == 0
     assert fresh.seconds == pytest.approx(4 * si)
+    # CPU seconds win over stage wall times; of 20 labels, one paused for an hour is trimmed
+    entries = {f"n{i}": {"time_scf_s": 0.05 * si} for i in range(18)}
+    entries["paused"] = {"time_scf_s": 3600.0 + 0.04 * si}
+    entries["cpu"] = {"time_scf_s": 9.0 * si, "cpu_s": 0.07 * si}
+    done = [(n, _atoms("Si2", "x")) for n in entries]
+    p = calibrated_projection(todo, done, entries, settings)
+    assert p.n_calibration == 20 and p.ratio == pytest.approx((18 * 0.05 + 0.07) / 19)
+    assert spent_seconds(entries) == pytest.approx(3600.0 + (18 * 0.05 + 0.11) * si)
 
 
 def test_cards_of_several_datasets_add_up(dataset, tmp_path, capsys):

@@ -43,8 +43,11 @@ def compute_record(
     the label is fit to train on). PySCF's orbital values on the grid are computed once per
     grid and k set within the label (:mod:`nextham.dft.ao_cache`).
     """
+    cpu0 = time.process_time()
     with cached_ao_values(gradients=libxc.xc_type(settings.xc) == "GGA"):
-        return _label(atoms, settings, verbose, method)
+        record = _label(atoms, settings, verbose, method)
+    record[K.META]["cpu_s"] = time.process_time() - cpu0  # CPU time, every thread
+    return record
 
 
 def _label(atoms: Atoms, settings: EngineSettings, verbose: int, method: str) -> dict:

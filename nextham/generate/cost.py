@@ -15,14 +15,19 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import numpy as np
 from ase import Atoms
 
 from nextham.dft.element_table import measured_row
 from nextham.dft.settings import EngineSettings
+from nextham.store.card import label_seconds
 
 TABLE_KPOINTS = 8
 """k-points of the element table's labels (2×2×2)."""
 TABLE_FAMILY = "szv-molopt-sr"
+RATIO_TRIM = 0.05
+"""Share of the finished labels with the largest spent / projected ratio left out of the
+calibration (:func:`calibrated_projection`)."""
 """The family whose rows stand in for a family the table does not list."""
 
 
@@ -55,9 +60,8 @@ def projected_seconds(
 
 
 def spent_seconds(entries: dict) -> float:
-    """Label seconds summed over manifest entries (H0, SCF, transform, spectral check)."""
-    keys = ("time_h0_s", "time_scf_s", "time_ht_transform_s", "time_spectral_check_s")
-    return sum(float(r.get(k) or 0.0) for r in entries.values() for k in keys)
+    """Label seconds summed over manifest entries (:func:`nextham.store.card.label_seconds`)."""
+    return sum(label_seconds(r) for r in entries.values())
 
 
 class Projection(NamedTuple):
@@ -76,17 +80,25 @@ def calibrated_projection(
     entries: dict,
     settings: EngineSettings,
 ) -> Projection:
-    """The table projection of ``todo`` scaled by spent / projected over ``done`` (finished
-    structures whose manifest ``entries`` hold their spent time); the table alone when
-    nothing with a table row is finished yet."""
+    """The table projection of ``todo`` scaled by the spent / projected ratio of the
+    finished structures ``done`` (their manifest ``entries`` hold the spent time), averaged
+    over labels with the dearest :data:`RATIO_TRIM` of them left out; the table alone when
+    nothing with a table row is finished yet. Trimmed because a label whose wall time
+    includes a pause (labels stored before ``cpu_s``) would otherwise set the projection of
+    a whole shard; averaged, not the median, because SCFs that need a hundred cycles are
+    real cost (universal campaign: mean ratios 2–3× the medians)."""
     total, unknown = projected_seconds(todo, settings)
-    known = [(n, a) for n, a in done if structure_seconds(a, settings) is not None]
-    projected, _ = projected_seconds(known, settings)
-    spent = spent_seconds({n: entries[n] for n, _ in known})
-    if not known or projected <= 0 or spent <= 0:
+    ratios = []
+    for name, atoms in done:
+        projected = structure_seconds(atoms, settings)
+        spent = label_seconds(entries[name])
+        if projected and spent > 0:
+            ratios.append(spent / projected)
+    if not ratios:
         return Projection(total, unknown, 1.0, 0)
-    ratio = spent / projected
-    return Projection(total * ratio, unknown, ratio, len(known))
+    kept = np.sort(ratios)[: len(ratios) - int(RATIO_TRIM * len(ratios))]
+    ratio = float(kept.mean())
+    return Projection(total * ratio, unknown, ratio, len(ratios))
 
 
 def hours(seconds: float) -> str:

@@ -17,7 +17,11 @@ TIME_KEYS = ("time_h0_s", "time_scf_s", "time_ht_transform_s", "time_spectral_ch
 
 
 def label_seconds(row: dict) -> float:
-    """Seconds one stored label took (H0, SCF, transform, spectral check)."""
+    """CPU seconds one stored label took: its ``cpu_s`` (process CPU time, threads summed;
+    a paused label costs nothing) where stored, else its stage wall times summed (H0, SCF,
+    transform, spectral check)."""
+    if row.get("cpu_s") is not None:
+        return float(row["cpu_s"])
     return sum(float(row.get(k) or 0.0) for k in TIME_KEYS)
 
 

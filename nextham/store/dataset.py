@@ -55,6 +55,7 @@ def entry_summary(record: dict) -> dict:
         "time_scf_s": meta.get("time_scf_s"),
         "time_ht_transform_s": meta.get("time_ht_transform_s"),
         "time_spectral_check_s": meta.get("time_spectral_check_s"),
+        "cpu_s": meta.get("cpu_s"),
         "roundtrip_error_ht_ev": meta.get("roundtrip_error_ht_ev"),
         "band_error_ev": check.get("max_band_error_ev"),
         "min_overlap_eig": check.get("min_overlap_eig"),
