@@ -12,10 +12,11 @@ Each size runs in a fresh process (``--one``), so that its peak memory is its ow
              ``engine.SPARSE_H0_MIN_ATOMS`` atoms);
 ``model``    the model on the record (committee and gate where the file has them);
 ``write``    S, H0 and H to an HDF5 record (``nextham.store.hdf5.write_record``);
-``spectra``  at Γ: the KPM DOS (0.1 eV, 4 vectors), then the band edges of the sparse
-             H(k), S(k) from one factorization at the DOS's estimate of E_F
-             (``KPMDos.fermi_guess``, ``largecell.sparse_band_edges(near=…)``);
-             ``--no-spectra`` leaves it out.
+``spectra``  at Γ (``largecell.CellSpectra``): S(Γ) factored once, the KPM DOS (0.1 eV,
+             4 vectors), then the band edges from one factorization of H − σS at the
+             DOS's estimate of E_F (``KPMDos.fermi_guess``), and the DOS's count below
+             E_F against the electron count; ``--no-spectra`` leaves it out. The sparse
+             factorizations use ``$NEXTHAM_SPARSE_SOLVER`` (``nextham.spectra.direct``).
 
 ``--compare N`` instead builds S and H0 of the N-atom cell both ways — pair blocks and the
 k-space multigrid build (``engine.SPARSE_H0_MIN_ATOMS`` raised) — and prints the largest
@@ -106,11 +107,17 @@ def one(formula: str, n_atoms: int, model: str | None, spectra: bool, workers: i
         write_record(Path(tmp) / "record.h5", {**record, K.HT: h}, "scale")
     done("write")
     if spectra:
-        gamma = np.zeros((1, 3))
-        dos = largecell.sparse_mesh_dos(record, h, (1, 1, 1), n_vectors=4)
-        near = dos.fermi_guess(largecell.electron_count(record))
-        edges = largecell.sparse_band_edges(record, h, gamma, near=near)
-        out["gap_ev"] = float(edges.gap)
+        t_spectra = time.perf_counter()
+        cell = largecell.CellSpectra(record, h, np.zeros((1, 3)))
+        cell.pencils[0].s_factor()
+        lines.append(f"spectra: S(Γ) factored ({time.perf_counter() - t_spectra:.1f} s)")
+        dos = cell.dos(resolution_ev=0.1, n_vectors=4)
+        lines.append(f"spectra: KPM DOS, {len(dos.moments)} moments "
+                     f"({time.perf_counter() - t_spectra:.1f} s)")  # fmt: skip
+        out["gap_ev"] = float(cell.band_edges().gap)
+        out["dos_states_below_gap"] = float(dos.count_below(cell.fermi_level(0.0)))
+        out["electrons"] = largecell.electron_count(record)
+        lines.append(f"spectra: band edges ({time.perf_counter() - t_spectra:.1f} s)")
         done("spectra")
     out["pairs"] = len(record[K.EDGE_INDEX])
     out["h0_build"] = record[K.META].get("h0_build")
@@ -227,7 +234,10 @@ def main() -> None:
         print(f"| {r['atoms']} | {r['pairs']} | {r['h0_build']} | {cells} | {total:.1f} | {gap} "
               f"| {peak} |")  # fmt: skip
     for r in rows:
-        print(f"{r['atoms']} atoms, S+H0 stages: " + "; ".join(r.get("h0_report", [])))
+        print(f"{r['atoms']} atoms, stages: " + "; ".join(r.get("h0_report", [])))
+        if "dos_states_below_gap" in r:
+            print(f"{r['atoms']} atoms: KPM DOS below E_F {r['dos_states_below_gap']:.0f} "
+                  f"states, electrons {r['electrons']:.0f}")  # fmt: skip
     for a, b in itertools.pairwise(rows):
         t = {s: _slope(a["atoms"], b["atoms"], a[s][0], b[s][0]) for s in stages}
         mem = _slope(a["atoms"], b["atoms"], a[stages[-1]][1], b[stages[-1]][1])

@@ -14,7 +14,7 @@ from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.predict import Predictor
 from nextham.record import keys as K
-from nextham.spectra import slicing
+from nextham.spectra import direct, kpm, slicing
 from nextham.spectra.bloch import record_bloch
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
 from nextham.spectra.kpm import KPMDos, jackson_kernel, kpm_dos
@@ -36,6 +36,13 @@ from nextham.testing import tight_binding_record
 
 FACTOR = slicing.factor
 KPTS = np.array([[0.0, 0.0, 0.0], [0.13, -0.27, 0.4], [0.5, 0.5, 0.0], [0.31, 0.07, -0.19]])
+
+
+@pytest.fixture(autouse=True, params=["pardiso", "superlu"])
+def sparse_solver(request):
+    """Every sparse-spectra test with both factorization backends."""
+    with direct.use_backend(request.param):
+        yield request.param
 
 
 @pytest.mark.parametrize("spinor", [False, True])
@@ -116,7 +123,9 @@ def test_band_edges_from_one_factorization_near_the_kpm_fermi_level(spinor, monk
     assert levels[n_occ - 1] < guess < levels[n_occ]
     factors = []
     monkeypatch.setattr(slicing, "factor", lambda *a: factors.append(a[2]) or FACTOR(*a))
-    for near in (guess, levels[n_occ // 2]):
+    deep = levels[n_occ // 2 : n_occ // 2 + 8]
+    j = int(np.argmax(np.diff(deep)))  # between two valence levels: H − εS not singular
+    for near in (guess, 0.5 * (deep[j] + deep[j + 1])):
         factors.clear()
         edges = sparse_band_edges(rec, None, gamma, near=near)
         assert abs(edges.vbm - levels[n_occ - 1]) < 1e-6 and abs(edges.cbm - levels[n_occ]) < 1e-6
@@ -159,6 +168,25 @@ def test_kpm_dos_counts_states_and_matches_dense(spinor):
     exact = np.cos(np.outer(np.arange(n), np.arccos(x))).sum(1) / len(eps)
     ref_kpm = KPMDos(g * exact * jackson_kernel(n), dos.center, dos.half_width, g).dos(energies)
     assert np.trapezoid(np.abs(rho - ref_kpm), energies) / n_states < 0.06
+
+
+@pytest.mark.parametrize("spinor", [False, True])
+def test_kpm_moments_with_every_unit_vector_are_exact_traces(spinor, sparse_solver):
+    """z = I makes the stochastic trace exact: both recursions (LU: S⁻¹H, one solve per
+    moment; Cholesky: F H Fᴴ with doubling) give Σ_i T_n(x_i) of the dense eigenvalues."""
+    rec = tight_binding_record((2, 2, 2), spinor=spinor, seed=6)
+    k = KPTS[1]
+    pencil = record_pencils(rec, None, k[None])[0]
+    eps = band_energies(rec, rec[K.HT], k[None]).ravel()
+    center, half, n = eps.mean(), 0.6 * np.ptp(eps), 21
+    exact = np.cos(np.outer(np.arange(n), np.arccos((eps - center) / half))).sum(1)
+    z = np.eye(pencil.n)
+    s_f = pencil.s_factor()
+    mu = kpm._plain_moments(pencil.h, s_f, z, center, half, n) * pencil.n
+    np.testing.assert_allclose(mu, exact, rtol=0, atol=1e-8 * pencil.n)
+    if sparse_solver == "pardiso":
+        split = kpm._split_moments(pencil.h, s_f, z, center, half, n) * pencil.n
+        np.testing.assert_allclose(split, exact, rtol=0, atol=1e-8 * pencil.n)
 
 
 def test_jackson_kernel_limits():

@@ -26,11 +26,11 @@ from nextham.conventions import electrons_per_level
 from nextham.dft.settings import EngineSettings
 from nextham.record import keys as K
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
+from nextham.spectra.kspace import gamma_mesh
 from nextham.spectra.largecell import (
+    CellSpectra,
     band_window,
     sparse_band_energies,
-    sparse_mesh_dos,
-    sparse_mesh_fermi_level,
     spectral_method,
 )
 from nextham.store.atomic import atomic_output
@@ -114,10 +114,11 @@ def band_structure(
         energies = np.linspace(bands.min() - 1.0, bands.max() + 1.0, 600)
         dos = density_of_states(eps_mesh, energies, dos_width_ev, g)
     else:
-        ef = sparse_mesh_fermi_level(record, h, kmesh, smearing)
+        spectra = CellSpectra(record, h, gamma_mesh(kmesh))
+        kpm = spectra.dos(resolution_ev=dos_width_ev)  # also E_F's first guess at one k
+        ef = spectra.fermi_level(smearing)
         first, count = band_window(record, n_bands)
         bands = sparse_band_energies(record, h, path.kpts, first, count, ef)
-        kpm = sparse_mesh_dos(record, h, kmesh, resolution_ev=dos_width_ev)
         lo, hi = kpm.center - kpm.half_width, kpm.center + kpm.half_width
         energies = np.linspace(lo, hi, max(600, int(np.ceil((hi - lo) / (0.25 * dos_width_ev)))))
         dos = kpm.dos(energies)

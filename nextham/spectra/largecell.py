@@ -57,12 +57,6 @@ def record_pencils(record: Mapping, h_flat: np.ndarray | None, kpts: np.ndarray)
     return [Pencil(*bloch.at(k)) for k in np.asarray(kpts, dtype=float).reshape(-1, 3)]
 
 
-def _slicer(pencils: list[Pencil]) -> tuple[Slicer, tuple[float, float]]:
-    """A slicer over ``pencils`` and bounds holding every level (checked by inertia)."""
-    slicer = Slicer(pencils)
-    return slicer, slicer.bracket()
-
-
 def electron_count(record: Mapping) -> float:
     """``META["n_electrons"]`` of a record, refused when missing."""
     meta = record.get(K.META) or {}
@@ -71,14 +65,80 @@ def electron_count(record: Mapping) -> float:
     return float(meta["n_electrons"])
 
 
+class CellSpectra:
+    """The sparse spectra of one Hamiltonian at a set of k-points (equal weights): the
+    pencils, S(k)'s factorization and the KPM DOS are made once and shared by the DOS, the
+    band edges and the Fermi level.
+
+    With one k-point (a large cell's Γ) the band edges come from one factorization at the
+    KPM estimate of E_F (:meth:`KPMDos.fermi_guess`, :func:`band_edges_near`) instead of a
+    bisection over the spectrum, which needs one factorization per step.
+    """
+
+    def __init__(self, record: Mapping, h_flat: np.ndarray | None, kpts: np.ndarray):
+        self.record = record
+        self.pencils = record_pencils(record, h_flat, kpts)
+        self.slicer = Slicer(self.pencils)
+        self.degeneracy = electrons_per_level(bool(record[K.SPINOR]))
+        self._dos: dict[tuple, KPMDos] = {}
+        self._edges: dict[tuple, BandEdges] = {}
+
+    def dos(self, resolution_ev: float = 0.1, n_vectors: int = 16, seed: int = 0) -> KPMDos:
+        """KPM DOS (states / eV / cell, spin included), see :func:`kpm_dos`."""
+        key = (resolution_ev, n_vectors, seed)
+        if key not in self._dos:
+            self._dos[key] = kpm_dos(
+                self.pencils, resolution_ev, n_vectors=n_vectors, degeneracy=self.degeneracy,
+                seed=seed,
+            )  # fmt: skip
+        return self._dos[key]
+
+    def fermi_guess(self) -> float | None:
+        """The KPM estimate of E_F (an existing DOS, else one at 0.1 eV, 16 vectors) where
+        there is one k-point, else None (the bisection needs none)."""
+        if len(self.pencils) != 1:
+            return None
+        dos = next(iter(self._dos.values())) if self._dos else self.dos()
+        return dos.fermi_guess(electron_count(self.record))
+
+    def n_occupied(self) -> int:
+        """Occupied levels over all k-points of the neutral cell."""
+        n_occ = electron_count(self.record) * len(self.pencils) / self.degeneracy
+        if abs(n_occ - round(n_occ)) > 1e-9:
+            raise InputError(f"{n_occ} occupied levels is not a whole number: no band edges")
+        return round(n_occ)
+
+    def band_edges(self, near: float | None = None, n_occ: int | None = None) -> BandEdges:
+        """VBM, CBM and gap (eV): levels ``n_occ`` and ``n_occ`` + 1 (default
+        :meth:`n_occupied`); ``near``: an energy near the gap (one k-point), default
+        :meth:`fermi_guess`."""
+        near = self.fermi_guess() if near is None else near
+        n_occ = self.n_occupied() if n_occ is None else n_occ
+        if (near, n_occ) not in self._edges:
+            if near is not None and len(self.pencils) == 1:
+                edges = band_edges_near(self.pencils[0], n_occ, near)
+            else:
+                edges = band_edges(self.slicer, n_occ, self.slicer.bracket())
+            self._edges[(near, n_occ)] = edges
+        return self._edges[(near, n_occ)]
+
+    def fermi_level(self, smearing_ev: float) -> float:
+        """E_F as :func:`sliced_fermi_level` (mid-gap for an insulator; the levels of an odd
+        electron count are rounded as there)."""
+        n_e = electron_count(self.record)
+        n_occ = round(n_e * len(self.pencils) / self.degeneracy)
+        edges = None
+        if len(self.pencils) == 1 and 0 < n_occ < self.slicer.n_states:
+            edges = self.band_edges(n_occ=n_occ)
+        return sliced_fermi_level(self.slicer, n_e, smearing_ev, self.degeneracy, edges=edges)
+
+
 def sparse_mesh_fermi_level(
     record: Mapping, h_flat: np.ndarray | None, kmesh=(6, 6, 6), smearing_ev: float = 0.1
 ) -> float:
     """Fermi level (eV) on a Γ-centred mesh without diagonalizing, equal to
-    :func:`nextham.spectra.eigen.mesh_fermi_level`'s (see :func:`sliced_fermi_level`)."""
-    slicer, bounds = _slicer(record_pencils(record, h_flat, gamma_mesh(kmesh)))
-    g = electrons_per_level(bool(record[K.SPINOR]))
-    return sliced_fermi_level(slicer, electron_count(record), smearing_ev, g, bounds)
+    :func:`nextham.spectra.eigen.mesh_fermi_level`'s (see :class:`CellSpectra`)."""
+    return CellSpectra(record, h_flat, gamma_mesh(kmesh)).fermi_level(smearing_ev)
 
 
 def sparse_band_edges(
@@ -90,15 +150,10 @@ def sparse_band_edges(
     count); with one k-point the edges then come from one factorization at it
     (:func:`~nextham.spectra.slicing.band_edges_near`) instead of a bisection from the
     bounds of the spectrum — the same levels, for a cell where each factorization is dear."""
-    pencils = record_pencils(record, h_flat, kpts)
-    g = electrons_per_level(bool(record[K.SPINOR]))
-    n_occ = electron_count(record) * len(pencils) / g
-    if abs(n_occ - round(n_occ)) > 1e-9:
-        raise InputError(f"{n_occ} occupied levels is not a whole number: no band edges")
-    if near is not None and len(pencils) == 1:
-        return band_edges_near(pencils[0], round(n_occ), near)
-    slicer, bounds = _slicer(pencils)
-    return band_edges(slicer, round(n_occ), bounds)
+    spectra = CellSpectra(record, h_flat, kpts)
+    if near is None:
+        return band_edges(spectra.slicer, spectra.n_occupied(), spectra.slicer.bracket())
+    return spectra.band_edges(near)
 
 
 def band_window(record: Mapping, n_bands: int) -> tuple[int, int]:
@@ -137,6 +192,4 @@ def sparse_mesh_dos(
     seed: int = 0,
 ) -> KPMDos:
     """KPM DOS (states / eV / cell, spin included) of a Γ-centred mesh, equal k weights."""
-    pencils = record_pencils(record, h_flat, gamma_mesh(kmesh))
-    g = electrons_per_level(bool(record[K.SPINOR]))
-    return kpm_dos(pencils, resolution_ev, n_vectors=n_vectors, degeneracy=g, seed=seed)
+    return CellSpectra(record, h_flat, gamma_mesh(kmesh)).dos(resolution_ev, n_vectors, seed)
