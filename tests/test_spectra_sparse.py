@@ -21,6 +21,7 @@ from nextham.spectra.kpm import KPMDos, jackson_kernel, kpm_dos
 from nextham.spectra.kspace import gamma_mesh
 from nextham.spectra.largecell import (
     SPARSE_THRESHOLD,
+    CellSpectra,
     band_window,
     record_pencils,
     sparse_band_edges,
@@ -107,6 +108,12 @@ def test_band_edges_and_insulator_fermi_level(spinor):
     assert levels[n_occ] in dense[edges.k_cbm] and levels[n_occ - 1] in dense[edges.k_vbm]
     ef_dense, _ = mesh_fermi_level(rec, rec[K.HT], mesh, 0.1)
     assert abs(sparse_mesh_fermi_level(rec, None, mesh, 0.1) - ef_dense) < 1e-6
+    # Γ only: the edges from one factorization at the KPM guess, the same E_F
+    ef_gamma, eps = mesh_fermi_level(rec, rec[K.HT], (1, 1, 1), 0.1)
+    spectra = CellSpectra(rec, None, np.zeros((1, 3)))
+    assert abs(spectra.fermi_level(0.1) - ef_gamma) < 1e-6
+    level = np.sort(eps.ravel())
+    assert abs(spectra.band_edges().gap - (level[n_occ // 4] - level[n_occ // 4 - 1])) < 1e-6
 
 
 @pytest.mark.parametrize("spinor", [False, True])

@@ -35,6 +35,9 @@ from nextham.spectra.sparse import SparseBloch
 SPARSE_THRESHOLD = 2000
 """``auto`` uses the sparse path when H(k) has more rows than this (spin included)."""
 METHODS = ("auto", "dense", "sparse")
+GUESS_VECTORS = 4
+"""Random vectors of the KPM DOS that only places E_F's first factorization
+(:meth:`CellSpectra.fermi_guess`)."""
 
 
 def matrix_size(record: Mapping) -> int:
@@ -94,11 +97,13 @@ class CellSpectra:
         return self._dos[key]
 
     def fermi_guess(self) -> float | None:
-        """The KPM estimate of E_F (an existing DOS, else one at 0.1 eV, 16 vectors) where
-        there is one k-point, else None (the bisection needs none)."""
+        """The KPM estimate of E_F (an existing DOS, else one at 0.1 eV with
+        :data:`GUESS_VECTORS` vectors) where there is one k-point, else None (the bisection
+        needs none). A guess off the gap costs more levels in :meth:`band_edges`, not
+        accuracy."""
         if len(self.pencils) != 1:
             return None
-        dos = next(iter(self._dos.values())) if self._dos else self.dos()
+        dos = next(iter(self._dos.values())) if self._dos else self.dos(n_vectors=GUESS_VECTORS)
         return dos.fermi_guess(electron_count(self.record))
 
     def n_occupied(self) -> int:
