@@ -13,6 +13,7 @@ from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.predict import Predictor
+from nextham.predict.predictor import prediction_spectra
 from nextham.record import keys as K
 from nextham.spectra import direct, kpm, slicing
 from nextham.spectra.bloch import record_bloch
@@ -277,3 +278,15 @@ def test_predictor_fermi_level_on_either_path():
     assert abs(values["sparse"] - values["dense"]) < 1e-6
     ref, _ = mesh_fermi_level(rec, rec[K.HT], (2, 1, 1), settings.smearing_ev)
     assert abs(values["dense"] - ref) < 1e-12
+    # an insulator at Γ only (a large cell's mesh): band edges and the KPM DOS come along
+    rec = tight_binding_record((3, 2, 2), gap_ev=16.0, seed=9)
+    ef, found = prediction_spectra(rec, EngineSettings(kmesh=(1, 1, 1)), "sparse")
+    levels = np.sort(band_energies(rec, rec[K.HT], np.zeros((1, 3))).ravel())
+    n_occ = round(rec[K.META]["n_electrons"] / 2)
+    edges = found["band_edges_ev"]
+    assert abs(edges["vbm"] - levels[n_occ - 1]) < 1e-6 and abs(edges["cbm"] - levels[n_occ]) < 1e-6
+    assert abs(ef - 0.5 * (edges["vbm"] + edges["cbm"])) < 1e-9
+    dos = KPMDos.from_dict(found["kpm_dos"])
+    assert dos.n_states == pytest.approx(2 * len(levels))
+    assert dos.count_below(ef) == pytest.approx(2 * n_occ, rel=0.1)  # 4 vectors, 48 levels
+    assert prediction_spectra(rec, EngineSettings(kmesh=(1, 1, 1)), "dense")[1] == {}

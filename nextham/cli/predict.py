@@ -106,4 +106,6 @@ def _reporter(name: str):
 def _fermi_text(meta: dict) -> str:
     """E_F with the path that found it when that was the sparse one."""
     sparse = " (sparse)" if meta.get("fermi_level_method") == "sparse" else ""
-    return f"{meta['fermi_level']:.3f}{sparse}"
+    edges = meta.get("band_edges_ev")
+    gap = f", gap {edges['gap']:.3f} at Γ" if edges else ""
+    return f"{meta['fermi_level']:.3f}{sparse}{gap}"

@@ -202,11 +202,13 @@ class Predictor:
         raises = "coordination" not in self.meta.get("domain", {})
         report = combine_flags(domain, uncertainty, domain_raises=raises)
         times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
+        fermi, found = prediction_spectra(out, self.settings, self.spectral_method)
+        out[K.META].update(found)
         out[K.META].update(
             {
                 "hamiltonian": "predicted",
                 "model": {"path": self.path, "nextham_version": self.meta.get("nextham_version")},
-                "fermi_level": self.fermi_level(out),
+                "fermi_level": fermi,
                 "fermi_level_method": largecell.spectral_method(out, self.spectral_method),
                 "time_model_s": t_model,
                 "reliability": report,
@@ -250,11 +252,21 @@ class Predictor:
 
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""
-        mesh = self.settings.kmesh_for(record[K.CELL])
-        smearing = self.settings.smearing_ev
-        if largecell.spectral_method(record, self.spectral_method) == "sparse":
-            return largecell.sparse_mesh_fermi_level(record, record[K.HT], mesh, smearing)
-        return mesh_fermi_level(record, record[K.HT], mesh, smearing)[0]
+        return prediction_spectra(record, self.settings, self.spectral_method)[0]
+
+
+def prediction_spectra(
+    record: dict, settings: EngineSettings, method: str = "auto"
+) -> tuple[float, dict]:
+    """(E_F in eV, META entries) of ``record[HT]`` on the settings' SCF k-mesh and smearing;
+    ``method`` as :func:`largecell.spectral_method`. On the sparse path with one k-point (a
+    large cell's Γ) the band edges and the KPM DOS that placed E_F come with it
+    (:meth:`largecell.CellSpectra.summary`)."""
+    mesh = settings.kmesh_for(record[K.CELL])
+    if largecell.spectral_method(record, method) == "sparse":
+        cell = largecell.CellSpectra(record, record[K.HT], gamma_mesh(mesh))
+        return cell.fermi_level(settings.smearing_ev), cell.summary()
+    return mesh_fermi_level(record, record[K.HT], mesh, settings.smearing_ev)[0], {}
 
 
 def predict_structures(

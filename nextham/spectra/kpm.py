@@ -132,6 +132,20 @@ class KPMDos:
     half_width: float
     degeneracy: float
 
+    def to_dict(self) -> dict:
+        """JSON-ready fields; :meth:`from_dict` rebuilds the DOS."""
+        return {
+            "moments": [float(m) for m in self.moments],
+            "center": float(self.center),
+            "half_width": float(self.half_width),
+            "degeneracy": float(self.degeneracy),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> KPMDos:
+        """The DOS of :meth:`to_dict`'s fields (other keys ignored)."""
+        return cls(np.asarray(d["moments"], float), d["center"], d["half_width"], d["degeneracy"])
+
     @property
     def n_states(self) -> float:
         """∫ DOS dε = degeneracy · M."""

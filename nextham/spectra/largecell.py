@@ -137,6 +137,18 @@ class CellSpectra:
             edges = self.band_edges(n_occ=n_occ)
         return sliced_fermi_level(self.slicer, n_e, smearing_ev, self.degeneracy, edges=edges)
 
+    def summary(self) -> dict:
+        """What was found, for a record's META: ``band_edges_ev`` (vbm, cbm, gap) and
+        ``kpm_dos`` (:meth:`KPMDos.to_dict`) where computed at one k-point, else empty."""
+        out = {}
+        if len(self.pencils) == 1 and self._edges:
+            edges = next(iter(self._edges.values()))
+            out["band_edges_ev"] = {"vbm": edges.vbm, "cbm": edges.cbm, "gap": edges.gap}
+        if len(self.pencils) == 1 and self._dos:
+            (res, n_vectors, _), dos = next(iter(self._dos.items()))
+            out["kpm_dos"] = {**dos.to_dict(), "resolution_ev": res, "n_vectors": n_vectors}
+        return out
+
 
 def sparse_mesh_fermi_level(
     record: Mapping, h_flat: np.ndarray | None, kmesh=(6, 6, 6), smearing_ev: float = 0.1
