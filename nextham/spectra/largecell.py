@@ -121,6 +121,7 @@ class CellSpectra:
         n_occ = self.n_occupied() if n_occ is None else n_occ
         if (near, n_occ) not in self._edges:
             if near is not None and len(self.pencils) == 1:
+                self.pencils[0].drop_s_factor()  # S's factor and H − σS's not held together
                 edges = band_edges_near(self.pencils[0], n_occ, near)
             else:
                 edges = band_edges(self.slicer, n_occ, self.slicer.bracket())

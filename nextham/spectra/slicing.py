@@ -76,6 +76,11 @@ class Pencil:
             self._s_lu = factor_hermitian(self.s.tocsr(), definite=True)
         return self._s_lu
 
+    def drop_s_factor(self) -> None:
+        """Free S(k)'s factorization (made again when next needed): the peak memory of a
+        large cell is one factorization, not two."""
+        self._s_lu = None
+
     def factor_near(self, sigma: float) -> tuple[Factor, float]:
         """H − σ'S factored, σ' = σ or σ nudged off an exact eigenvalue; returns (factor, σ')."""
         for attempt in range(4):
