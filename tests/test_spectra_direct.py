@@ -38,6 +38,8 @@ def test_inertia_and_solves_equal_dense(name, complex_):
     with direct.use_backend(name):
         for shift in (-1.0, 0.1, 2.5):
             f = direct.factor_hermitian((a - shift * sp.identity(240)).tocsr())
+            kind = pardiso.PardisoFactor if name == "pardiso" and not complex_ else None
+            assert isinstance(f, kind or direct.SuperLUFactor)  # complex indefinite: SuperLU
             assert f.negative == int((ev < shift).sum())
             assert 0 < f.negative < 240 or shift != 0.1
             x = f.solve(b)
@@ -67,6 +69,11 @@ def test_complex_right_hand_side_of_a_real_factor():
         with direct.use_backend(name):
             x = direct.factor_hermitian(a).solve(b)
             np.testing.assert_allclose(a @ x, b, rtol=0, atol=1e-9)
+
+
+def test_pardiso_refuses_complex_indefinite():
+    with pytest.raises(ValueError, match="complex Hermitian indefinite"):
+        pardiso.PardisoFactor(hermitian(40, True, seed=9))
 
 
 def test_singular_matrix_is_refused_as_singular():

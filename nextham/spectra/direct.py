@@ -8,8 +8,10 @@ eigenvalues, Sylvester's inertia).
 Backends
 --------
 ``pardiso``  Intel MKL PARDISO (:mod:`nextham.spectra.pardiso`; the ``mkl`` package, installed
-             with nextham on x86-64 Linux): supernodal LDLᴴ / Cholesky with METIS, threaded.
+             with nextham on x86-64 Linux): supernodal LDLᵀ / Cholesky with METIS, threaded.
              S(Γ) of a 4,096-atom Si cell (18.4 M entries): 17 s; 10,648 atoms: 130 s.
+             Real matrices and definite complex ones (S(k)); complex indefinite ones
+             (H − εS at k ≠ Γ) are factored by SuperLU.
 ``superlu``  scipy's SuperLU restricted to diagonal pivots and a symmetric ordering (always
              there): the same S(Γ) at 4,096 atoms 179 s, at 10⁴ atoms out of reach.
 ``auto``     PARDISO where it loads, else SuperLU.
@@ -102,9 +104,10 @@ class SuperLUFactor:
 def factor_hermitian(a: sp.spmatrix, definite: bool = False) -> Factor:
     """Factor the Hermitian sparse matrix ``a`` (M, M) with the current :func:`backend`.
 
-    ``definite``: ``a`` is positive definite (S(k)); PARDISO then uses Cholesky. A singular
-    ``a`` raises RuntimeError with "singular" in its message.
+    ``definite``: ``a`` is positive definite (S(k)); PARDISO then uses Cholesky. A complex
+    indefinite ``a`` (H − εS at k ≠ Γ) always goes to SuperLU (:mod:`nextham.spectra.pardiso`
+    says why). A singular ``a`` raises RuntimeError with "singular" in its message.
     """
-    if backend() == "pardiso":
+    if backend() == "pardiso" and (definite or not np.iscomplexobj(a.data)):
         return pardiso.PardisoFactor(a, definite)
     return SuperLUFactor(a)
