@@ -59,7 +59,7 @@ def pencil_moments(
     rng: np.random.Generator,
 ) -> np.ndarray:
     """Stochastic Chebyshev moments μ_n ≈ Tr T_n((S⁻¹H − center)/half_width), shape (N,)."""
-    s_lu = pencil.s_factor()
+    s_fact = pencil.s_factor()
     dtype = np.result_type(pencil.h.dtype, pencil.s.dtype)
     shape = (pencil.n, n_vectors)
     if np.iscomplexobj(np.zeros(0, dtype)):
@@ -67,21 +67,21 @@ def pencil_moments(
     else:
         z = rng.choice([-1.0, 1.0], size=shape)
 
-    if hasattr(s_lu, "forward"):
-        mu = _split_moments(pencil.h, s_lu, z, center, half_width, n_moments)
+    if hasattr(s_fact, "forward"):
+        mu = _split_moments(pencil.h, s_fact, z, center, half_width, n_moments)
     else:
-        mu = _plain_moments(pencil.h, s_lu, z, center, half_width, n_moments)
+        mu = _plain_moments(pencil.h, s_fact, z, center, half_width, n_moments)
     if not np.all(np.abs(mu) <= 10.0 * pencil.n):
         raise RuntimeError("KPM moments diverged: a level lies outside the bounds")
     return mu
 
 
-def _plain_moments(h, s_lu, z, center: float, half_width: float, n_moments: int) -> np.ndarray:
+def _plain_moments(h, s_fact, z, center: float, half_width: float, n_moments: int) -> np.ndarray:
     """μ_n = zᴴ T_n(Ã) z / R with Ã = (S⁻¹H − center)/half_width: one solve per moment."""
     n_vectors = z.shape[1]
 
     def op(v: np.ndarray) -> np.ndarray:
-        return (s_lu.solve(h @ v) - center * v) / half_width
+        return (s_fact.solve(h @ v) - center * v) / half_width
 
     mu = np.zeros(n_moments)
     prev, cur = z, op(z)

@@ -64,7 +64,7 @@ class Pencil:
 
     h: sp.spmatrix
     s: sp.spmatrix
-    _s_lu: Factor | None = field(default=None, init=False, repr=False, compare=False)
+    _s_fact: Factor | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def n(self) -> int:
@@ -72,14 +72,14 @@ class Pencil:
 
     def s_factor(self) -> Factor:
         """Factorization of S(k), computed once per pencil (Lanczos bounds and KPM share it)."""
-        if self._s_lu is None:
-            self._s_lu = factor_hermitian(self.s.tocsr(), definite=True)
-        return self._s_lu
+        if self._s_fact is None:
+            self._s_fact = factor_hermitian(self.s.tocsr(), definite=True)
+        return self._s_fact
 
     def drop_s_factor(self) -> None:
         """Free S(k)'s factorization (made again when next needed): the peak memory of a
         large cell is one factorization, not two."""
-        self._s_lu = None
+        self._s_fact = None
 
     def factor_near(self, sigma: float) -> tuple[Factor, float]:
         """H − σ'S factored, σ' = σ or σ nudged off an exact eigenvalue; returns (factor, σ')."""
@@ -264,7 +264,7 @@ def lanczos_bounds(pencil: Pencil, steps: int = 40, seed: int = 0) -> tuple[floa
     """
     n = pencil.n
     m = min(steps, n)
-    s_lu = pencil.s_factor() if n > 0 else None
+    s_fact = pencil.s_factor() if n > 0 else None
     rng = np.random.default_rng(seed)
     v = rng.normal(size=n).astype(np.result_type(pencil.h.dtype, pencil.s.dtype))
     v /= np.sqrt(np.real(np.vdot(v, pencil.s @ v)))
@@ -273,7 +273,7 @@ def lanczos_bounds(pencil: Pencil, steps: int = 40, seed: int = 0) -> tuple[floa
     for _ in range(m):
         hv = pencil.h @ v
         alpha = float(np.real(np.vdot(v, hv)))
-        w = s_lu.solve(hv) - alpha * v - beta_prev * v_prev
+        w = s_fact.solve(hv) - alpha * v - beta_prev * v_prev
         beta = float(np.sqrt(max(np.real(np.vdot(w, pencil.s @ w)), 0.0)))
         alphas.append(alpha)
         betas.append(beta)
