@@ -25,10 +25,10 @@ from nextham.store.card import label_seconds
 TABLE_KPOINTS = 8
 """k-points of the element table's labels (2×2×2)."""
 TABLE_FAMILY = "szv-molopt-sr"
+"""The family whose rows stand in for a family the table does not list."""
 RATIO_TRIM = 0.05
 """Share of the finished labels with the largest spent / projected ratio left out of the
 calibration (:func:`calibrated_projection`)."""
-"""The family whose rows stand in for a family the table does not list."""
 
 
 def structure_seconds(atoms: Atoms, settings: EngineSettings) -> float | None:

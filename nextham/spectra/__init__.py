@@ -11,7 +11,7 @@ eigen         generalized eigenvalues with canonical orthogonalization, band ene
 occupations   Fermi–Dirac/aufbau occupations and the Fermi level
 sparse        sparse CSR H(k), S(k) of flat blocks (large cells, no dense matrix)
 direct        sparse Hermitian factorizations with inertia: MKL PARDISO or SuperLU
-pardiso       the ctypes binding of MKL PARDISO (LDLᴴ / Cholesky, inertia, half solves)
+pardiso       the ctypes binding of MKL PARDISO (LDLᵀ / Cholesky, inertia, half solves)
 slicing       inertia counts, shift-invert windows, band edges and E_F of sparse pencils
 kpm           density of states by the kernel polynomial method (S⁻¹H, Jackson kernel)
 largecell     the dense/sparse switch (> 2000 rows of H(k)) and the record-level sparse path

@@ -91,7 +91,6 @@ class SuperLUFactor:
             raise RuntimeError("SuperLU left the diagonal: inertia cannot be read from this LU")
         self._lu = lu
         self.negative = int(np.count_nonzero(lu.U.diagonal().real < 0))
-        self.factor_entries = int(lu.L.nnz + lu.U.nnz)
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         """x with A x = b, b of shape (M,) or (M, r)."""

@@ -94,14 +94,14 @@ def _plain_moments(h, s_fact, z, center: float, half_width: float, n_moments: in
     return mu
 
 
-def _split_moments(h, s_f, z, center: float, half_width: float, n_moments: int) -> np.ndarray:
+def _split_moments(h, s_fact, z, center: float, half_width: float, n_moments: int) -> np.ndarray:
     """The same moments with the Hermitian Ã = (F H Fᴴ − center)/half_width, Fᴴ F = S⁻¹
     (forward and backward substitutions of S's Cholesky factor, same eigenvalues), and the
     doubling T_2n = 2 T_n² − 1, T_2n+1 = 2 T_n+1 T_n − T_1: half the products."""
     n_vectors = z.shape[1]
 
     def op(v: np.ndarray) -> np.ndarray:
-        return (s_f.forward(h @ s_f.backward(v)) - center * v) / half_width
+        return (s_fact.forward(h @ s_fact.backward(v)) - center * v) / half_width
 
     mu = np.zeros(n_moments)
     prev, cur = z, op(z)

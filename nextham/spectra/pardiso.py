@@ -79,7 +79,7 @@ def available() -> bool:
 
 
 def _iparm(indefinite: bool) -> np.ndarray:
-    """PARDISO's control array: METIS ordering, zero-based CSR, inertia and nnz reported."""
+    """PARDISO's control array: METIS ordering, zero-based CSR, inertia reported."""
     iparm = np.zeros(64, dtype=np.int32)
     iparm[0] = 1  # no solver defaults
     iparm[1] = 2  # METIS nested dissection
@@ -87,16 +87,16 @@ def _iparm(indefinite: bool) -> np.ndarray:
     # triples a solve's cost
     iparm[9] = 8  # pivot perturbation 1e-8 (counted in iparm[13] and refused)
     iparm[10] = iparm[12] = 1 if indefinite else 0  # scaling and weighted matching
-    iparm[17] = -1  # report the factor's non-zeros
     iparm[20] = 1  # Bunch–Kaufman pivots
     iparm[34] = 1  # zero-based indices
     return iparm
 
 
 class PardisoFactor:
-    """The factorization of a Hermitian CSR matrix ``a`` (M, M), real or complex.
+    """The factorization of a Hermitian CSR matrix ``a`` (M, M): real, or complex and
+    positive definite.
 
-    ``definite``: Cholesky (refused unless positive definite), else LDLᴴ with inertia.
+    ``definite``: Cholesky (refused unless positive definite), else LDLᵀ with inertia.
     ``negative`` is the number of negative eigenvalues of ``a``; :meth:`solve` solves
     a x = b for b of shape (M,) or (M, r).
     """
@@ -125,7 +125,6 @@ class PardisoFactor:
             self.release()
             raise RuntimeError(f"singular matrix: PARDISO perturbed {self.iparm[13]} pivots")
         self.negative = 0 if definite else int(self.iparm[22])
-        self.factor_entries = int(self.iparm[17])
 
     def _call(self, phase: int, b: np.ndarray) -> np.ndarray:
         x = np.zeros_like(b)
