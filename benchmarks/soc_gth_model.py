@@ -55,6 +55,7 @@ FINE_TUNE_LR = 2.0e-3
 def train(
     sets: list[Path], work: Path, epochs: int, pair_scales: bool = False, holdout=(),
     init_from: str | None = None, overlap_shift: bool = False, seed: int = 0,
+    loss: dict | None = None,
 ) -> str:  # fmt: skip
     """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
     ``pair_scales``: output scales per element and element pair from the training split
@@ -63,7 +64,9 @@ def train(
     dataset of the universal recipe has them); ``init_from``: start from that model file
     (e.g. the universal scalar model; its architecture and scales, lr :data:`FINE_TUNE_LR`);
     ``overlap_shift``: the model's charge-transfer shift (``model.overlap_shift``); ``seed``:
-    the training's seed (initial weights, batch order), the split's stays 0."""
+    the training's seed (initial weights, batch order), the split's stays 0; ``loss``: weights
+    of the loss terms named (``LossWeights`` fields, e.g. ``k_pp``); the others keep their
+    defaults."""
     model = {**MODEL, "pair_scales": "auto"} if pair_scales else dict(MODEL)
     if overlap_shift:
         model["overlap_shift"] = True
@@ -73,6 +76,8 @@ def train(
         "model": model, "optim": {**OPTIM, "epochs": epochs},
         "out": str(work / "model"), "seed": seed, "device": "cpu",
     }  # fmt: skip
+    if loss:
+        config["loss"] = dict(loss)
     if init_from is not None:
         del config["model"]
         config["init_from"] = str(init_from)
@@ -139,6 +144,12 @@ def _print(rows: list[dict], title: str) -> None:
           f"(median pred {np.nanmedian(gam[:, 1]):.1f})")  # fmt: skip
 
 
+def _weights(text: str) -> dict[str, float]:
+    """``"k_pp=1,k_pq=1"`` as {name: weight}."""
+    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+    return {name.strip(): float(value) for name, value in pairs}
+
+
 def _names(ds: Dataset, meta: dict) -> list[str]:
     wanted = {n.split("/", 1)[0] for n in meta["split"].get("test", [])}
     return select_names(ds, meta, "test") if ds.path.name in wanted else []
@@ -167,6 +178,11 @@ def main() -> None:
                    help="training seed (weights, batch order); the split's is fixed")  # fmt: skip
     p.add_argument("--init-from", default=None,
                    help="start from this scalar model file (e.g. the universal model)")  # fmt: skip
+    p.add_argument(
+        "--loss",
+        default="",
+        help="weights of the loss terms named, e.g. k_pp=1,k_pq=1 (others: defaults)",
+    )
     args = p.parse_args()
     data, work = Path(args.data).expanduser(), Path(args.work).expanduser()
     work.mkdir(parents=True, exist_ok=True)
@@ -182,6 +198,7 @@ def main() -> None:
         args.init_from,
         args.overlap_shift,
         args.seed,
+        _weights(args.loss),
     )
     predictor = Predictor.from_file(model)
     meta = read_model_metadata(model)

@@ -39,10 +39,16 @@ print(n)
 EOF
 }
 
+fewest_first() {  # the shards named in $@, those with the fewest labels first
+    for s in "$@"; do echo "$(progress "$s") $s"; done | sort -n -s -k1,1 | cut -d' ' -f2
+}
+
 chain() {  # rounds over the shards named in $@, one worker: ends when a round adds nothing
     while true; do
         before=$(progress "$@")
-        for s in "$@"; do
+        # a restarted campaign begins with its least-computed shard, so that a dear shard
+        # (3d) whose round outlasts a session does not keep the next one (5d) from starting
+        for s in $(fewest_first "$@"); do
             echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
             nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
                 --n 2 --supercell-fraction 0.2 --limit "$ROUND" --workers 1 \

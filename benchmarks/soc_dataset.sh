@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Spin–orbit labels of heavy p-block crystals on the GTH path (issue 24), with the universal
+# campaign's engine settings (szv-molopt-sr, k-spacing 1.2 Å⁻¹), so that the universal scalar
+# model predicts them and fine-tunes on their scalar part (benchmarks/soc_gth_model.py).
+#
+#   bash benchmarks/soc_dataset.sh [DATA_DIR] [WORKERS]
+#
+# DATA_DIR (default ~/nextham-data/soc-gth5) gets four datasets:
+#   train    elemental Sn, Pb, Bi, Sb, Te in diamond, fcc, bcc, sc (3 copies each, 60)
+#   train2   PbTe, PbSe, PbS, SnTe, GeTe, AlSb, TlBr, CsI in rocksalt, zincblende, CsCl (72)
+#   train3   GeSe, GeS, BiSe, SbTe, TlI, PbTe, SnTe, CsI, other draws (72)
+#   heldout  SnSe and SnS in rocksalt and zincblende (8): element pairs never trained on
+# 13 elements (each one the universal campaign has, so that its model can start the training),
+# 212 labels, ≈ 2 CPU-s each (one thread), ≈ 7 CPU-min in all. Resumable: rerun the command.
+set -euo pipefail
+DATA=${1:-$HOME/nextham-data/soc-gth5}
+WORKERS=${2:-1}
+export OMP_NUM_THREADS=1
+mkdir -p "$DATA"
+engine=(--spin soc --soc-method gth --basis szv-molopt-sr --kspacing 1.2 --workers "$WORKERS")
+three=rocksalt,zincblende,cesiumchloride
+nextham generate "$DATA/train" "${engine[@]}" --elements Sn,Pb,Bi,Sb,Te \
+    --elemental-prototypes diamond,fcc,bcc,sc --n 3 --seed 0
+nextham generate "$DATA/train2" "${engine[@]}" \
+    --binaries Pb-Te,Pb-Se,Pb-S,Sn-Te,Ge-Te,Al-Sb,Tl-Br,Cs-I --binary-prototypes "$three" \
+    --n 3 --seed 1
+nextham generate "$DATA/train3" "${engine[@]}" \
+    --binaries Ge-Se,Ge-S,Bi-Se,Sb-Te,Tl-I,Pb-Te,Sn-Te,Cs-I --binary-prototypes "$three" \
+    --n 3 --seed 2
+nextham generate "$DATA/heldout" "${engine[@]}" --binaries Sn-Se,Sn-S \
+    --binary-prototypes rocksalt,zincblende --n 2 --seed 3
