@@ -9,9 +9,11 @@
 #   train    elemental Sn, Pb, Bi, Sb, Te in diamond, fcc, bcc, sc (3 copies each, 60)
 #   train2   PbTe, PbSe, PbS, SnTe, GeTe, AlSb, TlBr, CsI in rocksalt, zincblende, CsCl (72)
 #   train3   GeSe, GeS, BiSe, SbTe, TlI, PbTe, SnTe, CsI, other draws (72)
+#   train4   elemental Tl, Ge, Se, I, Po (diamond, fcc, bcc, sc) and the halides and
+#            chalcogenides PbI, BiI, SbI, SnI, CsBr, TlCl, BaTe, BiTe, SbSe, GeSb (150)
 #   heldout  SnSe and SnS in rocksalt and zincblende (8): element pairs never trained on
-# 13 elements (each one the universal campaign has, so that its model can start the training),
-# 212 labels, ≈ 2 CPU-s each (one thread), ≈ 7 CPU-min in all. Resumable: rerun the command.
+# 16 elements (each one the universal campaign has, so that its model can start the training),
+# 362 labels, ≈ 2 CPU-s each (one thread), ≈ 12 CPU-min in all. Resumable: rerun the command.
 set -euo pipefail
 DATA=${1:-$HOME/nextham-data/soc-gth5}
 WORKERS=${2:-1}
@@ -27,5 +29,9 @@ nextham generate "$DATA/train2" "${engine[@]}" \
 nextham generate "$DATA/train3" "${engine[@]}" \
     --binaries Ge-Se,Ge-S,Bi-Se,Sb-Te,Tl-I,Pb-Te,Sn-Te,Cs-I --binary-prototypes "$three" \
     --n 3 --seed 2
+nextham generate "$DATA/train4" "${engine[@]}" --elements Tl,Ge,Se,I,Po \
+    --elemental-prototypes diamond,fcc,bcc,sc \
+    --binaries Pb-I,Bi-I,Sb-I,Sn-I,Cs-Br,Tl-Cl,Ba-Te,Bi-Te,Sb-Se,Ge-Sb --binary-prototypes "$three" \
+    --n 3 --seed 4
 nextham generate "$DATA/heldout" "${engine[@]}" --binaries Sn-Se,Sn-S \
     --binary-prototypes rocksalt,zincblende --n 2 --seed 3
