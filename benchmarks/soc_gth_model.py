@@ -145,9 +145,15 @@ def _print(rows: list[dict], title: str) -> None:
 
 
 def _weights(text: str) -> dict[str, float]:
-    """``"k_pp=1,k_pq=1"`` as {name: weight}."""
-    pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
-    return {name.strip(): float(value) for name, value in pairs}
+    """``"k_pp=1,k_pq=1"`` as {name: weight}; ``argparse``'s error for anything else."""
+    out = {}
+    for item in filter(str.strip, text.split(",")):
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--loss takes NAME=WEIGHT,…, got {item!r}") from None
+    return out
 
 
 def _names(ds: Dataset, meta: dict) -> list[str]:
@@ -180,7 +186,8 @@ def main() -> None:
                    help="start from this scalar model file (e.g. the universal model)")  # fmt: skip
     p.add_argument(
         "--loss",
-        default="",
+        type=_weights,
+        default={},
         help="weights of the loss terms named, e.g. k_pp=1,k_pq=1 (others: defaults)",
     )
     args = p.parse_args()
@@ -198,7 +205,7 @@ def main() -> None:
         args.init_from,
         args.overlap_shift,
         args.seed,
-        _weights(args.loss),
+        args.loss,
     )
     predictor = Predictor.from_file(model)
     meta = read_model_metadata(model)
