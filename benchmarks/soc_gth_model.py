@@ -1,7 +1,7 @@
 """Spin–orbit crystals of heavy elements: a scalar model trained on GTH spin–orbit labels.
 
-The labels (``nextham generate --spin soc --soc-method gth``, the recipe in
-``--data``/RECIPE.md) carry V_SO in H0; ΔH = HT − H0 is spin-diagonal and real to the
+The labels (``nextham generate --spin soc --soc-method gth``, made by
+``benchmarks/soc_dataset.sh``) carry V_SO in H0; ΔH = HT − H0 is spin-diagonal and real to the
 density's response, so the model is a scalar one trained on the labels' scalar part
 (``data.scalar_part``) and applied as H = H0 + ΔH ⊗ I₂ (:mod:`nextham.predict.spin_orbit`).
 This script trains it (the benchmark's base model and optimizer, cached in ``--work``) and
@@ -15,8 +15,10 @@ compositions (element pairs never in training):
 * the spin–orbit splitting of the valence top at Γ where it is a j = 3/2 / 1/2 pair
   (zincblende, diamond): mean of the top four levels minus the next two.
 
-    OMP_NUM_THREADS=1 python benchmarks/soc_gth_model.py --data ~/nextham-data/soc-gth \
-        --work ~/nextham-data/soc-gth-model
+    bash benchmarks/soc_dataset.sh ~/nextham-data/soc-gth5
+    OMP_NUM_THREADS=1 python benchmarks/soc_gth_model.py --data ~/nextham-data/soc-gth5 \
+        --work W --train-sets train,train2,train3,train4 --holdout-pairs Sn-Se,Sn-S \
+        --init-from UNIVERSAL_MODEL --loss k_pp=3,k_pq=3,k_qq=0.1
 """
 
 from __future__ import annotations
