@@ -32,10 +32,10 @@ from pyscf import gto
 from pyscf.dft import libxc
 from pyscf.gto.ft_ao import ft_aopair
 from pyscf.pbc import tools
-from pyscf.pbc.dft import multigrid
 from pyscf.pbc.gto import pseudo
 from pyscf.pbc.gto.pseudo import pp_int
 
+from nextham.dft import multigrid_tasks
 from nextham.dft.pairs import image_subcell
 from nextham.dft.realspace_grid import local_matrices
 
@@ -239,7 +239,7 @@ def sad_fock_split(
 
     F(k) = fock_k + Σ_R e^{ik·R} by_shift[R] (:func:`sad_fock`).
     """
-    ni = multigrid.MultiGridNumInt(cell).build()
+    ni = multigrid_tasks.numint(cell)
     kpts, kband = np.reshape(kpts, (-1, 3)), np.reshape(kband, (-1, 3))
     v_g = local_potential_g(ni, cell, xc, np.asarray(dm), kpts)
     by_shift, fock = local_matrices(ni, cell, v_g, kband)

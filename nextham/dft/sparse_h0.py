@@ -19,9 +19,8 @@ images that its k-space transform adds (``tests/test_dft_sparse_h0.py``).
 from __future__ import annotations
 
 import numpy as np
-from pyscf.pbc.dft import multigrid
 
-from nextham.dft import gridfock
+from nextham.dft import gridfock, multigrid_tasks
 from nextham.dft.cell import atom_ao_slices
 from nextham.dft.grid_pairs import PairTable
 from nextham.dft.pairs import chunked_blocks
@@ -84,7 +83,7 @@ def sparse_h0(
     ptr = block_pointers(edge_index, sl[:, 1] - sl[:, 0])
     table = PairTable(edge_index, cell_shift, sl, ptr)
     blocks = sad_blocks(cell, kpts, gridfock.bvk_shifts(cell, kpts))
-    ni = multigrid.MultiGridNumInt(cell).build()
+    ni = multigrid_tasks.numint(cell)
     v_g = gridfock.local_potential_g(ni, cell, xc, None, kpts, blocks=blocks)
 
     def job(share: Share, out: np.ndarray) -> None:
