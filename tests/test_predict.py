@@ -146,6 +146,26 @@ def test_predict_reports_each_stage(predictor):
     assert lines[3].startswith(f"Fermi level {pred.record['meta']['fermi_level']:.3f} eV")
 
 
+def test_budget_counts_the_sparse_spectra_stage(monkeypatch):
+    """The spectra stage (matrices and one factorization, whose fill grows with M) enters the
+    estimate above the sparse threshold, and only where it is the largest stage."""
+    from nextham.dft.cell import build_cell
+    from nextham.dft.settings import EngineSettings
+    from nextham.predict import budget
+
+    settings = EngineSettings(kmesh=(1, 1, 1))
+    cell = build_cell(bulk("Si", "diamond", a=5.43, cubic=True), settings)
+    args = (cell, settings.overlap_threshold, True, 1)
+    dense = budget.estimated_bytes(*args)
+    monkeypatch.setattr(budget, "SPARSE_THRESHOLD", 8)  # this cell's 32 orbitals go sparse
+    assert budget.estimated_bytes(*args) == dense  # its factor is small: the model stage rules
+    monkeypatch.setattr(budget, "FACTOR_FILL", 1e4)
+    stored = budget.STORED_FRACTION * budget.pair_entries(cell, settings.overlap_threshold)
+    assert budget.estimated_bytes(*args) == budget.spectra_bytes(stored, cell.nao_nr()) > dense
+    one = budget.spectra_bytes(1e7, 40_000) - budget.BASE_BYTES
+    assert budget.spectra_bytes(2e7, 80_000) - budget.BASE_BYTES > 2.2 * one  # fill grows
+
+
 def test_a_cell_that_cannot_fit_is_refused_before_any_work(predictor, monkeypatch):
     from nextham.predict import budget
     from nextham.predict import predictor as predictor_module

@@ -21,6 +21,7 @@ from nextham.dft.pairs import ImageTree, overlap_reach_bohr
 from nextham.dft.parallel import default_workers
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
+from nextham.spectra.largecell import SPARSE_THRESHOLD
 
 BYTES_PER_ENTRY = 85.0
 """Peak bytes per matrix entry within the overlap reach (Σ n_i n_j over those pairs, about
@@ -40,6 +41,20 @@ H0_STAGE_BYTES_PER_ENTRY = 40.0
 """Peak bytes per entry within reach of the parent while the workers build S and H0 (the
 candidates' overlaps, the summed slabs, S and H0): 10,648-atom Si measured 9.5 GB at the end
 of that stage against 14.0 GB in the model stage. The estimate takes the larger stage."""
+STORED_FRACTION = 1.0 / 3.0
+"""Stored entries per entry within the overlap reach (10,648-atom Si: 47.9 M of ≈ 144 M)."""
+SPECTRA_BYTES_PER_ENTRY = 64.0
+"""Bytes per stored entry of the sparse spectra besides the factor: the flat S and H of the
+record (8 + 8), the CSR H(k), S(k) (12 + 12) and the upper triangle a factorization copies."""
+FACTOR_FILL = 9.6
+"""Entries of the Cholesky / LDLᵀ factor per stored entry at :data:`FACTOR_FILL_SIZE`
+(PARDISO, METIS; 10,648-atom Si: 460 M for 47.9 M; 4,096 atoms: 94 M for 18.4 M)."""
+FACTOR_FILL_SIZE = 42_592
+"""The matrix size M of :data:`FACTOR_FILL`; the fill grows as M^:data:`FACTOR_FILL_EXPONENT`."""
+FACTOR_FILL_EXPONENT = 0.66
+"""Growth of the fill with M, from the two measured sizes (4,096 and 10,648 atoms)."""
+FACTOR_BYTES_PER_ENTRY = 13.0
+"""Bytes per factor entry (value and index, with PARDISO's supernodal overhead)."""
 KSPACE_MATRICES = 40
 """Whole-cell complex matrices per transform k-point in the k-space H0 build. Conservative:
 64 atoms 1.25 GB measured, 3.4 GB estimated (the transform mesh from the overlap reach is 5³
@@ -61,6 +76,13 @@ def pair_entries(cell, overlap_threshold: float) -> int:
     return total
 
 
+def spectra_bytes(stored_entries: float, m: int) -> float:
+    """Peak memory (bytes) of the sparse spectra of a record with ``stored_entries`` and
+    H(k) of size ``m``: the matrices and one factorization (S(k)'s or H − σS's, never both)."""
+    fill = max(1.0, FACTOR_FILL * (m / FACTOR_FILL_SIZE) ** FACTOR_FILL_EXPONENT)
+    return BASE_BYTES + stored_entries * (SPECTRA_BYTES_PER_ENTRY + FACTOR_BYTES_PER_ENTRY * fill)
+
+
 def estimated_bytes(
     cell,
     overlap_threshold: float,
@@ -69,9 +91,10 @@ def estimated_bytes(
     spinor: bool = False,
     workers: int = 1,
 ) -> float:
-    """Peak memory (bytes) of a prediction of ``cell``; ``pairs_only``: H0 as pair blocks
-    (by ``workers`` processes), else through ``n_kpts`` k-points of a transform mesh;
-    ``spinor``: (2n × 2n) blocks and matrices (four times the entries and matrix elements)."""
+    """Peak memory (bytes) of a prediction of ``cell``, the largest of its stages;
+    ``pairs_only``: H0 as pair blocks (by ``workers`` processes), else through ``n_kpts``
+    k-points of a transform mesh; ``spinor``: (2n × 2n) blocks and matrices (four times the
+    entries and matrix elements). The spectra count where H(k) takes the sparse path."""
     spin = 4.0 if spinor else 1.0
     entries = pair_entries(cell, overlap_threshold)
     grid = float(np.prod(cell.mesh))
@@ -81,6 +104,9 @@ def estimated_bytes(
     need = BASE_BYTES + spin * per_entry * entries + BYTES_PER_GRID_POINT * grid
     if not pairs_only:
         need += spin * KSPACE_MATRICES * 16.0 * cell.nao_nr() ** 2 * max(n_kpts, 1)
+    m = cell.nao_nr() * (2 if spinor else 1)
+    if m > SPARSE_THRESHOLD:
+        need = max(need, spectra_bytes(spin * STORED_FRACTION * entries, m))
     return need
 
 

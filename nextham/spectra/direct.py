@@ -32,6 +32,7 @@ import scipy.sparse.linalg as sla
 
 from nextham.errors import InputError
 from nextham.spectra import pardiso
+from nextham.spectra.rhs import split_complex
 
 BACKENDS = ("auto", "pardiso", "superlu")
 ENV = "NEXTHAM_SPARSE_SOLVER"
@@ -95,8 +96,9 @@ class SuperLUFactor:
     def solve(self, b: np.ndarray) -> np.ndarray:
         """x with A x = b, b of shape (M,) or (M, r)."""
         b = np.asarray(b)
-        if np.iscomplexobj(b) and not np.iscomplexobj(self._lu.U.data):
-            return self.solve(b.real) + 1j * self.solve(b.imag)
+        split = split_complex(self.solve, b, np.iscomplexobj(self._lu.U.data))
+        if split is not None:
+            return split
         return self._lu.solve(np.asarray(b, dtype=np.result_type(b, self._lu.U.dtype)))
 
 

@@ -162,16 +162,10 @@ def sparse_mesh_fermi_level(
 def sparse_band_edges(
     record: Mapping, h_flat: np.ndarray | None, kpts: np.ndarray, near: float | None = None
 ) -> BandEdges:
-    """VBM, CBM and gap (eV) over ``kpts`` (nk, 3) of the neutral cell, by inertia slicing.
-
-    ``near``: an energy near the gap (e.g. :meth:`KPMDos.fermi_guess` of the electron
-    count); with one k-point the edges then come from one factorization at it
-    (:func:`~nextham.spectra.slicing.band_edges_near`) instead of a bisection from the
-    bounds of the spectrum — the same levels, for a cell where each factorization is dear."""
-    spectra = CellSpectra(record, h_flat, kpts)
-    if near is None:
-        return band_edges(spectra.slicer, spectra.n_occupied(), spectra.slicer.bracket())
-    return spectra.band_edges(near)
+    """VBM, CBM and gap (eV) over ``kpts`` (nk, 3) of the neutral cell, by inertia slicing
+    (:meth:`CellSpectra.band_edges`): with one k-point from one factorization near the gap
+    (``near``, default the KPM estimate of E_F), with several by bisecting the count."""
+    return CellSpectra(record, h_flat, kpts).band_edges(near)
 
 
 def band_window(record: Mapping, n_bands: int) -> tuple[int, int]:

@@ -29,6 +29,8 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
+from nextham.spectra.rhs import split_complex
+
 MTYPES = {(False, False): -2, (False, True): 2, (True, True): 4}
 """PARDISO matrix type of (complex?, positive definite?); complex indefinite is refused."""
 THREADING_GNU = 3
@@ -178,8 +180,9 @@ class PardisoFactor:
         if self._pt is None:
             raise RuntimeError("the factorization was released")
         b = np.asarray(b)
-        if np.iscomplexobj(b) and not self.complex:
-            return self._apply(phase, b.real) + 1j * self._apply(phase, b.imag)
+        split = split_complex(lambda part: self._apply(phase, part), b, self.complex)
+        if split is not None:
+            return split
         rhs = np.asfortranarray(b.reshape(self.n, -1), dtype=self.dtype)
         return self._call(phase, rhs).reshape(b.shape)
 
