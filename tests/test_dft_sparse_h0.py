@@ -19,7 +19,6 @@ from nextham.dft import (
     realspace_grid,
     sad,
     sparse_h0,
-    sparse_local,
 )
 from nextham.dft.cell import atom_ao_slices, build_cell
 from nextham.dft.grid_pairs import GridBoxes, PairTable, potential_blocks
@@ -139,7 +138,6 @@ def test_zeroth_step_builds_large_cells_from_pairs(monkeypatch):
     settings = EngineSettings(ke_cutoff_ev=300.0)
     kspace_rec, _ = engine.zeroth_step(atoms, settings, h0_method="multigrid")
     monkeypatch.setattr(engine, "SPARSE_H0_MIN_ATOMS", 8)
-    monkeypatch.setattr(sparse_local, "CHUNK", 3)  # several home atoms in one box
     pairs_rec, mf = engine.zeroth_step(atoms, settings, h0_method="multigrid", workers=1)
     assert (kspace_rec[K.META]["h0_build"], pairs_rec[K.META]["h0_build"]) == ("k-space", "pairs")
     assert mf.nextham_dm0 is None  # no whole-cell density matrix

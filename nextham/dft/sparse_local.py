@@ -5,11 +5,11 @@ per lattice image, and the plain-FFT task at k-points: memory ∝ nao² and beyo
 atoms. This module runs the same multigrid tasks on the same meshes with the same screening
 and writes straight into the record's flat blocks (:class:`nextham.dft.grid_pairs.PairTable`):
 
-* a task with a sparse partner: PySCF's ``NUMINT_fill2c`` for each home atom (:data:`CHUNK`,
-  :func:`~nextham.dft.pairs.spatial_chunks`) against every atom image within the screening's
-  reach, placed explicitly, on the smallest box of the mesh that holds the products
-  (:func:`nextham.dft.grid_box.chunk_matrix`): the cost of a pair no longer grows with the
-  cell's cross-section;
+* a task with a sparse partner: PySCF's ``NUMINT_fill2c`` for each home atom against every
+  atom image within the screening's reach (its dense functions only against the images after
+  it, :func:`upper_images`, the other half by symmetry), placed explicitly, on the smallest
+  box of the mesh that holds the products (:func:`nextham.dft.grid_box.chunk_matrix`): the
+  cost of a pair no longer grows with the cell's cross-section;
 * the plain-FFT task (the most diffuse functions): the same grid sum in boxes of the task's
   coarse mesh (:func:`nextham.dft.grid_pairs.potential_blocks`).
 
@@ -34,10 +34,6 @@ from nextham.dft.realspace_grid import (
     pair_screening_bound,
     screening_precision,
 )
-
-CHUNK = 1
-"""Home atoms per ``NUMINT_fill2c`` call: one gives the smallest boxes (216-atom Si, 1 thread:
-0.036, 0.064, 0.036 s per atom in the three sparse tasks, against 0.06, 0.16, 0.10 with 16)."""
 
 
 def local_pair_blocks(
@@ -149,11 +145,22 @@ class _Task:
         return float(np.sqrt(max(amplitude - log_prec, 0.0) / mu))
 
 
+def upper_images(home: int, atom: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Mask of the images (``atom``, ``shift``) that come after atom ``home`` in cell 0:
+    a larger atom index, or the same atom at a shift ≥ 0 (lexicographic; cell 0 included).
+    Each pair of dense functions is integrated from one side only; the other side is its
+    transpose, ⟨h_i|v|h_j(r − R)⟩ = ⟨h_j|v|h_i(r + R)⟩ (real functions and potential)."""
+    sign = np.sign(shift)
+    first = np.where(sign[:, 0] != 0, sign[:, 0], np.where(sign[:, 1] != 0, sign[:, 1], sign[:, 2]))
+    return (atom > home) | ((atom == home) & (first >= 0))
+
+
 def _sparse_task(
     dense, sparse, v_r: np.ndarray, table: PairTable, precision, out, share: Share = ALL
 ) -> None:
-    """Add one sparse task's ⟨h|v|h⟩, ⟨h|v|l⟩ and ⟨l|v|h⟩ blocks, a chunk of home atoms at a
-    time against every atom image within the screening's reach, on a box of the mesh
+    """Add one sparse task's ⟨h|v|h⟩, ⟨h|v|l⟩ and ⟨l|v|h⟩ blocks, one home atom at a time
+    against every atom image within the screening's reach (its dense functions only against
+    :func:`upper_images`, the rest by symmetry), on a box of the mesh
     (:func:`nextham.dft.grid_box.chunk_matrix`)."""
     task = _Task(dense, sparse, precision)
     cell = dense.cell
@@ -164,27 +171,34 @@ def _sparse_task(
     log_prec = float(np.log(task.scaled * mg.EXTRA_PREC))
     expdrop = min(task.scaled * mg.EXTRA_PREC, mg.EXPDROP)
     width = {k: task.slices[k + "c"][:, 1] - task.slices[k + "c"][:, 0] for k in ("h", "l")}
-    for mine in share.of(spatial_chunks(cell, CHUNK)):
-        found = images.query(coords[mine], reach)
-        img = np.unique(np.concatenate([np.asarray(f, dtype=np.int64) for f in found]))
+    for mine in share.of(spatial_chunks(cell, 1)):
+        home_atom = int(mine[0])
+        img = np.unique(np.asarray(images.query(coords[mine], reach)[0], dtype=np.int64))
         atom, shift = images.atom[img], images.shift[img]
         pos = coords[atom] + shift @ lattice
+        upper = upper_images(home_atom, atom, shift)
         home = placed_shells(task.h_cell, mine, coords[mine])
         if not len(home[1]):
             continue
-        parts = (home, placed_shells(task.h_cell, atom, pos), placed_shells(task.l_cell, atom, pos))
+        parts = (
+            home,
+            placed_shells(task.h_cell, atom[upper], pos[upper]),
+            placed_shells(task.l_cell, atom, pos),
+        )
         mat = chunk_matrix(*joined(*parts), len(home[1]), v_mesh, lattice, log_prec, expdrop)
         if mat is None:
             continue
+        h_atom, h_shift = atom[upper], shift[upper]
         c_i = task.coeff("h", mine).T.tocsr()
-        c_j = scipy.sparse.block_diag([task.coeff("h", atom), task.coeff("l", atom)]).T.tocsr()
+        c_j = scipy.sparse.block_diag([task.coeff("h", h_atom), task.coeff("l", atom)]).T.tocsr()
         block = np.asarray(c_j @ np.asarray(c_i @ mat.T).T)  # (j, i): ⟨φ_i|v|φ_j(r−L)⟩
-        g_i, g_h, g_l = task.glob("h", mine), task.glob("h", atom), task.glob("l", atom)
-        s_h, s_l = (
-            np.repeat(shift, width["h"][atom], axis=0),
-            np.repeat(shift, width["l"][atom], axis=0),
-        )
+        g_i, g_h, g_l = task.glob("h", mine), task.glob("h", h_atom), task.glob("l", atom)
+        s_h = np.repeat(h_shift, width["h"][h_atom], axis=0)
+        s_l = np.repeat(shift, width["l"][atom], axis=0)
         zero_i = np.zeros((len(g_i), 3), dtype=np.int64)
         table.add(out, g_i, zero_i, np.concatenate([g_h, g_l]), np.concatenate([s_h, s_l]), block.T)
+        mirror = np.repeat((h_atom != home_atom) | h_shift.any(axis=1), width["h"][h_atom])
+        if mirror.any():  # ⟨h_j(r − R)|v|h_i⟩ = ⟨h_i|v|h_j(r − R)⟩ᵀ, cell 0's own block once
+            table.add(out, g_h[mirror], s_h[mirror], g_i, zero_i, block[: len(g_h)][mirror])
         if len(g_l):  # ⟨l(r − L)|v|h(r)⟩ = ⟨h|v|l(r − L)⟩ᵀ
             table.add(out, g_l, s_l, g_i, zero_i, block[len(g_h) :])
