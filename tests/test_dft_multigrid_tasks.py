@@ -61,3 +61,11 @@ def test_same_matrix_elements_as_pyscfs_partition():
     ref, mine = at_gamma(ni_ref), at_gamma(multigrid_tasks.numint(cell))
     assert np.abs(ref).max() > 1.0
     assert np.abs(mine - ref).max() < 1e-5  # eV
+
+
+def test_small_cells_keep_pyscfs_partition(monkeypatch):
+    """Below MIN_ATOMS the H0 builds use PySCF's partition (labels unchanged), from it ours."""
+    cell = _cell(5.6)
+    assert _first_task_shells(cell, multigrid_tasks.numint_for(cell).tasks) == {0, 1}
+    monkeypatch.setattr(multigrid_tasks, "MIN_ATOMS", cell.natm)
+    assert _first_task_shells(cell, multigrid_tasks.numint_for(cell).tasks) == {0}

@@ -239,7 +239,7 @@ def sad_fock_split(
 
     F(k) = fock_k + Σ_R e^{ik·R} by_shift[R] (:func:`sad_fock`).
     """
-    ni = multigrid_tasks.numint(cell)
+    ni = multigrid_tasks.numint_for(cell)
     kpts, kband = np.reshape(kpts, (-1, 3)), np.reshape(kband, (-1, 3))
     v_g = local_potential_g(ni, cell, xc, np.asarray(dm), kpts)
     by_shift, fock = local_matrices(ni, cell, v_g, kband)

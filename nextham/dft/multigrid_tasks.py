@@ -10,11 +10,13 @@ the plain-FFT task at 512 and 4,096 atoms, but its p (7.9 Ha) with it at 10,648 
 four times the orbitals of the task whose cost grows fastest with the cell
 (:func:`nextham.dft.grid_pairs.potential_blocks`).
 
-:func:`numint` places the ladder instead (PySCF's first-band mesh chosen, :func:`first_band_mesh`)
-so that one edge falls between the smallest primitive cutoff and the next: the plain-FFT task
-holds only the most diffuse primitives, whatever the cell. Every task is
-integrated to the same precision either way, so the matrix elements agree with PySCF's own
-partition to that precision (``tests/test_dft_multigrid_tasks.py``).
+:func:`numint` places the ladder instead (PySCF's first-band mesh chosen,
+:func:`first_band_mesh`) so that one edge falls between the smallest primitive cutoff and the
+next: the plain-FFT task holds only the most diffuse primitives, whatever the cell. The H0
+builds use it from :data:`MIN_ATOMS` atoms (:func:`numint_for`); smaller cells, the labels
+among them, keep PySCF's partition. Every task is integrated to the same precision either
+way, so the matrix elements agree with PySCF's partition to that precision
+(``tests/test_dft_multigrid_tasks.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from pyscf.pbc import tools
 from pyscf.pbc.dft import multigrid
 from pyscf.pbc.dft.multigrid import multigrid as mg
 
+MIN_ATOMS = 128
+"""Cells of fewer atoms keep PySCF's own partition (:func:`numint_for`): its plain-FFT task is
+cheap there, and the engine's labels stay bit for bit what they were."""
 MARGIN = 1e-9
 """Relative margin kept between a band edge and a primitive's cutoff."""
 MAX_INIT_MESH = 64
@@ -86,3 +91,11 @@ def numint(cell) -> multigrid.MultiGridNumInt:
     ni = multigrid.MultiGridNumInt(cell)
     ni.tasks = tasks(cell, ni.mesh)
     return ni
+
+
+def numint_for(cell) -> multigrid.MultiGridNumInt:
+    """The ``MultiGridNumInt`` the H0 builds use: :func:`numint` from :data:`MIN_ATOMS` atoms,
+    PySCF's own partition below."""
+    if cell.natm >= MIN_ATOMS:
+        return numint(cell)
+    return multigrid.MultiGridNumInt(cell).build()

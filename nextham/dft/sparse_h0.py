@@ -83,7 +83,7 @@ def sparse_h0(
     ptr = block_pointers(edge_index, sl[:, 1] - sl[:, 0])
     table = PairTable(edge_index, cell_shift, sl, ptr)
     blocks = sad_blocks(cell, kpts, gridfock.bvk_shifts(cell, kpts))
-    ni = multigrid_tasks.numint(cell)
+    ni = multigrid_tasks.numint_for(cell)
     v_g = gridfock.local_potential_g(ni, cell, xc, None, kpts, blocks=blocks)
 
     def job(share: Share, out: np.ndarray) -> None:
