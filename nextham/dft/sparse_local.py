@@ -177,18 +177,18 @@ def _sparse_task(
         atom, shift = images.atom[img], images.shift[img]
         pos = coords[atom] + shift @ lattice
         upper = upper_images(home_atom, atom, shift)
+        h_atom, h_shift = atom[upper], shift[upper]
         home = placed_shells(task.h_cell, mine, coords[mine])
         if not len(home[1]):
             continue
         parts = (
             home,
-            placed_shells(task.h_cell, atom[upper], pos[upper]),
+            placed_shells(task.h_cell, h_atom, pos[upper]),
             placed_shells(task.l_cell, atom, pos),
         )
         mat = chunk_matrix(*joined(*parts), len(home[1]), v_mesh, lattice, log_prec, expdrop)
         if mat is None:
             continue
-        h_atom, h_shift = atom[upper], shift[upper]
         c_i = task.coeff("h", mine).T.tocsr()
         c_j = scipy.sparse.block_diag([task.coeff("h", h_atom), task.coeff("l", atom)]).T.tocsr()
         block = np.asarray(c_j @ np.asarray(c_i @ mat.T).T)  # (j, i): ⟨φ_i|v|φ_j(r−L)⟩

@@ -96,10 +96,12 @@ class SuperLUFactor:
     def solve(self, b: np.ndarray) -> np.ndarray:
         """x with A x = b, b of shape (M,) or (M, r)."""
         b = np.asarray(b)
-        split = split_complex(self.solve, b, np.iscomplexobj(self._lu.U.data))
-        if split is not None:
-            return split
-        return self._lu.solve(np.asarray(b, dtype=np.result_type(b, self._lu.U.dtype)))
+        lu = self._lu
+        return split_complex(
+            lambda x: lu.solve(np.asarray(x, dtype=np.result_type(x, lu.U.dtype))),
+            b,
+            np.iscomplexobj(lu.U.data),
+        )
 
 
 def factor_hermitian(a: sp.spmatrix, definite: bool = False) -> Factor:

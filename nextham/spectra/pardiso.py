@@ -180,11 +180,12 @@ class PardisoFactor:
         if self._pt is None:
             raise RuntimeError("the factorization was released")
         b = np.asarray(b)
-        split = split_complex(lambda part: self._apply(phase, part), b, self.complex)
-        if split is not None:
-            return split
-        rhs = np.asfortranarray(b.reshape(self.n, -1), dtype=self.dtype)
-        return self._call(phase, rhs).reshape(b.shape)
+
+        def same(part: np.ndarray) -> np.ndarray:
+            rhs = np.asfortranarray(part.reshape(self.n, -1), dtype=self.dtype)
+            return self._call(phase, rhs).reshape(part.shape)
+
+        return split_complex(same, b, self.complex)
 
     def release(self) -> None:
         """Free PARDISO's memory (also done when the object is collected)."""

@@ -15,9 +15,9 @@ import numpy as np
 
 def split_complex(
     apply: Callable[[np.ndarray], np.ndarray], b: np.ndarray, factor_complex: bool
-) -> np.ndarray | None:
-    """``apply(b.real) + 1j · apply(b.imag)`` when ``b`` is complex and the factor real,
-    else None (the caller applies the factor to ``b`` itself)."""
+) -> np.ndarray:
+    """``apply(b)``, or ``apply(b.real) + 1j · apply(b.imag)`` when ``b`` is complex and the
+    factor real."""
     if np.iscomplexobj(b) and not factor_complex:
         return apply(b.real) + 1j * apply(b.imag)
-    return None
+    return apply(b)
