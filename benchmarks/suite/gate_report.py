@@ -20,7 +20,7 @@ def _pct(x) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
 
-def _goal_lines(rows: dict) -> list[str]:
+def goal_lines(rows: dict) -> list[str]:
     """The acceptance ratios of issue 23, measured."""
     lines = ["| subset | gated / H0 Gauge MAE | gated / H0 band MAE | gated / ungated Gauge MAE "
              "| gated / ungated band MAE |", "|---|---|---|---|---|"]  # fmt: skip
@@ -37,7 +37,7 @@ def _ratio(x) -> str:
     return "–" if x is None else f"{x:.2f}"
 
 
-def _calibration(unc: dict) -> list[str]:
+def calibration_lines(unc: dict) -> list[str]:
     val = unc["validation"]
     bands = val.get("band_mae_meV_by_tau", {})
     taus = " · ".join(
@@ -95,13 +95,13 @@ def write_gate_report(results: dict, path: Path) -> None:
         "",
         "### Calibration (validation split)",
         "",
-        *_calibration(unc),
+        *calibration_lines(unc),
         "",
     ]
     for s, rs in rows.items():
         lines += [f"## {title[s]} ({len(rs)} structures)", "", *subset_table(rs), ""]
     lines += ["## Ratios (the acceptance of issue 23: gated ≤ 1.0 × H0 out of distribution, "
-              "gated ≤ 1.1 × ungated in distribution)", "", *_goal_lines(rows), "",
+              "gated ≤ 1.1 × ungated in distribution)", "", *goal_lines(rows), "",
               "## The flag against the outcome (all test and out-of-distribution structures)", "",
               "Worse/better: the ungated committee's error against H0's on the same structure. "
               "Goal: ≥ 90 % of the worse ones flagged `warn`/`fail`, ≤ 20 % of the better ones.",

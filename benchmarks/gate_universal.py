@@ -1,0 +1,155 @@
+"""Never worse than H0 on the universal dataset: a committee of universal models, its gate and flag.
+
+The members are universal models of one config that differ only in their seed
+(initialization and batch order; same data split), trained by
+
+    bash benchmarks/universal_model.sh DATA OUT EPOCHS SEED
+
+for SEED = 0, 1, 2 on one frozen copy DATA of the campaign (benchmarks/universal_dataset.sh).
+This script joins them into a calibrated committee (``nextham committee``: uncertainty scale
+and gate τ from the validation split) and evaluates H0, one member, the ungated and the gated
+committee on
+
+* the test split (in distribution): what the gate costs;
+* the held-out compositions (element pairs never in training, the ``ood`` split);
+* held-out prototypes (:mod:`suite.heldout_prototypes`): NiAs-type AB and 1T (CdI₂-type)
+  MX₂ cells of training compositions, never made by the recipe, labelled here with the
+  campaign's engine settings;
+
+then tabulates how well the flag separates the structures where the ungated model is worse
+than H0 from those where it is better, and writes the report.
+
+    export OMP_NUM_THREADS=1
+    python benchmarks/gate_universal.py --members runs/U0/model.safetensors \\
+        runs/U1/model.safetensors runs/U2/model.safetensors --work ~/nextham-data/gate-uni \\
+        --report docs/gate-universal.md
+
+Every step is cached under ``--work`` (a rerun resumes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import machine
+from suite import gate_eval, steps
+from suite.gate_universal_report import write_universal_report
+from suite.heldout_prototypes import build, distorted, nearest_distance
+
+from nextham.evaluate import select_names
+from nextham.model.files import read_model_metadata
+from nextham.predict import Predictor
+from nextham.store.dataset import Dataset
+
+HELDOUT = {
+    "nickelarsenide": ("rocksalt", [
+        ("Ge", "Te"), ("Sn", "Te"), ("Pb", "S"), ("Sn", "Se"), ("Al", "P"), ("Ba", "S"),
+        ("Ca", "S"), ("K", "Cl"), ("Sr", "O"), ("Pd", "Te"), ("Pd", "S"), ("Cd", "Se"),
+        ("Ru", "Sb"), ("Ru", "As"), ("Au", "Sb"), ("Hg", "S"), ("Os", "Si"), ("K", "H"),
+        ("Li", "H"), ("Ti", "N"), ("Ti", "P"),
+    ]),
+    "1T-MX2": ("1L-MX2", [("Ti", "S"), ("Ti", "Se"), ("Ti", "Te"), ("Mo", "Te")]),
+}  # fmt: skip
+"""Held-out prototype → (the recipe prototype whose training structure gives the bond length,
+compositions (cation, anion)). Every composition occurs in the members' training split."""
+ENGINE = ["--basis", "szv-molopt-sr", "--kspacing", "1.2"]
+"""The campaign's engine settings (benchmarks/universal_dataset.sh)."""
+RATTLE, SEED = 0.03, 7
+
+
+def _formula(a: str, x: str, kind: str) -> str:
+    return f"{a}{x}2" if kind.endswith("MX2") else f"{a}{x}"
+
+
+def heldout_structures(meta: dict, shards: dict[str, Path], out: Path) -> list[str]:
+    """Write one structure file per held-out cell (bond length from the composition's
+    training structure ``<formula>_<source>_p0``); their paths."""
+    train = set(meta["split"]["train"])
+    atoms_of = {}
+    for shard, path in shards.items():
+        for name, atoms in Dataset(path).structures():
+            if f"{shard}/{name}" in train:
+                atoms_of[name] = atoms
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for k, (kind, (source, comps)) in enumerate(HELDOUT.items()):
+        for j, (a, x) in enumerate(comps):
+            src = atoms_of.get(f"{_formula(a, x, kind)}_{source}_p0")
+            if src is None:
+                raise SystemExit(f"{_formula(a, x, kind)} {source} is not in the training split")
+            cell = build(kind, a, x, nearest_distance(src, a, x))
+            path = out / f"{_formula(a, x, kind)}_{kind}.extxyz"
+            distorted(cell, RATTLE, SEED + 100 * k + j, kind).write(path, format="extxyz")
+            files.append(str(path))
+    return files
+
+
+def subsets(model: str, shards: dict[str, Path], heldout: str) -> dict[str, list]:
+    """(dataset, entry) of each evaluated subset."""
+    meta = read_model_metadata(model)
+    out = {}
+    for s in ("test", "ood"):
+        out[s] = [
+            (str(p), n)
+            for p in shards.values()
+            for n in select_names(Dataset(p), meta, s, required=False)
+        ]
+    out["prototype"] = [(heldout, n) for n in Dataset(heldout).names]
+    return out
+
+
+def evaluate(model: str, named: list[tuple[str, str]], kmesh) -> list[dict]:
+    predictor = Predictor.from_file(model)
+    recs = [(f"{Path(d).name}/{n}", Dataset(d).load(n)) for d, n in named]
+    return gate_eval.evaluate_records(predictor, recs, kmesh)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--members", nargs="+", required=True, help="member model files (≥ 2)")
+    ap.add_argument("--work", required=True, help="work directory (cached steps, data)")
+    ap.add_argument("--kmesh", default="4,4,4", help="band MAE mesh (4,4,4)")
+    ap.add_argument("--report", default="docs/gate-universal.md")
+    args = ap.parse_args(argv)
+    work, kmesh = Path(args.work).expanduser().resolve(), [int(k) for k in args.kmesh.split(",")]
+    meta = read_model_metadata(args.members[0])
+    shards = {Path(p).name: Path(p) for p in meta["train_config"]["data"]["datasets"]}
+    committee = steps.cached(work / "committee.json", lambda: _committee(args.members, work))
+    files = heldout_structures(meta, shards, work / "heldout-structures")
+    heldout = steps.cached(
+        work / "data_prototype.json",
+        lambda: steps.generate(work / "heldout-data", [*files, *ENGINE]),
+    )
+    named = subsets(committee["model"], shards, heldout["path"])
+    rows = {
+        s: steps.cached(work / f"gate_eval_{s}.json",
+                        lambda s=s: {"rows": evaluate(committee["model"], named[s], kmesh)})["rows"]
+        for s in named
+    }  # fmt: skip
+    results = {
+        "command": " ".join(["python benchmarks/gate_universal.py", *(argv or sys.argv[1:])]),
+        "date": str(date.today()), "machine": machine(), "members": args.members,
+        "datasets": {k: str(v) for k, v in shards.items()}, "kmesh": kmesh,
+        "epochs": meta["train_config"]["optim"]["epochs"], "committee": committee, "rows": rows,
+        "heldout": {"data": heldout, "prototypes": {k: v[0] for k, v in HELDOUT.items()}},
+    }  # fmt: skip
+    (work / "gate_results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_universal_report(results, Path(args.report))
+    print(f"wrote {args.report}")
+    return 0
+
+
+def _committee(members: list[str], work: Path) -> dict:
+    out = work / "committee.safetensors"
+    steps.nextham_cli("committee", *members, "--out", str(out))
+    return {"model": str(out), "uncertainty": read_model_metadata(out)["uncertainty"]}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
