@@ -207,3 +207,39 @@ def test_familiarity_decays_outside_the_training_range(si_record):
     assert f[0] == 1.0 and f[1] == pytest.approx(1.0, abs=1e-9)
     assert f[2] == pytest.approx(np.exp(-1), rel=0.05) and f[3] < 1e-3
     assert np.all(familiarity(si_record, {"C": [lo, hi]}) == 0.0)  # element not in training
+
+
+def test_unseen_pairs_keep_their_correction_and_raise_the_flag(committee, si_record):
+    """Blocks of training elements that never met in training (here: statistics without the
+    Si–Si pair) keep the gated correction; the flag counts their share and says why."""
+    com, meta = committee
+    home = Predictor(com, meta).predict_record(si_record, "Si2")
+    alone = {**meta, "domain": {**meta["domain"], "pairs": {}}}
+    novel = Predictor(com, alone).predict_record(si_record, "Si2")
+    assert np.array_equal(novel.record[K.HT], home.record[K.HT])
+    unc = novel.reliability["uncertainty"]
+    assert unc["closed_unfamiliar"] == 0.0 and unc["unseen_pairs_share"] > 0.99
+    assert novel.reliability["flag"] == "fail" and home.reliability["flag"] == "ok"
+    assert any("never trained together (kept" in r for r in novel.reliability["reasons"])
+
+
+def test_margin_is_the_narrowest_the_validation_split_allows(committee, si_record):
+    """A validation cell 15 % beyond its element's training coordination, with a correction
+    that is right: the 10 % margin closes most of it, so the calibration widens δ to 20 %; a
+    cell inside the range keeps the narrowest δ."""
+    from nextham.predict.calibrate import MARGIN_GRID, calibration_scale, choose_margin
+    from nextham.predict.environment import coordination
+
+    delta = np.asarray(si_record[K.HT] - si_record[K.H0])
+    noise = 1e-4 * np.random.default_rng(0).normal(size=(3, len(delta)))
+    outputs = [(delta, delta + noise - noise.mean(axis=0))]
+    scale = calibration_scale([si_record], outputs)["scale"]
+    c = coordination(si_record)
+    inside = {"Si": [float(c.min()), float(c.max())]}
+    beyond = {"Si": [float(c.min()) / 1.15, float(c.max()) / 1.15]}
+    assert choose_margin([si_record], outputs, scale, 1.0, inside)["margin"] == MARGIN_GRID[0]
+    wide = choose_margin([si_record], outputs, scale, 1.0, beyond)
+    assert wide["margin"] == 0.2
+    gauge = wide["val_gauge_mae_meV"]
+    assert gauge[0.1] > 2 * gauge[0.2] and set(gauge) == set(MARGIN_GRID)
+    assert committee[1]["uncertainty"]["margin"] == MARGIN_GRID[0]

@@ -51,12 +51,28 @@ def calibration_lines(unc: dict) -> list[str]:
         f"rank correlation of per-block σ and error on validation: "
         f"{val['spearman_block']:.2f}; blocks with error ≤ σ: "
         f"{_pct(val['fraction_within_sigma'])}.",
-        f"- τ = {unc['tau']:g}: the largest value whose gated validation Gauge MAE and band MAE "
-        f"stay within {_pct(val['budget'])} of the ungated ones (Gauge / band MAE, meV: {taus}).",
-        f"- flag limits: U warn ≥ {lim['warn']:.3g}, fail ≥ {lim['fail']:g}; share of the "
-        f"correction closed by the familiarity gate warn ≥ {lim.get('closed_warn', '–')}, fail ≥ "
-        f"{lim.get('closed_fail', '–')}; U of the {val['n_structures']} validation structures: "
-        f"{u}.",
+        f"- τ = {unc['tau']:g}: the largest value of the grid (τ ≤ 1) whose gated validation "
+        f"Gauge MAE and band MAE stay within {_pct(val['budget'])} of the ungated ones "
+        f"(Gauge / band MAE, meV: {taus}).",
+        *_margin_line(unc),
+        f"- flag limits: U warn ≥ {lim['warn']:.3g}, fail ≥ {lim['fail']:g}; unfamiliar share "
+        "of the correction (closed by the familiarity gate, or on element pairs never trained "
+        f"together) warn ≥ {lim.get('closed_warn', '–')}, fail ≥ {lim.get('closed_fail', '–')}; "
+        f"U of the {val['n_structures']} validation structures: {u}.",
+    ]
+
+
+def _margin_line(unc: dict) -> list[str]:
+    """The familiarity margin δ and the validation MAEs it was chosen from (if calibrated)."""
+    val = unc["validation"]
+    if "gauge_mae_meV_by_margin" not in val:
+        return []
+    bands = val["band_mae_meV_by_margin"]
+    gauge = val["gauge_mae_meV_by_margin"]
+    table = " · ".join(f"δ {m}: {g:.3g} / {_ratio(bands.get(m))}" for m, g in gauge.items())
+    return [
+        f"- familiarity margin δ = {unc['margin']:g}: the narrowest whose gate (with τ) keeps the "
+        f"validation Gauge and band MAE within the same budget (meV: {table})."
     ]
 
 

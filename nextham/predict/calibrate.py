@@ -12,17 +12,28 @@ Gauge MAE and band MAE (band window of :func:`nextham.loss.report.structure_metr
 Γ-centred :data:`BAND_KMESH`) within ``budget`` (default 5 %) of the ungated ones — the
 strongest gate the in-distribution data allow. The Gauge MAE alone is not enough: a gate that
 shrinks many small blocks a little costs the bands more than the matrix entries (measured:
-Gauge within 2 %, band MAE 31 % worse, docs/gate-benchmark.md).
+Gauge within 2 %, band MAE 31 % worse, docs/gate-benchmark.md). The grid stops at τ = 1: with
+σ calibrated, g = ‖ΔH‖² / (‖ΔH‖² + σ²) is the minimum-mean-square-error shrinkage of a
+correction measured with noise σ, and a larger τ shrinks more than the noise warrants (on the
+universal committee τ = 2 kept the validation MAEs within 2 % and cost the test split 10 % of
+its Gauge and 29 % of its band MAE, docs/gate-universal.md).
+
+``margin``: the smallest familiarity margin δ of :data:`MARGIN_GRID`
+(:mod:`nextham.predict.environment`) whose gate (with the chosen τ) keeps the same budget. A
+training set of a few prototypes has validation cells inside its coordination ranges and keeps
+the narrowest δ; a broad one whose validation cells put elements in prototypes they were never
+trained in (Xe in diamond, Ar in hcp) needs a wider δ not to close corrections that help.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from nextham.loss.metrics import gauge_difference
 from nextham.loss.report import aggregate_metrics, structure_metrics
+from nextham.predict.environment import MARGIN, block_familiarity
 from nextham.predict.gate import (
     LIMITS,
     block_norms,
@@ -34,7 +45,8 @@ from nextham.predict.gate import (
 from nextham.record import keys as K
 from nextham.spectra.kspace import gamma_mesh
 
-TAU_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+TAU_GRID = (0.0, 0.25, 0.5, 0.75, 1.0)
+MARGIN_GRID = (0.1, 0.2, 0.3, 0.5)
 BUDGET = 0.05
 BAND_KMESH = (4, 4, 4)
 
@@ -66,6 +78,20 @@ def calibration_scale(records: Sequence[dict], outputs: Sequence[tuple]) -> dict
     return {"scale": scale, "spearman_block": float(rank), "fraction_within_sigma": inside}
 
 
+def _gated_errors(
+    records: Sequence[dict], outputs: Sequence[tuple], scale: float, tau: float, kpts, familiar=None
+) -> tuple:
+    """Validation (Gauge MAE, band MAE) of the gate τ (times each record's block familiarity
+    from ``familiar(record)``, if given)."""
+    hams = []
+    for rec, (delta, members) in zip(records, outputs, strict=True):
+        g = gate_factors(block_norms(rec, delta), scale * member_spread(rec, members), tau)
+        if familiar is not None:
+            g = g * familiar(rec)
+        hams.append(gated_hamiltonian(rec, delta, g))
+    return _errors(records, hams, kpts)
+
+
 def choose_tau(
     records: Sequence[dict],
     outputs: Sequence[tuple],
@@ -76,15 +102,7 @@ def choose_tau(
     """The strongest gate within ``budget`` of the ungated validation Gauge and band MAE,
     with both (meV) for every τ tried."""
     kpts = gamma_mesh(kmesh)
-    table = {}
-    for tau in TAU_GRID:
-        hams = []
-        for rec, (delta, members) in zip(records, outputs, strict=True):
-            sigma = scale * member_spread(rec, members)
-            hams.append(
-                gated_hamiltonian(rec, delta, gate_factors(block_norms(rec, delta), sigma, tau))
-            )
-        table[tau] = _errors(records, hams, kpts)
+    table = {tau: _gated_errors(records, outputs, scale, tau, kpts) for tau in TAU_GRID}
     (g0, b0) = table[0.0]
     allowed = [
         t for t in TAU_GRID if _within(table[t][0], g0, budget) and _within(table[t][1], b0, budget)
@@ -97,27 +115,73 @@ def choose_tau(
     }
 
 
-def calibrate(records: Sequence[dict], outputs: Sequence[tuple], budget: float = BUDGET) -> dict:
-    """The model file's ``"uncertainty"`` entry: scale, τ, flag limits and the validation
-    numbers they came from (per-structure U of the validation structures included)."""
+def choose_margin(
+    records: Sequence[dict],
+    outputs: Sequence[tuple],
+    scale: float,
+    tau: float,
+    ranges: Mapping[str, list[float]],
+    budget: float = BUDGET,
+    kmesh: tuple[int, int, int] = BAND_KMESH,
+) -> dict:
+    """The smallest familiarity margin δ of :data:`MARGIN_GRID` whose gate (τ times the
+    familiarity against the training coordination ``ranges``) keeps the validation Gauge and
+    band MAE within ``budget`` of the ungated ones (the widest if none does); both for every δ."""
+    kpts = gamma_mesh(kmesh)
+    g0, b0 = _gated_errors(records, outputs, scale, 0.0, kpts)
+    table = {
+        m: _gated_errors(
+            records, outputs, scale, tau, kpts, lambda r, m=m: block_familiarity(r, ranges, m)
+        )
+        for m in MARGIN_GRID
+    }
+    allowed = [m for m, errs in table.items() if all(map(_within, errs, (g0, b0), (budget,) * 2))]
+    return {
+        "margin": min(allowed) if allowed else max(MARGIN_GRID),
+        "val_gauge_mae_meV": {m: v[0] for m, v in table.items()},
+        "val_band_mae_meV": {m: v[1] for m, v in table.items()},
+    }
+
+
+def calibrate(
+    records: Sequence[dict],
+    outputs: Sequence[tuple],
+    budget: float = BUDGET,
+    ranges: Mapping[str, list[float]] | None = None,
+) -> dict:
+    """The model file's ``"uncertainty"`` entry: scale, τ, the familiarity margin (from the
+    training coordination ``ranges``; :data:`~nextham.predict.environment.MARGIN` without),
+    flag limits and the validation numbers they came from (per-structure U included)."""
     scaled = calibration_scale(records, outputs)
     chosen = choose_tau(records, outputs, scaled["scale"], budget)
+    margin = {"margin": MARGIN}
+    if ranges is not None:
+        margin = choose_margin(records, outputs, scaled["scale"], chosen["tau"], ranges, budget)
     ratios = [
         relative_error(block_norms(r, d), scaled["scale"] * member_spread(r, m))
         for r, (d, m) in zip(records, outputs, strict=True)
     ]
+    validation = {
+        "n_structures": len(records),
+        "spearman_block": scaled["spearman_block"],
+        "fraction_within_sigma": scaled["fraction_within_sigma"],
+        "ratio": [float(u) for u in ratios],
+        "budget": budget,
+        "gauge_mae_meV_by_tau": {str(t): v for t, v in chosen["val_gauge_mae_meV"].items()},
+        "band_mae_meV_by_tau": {str(t): v for t, v in chosen["val_band_mae_meV"].items()},
+    }
+    if ranges is not None:
+        validation["gauge_mae_meV_by_margin"] = {
+            str(m): v for m, v in margin["val_gauge_mae_meV"].items()
+        }
+        validation["band_mae_meV_by_margin"] = {
+            str(m): v for m, v in margin["val_band_mae_meV"].items()
+        }
     return {
         "method": "committee",
         "scale": scaled["scale"],
         "tau": chosen["tau"],
+        "margin": margin["margin"],
         "limits": dict(LIMITS),
-        "validation": {
-            "n_structures": len(records),
-            "spearman_block": scaled["spearman_block"],
-            "fraction_within_sigma": scaled["fraction_within_sigma"],
-            "ratio": [float(u) for u in ratios],
-            "budget": budget,
-            "gauge_mae_meV_by_tau": {str(t): v for t, v in chosen["val_gauge_mae_meV"].items()},
-            "band_mae_meV_by_tau": {str(t): v for t, v in chosen["val_band_mae_meV"].items()},
-        },
+        "validation": validation,
     }

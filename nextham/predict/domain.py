@@ -38,7 +38,7 @@ import numpy as np
 import scipy.linalg
 from ase.data import chemical_symbols
 
-from nextham.predict.environment import coordination, overlap_weights, unfamiliar_atoms
+from nextham.predict.environment import MARGIN, coordination, overlap_weights, unfamiliar_atoms
 from nextham.record import keys as K
 from nextham.record.geometry import edge_distances
 from nextham.record.layout import orbital_counts
@@ -157,8 +157,9 @@ def _onsite_outliers(record: Mapping, stats: dict) -> list[str]:
     return out
 
 
-def reliability(record: Mapping, h_flat: np.ndarray, stats: dict) -> dict:
-    """Reliability report of a prediction ``h_flat`` for ``record`` against training ``stats``.
+def reliability(record: Mapping, h_flat: np.ndarray, stats: dict, margin: float = MARGIN) -> dict:
+    """Reliability report of a prediction ``h_flat`` for ``record`` against training ``stats``
+    (``margin``: the familiarity margin δ of :mod:`nextham.predict.environment`).
 
     Returns the measures described in the module docstring, ``"flag"`` (``"ok"``/``"warn"``)
     and ``"reasons"`` (list of one-line explanations).
@@ -183,7 +184,11 @@ def reliability(record: Mapping, h_flat: np.ndarray, stats: dict) -> dict:
         reasons.append(f"{100 * frac:.0f}% of the overlap weight is at distances not in training")
     if onsite:
         reasons.append(f"on-site H0 outside the training range: {', '.join(onsite[:4])}")
-    unfamiliar = unfamiliar_atoms(record, stats["coordination"]) if "coordination" in stats else []
+    unfamiliar = (
+        unfamiliar_atoms(record, stats["coordination"], margin=margin)
+        if "coordination" in stats
+        else []
+    )
     if unfamiliar:
         reasons.append(f"atoms in environments unlike training: {', '.join(unfamiliar)}")
     if ratio >= LIMITS["delta_ratio"]:

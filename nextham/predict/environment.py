@@ -16,11 +16,12 @@ The training statistics keep each element's range [lo, hi]
 
     f_a = exp(−(x / w)²),  x = max(0, c_a / hi − 1 − δ, 1 − δ − c_a / lo),
 
-1 within the range widened by δ = :data:`MARGIN` (10 %, the spread a training set's strains
-and rattles leave unsampled), 0.37 at w = :data:`WIDTH` (5 %) beyond and 0.02 at 2w; 0 for an
-element not in training. (δ and w were set on the gate benchmark's held-out geometries among
-three choices, docs/gate-benchmark.md.) The gate multiplies the correction of a pair block by
-min(f_i, f_j) (:mod:`nextham.predict.gate`).
+1 within the range widened by δ (default :data:`MARGIN`, 10 %: the spread a training set's
+strains and rattles leave unsampled), 0.37 at w = :data:`WIDTH` (5 %) beyond and 0.02 at 2w; 0
+for an element not in training. A committee file stores the δ calibrated on its validation
+split (:func:`nextham.predict.calibrate.choose_margin`): a broad training set whose validation
+cells hold element–prototype combinations never trained asks for a wider one. The gate
+multiplies the correction of a pair block by min(f_i, f_j) (:mod:`nextham.predict.gate`).
 """
 
 from __future__ import annotations
@@ -51,8 +52,11 @@ def coordination(record: Mapping) -> np.ndarray:
     return out
 
 
-def familiarity(record: Mapping, ranges: Mapping[str, list[float]]) -> np.ndarray:
-    """f_a ∈ [0, 1] of every atom against the training ``ranges``, shape (natm,)."""
+def familiarity(
+    record: Mapping, ranges: Mapping[str, list[float]], margin: float = MARGIN
+) -> np.ndarray:
+    """f_a ∈ [0, 1] of every atom against the training ``ranges`` widened by ``margin`` (δ),
+    shape (natm,)."""
     c = coordination(record)
     out = np.zeros(len(c))
     for a, (z, x) in enumerate(zip(record[K.NUMBERS], c, strict=True)):
@@ -60,21 +64,25 @@ def familiarity(record: Mapping, ranges: Mapping[str, list[float]]) -> np.ndarra
         if el not in ranges:
             continue
         lo, hi = ranges[el]
-        excess = max(0.0, x / hi - 1 - MARGIN, 1 - MARGIN - x / max(lo, 1e-12))
+        excess = max(0.0, x / hi - 1 - margin, 1 - margin - x / max(lo, 1e-12))
         out[a] = np.exp(-((excess / WIDTH) ** 2))
     return out
 
 
-def block_familiarity(record: Mapping, ranges: Mapping[str, list[float]]) -> np.ndarray:
+def block_familiarity(
+    record: Mapping, ranges: Mapping[str, list[float]], margin: float = MARGIN
+) -> np.ndarray:
     """min(f_i, f_j) of every pair block, shape (E,)."""
-    f = familiarity(record, ranges)
+    f = familiarity(record, ranges, margin)
     edges = np.asarray(record[K.EDGE_INDEX])
     return np.minimum(f[edges[:, 0]], f[edges[:, 1]])
 
 
-def unfamiliar_atoms(record: Mapping, ranges: Mapping[str, list[float]], below: float = 0.5):
+def unfamiliar_atoms(
+    record: Mapping, ranges: Mapping[str, list[float]], below: float = 0.5, margin: float = MARGIN
+):
     """One-line descriptions of the atoms with f_a < ``below`` (at most four)."""
-    c, f = coordination(record), familiarity(record, ranges)
+    c, f = coordination(record), familiarity(record, ranges, margin)
     out = []
     for a in np.flatnonzero(f < below)[:4]:
         el = chemical_symbols[int(record[K.NUMBERS][a])]

@@ -35,7 +35,7 @@ from nextham.model.files import load_model
 from nextham.predict import budget, spin_orbit
 from nextham.predict.core import predict_committee, predict_hamiltonians
 from nextham.predict.domain import reliability, unseen_pair_mask
-from nextham.predict.environment import block_familiarity
+from nextham.predict.environment import MARGIN, block_familiarity
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
@@ -195,7 +195,8 @@ class Predictor:
         self._report(f"model applied ({t_model:.1f} s)")
         domain = {}
         if "domain" in self.meta:
-            domain = reliability({**source, K.HT: h}, raw, self.meta["domain"])
+            margin = self.meta.get("uncertainty", {}).get("margin", MARGIN)
+            domain = reliability({**source, K.HT: h}, raw, self.meta["domain"], margin)
         if spin_diag:  # H = H0 + ΔH ⊗ I₂ (the spin–orbit term is H0's)
             h = record[K.H0] + spin_orbit.spin_diagonal(h - source[K.H0], record)
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
@@ -231,24 +232,26 @@ class Predictor:
             (h,) = predict_hamiltonians(self.model, [record])
             return h, h, None
         ((delta, members),) = predict_committee(self.model, [record])
+        familiar, unseen = self._familiarity(record)
         report, g = uncertainty_report(
-            record, delta, members, self.meta["uncertainty"], self._familiarity(record)
+            record, delta, members, self.meta["uncertainty"], familiar, unseen
         )
         raw = record[K.H0] + delta
         report["gate_applied"] = bool(self.gate)
         return (gated_hamiltonian(record, delta, g) if self.gate else raw), raw, report
 
-    def _familiarity(self, record: dict) -> np.ndarray | None:
-        """Per block: 0 for element pairs never seen in training, else the familiarity of
-        the two atoms' environments (1 for model files without coordination statistics)."""
+    def _familiarity(self, record: dict) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per block: the familiarity of the two atoms' environments (None for model files
+        without coordination statistics) and whether its element pair never met in training
+        (None without domain statistics)."""
         domain = self.meta.get("domain")
         if domain is None:
-            return None
-        f = np.ones(len(record[K.EDGE_INDEX]))
+            return None, None
+        f = None
         if "coordination" in domain:
-            f = block_familiarity(record, domain["coordination"])
-        f[unseen_pair_mask(record, domain)] = 0.0
-        return f
+            margin = self.meta["uncertainty"].get("margin", MARGIN)
+            f = block_familiarity(record, domain["coordination"], margin)
+        return f, unseen_pair_mask(record, domain)
 
     def fermi_level(self, record: dict) -> float:
         """Fermi level (eV) of ``record[HT]`` on the model's SCF k-mesh, same smearing."""

@@ -81,11 +81,12 @@ def build_committee(
     committee = Committee([m for m, _ in loaded]).eval()
     records = validation_records(metas[0], datasets)
     outputs = predict_committee(committee, records)
-    uncertainty = calibrate(records, outputs, budget)
     skip = {"format", "nextham_version", "model_config", "committee", "uncertainty"}
     info = {k: v for k, v in metas[0].items() if k not in skip}
     if "domain" in info:  # the training domain as this version measures it (gate, flag)
         info["domain"] = domain_statistics(split_records(metas[0], "train", datasets))
+    ranges = info.get("domain", {}).get("coordination")
+    uncertainty = calibrate(records, outputs, budget, ranges)
     seeds = [m.get("train_config", {}).get("seed") for m in metas]
     info["committee"] = {"seeds": seeds, "members": paths}
     info["uncertainty"] = uncertainty
