@@ -69,7 +69,7 @@ def _margin_line(unc: dict) -> list[str]:
         return []
     bands = val["band_mae_meV_by_margin"]
     gauge = val["gauge_mae_meV_by_margin"]
-    table = " · ".join(f"δ {m}: {g:.3g} / {_ratio(bands.get(m))}" for m, g in gauge.items())
+    table = " · ".join(f"δ {m}: {g:.3g} / {bands[m]:.3g}" for m, g in gauge.items())
     return [
         f"- familiarity margin δ = {unc['margin']:g}: the narrowest whose gate (with τ) keeps the "
         f"validation Gauge and band MAE within the same budget (meV: {table})."

@@ -11,8 +11,8 @@ from suite.gate_report import calibration_lines, goal_lines
 
 TITLES = {
     "test": "In distribution: the test split",
-    "ood": "Held-out compositions (element pairs never in training)",
-    "prototype": "Held-out prototypes (NiAs-type AB, 1T MX₂ of training compositions)",
+    "ood": "Held-out compositions: element pairs never in training",
+    "prototype": "Held-out prototypes: NiAs-type AB and 1T MX₂ of training compositions",
 }
 
 
