@@ -28,8 +28,8 @@ Per pair block b (all entries of one (i, j, R), spin included):
 ``unseen pairs``
     Blocks of two training elements that never met in training keep their correction (a broad
     model carries over to new pairs: closing them raised the held-out-composition Gauge MAE of
-    the universal committee from 1.61 to 1.83 meV, docs/gate-universal.md), but the flag
-    counts them as unvouched.
+    the universal committee from 1.61 to 1.83 meV at τ = 2 and δ = 10 %, ungated 1.67), but
+    the flag counts them as unvouched.
 
 The flag is ``fail`` when U ≥ ``limits["fail"]`` or the *unfamiliar share* — the part of the
 correction (‖ΔH‖² weight) the familiarity closed plus the part on unseen pairs — is at least
