@@ -123,12 +123,14 @@ def choose_margin(
     ranges: Mapping[str, list[float]],
     budget: float = BUDGET,
     kmesh: tuple[int, int, int] = BAND_KMESH,
+    ungated: tuple | None = None,
 ) -> dict:
     """The smallest familiarity margin δ of :data:`MARGIN_GRID` whose gate (τ times the
     familiarity against the training coordination ``ranges``) keeps the validation Gauge and
-    band MAE within ``budget`` of the ungated ones (the widest if none does); both for every δ."""
+    band MAE within ``budget`` of the ungated ones (the widest if none does); both for every δ.
+    ``ungated``: the ungated (Gauge, band) MAE if known (:func:`choose_tau`'s τ = 0)."""
     kpts = gamma_mesh(kmesh)
-    g0, b0 = _gated_errors(records, outputs, scale, 0.0, kpts)
+    g0, b0 = ungated or _gated_errors(records, outputs, scale, 0.0, kpts)
     table = {
         m: _gated_errors(
             records, outputs, scale, tau, kpts, lambda r, m=m: block_familiarity(r, ranges, m)
@@ -156,7 +158,10 @@ def calibrate(
     chosen = choose_tau(records, outputs, scaled["scale"], budget)
     margin = {"margin": MARGIN}
     if ranges is not None:
-        margin = choose_margin(records, outputs, scaled["scale"], chosen["tau"], ranges, budget)
+        ungated = (chosen["val_gauge_mae_meV"][0.0], chosen["val_band_mae_meV"][0.0])
+        margin = choose_margin(
+            records, outputs, scaled["scale"], chosen["tau"], ranges, budget, ungated=ungated
+        )
     ratios = [
         relative_error(block_norms(r, d), scaled["scale"] * member_spread(r, m))
         for r, (d, m) in zip(records, outputs, strict=True)
