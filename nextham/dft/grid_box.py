@@ -26,6 +26,8 @@ from nextham.dft.pairs import shell_rows
 
 COMMON_FAC = {0: 0.282094791773878143, 1: 0.488602511902919921}
 """libcint's ``CINTcommon_fac_sp`` (1 from l = 2 on), part of each pair's amplitude."""
+COMMON_FAC_TABLE = np.array([COMMON_FAC[0], COMMON_FAC[1]] + [1.0] * 6)
+""":data:`COMMON_FAC` by l = 0 … 7, for :func:`nextham.dft.grid_kernel.fill_orth`."""
 MARGIN = 2
 """Mesh points added on each side of the box beyond the largest integration range."""
 
@@ -138,11 +140,34 @@ def _group_matrix(
         return _fill(atm, bas, env, n_home, weights, lattice, mesh, 3, log_prec)
     step = lattice / mesh[:, None]  # one mesh step along each lattice vector (rows)
     idx = [np.arange(lo[k], lo[k] + dims[k]) % mesh[k] for k in range(3)]
-    weights = np.ascontiguousarray(v_mesh[np.ix_(*idx)].reshape(-1))
+    weights = np.ascontiguousarray(v_mesh[np.ix_(*idx)])
     env = env.copy()
     env[atm[:, molgto.PTR_COORD][:, None] + np.arange(3)] -= lo @ step
+    if _orthogonal(step):
+        return _fill_own_ranges(atm, bas, env, n_home, weights, np.diag(step).copy(), log_prec)
     box_lattice = np.ascontiguousarray(dims[:, None] * step)
-    return _fill(atm, bas, env, n_home, weights, box_lattice, dims, 0, log_prec)
+    return _fill(atm, bas, env, n_home, weights.reshape(-1), box_lattice, dims, 0, log_prec)
+
+
+def _orthogonal(lattice: np.ndarray) -> bool:
+    return abs(lattice - np.diag(lattice.diagonal())).max() < 1e-12
+
+
+def _fill_own_ranges(
+    atm, bas, env, n_home: int, weights: np.ndarray, step: np.ndarray, log_prec: float
+) -> np.ndarray:
+    """:func:`_fill` on an orthogonal box ``weights`` (nx, ny, nz) of mesh steps ``step``
+    (3,), each pair contracted over its own range (:func:`nextham.dft.grid_kernel.fill_orth`:
+    the same numbers, a fraction of the work)."""
+    from nextham.dft.grid_kernel import fill_orth  # deferred: numba loads only for large cells
+
+    ao_loc = molgto.moleintor.make_loc(bas, "cart").astype(np.int64)
+    ptr = atm[bas[:, molgto.ATOM_OF], molgto.PTR_COORD]
+    return fill_orth(
+        weights, step, bas[:, molgto.ANG_OF].astype(np.int64), env[bas[:, molgto.PTR_EXP]],
+        env[bas[:, molgto.PTR_COEFF]], env[ptr[:, None] + np.arange(3)], ao_loc, n_home,
+        log_prec, float(env[mg.PTR_EXPDROP]), COMMON_FAC_TABLE,
+    )  # fmt: skip
 
 
 def _fill(
