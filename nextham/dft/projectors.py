@@ -165,18 +165,21 @@ def centre_contributions(
     ids, shifts = images.atom[found], images.shift[found]
     sub = image_subcell(cell, ids, shifts @ cell.lattice_vectors())
     a = projector_overlaps(channels, centre, sub)
-    sl = np.asarray(sub.aoslice_by_atom()[:, 2:4])
+    sl = np.asarray(sub.aoslice_by_atom()[:, 2:4], dtype=np.int64)
     width = sl[:, 1] - sl[:, 0]
-    keep = np.flatnonzero([np.abs(a[:, p0:p1]).max(initial=0) > DROP for p0, p1 in sl])
+    col_max = np.abs(a).max(axis=0, initial=0)
+    has = width > 0
+    keep = np.flatnonzero(has)[np.maximum.reduceat(col_max, sl[has, 0]) > DROP]
     keep = keep[np.argsort(width[keep], kind="stable")]  # images of one width contiguous
-    a = a[:, np.concatenate([np.arange(*sl[n]) for n in keep]).astype(np.int64)]
+    a = a[:, concat_ranges(sl[keep, 0], width[keep])]
     width = width[keep]
-    start = np.concatenate([[0], np.cumsum(width)[:-1]])
+    start = np.cumsum(width) - width
     k = coupling(channels, kind)
     # soc: K_a = k ⊗ L_a is imaginary; M holds Im(Aᵀ K_a A), real arithmetic throughout
     m = a.T @ k @ a if kind == "scalar" else np.stack([a.T @ kx.imag @ a for kx in k])
     norm_k = max(np.linalg.norm(kx, 2) for kx in np.reshape(k, (-1, *k.shape[-2:])))
-    bound = np.array([np.linalg.norm(a[:, s0 : s0 + w]) for s0, w in zip(start, width)])
+    col_sq = np.einsum("pn,pn->n", a, a)
+    bound = np.sqrt(np.add.reduceat(col_sq, start)) if len(start) else np.zeros(0)
     cols = np.column_stack([start, start + width])
     return ids[keep], shifts[keep], cols, m, bound * norm_k**0.5
 

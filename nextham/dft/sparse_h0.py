@@ -64,11 +64,15 @@ def nonlocal_blocks(
         if not channels:
             continue
         terms = centre_contributions(cell, c, channels, "scalar", images)
+        once = len(np.unique(terms[0])) == len(terms[0])  # no atom seen in two images
         for i, j, shift, sub in image_pair_blocks(terms, table.width, threshold):
             hit, e = table.find(i, j, shift)
             if len(e):
                 at = table.ptr[e][:, None] + np.arange(sub[0].size)
-                np.add.at(out, at, sub[hit].reshape(len(e), -1))
+                if once:  # each pair (i, j, R) once: a plain indexed sum
+                    out[at] += sub[hit].reshape(len(e), -1)
+                else:  # two images of one atom: repeated blocks add up
+                    np.add.at(out, at, sub[hit].reshape(len(e), -1))
     return out
 
 
