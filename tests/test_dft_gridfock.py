@@ -75,6 +75,28 @@ def test_structure_factor_sums_equal_pyscf(alp, monkeypatch, chunk_bytes):
     assert np.abs(both[0] - per_atom.sum(axis=0)).max() < 1e-12
 
 
+def test_spherical_atom_on_distinct_g_norms(monkeypatch):
+    """A SAD atom's own density from its values on the distinct |G| of a cubic mesh equals
+    the transform at every G; a non-spherical block is refused (None) and takes the full
+    path."""
+    atoms = bulk("Si", "diamond", a=5.43, cubic=True)
+    cell = build_cell(atoms, SETTINGS)
+    mf = make_mf(cell, SETTINGS)
+    blocks = gridfock.atomic_blocks(cell, mf.get_init_guess(key="atom"))
+    gv = cell.get_Gv((9, 9, 9))
+    origin = np.zeros((1, 3))
+    radial = gridfock._radial_density_g(cell, 0, blocks[0], gv)
+    assert radial is not None
+    monkeypatch.setattr(gridfock, "RADIAL_MAX_SHARE", 0.0)  # the full transform at every G
+    full = gridfock._atom_density_g(cell, 0, blocks[0], origin, gv)
+    assert np.abs(radial - full).max() < 1e-12 * np.abs(full).max()
+    assert np.abs(full).max() > 1.0
+    lopsided = blocks[0].copy()
+    lopsided[1, 1] += 0.5  # p_x fuller than p_y, p_z: not spherical
+    monkeypatch.setattr(gridfock, "RADIAL_MAX_SHARE", 0.25)
+    assert gridfock._radial_density_g(cell, 0, lopsided, gv) is None
+
+
 def test_non_superposition_density_falls_back(alp):
     _, cell, _mf, dm0 = alp
     dm = np.array(dm0)

@@ -126,7 +126,10 @@ def structure_factor_sums(cell, mesh, groups: list[list[int]]) -> np.ndarray:
     the sum over atoms of the product is one matrix product per group, taken over chunks of
     atoms so that the (atoms × m1 m2) factor stays within :data:`SF_CHUNK_BYTES`."""
     mesh = np.asarray(mesh)
-    base = cell.get_Gv_weights(mesh)[1]  # integer frequencies times 2π, per direction
+    if cell.dimension == 3:  # the integer frequencies, without the (ngrids, 3) G vectors
+        base = [np.fft.fftfreq(m, 1.0 / m) for m in mesh]
+    else:
+        base = cell.get_Gv_weights(mesh)[1]
     rb = cell.atom_coords() @ cell.reciprocal_vectors().T  # (natm, 3), G·r = Σ_d rb_d n_d
     out = np.zeros((len(groups), int(np.prod(mesh))), dtype=complex)
     step = max(1, int(SF_CHUNK_BYTES // (16 * mesh[0] * mesh[1])))
@@ -150,7 +153,7 @@ def atom_groups(cell, blocks: list[np.ndarray] | None = None) -> list[list[int]]
 
 
 def superposition_density_g(
-    cell, blocks: list[np.ndarray], mesh, kpts: np.ndarray | None = None
+    cell, blocks: list[np.ndarray], mesh, kpts: np.ndarray | None = None, known=None, gv=None
 ) -> np.ndarray:
     """ρ(G) = ∫_cell ρ(r) e^{−iG·r} dr of atomic density blocks, (ngrids,) complex.
 
@@ -158,19 +161,33 @@ def superposition_density_g(
     D(R) = blockdiag(D_a) on the Born–von Kármán lattice of that mesh (:func:`bvk_shifts`), so
     ρ = Σ_a Σ_R Σ_μν D_a,μν φ_μ(r − R_a) φ_ν(r − R_a − R). Each distinct atom's Gaussian-pair
     Fourier transforms are analytic (images with overlap < 1e-12 dropped), then the summed
-    structure factors of its group (:func:`structure_factor_sums`) place the atoms."""
-    gv = cell.get_Gv(mesh)
+    structure factors of its group (:func:`structure_factor_sums`) place the atoms.
+    ``known``: (groups, their structure factor sums) computed already, used where the groups
+    are this density's; ``gv``: the mesh's G vectors, where computed already."""
+    gv = cell.get_Gv(mesh) if gv is None else gv
     shifts = bvk_shifts(cell, np.zeros((1, 3)) if kpts is None else kpts)
     groups = atom_groups(cell, blocks)
-    sf = structure_factor_sums(cell, mesh, groups)
+    if known is not None and known[0] == groups:
+        sf = known[1]
+    else:
+        sf = structure_factor_sums(cell, mesh, groups)
     rho = np.zeros(len(gv), dtype=complex)
     for atoms, phase in zip(groups, sf):
         rho += _atom_density_g(cell, atoms[0], blocks[atoms[0]], shifts, gv) * phase
     return rho
 
 
+RADIAL_MAX_SHARE = 0.25
+""":func:`_atom_density_g` evaluates a spherical atom on the distinct |G| only when they are
+at most this share of the mesh (cubic and orthorhombic cells; not triclinic ones)."""
+
+
 def _atom_density_g(cell, atom: int, block, shifts, gv) -> np.ndarray:
     """Σ_R Σ_μν D_μν FT[φ_μ(r) φ_ν(r − R)](G) for one atom at the origin, (ngrids,)."""
+    if len(shifts) == 1:  # the atom's own density only (a large cell at Γ)
+        radial = _radial_density_g(cell, atom, block, gv)
+        if radial is not None:
+            return radial
     out = np.zeros(len(gv), dtype=complex)
     step = max(1, int(2e6 // max(block.size, 1)))  # ≈ 32 MB of transforms per call
     for shift in shifts:
@@ -186,16 +203,45 @@ def _atom_density_g(cell, atom: int, block, shifts, gv) -> np.ndarray:
     return out
 
 
-def density_g(ni, cell, dm, kpts: np.ndarray, xctype: str, blocks=None) -> np.ndarray:
+def _radial_density_g(cell, atom: int, block, gv) -> np.ndarray | None:
+    """The atom's own density FT[Σ_μν D_μν φ_μ φ_ν](G), (ngrids,), from its values on the
+    distinct |G| of the mesh (along x), where the density is spherical (checked on eight
+    vectors of the mesh: the SAD atom is) and the distinct |G| are few
+    (:data:`RADIAL_MAX_SHARE`); else None."""
+    g2 = np.einsum("gx,gx->g", gv, gv)
+    _, first, where = np.unique(np.round(g2, 9), return_index=True, return_inverse=True)
+    if len(first) > RADIAL_MAX_SHARE * len(gv):
+        return None
+    mol = _atom_pair_mol(cell, atom, np.zeros(3))
+    nb = mol.nbas // 2
+
+    def ft(vectors: np.ndarray) -> np.ndarray:
+        pairs = ft_aopair(mol, vectors, shls_slice=(0, nb, nb, 2 * nb))
+        return np.einsum("gij,ij->g", pairs, block)
+
+    on_x = np.zeros((len(first), 3))
+    on_x[:, 0] = np.sqrt(g2[first])  # one exact |G| of each distinct value
+    values = ft(on_x)
+    probe = np.random.default_rng(0).choice(len(gv), min(8, len(gv)), replace=False)
+    if np.abs(ft(gv[probe]) - values[where[probe]]).max() > 1e-10 * np.abs(values).max():
+        return None
+    return values[where]
+
+
+def density_g(
+    ni, cell, dm, kpts: np.ndarray, xctype: str, blocks=None, known=None, gv=None
+) -> np.ndarray:
     """(1 or 4, ngrids) density (and, for GGA, its gradient iGρ) in multigrid's convention;
-    ``blocks``: the per-atom blocks of a SAD ``dm`` where the caller has them (``dm`` unused)."""
+    ``blocks``: the per-atom blocks of a SAD ``dm`` where the caller has them (``dm`` unused);
+    ``known``, ``gv``: structure factor sums (:func:`superposition_density_g`) and the mesh's G
+    vectors where the caller has them."""
     blocks = atomic_blocks(cell, dm) if blocks is None else blocks
     if blocks is None:
         return _eval_rhoG(ni, dm, 1, kpts, 0 if xctype == "LDA" else 1, xctype=xctype)[0]
-    rho = superposition_density_g(cell, blocks, ni.mesh, kpts)
+    rho = superposition_density_g(cell, blocks, ni.mesh, kpts, known, gv)
     if xctype == "LDA":
         return rho[None]
-    gv = cell.get_Gv(ni.mesh)
+    gv = cell.get_Gv(ni.mesh) if gv is None else gv
     return np.concatenate([rho[None], 1j * rho[None] * gv.T])
 
 
@@ -209,17 +255,18 @@ def local_potential_g(ni, cell, xc: str, dm, kpts: np.ndarray, blocks=None) -> n
     mesh = np.asarray(ni.mesh)
     ngrids = int(np.prod(mesh))
     gv = cell.get_Gv(mesh)
-    rho_g = density_g(ni, cell, dm, kpts, xctype, blocks)
+    groups = atom_groups(cell)  # one local pseudopotential per element
+    sf = structure_factor_sums(cell, mesh, groups)  # the density's too where blocks match
+    rho_g = density_g(ni, cell, dm, kpts, xctype, blocks, known=(groups, sf), gv=gv)
     weight = cell.vol / ngrids
     rho_r = tools.ifft(rho_g.reshape(-1, ngrids), mesh).real / weight
     rho_in = rho_r[0] if xctype == "LDA" else rho_r
     vxc = ni.eval_xc_eff(xc, rho_in, deriv=1, xctype=xctype)[1]
     wv = tools.fft(weight * np.asarray(vxc), mesh).reshape(-1, ngrids)
-    v = wv[0] + rho_g[0] * tools.get_coulG(cell, mesh=mesh)
-    groups = atom_groups(cell)  # one local pseudopotential per element
+    v = wv[0] + rho_g[0] * tools.get_coulG(cell, mesh=mesh, Gv=gv)
     reps = np.array([atoms[0] for atoms in groups])  # V_loc(G) of one atom per group only
     vloc = pseudo.get_vlocG(image_subcell(cell, reps, np.zeros((len(reps), 3))), gv)
-    v -= np.einsum("ij,ij->j", structure_factor_sums(cell, mesh, groups), vloc)
+    v -= np.einsum("ij,ij->j", sf, vloc)
     if xctype == "GGA":
         v -= np.einsum("xp,px->p", 1j * wv[1:4], gv)
     return v
