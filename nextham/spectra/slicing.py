@@ -9,8 +9,10 @@ PARDISO, or SuperLU restricted to diagonal pivots). Cost: one sparse factorizati
 
 Eigenvalues (shift-invert Lanczos)
 ----------------------------------
-States near a target σ: ARPACK (``eigsh``/``eigs`` mode 3) on (H − σS)⁻¹ S with the same
-factorization as the operator, relative residual :data:`ARPACK_TOL`. A window [a, b) is
+States near a target σ: block shift-invert Krylov on (H − σS)⁻¹ S
+(:mod:`nextham.spectra.block_krylov`, eight vectors per solve), or where that does not converge
+ARPACK (``eigsh``/``eigs`` mode 3) with the same factorization as the operator, relative
+residual :data:`ARPACK_TOL`. A window [a, b) is
 solved exactly by first counting its states at each k (inertia at a and b), then asking for
 that many states nearest the window's centre (plus a margin, doubled until every counted
 state is found).
@@ -39,6 +41,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from nextham.errors import InputError
+from nextham.spectra.block_krylov import nearest_block
 from nextham.spectra.direct import Factor, factor_hermitian
 from nextham.spectra.occupations import INSULATOR_GAP_SMEARINGS
 
@@ -107,7 +110,12 @@ class Pencil:
         return self._shift_invert(*self.factor_near(sigma), count)
 
     def _shift_invert(self, lu: Factor, shift: float, count: int) -> np.ndarray:
-        """``count`` eigenvalues nearest ``shift`` by ARPACK mode 3; ``lu`` factors H − shift S."""
+        """``count`` eigenvalues nearest ``shift``: block shift-invert Krylov
+        (:func:`nextham.spectra.block_krylov.nearest_block`), ARPACK mode 3 where that does
+        not converge; ``lu`` factors H − shift S."""
+        vals = nearest_block(self.h, self.s, lu, shift, count)
+        if vals is not None:
+            return vals
         dtype = np.result_type(self.h.dtype, self.s.dtype)
         op = sla.LinearOperator(self.h.shape, matvec=lu.solve, dtype=dtype)
         solver = sla.eigs if np.iscomplexobj(np.zeros(0, dtype)) else sla.eigsh
