@@ -24,10 +24,9 @@ from pyscf.pbc.dft.multigrid import multigrid as mg
 
 from nextham.dft.pairs import shell_rows
 
-COMMON_FAC = {0: 0.282094791773878143, 1: 0.488602511902919921}
-"""libcint's ``CINTcommon_fac_sp`` (1 from l = 2 on), part of each pair's amplitude."""
-COMMON_FAC_TABLE = np.array([COMMON_FAC[0], COMMON_FAC[1]] + [1.0] * 6)
-""":data:`COMMON_FAC` by l = 0 … 7, for :func:`nextham.dft.grid_kernel.fill_orth`."""
+COMMON_FAC = np.array([0.282094791773878143, 0.488602511902919921] + [1.0] * 6)
+"""libcint's ``CINTcommon_fac_sp`` by l = 0 … 7 (1 from l = 2 on), part of each pair's
+amplitude."""
 MARGIN = 2
 """Mesh points added on each side of the box beyond the largest integration range."""
 
@@ -57,7 +56,7 @@ def _shell_data(atm, bas, env) -> tuple:
     """Per shell: exponent, |coefficient| × libcint's factor, l, centre (Bohr)."""
     exps = env[bas[:, molgto.PTR_EXP]]
     ang = bas[:, molgto.ANG_OF]
-    fac = np.where(ang == 0, COMMON_FAC[0], np.where(ang == 1, COMMON_FAC[1], 1.0))
+    fac = COMMON_FAC[ang]
     coef = np.abs(env[bas[:, molgto.PTR_COEFF]]) * fac
     ptr = atm[bas[:, molgto.ATOM_OF], molgto.PTR_COORD]
     centre = env[ptr[:, None] + np.arange(3)]
@@ -150,6 +149,7 @@ def _group_matrix(
 
 
 def _orthogonal(lattice: np.ndarray) -> bool:
+    """Whether the rows of ``lattice`` (3, 3) lie along x, y and z."""
     return abs(lattice - np.diag(lattice.diagonal())).max() < 1e-12
 
 
@@ -166,7 +166,7 @@ def _fill_own_ranges(
     return fill_orth(
         weights, step, bas[:, molgto.ANG_OF].astype(np.int64), env[bas[:, molgto.PTR_EXP]],
         env[bas[:, molgto.PTR_COEFF]], env[ptr[:, None] + np.arange(3)], ao_loc, n_home,
-        log_prec, float(env[mg.PTR_EXPDROP]), COMMON_FAC_TABLE,
+        log_prec, float(env[mg.PTR_EXPDROP]), COMMON_FAC,
     )  # fmt: skip
 
 
@@ -182,8 +182,7 @@ def _fill(
     naoi, naoj = ao_loc[n_home], ao_loc[nbas] - ao_loc[n_home]
     lattice = np.ascontiguousarray(lattice, dtype=float)
     b = np.linalg.inv(lattice.T)
-    orth = abs(lattice - np.diag(lattice.diagonal())).max() < 1e-12
-    fn = getattr(libdft, "NUMINTeval_lda" + ("_orth" if orth else "_nonorth"))
+    fn = getattr(libdft, "NUMINTeval_lda" + ("_orth" if _orthogonal(lattice) else "_nonorth"))
     mat = np.zeros((1, 1, naoj, naoi))
     c_int3 = ctypes.c_int * 3
     ls = np.zeros((1, 3))
