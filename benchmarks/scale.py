@@ -78,11 +78,13 @@ def _worker_peak_gb() -> float:
 def one(formula: str, n_atoms: int, model: str | None, spectra: bool, workers: int | None) -> dict:
     """Run the stages for one cell in this process; {stage: (seconds, peak GB)} and counts."""
     from nextham.dft.engine import zeroth_step
+    from nextham.memory import retain_freed_memory
     from nextham.predict.predictor import Predictor
     from nextham.record import keys as K
     from nextham.spectra import largecell
     from nextham.store.hdf5 import write_record
 
+    retain_freed_memory()  # as the command line does
     predictor = Predictor.from_file(model)
     atoms = supercell(formula, n_atoms)
     out, t0 = {"atoms": n_atoms}, time.perf_counter()

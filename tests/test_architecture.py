@@ -15,7 +15,7 @@ import nextham
 PACKAGE = Path(nextham.__file__).parent
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("__init__", "errors"),
+    ("__init__", "errors", "memory"),
     ("conventions", "config"),
     ("record",),
     ("spectra", "basis", "structures"),

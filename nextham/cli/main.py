@@ -22,6 +22,7 @@ from nextham.cli import (
     train,
 )
 from nextham.errors import USER_ERRORS
+from nextham.memory import retain_freed_memory
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad input becomes one line on stderr and exit code 2 (set NEXTHAM_DEBUG=1 for the traceback).
     """
     args = build_parser().parse_args(argv)
+    retain_freed_memory()
     try:
         return int(args.run(args) or 0)
     except USER_ERRORS as exc:

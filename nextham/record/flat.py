@@ -68,26 +68,41 @@ def flat_index(layout: BlockLayout) -> FlatIndex:
     ni, nj = norb[ei[:, 0]], norb[ei[:, 1]]
     if not np.array_equal(np.diff(ptr), ni * nj):
         raise ValueError("block_ptr does not match the orbital counts of the edge atoms")
-    f = layout.spin
-    rows, cols = f * ni, f * nj
-    sizes = rows * cols
-    edge = np.repeat(np.arange(len(ei), dtype=np.int64), sizes)
-    local = np.arange(int(sizes.sum()), dtype=np.int64) - np.repeat(f * f * ptr[:-1], sizes)
-    row, col = local // cols[edge], local % cols[edge]
-    ni_e, nj_e = ni[edge], nj[edge]
-    spin_r, orb_r = row // ni_e, row % ni_e
-    spin_c, orb_c = col // nj_e, col % nj_e
-    off = atom_offsets(norb)
-    n_tot = int(norb.sum())
-    return FlatIndex(
-        edge=edge,
-        row=row,
-        col=col,
-        spin=2 * spin_r + spin_c,
-        dense_row=spin_r * n_tot + off[ei[edge, 0]] + orb_r,
-        dense_col=spin_c * n_tot + off[ei[edge, 1]] + orb_c,
-        n_dense=f * n_tot,
-    )
+    f, off, n_tot = layout.spin, atom_offsets(norb), int(norb.sum())
+    out = {name: np.empty(f * f * int(ptr[-1]), dtype=np.int64) for name in _FIELDS}
+    shapes = ni * (int(norb.max(initial=0)) + 1) + nj
+    for shape in np.unique(shapes):  # blocks of one shape: a pattern plus per-edge offsets
+        edges = np.flatnonzero(shapes == shape)
+        pattern = _block_pattern(int(ni[edges[0]]), int(nj[edges[0]]), f, n_tot)
+        shift = {"edge": edges, "dense_row": off[ei[edges, 0]], "dense_col": off[ei[edges, 1]]}
+        size = len(pattern["row"])
+        pos = None if len(edges) == len(ei) else (f * f * ptr[edges])[:, None] + np.arange(size)
+        for name in _FIELDS:
+            value = pattern.get(name, 0) + shift.get(name, np.zeros(1, np.int64))[:, None]
+            if pos is None:  # one block shape: every entry in order
+                out[name].reshape(-1, size)[:] = value
+            else:
+                out[name][pos] = value
+    return FlatIndex(**out, n_dense=f * n_tot)
+
+
+_FIELDS = ("edge", "row", "col", "spin", "dense_row", "dense_col")
+
+
+def _block_pattern(n_i: int, n_j: int, f: int, n_tot: int) -> dict[str, np.ndarray]:
+    """The edge-independent index values of the entries of one (f n_i, f n_j) block, each
+    (f² n_i n_j,) in row-major order: row, col, spin code and dense row/col less the atoms'
+    offsets."""
+    rows, cols = f * n_i, f * n_j
+    row, col = np.repeat(np.arange(rows), cols), np.tile(np.arange(cols), rows)
+    spin_r, spin_c = row // n_i, col // n_j
+    return {
+        "row": row,
+        "col": col,
+        "spin": 2 * spin_r + spin_c,
+        "dense_row": spin_r * n_tot + row % n_i,
+        "dense_col": spin_c * n_tot + col % n_j,
+    }
 
 
 def spin_diagonal_flat(s_flat: np.ndarray, layout: BlockLayout) -> np.ndarray:

@@ -138,7 +138,9 @@ class SparseBloch:
         self.h_values = h.astype(np.complex128 if np.iscomplexobj(h) else np.float64)
         self.s_values = np.asarray(record[K.S], dtype=np.float64)
         self.h_pattern = BlochPattern.of(self.h_layout)
-        self.s_pattern = BlochPattern.of(BlockLayout.of(record, K.S))
+        self.s_pattern = (  # a scalar H has S's layout: one pattern for both
+            self.h_pattern if not self.h_layout.spinor else BlochPattern.of(self.h_layout.scalar())
+        )
 
     @property
     def n_dense(self) -> int:
