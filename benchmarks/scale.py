@@ -78,13 +78,12 @@ def _worker_peak_gb() -> float:
 def one(formula: str, n_atoms: int, model: str | None, spectra: bool, workers: int | None) -> dict:
     """Run the stages for one cell in this process; {stage: (seconds, peak GB)} and counts."""
     from nextham.dft.engine import zeroth_step
-    from nextham.memory import retain_freed_memory
+    from nextham.memory import retained_memory
     from nextham.predict.predictor import Predictor
     from nextham.record import keys as K
     from nextham.spectra import largecell
     from nextham.store.hdf5 import write_record
 
-    retain_freed_memory()  # as the command line does
     predictor = Predictor.from_file(model)
     atoms = supercell(formula, n_atoms)
     out, t0 = {"atoms": n_atoms}, time.perf_counter()
@@ -103,24 +102,25 @@ def one(formula: str, n_atoms: int, model: str | None, spectra: bool, workers: i
     done("S+H0")
     out["h0_report"] = lines  # pairs and S, then H0, with the seconds so far
     out["worker_peak_gb"] = _worker_peak_gb()
-    h = predictor._apply(record)[0]
-    done("model")
-    with tempfile.TemporaryDirectory() as tmp:
-        write_record(Path(tmp) / "record.h5", {**record, K.HT: h}, "scale")
-    done("write")
-    if spectra:
-        t_spectra = time.perf_counter()
-        cell = largecell.CellSpectra(record, h, np.zeros((1, 3)))
-        cell.pencils[0].s_factor()
-        lines.append(f"spectra: S(Γ) factored ({time.perf_counter() - t_spectra:.1f} s)")
-        dos = cell.dos(resolution_ev=0.1, n_vectors=4)
-        lines.append(f"spectra: KPM DOS, {len(dos.moments)} moments "
-                     f"({time.perf_counter() - t_spectra:.1f} s)")  # fmt: skip
-        out["gap_ev"] = float(cell.band_edges().gap)
-        out["dos_states_below_gap"] = float(dos.count_below(cell.fermi_level(0.0)))
-        out["electrons"] = largecell.electron_count(record)
-        lines.append(f"spectra: band edges ({time.perf_counter() - t_spectra:.1f} s)")
-        done("spectra")
+    with retained_memory():  # as Predictor.predict_record does
+        h = predictor._apply(record)[0]
+        done("model")
+        with tempfile.TemporaryDirectory() as tmp:
+            write_record(Path(tmp) / "record.h5", {**record, K.HT: h}, "scale")
+        done("write")
+        if spectra:
+            t_spectra = time.perf_counter()
+            cell = largecell.CellSpectra(record, h, np.zeros((1, 3)))
+            cell.pencils[0].s_factor()
+            lines.append(f"spectra: S(Γ) factored ({time.perf_counter() - t_spectra:.1f} s)")
+            dos = cell.dos(resolution_ev=0.1, n_vectors=4)
+            lines.append(f"spectra: KPM DOS, {len(dos.moments)} moments "
+                         f"({time.perf_counter() - t_spectra:.1f} s)")  # fmt: skip
+            out["gap_ev"] = float(cell.band_edges().gap)
+            out["dos_states_below_gap"] = float(dos.count_below(cell.fermi_level(0.0)))
+            out["electrons"] = largecell.electron_count(record)
+            lines.append(f"spectra: band edges ({time.perf_counter() - t_spectra:.1f} s)")
+            done("spectra")
     out["pairs"] = len(record[K.EDGE_INDEX])
     out["h0_build"] = record[K.META].get("h0_build")
     return out

@@ -62,6 +62,25 @@ def test_definite_factor_solves_and_refuses_indefinite(complex_):
             direct.factor_hermitian(a, definite=True)
 
 
+@pytest.mark.parametrize("complex_", [False, True])
+def test_single_precision_definite_factor(complex_):
+    """Single precision: solves and F = L⁻¹P (Fᴴ F = S⁻¹) to ~1e-6, results in double."""
+    a = hermitian(200, complex_, seed=4)
+    s = sp.csr_matrix(a @ a.getH() + sp.identity(200))
+    b = np.random.default_rng(3).normal(size=(200, 2)) * (1 + 1j if complex_ else 1.0)
+    f = pardiso.PardisoFactor(s, definite=True, single=True)
+    x = f.solve(b)
+    assert x.dtype == (np.complex128 if complex_ else np.float64)
+    exact = np.linalg.solve(s.toarray(), b)
+    err = np.abs(x - exact).max() / np.abs(exact).max()
+    assert 1e-12 < err < 1e-5  # single, not double, precision, and still a solve
+    np.testing.assert_allclose(f.backward(f.forward(b)), exact, rtol=0,
+                               atol=1e-5 * np.abs(exact).max())  # fmt: skip
+    with direct.use_backend("pardiso"):
+        assert isinstance(direct.factor_hermitian(s, definite=True, single=True),
+                          pardiso.PardisoFactor)  # fmt: skip
+
+
 def test_complex_right_hand_side_of_a_real_factor():
     a = hermitian(150, False, seed=5)
     b = np.random.default_rng(2).normal(size=150) * (1 + 2j)

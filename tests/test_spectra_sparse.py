@@ -197,6 +197,28 @@ def test_kpm_moments_with_every_unit_vector_are_exact_traces(spinor, sparse_solv
         np.testing.assert_allclose(split, exact, rtol=0, atol=1e-8 * pencil.n)
 
 
+def test_single_precision_s_factor_above_the_size_threshold(monkeypatch):
+    """Above S_SINGLE_MIN_LEVELS S(k) is factored in single precision: the KPM moments stay
+    the exact traces to ~1e-6 relative (not to rounding), the bounds still bracket."""
+    rec = tight_binding_record((2, 2, 2), spinor=False, seed=6)
+    k = KPTS[1]
+    eps = band_energies(rec, rec[K.HT], k[None]).ravel()
+    center, half, n = eps.mean(), 0.6 * np.ptp(eps), 21
+    exact = np.cos(np.outer(np.arange(n), np.arccos((eps - center) / half))).sum(1)
+    z = np.eye(len(eps))
+    with direct.use_backend("pardiso"):
+        double = record_pencils(rec, None, k[None])[0]
+        double.s_factor()
+        monkeypatch.setattr(slicing, "S_SINGLE_MIN_LEVELS", 0)
+        single = record_pencils(rec, None, k[None])[0]
+        for pencil, lo, hi in ((double, 0.0, 1e-9), (single, 1e-9, 1e-5)):
+            mu = kpm._split_moments(pencil.h, pencil.s_factor(), z, center, half, n)
+            err = np.abs(mu * pencil.n - exact).max() / np.abs(exact).max()
+            assert lo <= err < hi
+        bounds = Slicer([single]).bracket(verify=False)
+        assert bounds[0] < eps.min() and bounds[1] > eps.max()
+
+
 def test_jackson_kernel_limits():
     g = jackson_kernel(64)
     assert g[0] == pytest.approx(1.0) and np.all(np.diff(g) < 0) and 0 < g[-1] < 0.01

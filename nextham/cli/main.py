@@ -22,7 +22,6 @@ from nextham.cli import (
     train,
 )
 from nextham.errors import USER_ERRORS
-from nextham.memory import retain_freed_memory
 
 SUBCOMMANDS = {
     "generate": generate,
@@ -59,7 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Bad input becomes one line on stderr and exit code 2 (set NEXTHAM_DEBUG=1 for the traceback).
     """
     args = build_parser().parse_args(argv)
-    retain_freed_memory()
     try:
         return int(args.run(args) or 0)
     except USER_ERRORS as exc:

@@ -154,15 +154,16 @@ class _Bare:
     cart: bool
 
 
-_SPAN = 2048  # encoded lattice shifts: |R_d| < _SPAN / 2
+SPAN = 2048
+"""Lattice shifts are encoded in :func:`pair_keys` for |R_d| < SPAN / 2."""
 
 
 def pair_keys(i: np.ndarray, j: np.ndarray, shift: np.ndarray, natm: int) -> np.ndarray:
     """One int64 per pair (i, j, R) (broadcasting; ``shift`` has a last axis of 3)."""
-    s = np.asarray(shift, dtype=np.int64) + _SPAN // 2
-    code = (s[..., 0] * _SPAN + s[..., 1]) * _SPAN + s[..., 2]
+    s = np.asarray(shift, dtype=np.int64) + SPAN // 2
+    code = (s[..., 0] * SPAN + s[..., 1]) * SPAN + s[..., 2]
     ij = np.asarray(i, dtype=np.int64) * natm + np.asarray(j, dtype=np.int64)
-    return ij * _SPAN**3 + code
+    return ij * SPAN**3 + code
 
 
 class PairTable:
@@ -181,6 +182,8 @@ class PairTable:
         keys = pair_keys(ei[:, 0], ei[:, 1], cell_shift, self.natm)
         self.order = np.argsort(keys, kind="stable")
         self.keys = keys[self.order]
+        self.row_start = np.searchsorted(self.keys, np.arange(self.natm + 1) * self.natm * SPAN**3)
+        """(natm + 1,): atom i's pairs are ``keys[row_start[i]:row_start[i + 1]]``."""
 
     def find(self, i, j, shift) -> tuple[np.ndarray, np.ndarray]:
         """(hit mask, pair indices of the hits) of the pairs (i, j, R) given as arrays."""

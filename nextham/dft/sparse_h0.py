@@ -22,15 +22,10 @@ import numpy as np
 
 from nextham.dft import gridfock, multigrid_tasks
 from nextham.dft.cell import atom_ao_slices
-from nextham.dft.grid_pairs import PairTable
+from nextham.dft.grid_pairs import SPAN, PairTable
 from nextham.dft.pairs import chunked_blocks
 from nextham.dft.parallel import ALL, Share, summed
-from nextham.dft.projectors import (
-    atom_channels,
-    centre_contributions,
-    centre_images,
-    image_pair_blocks,
-)
+from nextham.dft.projectors import atom_channels, centre_contributions, centre_images
 from nextham.dft.sad import sad_blocks
 from nextham.dft.sparse_local import local_pair_blocks
 from nextham.record.layout import block_pointers
@@ -52,27 +47,24 @@ def nonlocal_blocks(
     cell, table: PairTable, threshold: float = 1e-12, share: Share = ALL, out=None
 ) -> np.ndarray:
     """V_nl,ij(R) of the table's pairs, flat, Hartree: each projector centre's image pairs
-    (:func:`nextham.dft.projectors.centre_contributions`) added straight into the blocks, so
-    memory stays ∝ pairs (pairs the projectors miss stay 0; those beyond the table are left
-    out). Same terms and bound (``threshold``) as :func:`~nextham.dft.projectors.
-    projector_blocks`. Added into ``out`` when given; ``share``: only that share of the
-    centres."""
+    (:func:`nextham.dft.projectors.centre_contributions`) added straight into the blocks
+    (:func:`nextham.dft.pair_scatter.add_centre_blocks`, compiled), so memory stays ∝ pairs
+    (pairs the projectors miss stay 0; those beyond the table are left out). Same terms and
+    bound (``threshold``) as :func:`~nextham.dft.projectors.projector_blocks`. Added into
+    ``out`` when given; ``share``: only that share of the centres."""
+    from nextham.dft.pair_scatter import add_centre_blocks  # deferred: numba, large cells only
+
     out = np.zeros(int(table.ptr[-1])) if out is None else out
     images = centre_images(cell)
     for c in share.of(range(cell.natm)):
         channels = atom_channels(cell, cell.atom_symbol(c), soc=False)
         if not channels:
             continue
-        terms = centre_contributions(cell, c, channels, "scalar", images)
-        once = len(np.unique(terms[0])) == len(terms[0])  # no atom seen in two images
-        for i, j, shift, sub in image_pair_blocks(terms, table.width, threshold):
-            hit, e = table.find(i, j, shift)
-            if len(e):
-                at = table.ptr[e][:, None] + np.arange(sub[0].size)
-                if once:  # each pair (i, j, R) once: a plain indexed sum
-                    out[at] += sub[hit].reshape(len(e), -1)
-                else:  # two images of one atom: repeated blocks add up
-                    np.add.at(out, at, sub[hit].reshape(len(e), -1))
+        ids, shifts, cols, m, bound = centre_contributions(cell, c, channels, "scalar", images)
+        add_centre_blocks(
+            out, np.ascontiguousarray(m), ids, np.asarray(shifts, np.int64), cols, bound,
+            threshold, table.keys, table.order, table.row_start, table.ptr, table.natm, SPAN,
+        )  # fmt: skip
     return out
 
 

@@ -31,6 +31,7 @@ from ase.data import atomic_numbers, chemical_symbols
 from nextham.dft.engine import zeroth_step
 from nextham.dft.settings import EngineSettings, element_details, stored_settings
 from nextham.errors import InputError
+from nextham.memory import retained_memory
 from nextham.model.files import load_model
 from nextham.predict import budget, spin_orbit
 from nextham.predict.core import predict_committee, predict_hamiltonians
@@ -185,8 +186,14 @@ class Predictor:
         return self.predict_record(record, name)
 
     def predict_record(self, record: dict, name: str = "structure") -> Prediction:
-        """Apply the model to a record holding S and H0 (``HT`` is replaced, not used)."""
+        """Apply the model to a record holding S and H0 (``HT`` is replaced, not used), then
+        find its Fermi level, keeping freed memory meanwhile (:func:`nextham.memory.
+        retained_memory`)."""
         self.check_record(record, name)
+        with retained_memory():
+            return self._predict_checked(record, name)
+
+    def _predict_checked(self, record: dict, name: str) -> Prediction:
         t0 = time.perf_counter()
         spin_diag = self.scalar_on_spinor(record)
         source = spin_orbit.scalar_part(record) if spin_diag else record

@@ -104,13 +104,14 @@ class SuperLUFactor:
         )
 
 
-def factor_hermitian(a: sp.spmatrix, definite: bool = False) -> Factor:
+def factor_hermitian(a: sp.spmatrix, definite: bool = False, single: bool = False) -> Factor:
     """Factor the Hermitian sparse matrix ``a`` (M, M) with the current :func:`backend`.
 
-    ``definite``: ``a`` is positive definite (S(k)); PARDISO then uses Cholesky. A complex
+    ``definite``: ``a`` is positive definite (S(k)); PARDISO then uses Cholesky. ``single``:
+    PARDISO factors and solves in single precision (SuperLU stays double). A complex
     indefinite ``a`` (H − εS at k ≠ Γ) always goes to SuperLU (:mod:`nextham.spectra.pardiso`
     says why). A singular ``a`` raises RuntimeError with "singular" in its message.
     """
     if backend() == "pardiso" and (definite or not np.iscomplexobj(a.data)):
-        return pardiso.PardisoFactor(a, definite)
+        return pardiso.PardisoFactor(a, definite, single)
     return SuperLUFactor(a)
