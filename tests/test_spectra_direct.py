@@ -81,6 +81,22 @@ def test_single_precision_definite_factor(complex_):
                           pardiso.PardisoFactor)  # fmt: skip
 
 
+def test_refined_single_factor_solves_to_double_precision():
+    a = hermitian(240, False, seed=1) - 2.0 * sp.identity(240)  # condition number 409
+    dense = a.toarray()
+    b = np.random.default_rng(5).normal(size=(240, 3))
+    exact = np.linalg.solve(dense, b)
+    with direct.use_backend("pardiso"):
+        f = direct.factor_refined(sp.csr_matrix(a))
+        assert isinstance(f, direct.RefinedFactor) and f.factor.single
+        assert f.negative == int((np.linalg.eigvalsh(dense) < 0).sum())
+        one = f.factor.solve(b)
+        assert np.abs(one - exact).max() > 1e-7 * np.abs(exact).max()  # single alone is not
+        np.testing.assert_allclose(f.solve(b), exact, rtol=0, atol=1e-13 * np.abs(exact).max())
+    with direct.use_backend("superlu"):
+        assert isinstance(direct.factor_refined(sp.csr_matrix(a)), direct.SuperLUFactor)
+
+
 def test_complex_right_hand_side_of_a_real_factor():
     a = hermitian(150, False, seed=5)
     b = np.random.default_rng(2).normal(size=150) * (1 + 2j)

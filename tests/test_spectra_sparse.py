@@ -198,7 +198,7 @@ def test_kpm_moments_with_every_unit_vector_are_exact_traces(spinor, sparse_solv
 
 
 def test_single_precision_s_factor_above_the_size_threshold(monkeypatch):
-    """Above S_SINGLE_MIN_LEVELS S(k) is factored in single precision: the KPM moments stay
+    """Above SINGLE_MIN_LEVELS S(k) is factored in single precision: the KPM moments stay
     the exact traces to ~1e-6 relative (not to rounding), the bounds still bracket."""
     rec = tight_binding_record((2, 2, 2), spinor=False, seed=6)
     k = KPTS[1]
@@ -209,7 +209,7 @@ def test_single_precision_s_factor_above_the_size_threshold(monkeypatch):
     with direct.use_backend("pardiso"):
         double = record_pencils(rec, None, k[None])[0]
         double.s_factor()
-        monkeypatch.setattr(slicing, "S_SINGLE_MIN_LEVELS", 0)
+        monkeypatch.setattr(slicing, "SINGLE_MIN_LEVELS", 0)
         single = record_pencils(rec, None, k[None])[0]
         for pencil, lo, hi in ((double, 0.0, 1e-9), (single, 1e-9, 1e-5)):
             mu = kpm._split_moments(pencil.h, pencil.s_factor(), z, center, half, n)
@@ -217,6 +217,10 @@ def test_single_precision_s_factor_above_the_size_threshold(monkeypatch):
             assert lo <= err < hi
         bounds = Slicer([single]).bracket(verify=False)
         assert bounds[0] < eps.min() and bounds[1] > eps.max()
+        sigma = 0.5 * (eps[10] + eps[11])  # H − σS single, solves refined: levels exact
+        np.testing.assert_allclose(single.nearest(sigma, 6), np.sort(eps)[8:14], rtol=0,
+                                   atol=1e-10)  # fmt: skip
+        assert single.factor_near(sigma)[0].negative == 11
 
 
 def test_jackson_kernel_limits():

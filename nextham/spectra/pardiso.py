@@ -115,6 +115,7 @@ class PardisoFactor:
         self.complex = np.iscomplexobj(a.data)
         if (self.complex, definite) not in MTYPES:
             raise ValueError("PARDISO is not used for complex Hermitian indefinite matrices")
+        self.single = single
         self.dtype = np.dtype(np.complex128 if self.complex else np.float64)
         self.work = np.dtype(np.complex64 if self.complex else np.float32) if single else self.dtype
         upper = sp.triu(sp.csr_matrix(a, dtype=self.dtype), format="csr")
