@@ -13,9 +13,10 @@ kept, same peak RSS.
 from their own mappings) and ``M_TRIM_THRESHOLD`` to its maximum (the heap's top is never
 given back) for the duration of a block, then restores glibc's defaults and trims the heap
 (``malloc_trim``). Inside it the resident memory stays at the block's high-water mark plus
-the heap's fragmentation, so it wraps the model and the spectra (``Predictor.predict_record``)
-but not the H0 build, whose forked workers and many-sized temporaries fragment the heap
-(10,648-atom Si with the whole run retained: peak RSS 16.4 GB instead of 14.0).
+the heap's fragmentation, so it wraps the model and the spectra (``Predictor.
+predict_record``, the sparse path of ``bands.compute.band_structure``) but not the H0 build,
+whose forked workers and many-sized temporaries fragment the heap (10,648-atom Si with the
+whole run kept: peak RSS 16.4 GB instead of 14.0).
 ``NEXTHAM_RETAIN_MEMORY=0`` turns it off. Without glibc (macOS, musl) it does nothing.
 """
 

@@ -92,6 +92,8 @@ def test_refined_single_factor_solves_to_double_precision():
         assert f.negative == int((np.linalg.eigvalsh(dense) < 0).sum())
         one = f.factor.solve(b)
         assert np.abs(one - exact).max() > 1e-7 * np.abs(exact).max()  # single alone is not
+        np.testing.assert_allclose(f.solve(b), exact, rtol=0, atol=1e-9 * np.abs(exact).max())
+        f.steps = 3
         np.testing.assert_allclose(f.solve(b), exact, rtol=0, atol=1e-13 * np.abs(exact).max())
     with direct.use_backend("superlu"):
         assert isinstance(direct.factor_refined(sp.csr_matrix(a)), direct.SuperLUFactor)

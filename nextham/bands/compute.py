@@ -24,6 +24,7 @@ from ase.formula import Formula
 from nextham.bands.path import BandPath, band_path
 from nextham.conventions import electrons_per_level
 from nextham.dft.settings import EngineSettings
+from nextham.memory import retained_memory
 from nextham.record import keys as K
 from nextham.spectra.eigen import band_energies, mesh_fermi_level
 from nextham.spectra.kspace import gamma_mesh
@@ -114,11 +115,12 @@ def band_structure(
         energies = np.linspace(bands.min() - 1.0, bands.max() + 1.0, 600)
         dos = density_of_states(eps_mesh, energies, dos_width_ev, g)
     else:
-        spectra = CellSpectra(record, h, gamma_mesh(kmesh))
-        kpm = spectra.dos(resolution_ev=dos_width_ev)  # also E_F's first guess at one k
-        ef = spectra.fermi_level(smearing)
-        first, count = band_window(record, n_bands)
-        bands = sparse_band_energies(record, h, path.kpts, first, count, ef)
+        with retained_memory():  # large arrays allocated over and over (nextham.memory)
+            spectra = CellSpectra(record, h, gamma_mesh(kmesh))
+            kpm = spectra.dos(resolution_ev=dos_width_ev)  # also E_F's first guess at one k
+            ef = spectra.fermi_level(smearing)
+            first, count = band_window(record, n_bands)
+            bands = sparse_band_energies(record, h, path.kpts, first, count, ef)
         lo, hi = kpm.center - kpm.half_width, kpm.center + kpm.half_width
         energies = np.linspace(lo, hi, max(600, int(np.ceil((hi - lo) / (0.25 * dos_width_ev)))))
         dos = kpm.dos(energies)

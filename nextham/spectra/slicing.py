@@ -69,7 +69,7 @@ SINGLE_MIN_LEVELS = 4096
 at 4,096-atom Si S(Γ) 10.1 s instead of 17.7 s and H − σS 9.9 s instead of 16.4 s, solves
 40 % faster. S(k)'s factor serves only the Lanczos bounds (widened by 5 %) and the KPM's S⁻¹
 (a DOS at 0.1 eV), where ~1e-7 relative in the substitutions is far below the stochastic
-trace's noise; the solves of H − σS are refined to double precision
+trace's noise; the solves of H − σS are refined (to ~1e-10)
 (:class:`~nextham.spectra.direct.RefinedFactor`), and its inertia is exact unless a level
 lies within ~1e-7 of the spectral width from σ."""
 
