@@ -209,7 +209,7 @@ def test_single_precision_s_factor_above_the_size_threshold(monkeypatch):
     with direct.use_backend("pardiso"):
         double = record_pencils(rec, None, k[None])[0]
         double.s_factor()
-        monkeypatch.setattr(slicing, "SINGLE_MIN_LEVELS", 0)
+        monkeypatch.setattr(direct, "SINGLE_MIN_LEVELS", 0)
         single = record_pencils(rec, None, k[None])[0]
         for pencil, lo, hi in ((double, 0.0, 1e-9), (single, 1e-9, 1e-5)):
             mu = kpm._split_moments(pencil.h, pencil.s_factor(), z, center, half, n)

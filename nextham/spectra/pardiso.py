@@ -14,6 +14,9 @@ pivot reported (H − εS of 512-atom Si at a general k: residual 10³, 1,211 ne
 eigenvalues counted of 1,024). A pivot PARDISO had to perturb
 (``iparm[13]`` > 0: A numerically singular) makes both the inertia and the solves unreliable,
 so it is refused as singular, as is a non-positive pivot of a definite type (error −4).
+``single=True`` factors and substitutes in single precision (``iparm[27]``): half the memory
+and memory traffic of the factor, the results returned in double precision
+(:func:`nextham.spectra.direct.factor_by_size` says where it is used).
 
 :func:`available` says whether the library loads; nothing here is imported unless it does.
 """

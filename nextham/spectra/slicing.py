@@ -42,7 +42,7 @@ from scipy.special import expit
 
 from nextham.errors import InputError
 from nextham.spectra.block_krylov import nearest_block
-from nextham.spectra.direct import Factor, factor_hermitian, factor_refined
+from nextham.spectra.direct import Factor, factor_by_size
 from nextham.spectra.occupations import INSULATOR_GAP_SMEARINGS
 
 BOUND_MARGIN = 0.05
@@ -57,21 +57,8 @@ SINGULAR_NUDGE_EV = 1e-9
 
 
 def factor(h: sp.spmatrix, s: sp.spmatrix, sigma: float) -> Factor:
-    """H − σS factored, with its inertia (:func:`nextham.spectra.direct.factor_hermitian`;
-    above :data:`SINGLE_MIN_LEVELS` levels in single precision with refined solves,
-    :func:`~nextham.spectra.direct.factor_refined`)."""
-    a = (h - sigma * s).tocsr()
-    return factor_refined(a) if a.shape[0] > SINGLE_MIN_LEVELS else factor_hermitian(a)
-
-
-SINGLE_MIN_LEVELS = 4096
-"""Above this many levels the factorizations are single precision (PARDISO): half the memory,
-at 4,096-atom Si S(Γ) 10.1 s instead of 17.7 s and H − σS 9.9 s instead of 16.4 s, solves
-40 % faster. S(k)'s factor serves only the Lanczos bounds (widened by 5 %) and the KPM's S⁻¹
-(a DOS at 0.1 eV), where ~1e-7 relative in the substitutions is far below the stochastic
-trace's noise; the solves of H − σS are refined (to ~1e-10)
-(:class:`~nextham.spectra.direct.RefinedFactor`), and its inertia is exact unless a level
-lies within ~1e-7 of the spectral width from σ."""
+    """H − σS factored, with its inertia (:func:`nextham.spectra.direct.factor_by_size`)."""
+    return factor_by_size((h - sigma * s).tocsr())
 
 
 @dataclass
@@ -87,11 +74,10 @@ class Pencil:
         return self.h.shape[0]
 
     def s_factor(self) -> Factor:
-        """Factorization of S(k), computed once per pencil (Lanczos bounds and KPM share it),
-        single precision above :data:`SINGLE_MIN_LEVELS` levels."""
+        """Factorization of S(k), computed once per pencil (Lanczos bounds and KPM share it;
+        :func:`nextham.spectra.direct.factor_by_size`)."""
         if self._s_fact is None:
-            single = self.n > SINGLE_MIN_LEVELS
-            self._s_fact = factor_hermitian(self.s.tocsr(), definite=True, single=single)
+            self._s_fact = factor_by_size(self.s.tocsr(), definite=True)
         return self._s_fact
 
     def drop_s_factor(self) -> None:
