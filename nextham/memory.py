@@ -49,19 +49,29 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
+_depth = 0
+"""Blocks of :func:`retained_memory` open now: only the outermost sets and restores."""
+
+
 @contextmanager
 def retained_memory() -> Iterator[bool]:
     """Keep freed memory in this process inside the block (see the module docstring); yields
-    whether it is kept."""
+    whether it is kept. Blocks nest: an inner one leaves the outer one's setting alone."""
+    global _depth
     libc = _libc()
-    kept = libc is not None and all(
-        libc.mallopt(param, value) == 1
-        for param, value in ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, NEVER))
+    kept = libc is not None and (
+        _depth > 0
+        or all(
+            libc.mallopt(param, value) == 1
+            for param, value in ((M_MMAP_MAX, 0), (M_TRIM_THRESHOLD, NEVER))
+        )
     )
+    _depth += 1
     try:
         yield kept
     finally:
-        if libc is not None:
+        _depth -= 1
+        if libc is not None and _depth == 0:
             for param, value in DEFAULTS.items():
                 libc.mallopt(param, value)
             libc.malloc_trim(0)

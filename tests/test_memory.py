@@ -20,6 +20,8 @@ def resident_mb():
 
 before = resident_mb()
 with retained_memory() as kept:
+    with retained_memory():  # a nested block leaves the outer one's setting alone
+        pass
     a = np.ones(50_000_000)  # 400 MB, above glibc's largest mmap threshold
     del a
     inside = resident_mb() - before
