@@ -13,17 +13,27 @@ from nextham.predict.core import predict_committee
 from nextham.record import keys as K
 from nextham.spectra.kspace import gamma_mesh
 
-MODELS = ("h0", "member", "ungated", "gated")
+MODELS = ("h0", "member", "ungated", "gated", "checked")
 LABELS = {
     "h0": "H0 alone (no correction)",
     "member": "one member (seed 0), ungated",
     "ungated": "nextham committee, ungated (`--no-gate`)",
     "gated": "nextham committee, gated (default)",
+    "checked": "nextham committee, gated and checked (`--verify`)",
 }
 
 
-def evaluate_records(predictor: Predictor, named: list[tuple[str, dict]], kmesh) -> list[dict]:
-    """Per structure: metrics of every model of :data:`MODELS`, the flag, U, gate kept."""
+def models(rows: list[dict]) -> list[str]:
+    """The models of :data:`MODELS` that every row has (rows of earlier runs lack some)."""
+    return [k for k in MODELS if all(k in r["metrics"] for r in rows)]
+
+
+def evaluate_records(
+    predictor: Predictor, named: list[tuple[str, dict]], kmesh, verify: bool = True
+) -> list[dict]:
+    """Per structure: metrics of every model of :data:`MODELS`, the flag, U, gate kept; with
+    ``verify`` also the prediction checked against self-consistency (``predict --verify``),
+    its flag and residual ratio."""
     kpts = gamma_mesh(tuple(kmesh))
     rows = []
     for name, rec in named:
@@ -51,7 +61,28 @@ def evaluate_records(predictor: Predictor, named: list[tuple[str, dict]], kmesh)
             "domain_flag": "warn" if _domain_reasons(rel) else "ok",
             "predict_s": t_gated,
         })  # fmt: skip
+        if verify:
+            rows[-1].update(_checked(predictor, rec, name, kpts))
+            rows[-1]["metrics"]["checked"] = rows[-1].pop("checked_metrics")
     return rows
+
+
+def _checked(predictor: Predictor, rec: dict, name: str, kpts) -> dict:
+    """The gated prediction with the self-consistency check: metrics, flag, residuals."""
+    predictor.gate, predictor.verify = True, True
+    try:
+        t0 = time.perf_counter()
+        pred = predictor.predict_record(rec, name)
+        seconds = time.perf_counter() - t0
+    finally:
+        predictor.verify = False
+    rel = pred.reliability
+    return {
+        "checked_metrics": structure_metrics(rec, pred.record[K.HT], kpts),
+        "checked_flag": rel["flag"],
+        "verification": rel["verification"],
+        "checked_s": seconds,
+    }
 
 
 def _domain_reasons(rel: dict) -> bool:
@@ -71,7 +102,7 @@ def subset_table(rows: list[dict]) -> list[str]:
     """Gauge and band MAE of every model, entry-weighted over the subset's structures."""
     lines = ["| model | Gauge MAE (meV) | band MAE (meV) | levels > 0.1 eV off per structure |",
              "|---|---|---|---|"]  # fmt: skip
-    for key in MODELS:
+    for key in models(rows):
         agg = aggregate_metrics([r["metrics"][key] for r in rows])
         g, b = agg["gauge_mae"]["overall"]["mae_meV"], agg["bands"]["mae_meV"]
         lv = agg["unmatched_levels"]["per_structure_mean"]
@@ -84,40 +115,53 @@ def _fmt(x) -> str:
 
 
 def ratios(rows: list[dict]) -> dict:
-    """Gated/H0 and gated/ungated ratios of the subset's Gauge and band MAE."""
-    agg = {k: aggregate_metrics([r["metrics"][k] for r in rows]) for k in MODELS}
-    g = {k: agg[k]["gauge_mae"]["overall"]["mae_meV"] for k in MODELS}
-    b = {k: agg[k]["bands"]["mae_meV"] for k in MODELS}
-    return {
-        "gauge_gated_over_h0": g["gated"] / g["h0"],
-        "band_gated_over_h0": b["gated"] / b["h0"] if b["h0"] else None,
-        "gauge_gated_over_ungated": g["gated"] / g["ungated"],
-        "band_gated_over_ungated": b["gated"] / b["ungated"] if b["ungated"] else None,
-    }
+    """Gated/H0 and gated/ungated ratios of the subset's Gauge and band MAE, and the same of
+    the checked prediction where the rows have it."""
+    keys = models(rows)
+    agg = {k: aggregate_metrics([r["metrics"][k] for r in rows]) for k in keys}
+    g = {k: agg[k]["gauge_mae"]["overall"]["mae_meV"] for k in keys}
+    b = {k: agg[k]["bands"]["mae_meV"] for k in keys}
+    out = {}
+    for key in ("gated", "checked")[: 1 + ("checked" in keys)]:
+        out[f"gauge_{key}_over_h0"] = g[key] / g["h0"]
+        out[f"band_{key}_over_h0"] = b[key] / b["h0"] if b["h0"] else None
+        out[f"gauge_{key}_over_ungated"] = g[key] / g["ungated"]
+        out[f"band_{key}_over_ungated"] = b[key] / b["ungated"] if b["ungated"] else None
+    return out
 
 
 def structure_table(rows: list[dict]) -> list[str]:
-    """One line per structure: Gauge MAE of H0 / ungated / gated, U, gate kept, flag."""
+    """One line per structure: Gauge MAE of H0 / ungated / gated, U, gate kept, flag; with the
+    check, the residual ratio q and the checked flag."""
+    checked = "checked" in models(rows)
+    extra = " q (check) | checked flag |" if checked else ""
     lines = ["| structure | H0 | ungated | gated | band H0 | band ungated | band gated | U "
-             "| gate keeps | flag |", "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             f"| gate keeps | flag |{extra}",
+             "|---|---|---|---|---|---|---|---|---|---|" + "---|---|" * checked]  # fmt: skip
     for r in rows:
         m = r["metrics"]
-        lines.append(
+        line = (
             f"| {r['name']} | {_gauge(m['h0']):.3g} | {_gauge(m['ungated']):.3g} "
             f"| {_gauge(m['gated']):.3g} | {_fmt(_band(m['h0']))} | {_fmt(_band(m['ungated']))} "
             f"| {_fmt(_band(m['gated']))} | {r['ratio']:.2f} | {100 * r['gate_mean']:.0f}% "
             f"| {r['flag']} |"
         )
+        if checked:
+            line += f" {r['verification']['ratio']:.2f} | {r['checked_flag']} |"
+        lines.append(line)
     return lines
 
 
 def flag_table(rows: list[dict], warn_limit: float) -> tuple[list[str], dict]:
     """Of the structures where the ungated committee is worse than H0 (Gauge MAE; band MAE),
     the fraction flagged warn/fail; of those where it is better, the same; next to what the
-    domain statistics alone (the flag before the committee) and U alone say."""
+    domain statistics alone (the flag before the committee), U alone and, where the rows have
+    it, the self-consistency check (``predict --verify``) say."""
+    checked = "checked" in models(rows)
     out, lines = {}, ["| ungated committee vs H0 | by | structures | flagged warn/fail "
-                      "| of which fail | domain statistics alone | U alone (≥ warn limit) |",
-                      "|---|---|---|---|---|---|---|"]  # fmt: skip
+                      "| of which fail | domain statistics alone | U alone (≥ warn limit) |"
+                      + " checked flag warn/fail (`--verify`) |" * checked,
+                      "|---|---|---|---|---|---|---|" + "---|" * checked]  # fmt: skip
     for by, fn in (("Gauge MAE", _gauge), ("band MAE", _band)):
         for side in ("worse", "better"):
             sel = [r for r in rows if _worse(r, fn) == (side == "worse")]
@@ -127,8 +171,14 @@ def flag_table(rows: list[dict], warn_limit: float) -> tuple[list[str], dict]:
             by_u = sum(r["ratio"] >= warn_limit for r in sel)
             frac = flagged / len(sel) if sel else None
             out[f"{side}_{by}"] = {"n": len(sel), "flagged": flagged, "fraction": frac}
-            lines.append(f"| {side} | {by} | {len(sel)} | {flagged} ({_pct(frac)}) | {fail} "
-                         f"| {domain} | {by_u} |")  # fmt: skip
+            line = (f"| {side} | {by} | {len(sel)} | {flagged} ({_pct(frac)}) | {fail} "
+                    f"| {domain} | {by_u} |")  # fmt: skip
+            if checked:
+                n_checked = sum(r["checked_flag"] != "ok" for r in sel)
+                frac_checked = n_checked / len(sel) if sel else None
+                out[f"{side}_{by}"].update(checked=n_checked, checked_fraction=frac_checked)
+                line += f" {n_checked} ({_pct(frac_checked)}) |"
+            lines.append(line)
     return lines, out
 
 

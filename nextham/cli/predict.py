@@ -3,7 +3,10 @@ SCF), apply the model, and write H = H0 + ΔH with S as a nextham store (``OUT/e
 the ``HT`` slot holding the prediction) and, with ``--format``, in the DeepH/DeePTB layouts.
 Each structure gets a reliability flag (``ok``/``warn``/``fail`` with reasons; see
 docs/predict.md). A committee model file gates the correction, H = H0 + g ⊙ ΔH, with g per
-block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH.
+block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH. ``--verify``
+checks each prediction against self-consistency (one Fock build of its density and of H0's):
+the check sets the flag, and a correction that does not bring H closer to the SCF solution is
+dropped (H0 is written).
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write the raw H0 + ΔH of a committee model (no uncertainty gate)",
     )
+    p.add_argument("--verify", action="store_true",
+                   help="check each prediction against self-consistency (one Fock build of "
+                        "its density; cells up to 64 atoms): the check sets the flag, and H0 "
+                        "is written where the correction does not help")  # fmt: skip
     p.add_argument("--spin", default=None, choices=("scalar", "soc"),
                    help="soc with a scalar model: H0 carries the GTH spin–orbit term, the "
                         "model's correction is added spin-diagonally (default: the model's "
@@ -65,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     from nextham.cli.common import flag_text, gate_line
     from nextham.predict import Predictor
+    from nextham.predict.verify import check_verifiable
     from nextham.store.dataset import Dataset
     from nextham.structures.read import read_structures
 
@@ -73,10 +81,13 @@ def run(args: argparse.Namespace) -> int:
     predictor.spectral_method = args.spectra
     predictor.workers = args.workers
     predictor.gate = not args.no_gate
+    predictor.verify = args.verify
     print(gate_line(predictor))
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)
+        if args.verify:
+            check_verifiable(len(atoms), name)
     settings = predictor.run_settings(args.spin)  # refuses an impossible spin before any work
     ds = Dataset.create(args.out, settings, structures)
     table = Table("structure", "atoms", "H0 s", "model s", "E_F eV", "reliability")

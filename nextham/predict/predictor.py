@@ -38,6 +38,7 @@ from nextham.predict.core import predict_committee, predict_hamiltonians
 from nextham.predict.domain import reliability, unseen_pair_mask
 from nextham.predict.environment import MARGIN, block_familiarity
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
+from nextham.predict.verify import fock_residuals, verification, with_verification
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
 from nextham.spectra import largecell
@@ -158,6 +159,12 @@ class Predictor:
     """Apply the gate of a calibrated committee (H = H0 + g ⊙ ΔH); False gives H0 + ΔH. No
     effect for model files without an uncertainty."""
 
+    verify = False
+    """Check the prediction against self-consistency (:mod:`nextham.predict.verify`: one Fock
+    build of its density and of H0's, cells up to :data:`~nextham.predict.verify.MAX_ATOMS`
+    atoms): the check sets the flag, and where the gated H is no closer to self-consistency
+    than H0 the prediction steps back to H0."""
+
     workers: int | None = None
     """Processes that build a large cell's pair-block H0 (:mod:`nextham.dft.parallel`); None:
     :func:`~nextham.dft.parallel.default_workers` (the usable cores, at most
@@ -200,6 +207,9 @@ class Predictor:
         h, raw, uncertainty = self._apply(source)
         t_model = time.perf_counter() - t0
         self._report(f"model applied ({t_model:.1f} s)")
+        check = self._verify(source, h, raw) if self.verify else None
+        if check is not None and check["step_back"]:
+            h = np.array(source[K.H0], copy=True)
         domain = {}
         if "domain" in self.meta:
             margin = self.meta.get("uncertainty", {}).get("margin", MARGIN)
@@ -209,6 +219,8 @@ class Predictor:
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
         raises = "coordination" not in self.meta.get("domain", {})
         report = combine_flags(domain, uncertainty, domain_raises=raises)
+        if check is not None:
+            report = with_verification(report, check)
         times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
         fermi, found = prediction_spectra(out, self.settings, self.spectral_method)
         out[K.META].update(found)
@@ -228,6 +240,15 @@ class Predictor:
         for key in ("eigenvalues", "kpts_frac", "energy_ev", "scf_converged", "scf_cycles"):
             out[K.META].pop(key, None)  # DFT results of a reference, not of the prediction
         return Prediction(name, out, report, times)
+
+    def _verify(self, record: dict, h: np.ndarray, raw: np.ndarray) -> dict:
+        """The self-consistency check of the raw and (when gating) the returned H."""
+        t0 = time.perf_counter()
+        hams = {"raw": raw, **({"gated": h} if self.gate and h is not raw else {})}
+        check = verification(fock_residuals(record, self.settings, hams))
+        check["step_back"] = bool(check["step_back"] and self.gate)
+        self._report(f"self-consistency check ({time.perf_counter() - t0:.1f} s)")
+        return check
 
     def _report(self, line: str) -> None:
         if self.report is not None:

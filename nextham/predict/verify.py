@@ -1,0 +1,136 @@
+"""One Fock build of a Hamiltonian's own density: how far it is from self-consistency.
+
+At the SCF solution the Kohn–Sham operator of the density equals the Hamiltonian that made it,
+F[ρ[H*]] = H*. For a trial H (a prediction, or H0) the *residual*
+
+    R(k) = F[ρ[H]](k) − H(k) − μ S(k),     μ the best common shift (as the Gauge MAE's),
+
+is zero only at the solution; to first order in the error e = H − H*, R = −(1 − χ) e with χ
+the density response through the Hartree and exchange–correlation kernel, so R sees every
+component of e (the identity term) and amplifies the ones that move charge. Comparing the
+residual of the corrected H with that of H0 measures, for this structure, whether the
+correction moved H toward the SCF solution: the check behind ``predict --verify``, its flag
+and its step back to H0 (:func:`verification`).
+
+Cost: one J + V_xc build for H0 at the SCF k-points (:func:`nextham.scf.sad_fock_at_kpts`)
+and one per Hamiltonian checked, with a dense diagonalization at each k — a few SCF cycles'
+worth, for cells the dense path handles (:data:`MAX_ATOMS`).
+
+The residual is taken in the Löwdin-orthonormalized basis, S(k)^{-1/2} R(k) S(k)^{-1/2}
+(directions of S that PySCF's SCF drops as linearly dependent dropped here too), so that it does not
+depend on the basis' overlap, and reported as the root mean square over every matrix entry of
+every k-point, meV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from ase import Atoms
+
+from nextham.conventions import HARTREE_EV
+from nextham.dft.cell import build_cell
+from nextham.dft.engine import make_mf
+from nextham.dft.settings import EngineSettings
+from nextham.errors import InputError
+from nextham.record import keys as K
+from nextham.scf import guess_density, hamiltonian_at_kpts, sad_fock_at_kpts
+
+MAX_ATOMS = 64
+"""Largest cell checked (dense diagonalization and Fock builds at every SCF k-point)."""
+
+
+def check_verifiable(n_atoms: int, name: str = "structure") -> None:
+    """Refuse a cell too large for the check (:data:`MAX_ATOMS`)."""
+    if n_atoms > MAX_ATOMS:
+        raise InputError(
+            f"{name}: the self-consistency check builds dense Fock matrices; {n_atoms} atoms "
+            f"is more than {MAX_ATOMS}: leave out --verify for this cell"
+        )
+
+
+def residual_rms_mev(r_k: np.ndarray, bases: list[np.ndarray]) -> float:
+    """RMS (meV) of X_k† R(k) X_k − μ over every entry and k, μ the best real shift;
+    ``r_k`` (nk, M, M) Hartree; ``bases`` X_k = S(k)^{-1/2}, (M, m_k) each, as PySCF's
+    ``check_linear_dependency`` gives them."""
+    orth = [x.conj().T @ r @ x for r, x in zip(r_k, bases, strict=True)]
+    sizes = np.array([o.shape[0] for o in orth])
+    mu = sum(np.trace(o).real for o in orth) / sizes.sum()
+    sq = sum(np.sum(np.abs(o - mu * np.eye(len(o))) ** 2) for o in orth)
+    return 1e3 * HARTREE_EV * float(np.sqrt(sq / np.sum(sizes**2)))
+
+
+def fock_residuals(
+    record: Mapping, settings: EngineSettings, hamiltonians: Mapping[str, np.ndarray]
+) -> dict[str, float]:
+    """Residual RMS (meV, module docstring) of each named Hamiltonian (flat blocks of
+    ``record``'s layout, eV) and of H0 itself under ``"h0"``; ``settings`` those of the
+    record's S and H0.
+
+    Every H is taken as H0 exactly at the SCF k-points plus the Bloch sum of its correction
+    H − H0 on the stored pairs (as :func:`nextham.scf.guess_density`), so H0's long tail beyond
+    the stored pairs is common to all and not counted as an error of any.
+    """
+    atoms = Atoms(
+        numbers=record[K.NUMBERS], positions=record[K.POSITIONS], cell=record[K.CELL], pbc=True
+    )
+    check_verifiable(len(atoms))
+    mf = make_mf(build_cell(atoms, settings), settings)
+    h0_k = sad_fock_at_kpts(mf, settings)
+    h1e = np.asarray(mf.get_hcore())
+    bases = mf.check_linear_dependency(np.asarray(mf.get_ovlp()), 0)  # S(k)^{-1/2}, (M, m_k)
+    out = {}
+    h0 = np.asarray(record[K.H0])
+    for name, h in {"h0": h0, **hamiltonians}.items():
+        h_k = h0_k + hamiltonian_at_kpts(dict(record), np.asarray(h) - h0, mf)
+        dm = guess_density(mf, dict(record), np.asarray(h), settings.smearing_ev, h0_k)
+        f_k = h1e + np.asarray(mf.get_veff(dm=dm))
+        out[name] = residual_rms_mev(f_k - h_k, bases)
+    return out
+
+
+LIMITS = {"warn": 0.8, "fail": 1.0}
+"""Flag limits on q = residual of the corrected H / residual of H0 (:func:`verification`)."""
+
+
+def verification(residuals: Mapping[str, float], limits: Mapping | None = None) -> dict:
+    """The flag of a checked prediction from :func:`fock_residuals` of ``"h0"``, ``"raw"``
+    (H0 + ΔH) and optionally ``"gated"``: q = raw / h0; ``fail`` at q ≥ ``limits["fail"]``
+    (the correction moved H away from self-consistency), ``warn`` at q ≥ ``limits["warn"]``
+    (it barely helped), ``ok`` below. ``step_back`` is true where the returned H (gated if
+    given, else raw) is further from self-consistency than H0: the caller returns H0."""
+    limits = {**LIMITS, **(limits or {})}
+    h0 = residuals["h0"]
+    q = residuals["raw"] / h0 if h0 > 0 else float("inf")
+    q_out = residuals.get("gated", residuals["raw"]) / h0 if h0 > 0 else float("inf")
+    flag = "fail" if q >= limits["fail"] else "warn" if q >= limits["warn"] else "ok"
+    reasons = []
+    if flag != "ok":
+        reasons.append(
+            f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
+            f"as H0 (warn at ≥ {limits['warn']:g}, fail at ≥ {limits['fail']:g})"
+        )
+    step_back = q_out >= 1.0
+    if step_back:
+        reasons.append("the returned H is H0: the correction did not bring H closer to the SCF")
+    return {
+        "residual_meV": dict(residuals),
+        "ratio": q,
+        "ratio_returned": q_out,
+        "step_back": step_back,
+        "flag": flag,
+        "reasons": reasons,
+    }
+
+
+def with_verification(report: Mapping, check: Mapping) -> dict:
+    """The reliability report with the check's flag — a measurement on this structure, it
+    replaces the estimate's, kept as ``"estimated_flag"`` — its reasons first, and its numbers
+    under ``"verification"``."""
+    out = dict(report)
+    out["estimated_flag"] = out.get("flag", "ok")
+    out["flag"] = check["flag"]
+    out["reasons"] = [*check["reasons"], *out.get("reasons", [])]
+    out["verification"] = {k: v for k, v in check.items() if k not in ("flag", "reasons")}
+    return out
