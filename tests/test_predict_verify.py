@@ -104,6 +104,7 @@ def test_cli_predict_verify_stores_the_check_and_refuses_large_cells(tmp_path, c
     assert main(["predict", str(ALP_EXAMPLE), "--out", str(out), "--verify"]) == 0
     rel = Dataset(out).load("AlP")[K.META]["reliability"]
     assert rel["flag"] == "ok" and rel["verification"]["residual_meV"]["h0"] > 0
+    assert "checked: residual" in capsys.readouterr().out
     big = tmp_path / "Si_big.extxyz"
     write(big, bulk("Si", "diamond", a=5.43, cubic=True).repeat((3, 3, 1)))  # 72 atoms
     assert main(["predict", str(big), "--out", str(tmp_path / "big"), "--verify"]) != 0

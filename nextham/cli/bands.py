@@ -33,6 +33,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="plot the raw H0 + ΔH of a committee model (no uncertainty gate)",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="check a prediction against self-consistency (predict --verify)",
+    )
     p.add_argument("--sparse-bands", type=int, default=24,
                    help="bands around E_F on the sparse path")  # fmt: skip
 
@@ -53,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     kmesh = tuple(int(x) for x in args.kmesh.split(","))
     window = tuple(float(x) for x in args.window.split(","))
-    inp = load_input(args.input, args.model, gate=not args.no_gate)
+    inp = load_input(args.input, args.model, gate=not args.no_gate, verify=args.verify)
     for warning in inp.warnings:
         print(f"warning: {warning}")
     if inp.reliability:

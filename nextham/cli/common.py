@@ -81,8 +81,11 @@ def gate_line(predictor) -> str:
 def flag_text(report: dict) -> str:
     """The reliability flag with one reason per line ("n/a" without a report)."""
     flag = report.get("flag", "n/a")
-    unc = report.get("uncertainty")
-    if isinstance(unc, dict):
+    unc, check = report.get("uncertainty"), report.get("verification")
+    if check is not None:
+        back = ", H0 returned" if check["step_back"] else ""
+        flag += f" (checked: residual {check['ratio']:.2f}× H0's{back})"
+    elif isinstance(unc, dict):
         flag += f" (U {unc['ratio']:.2f}, gate keeps {100 * unc['gate_mean']:.0f}%)"
     elif unc is not None:
         flag += " (domain statistics only: no committee, no gate)"

@@ -36,14 +36,15 @@ def record_atoms(record: dict) -> Atoms:
 
 
 def load_input(
-    path: str | Path, model: str | Path | None = None, gate: bool = True
+    path: str | Path, model: str | Path | None = None, gate: bool = True, verify: bool = False
 ) -> AnalysisInput:
     """Resolve ``path``: a store entry (``*.h5``) or a structure file.
 
     A dataset entry gives its DFT Hamiltonian or, with ``model``, the model's prediction with the
     entry as reference; a prediction entry gives the stored prediction; a structure file is
     predicted with ``model`` (default: the shipped model). ``gate=False`` predicts the raw
-    H0 + ΔH of a committee model (:attr:`Predictor.gate`).
+    H0 + ΔH of a committee model (:attr:`Predictor.gate`); ``verify`` checks a new prediction
+    against self-consistency (:attr:`Predictor.verify`).
     """
     path = Path(path)
     if path.suffix == ".h5":
@@ -56,14 +57,14 @@ def load_input(
                 rec, atoms, settings, reliability=rec[K.META].get("reliability", {})
             )
         predictor = Predictor.from_file(model)
-        predictor.gate = gate
+        predictor.gate, predictor.verify = gate, verify
         pred = predictor.predict_record(rec, path.stem)
         return AnalysisInput(
             pred.record, atoms, settings, reference=rec, reliability=pred.reliability
         )
     ((name, atoms),) = read_structures([path])
     predictor = Predictor.from_file(model)
-    predictor.gate = gate
+    predictor.gate, predictor.verify = gate, verify
     pred = predictor.predict(atoms, name)
     warnings = list(pred.reliability.get("reasons", []))
     return AnalysisInput(
