@@ -1,0 +1,51 @@
+"""The flag table of the gate benchmarks: estimated and checked flags against the outcome."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from suite.gate_eval import flag_table, models, structure_table
+
+
+def _m(gauge: float, band: float) -> dict:
+    return {"gauge_mae": {"overall": {"mae_meV": gauge}}, "bands": {"mae_meV": band}}
+
+
+def _row(name, h0, ungated, flag, checked=None, q=0.5) -> dict:
+    metrics = {"h0": _m(*h0), "member": _m(*ungated), "ungated": _m(*ungated),
+               "gated": _m(*ungated)}  # fmt: skip
+    row = {"name": name, "metrics": metrics, "flag": flag, "domain_flag": "ok", "ratio": 0.1,
+           "gate_mean": 1.0}  # fmt: skip
+    if checked is not None:
+        metrics["checked"] = _m(*ungated)
+        row.update(checked_flag=checked, verification={"ratio": q})
+    return row
+
+
+def test_flag_table_counts_estimated_and_checked_flags_by_outcome():
+    rows = [
+        _row("a", (2.0, 50.0), (1.0, 40.0), "fail", "ok", 0.4),  # better, false alarm fixed
+        _row("b", (1.0, 50.0), (3.0, 90.0), "ok", "fail", 1.3),  # worse, missed, then caught
+        _row("c", (1.0, 50.0), (2.0, 40.0), "warn", "warn", 0.9),  # worse by Gauge, better by band
+    ]
+    assert models(rows) == ["h0", "member", "ungated", "gated", "checked"]
+    lines, out = flag_table(rows, warn_limit=0.7)
+    assert "checked flag" in lines[0]
+    assert out["worse_Gauge MAE"] == {"n": 2, "flagged": 1, "fraction": 0.5, "checked": 2,
+                                      "checked_fraction": 1.0}  # fmt: skip
+    assert out["better_Gauge MAE"]["flagged"] == 1 and out["better_Gauge MAE"]["checked"] == 0
+    assert out["worse_band MAE"]["n"] == 1 and out["worse_band MAE"]["checked"] == 1
+    assert out["better_band MAE"] == {"n": 2, "flagged": 2, "fraction": 1.0, "checked": 1,
+                                      "checked_fraction": 0.5}  # fmt: skip
+    assert structure_table(rows)[4].endswith("| 0.90 | warn |")
+
+
+def test_rows_without_the_check_keep_the_earlier_tables():
+    rows = [_row("a", (2.0, 50.0), (1.0, 40.0), "fail")]
+    assert "checked" not in models(rows)
+    lines, out = flag_table(rows, warn_limit=0.7)
+    assert "checked" not in lines[0] and "checked" not in out["better_Gauge MAE"]
+    assert structure_table(rows)[2].endswith("| fail |")
