@@ -90,16 +90,17 @@ def fock_residuals(
     return out
 
 
-LIMITS = {"warn": 0.8, "fail": 1.0}
+LIMITS = {"warn": 1.0, "fail": 1.5}
 """Flag limits on q = residual of the corrected H / residual of H0 (:func:`verification`)."""
 
 
 def verification(residuals: Mapping[str, float], limits: Mapping | None = None) -> dict:
     """The flag of a checked prediction from :func:`fock_residuals` of ``"h0"``, ``"raw"``
-    (H0 + ΔH) and optionally ``"gated"``: q = raw / h0; ``fail`` at q ≥ ``limits["fail"]``
-    (the correction moved H away from self-consistency), ``warn`` at q ≥ ``limits["warn"]``
-    (it barely helped), ``ok`` below. ``step_back`` is true where the returned H (gated if
-    given, else raw) is further from self-consistency than H0: the caller returns H0."""
+    (H0 + ΔH) and optionally ``"gated"``: q = raw / h0; ``ok`` below ``limits["warn"]`` (the
+    correction brought H closer to self-consistency), ``warn`` from it (no closer than H0),
+    ``fail`` from ``limits["fail"]`` (clearly further away). ``step_back`` is true where the
+    returned H (gated if given, else raw) is no closer to self-consistency than H0: the
+    caller returns H0."""
     limits = {**LIMITS, **(limits or {})}
     h0 = residuals["h0"]
     q = residuals["raw"] / h0 if h0 > 0 else float("inf")
@@ -109,7 +110,8 @@ def verification(residuals: Mapping[str, float], limits: Mapping | None = None) 
     if flag != "ok":
         reasons.append(
             f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
-            f"as H0 (warn at ≥ {limits['warn']:g}, fail at ≥ {limits['fail']:g})"
+            f"as H0 (warn at ≥ {limits['warn']:g}, fail at ≥ {limits['fail']:g}): the correction "
+            "does not help this structure"
         )
     step_back = q_out >= 1.0
     if step_back:
