@@ -53,15 +53,19 @@ def test_residual_vanishes_at_scf_and_is_linear_in_the_error(si_tight):
 
 
 def test_verification_flags_and_steps_back():
-    ok = verification({"h0": 10.0, "raw": 3.0, "gated": 3.5})
-    assert ok["flag"] == "ok" and not ok["step_back"] and ok["reasons"] == []
+    ok = verification({"h0": 10.0, "raw": 3.5, "gated": 3.0})
+    assert ok["flag"] == "ok" and ok["returned"] == "gated" and ok["reasons"] == []
+    better_raw = verification({"h0": 10.0, "raw": 3.0, "gated": 7.0})  # gate closed needlessly
+    assert better_raw["flag"] == "ok" and better_raw["returned"] == "raw"
+    assert verification({"h0": 10.0, "raw": 3.0, "gated": 7.0}, choose=False)["returned"] == "raw"
     warn = verification({"h0": 10.0, "raw": 12.0})
-    assert warn["flag"] == "warn" and warn["step_back"] and warn["ratio"] == pytest.approx(1.2)
+    assert warn["flag"] == "warn" and warn["returned"] == "h0"
+    assert warn["ratio"] == pytest.approx(1.2)
     bad = verification({"h0": 10.0, "raw": 16.0, "gated": 10.5})
-    assert bad["flag"] == "fail" and bad["step_back"]
+    assert bad["flag"] == "fail" and bad["step_back"] and bad["returned"] == "h0"
     assert any("self-consistency" in r for r in bad["reasons"])
     kept = verification({"h0": 10.0, "raw": 16.0, "gated": 8.0})  # the gate already stepped back
-    assert kept["flag"] == "fail" and not kept["step_back"]
+    assert kept["flag"] == "fail" and kept["returned"] == "gated"
     assert verification({"h0": 10.0, "raw": 9.9})["flag"] == "ok"
 
 

@@ -83,7 +83,7 @@ def flag_text(report: dict) -> str:
     flag = report.get("flag", "n/a")
     unc, check = report.get("uncertainty"), report.get("verification")
     if check is not None:
-        back = ", H0 returned" if check["step_back"] else ""
+        back = {"h0": ", H0 returned", "raw": ", ungated"}.get(check.get("returned"), "")
         flag += f" (checked: residual {check['ratio']:.2f}× H0's{back})"
     elif isinstance(unc, dict):
         flag += f" (U {unc['ratio']:.2f}, gate keeps {100 * unc['gate_mean']:.0f}%)"

@@ -162,8 +162,8 @@ class Predictor:
     verify = False
     """Check the prediction against self-consistency (:mod:`nextham.predict.verify`: one Fock
     build of its density and of H0's, cells up to :data:`~nextham.predict.verify.MAX_ATOMS`
-    atoms): the check sets the flag, and where the gated H is no closer to self-consistency
-    than H0 the prediction steps back to H0."""
+    atoms): the check sets the flag, and the prediction returned is whichever of the gated H,
+    the raw H0 + ΔH and H0 is closest to self-consistency (with ``gate`` off: the raw H)."""
 
     workers: int | None = None
     """Processes that build a large cell's pair-block H0 (:mod:`nextham.dft.parallel`); None:
@@ -208,8 +208,8 @@ class Predictor:
         t_model = time.perf_counter() - t0
         self._report(f"model applied ({t_model:.1f} s)")
         check = self._verify(source, h, raw) if self.verify else None
-        if check is not None and check["step_back"]:
-            h = np.array(source[K.H0], copy=True)
+        if check is not None:
+            h = {"h0": np.array(source[K.H0], copy=True), "raw": raw, "gated": h}[check["returned"]]
         domain = {}
         if "domain" in self.meta:
             margin = self.meta.get("uncertainty", {}).get("margin", MARGIN)
@@ -245,8 +245,7 @@ class Predictor:
         """The self-consistency check of the raw and (when gating) the returned H."""
         t0 = time.perf_counter()
         hams = {"raw": raw, **({"gated": h} if self.gate and h is not raw else {})}
-        check = verification(fock_residuals(record, self.settings, hams))
-        check["step_back"] = bool(check["step_back"] and self.gate)
+        check = verification(fock_residuals(record, self.settings, hams), choose=self.gate)
         self._report(f"self-consistency check ({time.perf_counter() - t0:.1f} s)")
         return check
 

@@ -10,7 +10,8 @@ the density response through the Hartree and exchange–correlation kernel, so R
 component of e (the identity term) and amplifies the ones that move charge. Comparing the
 residual of the corrected H with that of H0 measures, for this structure, whether the
 correction moved H toward the SCF solution: the check behind ``predict --verify``, its flag
-and its step back to H0 (:func:`verification`).
+and its choice of the returned H — the gated, the raw or H0 itself, whichever is closest to
+self-consistency (:func:`verification`).
 
 Cost: one J + V_xc build for H0 at the SCF k-points (:func:`nextham.scf.sad_fock_at_kpts`)
 and one per Hamiltonian checked, with a dense diagonalization at each k — a few SCF cycles'
@@ -94,17 +95,20 @@ LIMITS = {"warn": 1.0, "fail": 1.5}
 """Flag limits on q = residual of the corrected H / residual of H0 (:func:`verification`)."""
 
 
-def verification(residuals: Mapping[str, float], limits: Mapping | None = None) -> dict:
-    """The flag of a checked prediction from :func:`fock_residuals` of ``"h0"``, ``"raw"``
-    (H0 + ΔH) and optionally ``"gated"``: q = raw / h0; ``ok`` below ``limits["warn"]`` (the
-    correction brought H closer to self-consistency), ``warn`` from it (no closer than H0),
-    ``fail`` from ``limits["fail"]`` (clearly further away). ``step_back`` is true where the
-    returned H (gated if given, else raw) is no closer to self-consistency than H0: the
-    caller returns H0."""
+def verification(
+    residuals: Mapping[str, float], limits: Mapping | None = None, choose: bool = True
+) -> dict:
+    """The flag and the returned Hamiltonian of a checked prediction, from
+    :func:`fock_residuals` of ``"h0"``, ``"raw"`` (H0 + ΔH) and optionally ``"gated"``.
+
+    q = raw / h0: ``ok`` below ``limits["warn"]`` (the correction brought H closer to
+    self-consistency), ``warn`` from it (no closer than H0), ``fail`` from ``limits["fail"]``
+    (clearly further away). ``returned`` names the candidate closest to self-consistency
+    (ties: gated, then raw, then H0), or ``"raw"`` where ``choose`` is false (``--no-gate``).
+    """
     limits = {**LIMITS, **(limits or {})}
     h0 = residuals["h0"]
     q = residuals["raw"] / h0 if h0 > 0 else float("inf")
-    q_out = residuals.get("gated", residuals["raw"]) / h0 if h0 > 0 else float("inf")
     flag = "fail" if q >= limits["fail"] else "warn" if q >= limits["warn"] else "ok"
     reasons = []
     if flag != "ok":
@@ -113,14 +117,17 @@ def verification(residuals: Mapping[str, float], limits: Mapping | None = None) 
             f"as H0 (warn at ≥ {limits['warn']:g}, fail at ≥ {limits['fail']:g}): the correction "
             "does not help this structure"
         )
-    step_back = q_out >= 1.0
-    if step_back:
+    candidates = {k: residuals[k] for k in ("gated", "raw", "h0") if k in residuals}
+    returned = min(candidates, key=candidates.get) if choose else "raw"
+    if returned == "h0":
         reasons.append("the returned H is H0: the correction did not bring H closer to the SCF")
+    elif returned == "raw" and "gated" in residuals:
+        reasons.append("the returned H is the ungated H0 + ΔH: closer to the SCF than the gated")
     return {
         "residual_meV": dict(residuals),
         "ratio": q,
-        "ratio_returned": q_out,
-        "step_back": step_back,
+        "returned": returned,
+        "step_back": returned == "h0",
         "flag": flag,
         "reasons": reasons,
     }
