@@ -29,10 +29,12 @@ from collections.abc import Mapping
 
 import numpy as np
 from ase import Atoms
+from pyscf.dft import libxc
 
 from nextham.conventions import HARTREE_EV
+from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.cell import build_cell
-from nextham.dft.engine import make_mf
+from nextham.dft.engine import make_mf, screen_scf_grid
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.record import keys as K
@@ -77,7 +79,15 @@ def fock_residuals(
         numbers=record[K.NUMBERS], positions=record[K.POSITIONS], cell=record[K.CELL], pbc=True
     )
     check_verifiable(len(atoms))
-    mf = make_mf(build_cell(atoms, settings), settings)
+    with cached_ao_values(gradients=libxc.xc_type(settings.xc) == "GGA"):
+        return _residuals(
+            make_mf(build_cell(atoms, settings), settings), settings, record, hamiltonians
+        )
+
+
+def _residuals(mf, settings: EngineSettings, record: Mapping, hamiltonians: Mapping) -> dict:
+    """:func:`fock_residuals` on the SCF object ``mf`` (orbital values cached by the caller)."""
+    screen_scf_grid(mf)  # the SCF grid shares the density fitting's cached orbital values
     h0_k = sad_fock_at_kpts(mf, settings)
     h1e = np.asarray(mf.get_hcore())
     bases = mf.check_linear_dependency(np.asarray(mf.get_ovlp()), 0)  # S(k)^{-1/2}, (M, m_k)
