@@ -26,10 +26,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from ase import Atoms
+from pyscf.dft import libxc
 
 from nextham.conventions import HARTREE_EV, electrons_per_level
+from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.cell import atom_ao_slices, build_cell
-from nextham.dft.engine import h0_hamiltonian, make_mf, pin_hcore
+from nextham.dft.engine import h0_hamiltonian, make_mf, pin_hcore, screen_scf_grid
 from nextham.dft.kspace_fock import bloch_assemble
 from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
@@ -161,7 +163,8 @@ def run_scf(
     ``record[HT]``, e.g. a prediction's H) on ``record``'s pairs, which must describe ``atoms``
     under the same basis and spin mode; ``exact_h0`` (default) takes H0 exactly at the SCF
     k-points and only ΔH from the pairs (:func:`guess_density`). ``"sad"`` is the engine's
-    atomic-density start.
+    atomic-density start. PySCF's orbital values on the grid are computed once for the whole
+    run, as in a label (:mod:`nextham.dft.ao_cache`).
     """
     if guess not in GUESSES:
         raise ValueError(f"guess must be one of {GUESSES}, got {guess!r}")
@@ -169,17 +172,19 @@ def run_scf(
         raise ValueError('guess="hamiltonian" needs a record (and optionally h_flat)')
     if record is not None and (record[K.NUMBERS].tolist() != atoms.numbers.tolist()):
         raise ValueError("the record's atoms are not those of the structure")
-    mf = make_mf(build_cell(atoms, settings, verbose=verbose), settings)
-    t0 = time.perf_counter()
-    if guess == "hamiltonian":
-        h = record[K.HT] if h_flat is None else h_flat
-        h0_k = sad_fock_at_kpts(mf, settings) if exact_h0 else None
-        dm0 = guess_density(mf, record, h, settings.smearing_ev, h0_k)
-    else:
-        dm0 = sad_density(mf) if guess == "sad" else mf.get_init_guess(key="minao")
-    t1 = time.perf_counter()
-    mf.kernel(dm0=dm0)
-    t2 = time.perf_counter()
+    with cached_ao_values(gradients=libxc.xc_type(settings.xc) == "GGA"):
+        mf = make_mf(build_cell(atoms, settings, verbose=verbose), settings)
+        screen_scf_grid(mf)  # the SCF grid shares the density fitting's cached orbital values
+        t0 = time.perf_counter()
+        if guess == "hamiltonian":
+            h = record[K.HT] if h_flat is None else h_flat
+            h0_k = sad_fock_at_kpts(mf, settings) if exact_h0 else None
+            dm0 = guess_density(mf, record, h, settings.smearing_ev, h0_k)
+        else:
+            dm0 = sad_density(mf) if guess == "sad" else mf.get_init_guess(key="minao")
+        t1 = time.perf_counter()
+        mf.kernel(dm0=dm0)
+        t2 = time.perf_counter()
     eps = [np.asarray(e) * HARTREE_EV for e in mf.mo_energy]
     return ScfResult(
         guess=guess,
