@@ -163,7 +163,8 @@ class Predictor:
     """Check the prediction against self-consistency (:mod:`nextham.predict.verify`: one Fock
     build of its density and of H0's, cells up to :data:`~nextham.predict.verify.MAX_ATOMS`
     atoms): the check sets the flag, and the prediction returned is whichever of the gated H,
-    the raw H0 + ΔH and H0 is closest to self-consistency (with ``gate`` off: the raw H)."""
+    the raw H0 + ΔH and H0 is closest to self-consistency (with ``gate`` off: the raw H). A
+    scalar model on a spinor record is checked on the scalar part it corrects."""
 
     workers: int | None = None
     """Processes that build a large cell's pair-block H0 (:mod:`nextham.dft.parallel`); None:
