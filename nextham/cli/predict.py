@@ -5,8 +5,8 @@ Each structure gets a reliability flag (``ok``/``warn``/``fail`` with reasons; s
 docs/predict.md). A committee model file gates the correction, H = H0 + g ⊙ ΔH, with g per
 block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH. ``--verify``
 checks each prediction against self-consistency (one Fock build of its density and of H0's):
-the check sets the flag, and a correction that does not bring H closer to the SCF solution is
-dropped (H0 is written).
+the check sets the flag, and the H written is whichever of the gated H, the raw H0 + ΔH and H0
+is closest to self-consistency (H0 where the correction does not help).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--verify", action="store_true",
                    help="check each prediction against self-consistency (one Fock build of "
-                        "its density; cells up to 64 atoms): the check sets the flag, and H0 "
-                        "is written where the correction does not help")  # fmt: skip
+                        "its density; cells up to 64 atoms): the check sets the flag, and the "
+                        "H closest to self-consistency (gated, raw or H0) is written")  # fmt: skip
     p.add_argument("--spin", default=None, choices=("scalar", "soc"),
                    help="soc with a scalar model: H0 carries the GTH spin–orbit term, the "
                         "model's correction is added spin-diagonally (default: the model's "

@@ -9,6 +9,7 @@ from ase import Atoms
 
 from nextham.dft.settings import EngineSettings
 from nextham.predict.predictor import Predictor
+from nextham.predict.verify import check_verifiable
 from nextham.record import keys as K
 from nextham.store.hdf5 import read_record
 from nextham.structures.read import read_structures
@@ -63,6 +64,8 @@ def load_input(
             pred.record, atoms, settings, reference=rec, reliability=pred.reliability
         )
     ((name, atoms),) = read_structures([path])
+    if verify:
+        check_verifiable(len(atoms), name)  # before any work
     predictor = Predictor.from_file(model)
     predictor.gate, predictor.verify = gate, verify
     pred = predictor.predict(atoms, name)
