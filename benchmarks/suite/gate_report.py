@@ -23,13 +23,14 @@ def _pct(x) -> str:
 def goal_lines(rows: dict) -> list[str]:
     """The acceptance ratios of issue 23, measured: the gated prediction's and, where the rows
     have it, the checked one's (``predict --verify``)."""
-    keys = [k for k in ("gated", "checked") if all(f"gauge_{k}_over_h0" in ratios(rs)
-                                                  for rs in rows.values())]  # fmt: skip
+    measured = {s: ratios(rs) for s, rs in rows.items()}
+    keys = [k for k in ("gated", "checked")
+            if all(f"gauge_{k}_over_h0" in r for r in measured.values())]  # fmt: skip
     head = "".join(f"| {k} / H0 Gauge MAE | {k} / H0 band MAE | {k} / ungated Gauge MAE "
                    f"| {k} / ungated band MAE " for k in keys)  # fmt: skip
     lines = [f"| subset {head}|", "|---|" + "---|---|---|---|" * len(keys)]
-    for s, rs in rows.items():
-        r, line = ratios(rs), f"| {s} "
+    for s, r in measured.items():
+        line = f"| {s} "
         for k in keys:
             line += (f"| {r[f'gauge_{k}_over_h0']:.2f} | {_ratio(r[f'band_{k}_over_h0'])} "
                      f"| {r[f'gauge_{k}_over_ungated']:.2f} "
