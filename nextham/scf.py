@@ -136,6 +136,12 @@ def guess_density(
         hk = hamiltonian_at_kpts(record, h_flat, mf)
     else:
         hk = np.asarray(h0_k) + hamiltonian_at_kpts(record, h_flat - record[K.H0], mf)
+    return density_of(mf, hk, bool(record[K.SPINOR]), smearing_ev)
+
+
+def density_of(mf, hk: np.ndarray, spinor: bool, smearing_ev: float | None = None) -> np.ndarray:
+    """Density matrices at ``mf.kpts`` of H(k) ``hk`` (Hartree, (nk, M, M)), as
+    :func:`guess_density` makes them (PySCF's S(k), the engine's occupations)."""
     hk = 0.5 * (hk + hk.conj().transpose(0, 2, 1))
     sk = np.asarray(mf.get_ovlp())
     eps, coeff = mf.eig(hk, sk, x=mf.check_linear_dependency(sk, 0))
@@ -143,7 +149,7 @@ def guess_density(
     eps_ev = [np.asarray(e)[m] * HARTREE_EV for e, m in zip(eps, keep, strict=True)]
     coeff = [np.asarray(c)[:, m] for c, m in zip(coeff, keep, strict=True)]
     sigma = _smearing_ev(mf) if smearing_ev is None else float(smearing_ev)
-    degeneracy = electrons_per_level(bool(record[K.SPINOR]))
+    degeneracy = electrons_per_level(spinor)
     f, _mu = occupations(eps_ev, float(mf.cell.nelectron), sigma, degeneracy)
     return np.stack([(c * fk) @ c.conj().T for c, fk in zip(coeff, f, strict=True)])
 

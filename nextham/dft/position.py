@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from ase import Atoms
 from pyscf.pbc import gto as pbcgto
 
 from nextham.conventions import BOHR_ANGSTROM
@@ -21,6 +20,7 @@ from nextham.dft.settings import stored_settings
 from nextham.errors import InputError
 from nextham.record import keys as K
 from nextham.record.layout import orbital_counts
+from nextham.structures.read import record_atoms
 
 
 def position_blocks(
@@ -49,8 +49,7 @@ def record_position_matrix(record: Mapping) -> np.ndarray:
             "the record was not made by nextham's engine, so its position matrix cannot be "
             "computed; import it with its rR file, or use the two-centre approximation"
         )
-    atoms = Atoms(numbers=record[K.NUMBERS], positions=record[K.POSITIONS],
-                  cell=record[K.CELL], pbc=True)  # fmt: skip
+    atoms = record_atoms(record)
     cell = build_cell(atoms, settings)
     widths = np.diff(atom_ao_slices(cell), axis=1).ravel()
     if not np.array_equal(widths, orbital_counts(record)):

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 from ase.io import read as ase_read
 from ase.io import write as ase_write
@@ -44,6 +43,7 @@ from nextham.formats.blocks import (
     to_convention,
 )
 from nextham.record import keys as K
+from nextham.structures.read import record_atoms
 
 FILES = {K.S: "overlap.h5", K.HT: "hamiltonian.h5", K.H0: "h0.h5"}
 REQUIRED = ["POSCAR", "info.json", "overlap.h5", "hamiltonian.h5"]
@@ -59,8 +59,7 @@ def write(record: dict, out: str | Path) -> None:
     """Write one record in the DeepX layout into directory ``out`` (atom order kept)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    atoms = Atoms(numbers=record[K.NUMBERS], positions=record[K.POSITIONS],
-                  cell=record[K.CELL], pbc=True)  # fmt: skip
+    atoms = record_atoms(record)
     ase_write(out / "POSCAR", atoms, format="vasp", direct=False)
     ls = [tuple(record[K.BASIS_LS][int(z)]) for z in record[K.NUMBERS]]
     info = {

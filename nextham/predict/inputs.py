@@ -12,7 +12,7 @@ from nextham.predict.predictor import Predictor
 from nextham.predict.verify import check_verifiable
 from nextham.record import keys as K
 from nextham.store.hdf5 import read_record
-from nextham.structures.read import read_structures
+from nextham.structures.read import read_structures, record_atoms
 
 
 @dataclass
@@ -27,13 +27,6 @@ class AnalysisInput:
     reference: dict | None = None
     warnings: list[str] = field(default_factory=list)
     reliability: dict = field(default_factory=dict)
-
-
-def record_atoms(record: dict) -> Atoms:
-    """The periodic structure of a record."""
-    return Atoms(
-        numbers=record[K.NUMBERS], positions=record[K.POSITIONS], cell=record[K.CELL], pbc=True
-    )
 
 
 def load_input(

@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from ase import Atoms
 from pyscf.dft import libxc
 
 from nextham.conventions import HARTREE_EV
@@ -38,7 +37,8 @@ from nextham.dft.engine import make_mf, screen_scf_grid
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.record import keys as K
-from nextham.scf import guess_density, hamiltonian_at_kpts, sad_fock_at_kpts
+from nextham.scf import density_of, hamiltonian_at_kpts, sad_fock_at_kpts
+from nextham.structures.read import record_atoms
 
 MAX_ATOMS = 64
 """Largest cell checked (dense diagonalization and Fock builds at every SCF k-point)."""
@@ -75,9 +75,7 @@ def fock_residuals(
     H − H0 on the stored pairs (as :func:`nextham.scf.guess_density`), so H0's long tail beyond
     the stored pairs is common to all and not counted as an error of any.
     """
-    atoms = Atoms(
-        numbers=record[K.NUMBERS], positions=record[K.POSITIONS], cell=record[K.CELL], pbc=True
-    )
+    atoms = record_atoms(record)
     check_verifiable(len(atoms))
     with cached_ao_values(gradients=libxc.xc_type(settings.xc) == "GGA"):
         return _residuals(
@@ -95,7 +93,7 @@ def _residuals(mf, settings: EngineSettings, record: Mapping, hamiltonians: Mapp
     h0 = np.asarray(record[K.H0])
     for name, h in {"h0": h0, **hamiltonians}.items():
         h_k = h0_k + hamiltonian_at_kpts(dict(record), np.asarray(h) - h0, mf)
-        dm = guess_density(mf, dict(record), np.asarray(h), settings.smearing_ev, h0_k)
+        dm = density_of(mf, h_k, bool(record[K.SPINOR]), settings.smearing_ev)
         f_k = h1e + np.asarray(mf.get_veff(dm=dm))
         out[name] = residual_rms_mev(f_k - h_k, bases)
     return out

@@ -11,9 +11,17 @@ from ase.io import read
 from ase.neighborlist import neighbor_list
 
 from nextham.errors import StructureError
+from nextham.record import keys as K
 
 MIN_DISTANCE = 0.5
 """Å; closer atoms are rejected as a malformed structure."""
+
+
+def record_atoms(record) -> Atoms:
+    """The periodic structure of a record (Å)."""
+    return Atoms(
+        numbers=record[K.NUMBERS], positions=record[K.POSITIONS], cell=record[K.CELL], pbc=True
+    )
 
 
 def validate(atoms: Atoms, name: str = "structure") -> Atoms:
