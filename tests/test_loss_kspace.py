@@ -9,7 +9,13 @@ import torch
 from test_loss_records import make_record
 from test_spectra_bloch import loop_bloch
 
-from nextham.loss.kspace import kspace_loss, projected_terms, reference_states, sample_kpoints
+from nextham.loss.kspace import (
+    kspace_loss,
+    projected_terms,
+    reference_states,
+    rms_residual,
+    sample_kpoints,
+)
 from nextham.record import keys as K
 from nextham.record.layout import BlockLayout
 
@@ -122,6 +128,27 @@ def test_gradcheck_float64(spinor):
     assert torch.autograd.gradcheck(call, inputs, eps=1e-6, atol=1e-6)
 
 
+def test_rms_residual_is_root_of_pp_plus_pq_with_a_gradient_of_fixed_size():
+    """k_rms = √(pp + pq) (brute force); scaling the error by 100 scales the term by 100 and
+    leaves the size of its gradient unchanged (the squared terms' grows 100-fold)."""
+    rec = make_record(14, numbers=(1, 8))
+    h0, ht = np.asarray(rec[K.H0]), np.asarray(rec[K.HT])
+    s_k = loop_bloch(rec, K.S, KPTS)
+    want = brute_terms(loop_bloch(rec, K.H0, KPTS), loop_bloch(rec, K.HT, KPTS), s_k, 0.0, 0.3)
+    values, norms, sq_norms = [], [], []
+    for scale in (1.0, 100.0):
+        pred = torch.tensor(ht + scale * (h0 - ht), requires_grad=True)
+        t = kspace_loss(pred, rec[K.HT], rec[K.S], *layout(rec), fermi_level=0.0, window=0.3)
+        rms = rms_residual(t)
+        values.append(rms.item())
+        norms.append(torch.autograd.grad(rms, pred, retain_graph=True)[0].norm().item())
+        sq_norms.append(torch.autograd.grad(t["pp"] + t["pq"], pred)[0].norm().item())
+    assert values[0] == pytest.approx(np.sqrt(want["pp"] + want["pq"]), rel=1e-6)
+    assert values[1] == pytest.approx(100.0 * values[0], rel=1e-6)
+    assert norms[1] == pytest.approx(norms[0], rel=1e-6)
+    assert sq_norms[1] == pytest.approx(100.0 * sq_norms[0], rel=1e-6)
+
+
 def test_near_singular_overlap_is_regularized():
     rng = np.random.default_rng(3)
     m, n = 4, 5  # n basis functions spanning an m-dimensional space (+ a tiny extra part)
@@ -160,3 +187,26 @@ def test_sample_kpoints_seeded_shifted_grid():
     np.testing.assert_allclose(frac, np.broadcast_to(frac[0], frac.shape), atol=1e-12)
     assert len({tuple(np.floor(x)) for x in scaled}) == 5
     assert sample_kpoints(mesh, 100, torch.Generator().manual_seed(0)).shape == (24, 3)
+
+
+def test_training_step_adds_k_rms_only_when_weighted():
+    """The step computes the k-space terms when only ``k_rms`` is weighted and adds
+    √(k_pp + k_pq); without the weight there is no such term."""
+    from nextham.loss.total import LossWeights
+    from nextham.train.config import KSpaceConfig
+    from nextham.train.step import _structure_terms
+
+    rec = make_record(15, numbers=(1, 8))
+    rec[K.META] = {**rec.get(K.META, {}), "fermi_level": 0.0}
+    pred = torch.as_tensor(np.asarray(rec[K.H0]) - np.asarray(rec[K.HT])) * 0.5
+    target = torch.zeros_like(pred)
+    kcfg = KSpaceConfig(n_k=1, mesh=(2, 2, 2), window=0.3)
+    args = (kcfg, 0, 0, 1.0, False)
+    with_rms = _structure_terms(rec, 0, pred, target, None, LossWeights(k_pp=0, k_qq=0, k_pq=0,
+                                k_rms=1.0, tracegrad=0), *args)  # fmt: skip
+    assert with_rms["k_rms"].item() == pytest.approx(
+        np.sqrt(with_rms["k_pp"].item() + with_rms["k_pq"].item()), rel=1e-6
+    )
+    assert with_rms["k_rms"].item() > 1e-3
+    without = _structure_terms(rec, 0, pred, target, None, LossWeights(k_rms=0.0), *args)
+    assert "k_rms" not in without and "k_pp" in without

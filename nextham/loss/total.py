@@ -10,6 +10,8 @@ Term names and units
 ``k_qq``       eV²     high-energy block
 ``k_pq``       eV²     coupling between them
 ``k_ghost``    eV²     high-energy reference states pulled into the window (one-sided)
+``k_rms``      eV      √(pp + pq) per structure: the RMS residual of the low-energy reference
+                       states, a k-space term whose gradient does not grow with the error
 ``tracegrad``  t²      :func:`nextham.loss.tracegrad.tracegrad_loss` (t: scaled target)
 =============  ======  =================================================================
 
@@ -45,6 +47,7 @@ class LossWeights:
     k_qq: float = 0.01
     k_pq: float = 0.1
     k_ghost: float = 0.0
+    k_rms: float = 0.0
     tracegrad: float = 0.1
 
     @classmethod

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from nextham.loss.gauge import gauge_shift
-from nextham.loss.kspace import kspace_loss, sample_kpoints
+from nextham.loss.kspace import kspace_loss, rms_residual, sample_kpoints
 from nextham.loss.realspace import l1_loss, l2_loss
 from nextham.loss.total import LossWeights, combine_losses, realspace_terms
 from nextham.loss.tracegrad import tracegrad_loss
@@ -21,6 +21,9 @@ from nextham.record import keys as K
 from nextham.record.flat import record_overlap_flat
 from nextham.record.layout import BlockLayout
 from nextham.train.config import KSpaceConfig
+
+KSPACE_WEIGHTS = ("k_pp", "k_qq", "k_pq", "k_ghost", "k_rms")
+"""The loss weights whose terms need the k-space reference states."""
 
 
 def delta_target(record: dict, dtype: torch.dtype) -> torch.Tensor:
@@ -51,7 +54,7 @@ def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch, delt
     if z is not None and weights.tracegrad:
         # z is built from log(1 + ‖features‖²): supervise it by log(1 + tr(ΔH ΔH†)/delta_scale²)
         terms["tracegrad"] = tracegrad_loss(z, target, layout, scaling="log1p", scale=delta_scale)
-    if kcfg.n_k > 0 and (weights.k_pp or weights.k_qq or weights.k_pq or weights.k_ghost):
+    if kcfg.n_k > 0 and any(getattr(weights, name) for name in KSPACE_WEIGHTS):
         kpts = sample_kpoints(tuple(kcfg.mesh), kcfg.n_k, kpoint_generator(seed, epoch, idx))
         h0 = torch.as_tensor(rec[K.H0]).to(pred.dtype)
         k = kspace_loss(
@@ -59,6 +62,8 @@ def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch, delt
             float(rec[K.META]["fermi_level"]), kcfg.window, kcfg.s_threshold,
         )  # fmt: skip
         terms.update({f"k_{name}": value for name, value in k.items()})
+        if weights.k_rms:
+            terms["k_rms"] = rms_residual(k)
     return terms
 
 
