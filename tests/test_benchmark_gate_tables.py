@@ -7,7 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from suite.gate_eval import flag_table, models, structure_table
+from suite.gate_eval import add_default, flag_table, models, structure_table
+
+from nextham.predict.verify import AUTO_MAX_ATOMS
 
 
 def _m(gauge: float, band: float) -> dict:
@@ -49,3 +51,29 @@ def test_rows_without_the_check_keep_the_earlier_tables():
     lines, out = flag_table(rows, warn_limit=0.7)
     assert "checked" not in lines[0] and "checked" not in out["better_Gauge MAE"]
     assert structure_table(rows)[2].endswith("| fail |")
+
+
+def test_default_is_the_check_where_the_estimate_doubts_a_small_cell():
+    """``predict``'s default (auto): the checked prediction and flag where the estimated flag
+    says warn/fail and the cell is small; the gated one where the estimate is ok or the cell
+    too large for the automatic check."""
+    rows = [
+        _row("doubted", (2.0, 50.0), (1.0, 40.0), "fail", "ok"),
+        _row("trusted", (1.0, 50.0), (3.0, 90.0), "ok", "fail"),
+        _row("large", (2.0, 50.0), (1.0, 40.0), "warn", "ok"),
+    ]
+    rows[0]["metrics"]["checked"] = _m(0.5, 20.0)
+    for r, n in zip(rows, (2, 2, AUTO_MAX_ATOMS + 1), strict=True):
+        r["atoms"] = n
+    add_default(rows)
+    assert [r["default_flag"] for r in rows] == ["ok", "ok", "warn"]
+    assert rows[0]["metrics"]["default"] is rows[0]["metrics"]["checked"]
+    assert rows[1]["metrics"]["default"] is rows[1]["metrics"]["gated"]
+    assert rows[2]["metrics"]["default"] is rows[2]["metrics"]["gated"]
+    assert models(rows)[-1] == "default"
+    lines, out = flag_table(rows, warn_limit=0.7)
+    assert lines[0].endswith("default flag warn/fail |")
+    assert out["worse_Gauge MAE"]["default"] == 0  # "trusted": worse, and the estimate missed it
+    assert out["better_Gauge MAE"] == {"n": 2, "flagged": 2, "fraction": 1.0, "checked": 0,
+                                       "checked_fraction": 0.0, "default": 1,
+                                       "default_fraction": 0.5}  # fmt: skip

@@ -43,13 +43,18 @@ def test_in_domain_structure_is_ok(alp_prediction):
 
 
 def test_out_of_domain_structure_is_flagged(predictor):
-    """fcc Si (12 neighbours; training has only 4-fold diamond/zincblende bonding)."""
+    """fcc Si (12 neighbours; training has only 4-fold diamond/zincblende bonding): the
+    estimate doubts it, so the default checks it, and the check finds the correction harmful
+    and returns H0."""
     from ase.build import bulk
 
-    rel = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc").reliability
-    assert rel["flag"] == "warn"
+    pred = predictor.predict(bulk("Si", "fcc", a=3.9), "Si_fcc")
+    rel = pred.reliability
+    assert rel["estimated_flag"] == "warn"
     assert rel["out_of_range"] > 0.3
     assert any("distances" in r for r in rel["reasons"])
+    assert rel["flag"] == "fail" and rel["verification"]["step_back"]
+    assert np.array_equal(pred.record[K.HT], pred.record[K.H0])
 
 
 def test_onsite_outlier_is_flagged(predictor, alp_prediction):

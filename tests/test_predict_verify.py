@@ -8,11 +8,14 @@ import pytest
 from nextham.conventions import HARTREE_EV
 from nextham.errors import InputError
 from nextham.predict.verify import (
+    AUTO_MAX_ATOMS,
     MAX_ATOMS,
+    auto_check,
     check_verifiable,
     fock_residuals,
     residual_rms_mev,
     verification,
+    verify_policy,
 )
 from nextham.record import keys as K
 
@@ -115,3 +118,43 @@ def test_cli_predict_verify_stores_the_check_and_refuses_large_cells(tmp_path, c
     assert main(["predict", str(big), "--out", str(tmp_path / "big"), "--verify"]) != 0
     assert "--verify" in capsys.readouterr().err
     assert not (tmp_path / "big").exists()  # refused before any work
+
+
+def test_policy_names_and_the_automatic_rule():
+    assert verify_policy(True) == "always" and verify_policy(False) == "never"
+    assert verify_policy("auto") == "auto"
+    with pytest.raises(InputError, match="auto, always, never"):
+        verify_policy("sometimes")
+    assert auto_check("warn", 2) and auto_check("fail", AUTO_MAX_ATOMS)
+    assert not auto_check("ok", 2) and not auto_check("fail", AUTO_MAX_ATOMS + 1)
+
+
+def test_default_checks_only_where_the_estimate_doubts(predictor, alp_prediction, monkeypatch):
+    """Auto (the default): a trusted prediction is not checked; a doubted one is, and a harmful
+    correction is then replaced by H0 with the check's flag; ``never`` leaves it as it is."""
+    rec = alp_prediction.record
+    assert predictor.verify == "auto"
+    trusted = predictor.predict_record(dict(rec), "AlP")
+    assert trusted.reliability["flag"] == "ok" and "verification" not in trusted.reliability
+
+    harmful = rec[K.H0] + 6.0 * (rec[K.HT] - rec[K.H0])
+    doubt = {"flag": "warn", "reasons": ["an element pair never trained together"]}
+    monkeypatch.setattr(predictor, "_apply", lambda r: (harmful, harmful, None))
+    monkeypatch.setattr(predictor, "_estimate", lambda *a: dict(doubt))
+    checked = predictor.predict_record(dict(rec), "AlP")
+    rel = checked.reliability
+    assert rel["flag"] == "fail" and rel["estimated_flag"] == "warn"
+    assert rel["verification"]["step_back"] and np.array_equal(checked.record[K.HT], rec[K.H0])
+    assert rel["reasons"][-1] == doubt["reasons"][0]  # the estimate's reasons kept, last
+    monkeypatch.setattr(predictor, "verify", "never")
+    unchecked = predictor.predict_record(dict(rec), "AlP")
+    assert unchecked.reliability["flag"] == "warn" and "verification" not in unchecked.reliability
+    assert np.array_equal(unchecked.record[K.HT], harmful)
+
+
+def test_cli_verify_options_are_exclusive(capsys):
+    from nextham.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["predict", "x.vasp", "--out", "o", "--verify", "--no-verify"])
+    assert "not allowed with" in capsys.readouterr().err

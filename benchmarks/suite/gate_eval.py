@@ -10,16 +10,19 @@ import numpy as np
 from nextham.loss.report import aggregate_metrics, evaluate_structure, structure_metrics
 from nextham.predict import Predictor
 from nextham.predict.core import predict_committee
+from nextham.predict.verify import auto_check
 from nextham.record import keys as K
 from nextham.spectra.kspace import gamma_mesh
+from nextham.store.dataset import Dataset
 
-MODELS = ("h0", "member", "ungated", "gated", "checked")
+MODELS = ("h0", "member", "ungated", "gated", "checked", "default")
 LABELS = {
     "h0": "H0 alone (no correction)",
     "member": "one member (seed 0), ungated",
     "ungated": "nextham committee, ungated (`--no-gate`)",
-    "gated": "nextham committee, gated (default)",
+    "gated": "nextham committee, gated, never checked (`--no-verify`)",
     "checked": "nextham committee, gated and checked (`--verify`)",
+    "default": "nextham committee, default (gated; checked where the estimate says warn/fail)",
 }
 
 
@@ -38,7 +41,7 @@ def evaluate_records(
     rows = []
     for name, rec in named:
         t0 = time.perf_counter()
-        predictor.gate = True
+        predictor.gate, predictor.verify = True, "never"
         gated = predictor.predict_record(rec, name)
         t_gated = time.perf_counter() - t0
         ((delta, members),) = predict_committee(predictor.model, [rec])
@@ -53,6 +56,7 @@ def evaluate_records(
         rel = gated.reliability
         rows.append({
             "name": name,
+            "atoms": len(np.asarray(rec[K.NUMBERS])),
             "metrics": metrics,
             "flag": rel["flag"],
             "reasons": rel["reasons"],
@@ -64,18 +68,40 @@ def evaluate_records(
         if verify:
             rows[-1].update(_checked(predictor, rec, name, kpts))
             rows[-1]["metrics"]["checked"] = rows[-1].pop("checked_metrics")
+    return add_default(rows) if verify else rows
+
+
+def complete(rows: list[dict], named: list[tuple[str, str]]) -> list[dict]:
+    """Rows of an earlier run (cached) brought up to date: each row's cell size from its
+    (dataset, entry) in ``named`` (same order) where missing, then :func:`add_default` where
+    the rows have the checked prediction."""
+    for r, (d, n) in zip(rows, named, strict=True):
+        if "atoms" not in r:
+            r["atoms"] = len(np.asarray(Dataset(d).load(n)[K.NUMBERS]))
+    return add_default(rows) if all("checked" in r["metrics"] for r in rows) else rows
+
+
+def add_default(rows: list[dict]) -> list[dict]:
+    """Each row (with the checked prediction and the cell's ``atoms``) gets what ``predict``
+    returns by default (:func:`nextham.predict.verify.auto_check`): the checked prediction
+    and flag where the estimated flag says warn/fail on a small enough cell, the gated one
+    elsewhere — ``metrics["default"]`` and ``default_flag``."""
+    for r in rows:
+        checked = auto_check(r["flag"], r["atoms"])
+        r["metrics"]["default"] = r["metrics"]["checked" if checked else "gated"]
+        r["default_flag"] = r["checked_flag"] if checked else r["flag"]
     return rows
 
 
 def _checked(predictor: Predictor, rec: dict, name: str, kpts) -> dict:
     """The gated prediction with the self-consistency check: metrics, flag, residuals."""
-    predictor.gate, predictor.verify = True, True
+    predictor.gate, predictor.verify = True, "always"
     try:
         t0 = time.perf_counter()
         pred = predictor.predict_record(rec, name)
         seconds = time.perf_counter() - t0
     finally:
-        predictor.verify = False
+        predictor.verify = "never"
     rel = pred.reliability
     return {
         "checked_metrics": structure_metrics(rec, pred.record[K.HT], kpts),
@@ -122,7 +148,7 @@ def ratios(rows: list[dict]) -> dict:
     g = {k: agg[k]["gauge_mae"]["overall"]["mae_meV"] for k in keys}
     b = {k: agg[k]["bands"]["mae_meV"] for k in keys}
     out = {}
-    for key in ("gated", "checked")[: 1 + ("checked" in keys)]:
+    for key in [k for k in ("gated", "checked", "default") if k in keys]:
         out[f"gauge_{key}_over_h0"] = g[key] / g["h0"]
         out[f"band_{key}_over_h0"] = b[key] / b["h0"] if b["h0"] else None
         out[f"gauge_{key}_over_ungated"] = g[key] / g["ungated"]
@@ -158,10 +184,12 @@ def flag_table(rows: list[dict], warn_limit: float) -> tuple[list[str], dict]:
     domain statistics alone (the flag before the committee), U alone and, where the rows have
     it, the self-consistency check (``predict --verify``) say."""
     checked = "checked" in models(rows)
-    out, lines = {}, ["| ungated committee vs H0 | by | structures | flagged warn/fail "
+    default = "default" in models(rows)
+    out, lines = {}, ["| ungated committee vs H0 | by | structures | estimated flag warn/fail "
                       "| of which fail | domain statistics alone | U alone (≥ warn limit) |"
-                      + " checked flag warn/fail (`--verify`) |" * checked,
-                      "|---|---|---|---|---|---|---|" + "---|" * checked]  # fmt: skip
+                      + " checked flag warn/fail (`--verify`) |" * checked
+                      + " default flag warn/fail |" * default,
+                      "|---|---|---|---|---|---|---|" + "---|" * (checked + default)]  # fmt: skip
     for by, fn in (("Gauge MAE", _gauge), ("band MAE", _band)):
         for side in ("worse", "better"):
             sel = [r for r in rows if _worse(r, fn) == (side == "worse")]
@@ -178,6 +206,11 @@ def flag_table(rows: list[dict], warn_limit: float) -> tuple[list[str], dict]:
                 frac_checked = n_checked / len(sel) if sel else None
                 out[f"{side}_{by}"].update(checked=n_checked, checked_fraction=frac_checked)
                 line += f" {n_checked} ({_pct(frac_checked)}) |"
+            if default:
+                n_default = sum(r["default_flag"] != "ok" for r in sel)
+                frac_default = n_default / len(sel) if sel else None
+                out[f"{side}_{by}"].update(default=n_default, default_fraction=frac_default)
+                line += f" {n_default} ({_pct(frac_default)}) |"
             lines.append(line)
     return lines, out
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 
+from nextham.cli.arguments import add_verify_arguments
+
 HELP = "band structure + DOS plot of a predicted or stored Hamiltonian"
 
 
@@ -33,11 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="plot the raw H0 + ΔH of a committee model (no uncertainty gate)",
     )
-    p.add_argument(
-        "--verify",
-        action="store_true",
-        help="check a prediction against self-consistency (predict --verify)",
-    )
+    add_verify_arguments(p, "the prediction")
     p.add_argument("--sparse-bands", type=int, default=24,
                    help="bands around E_F on the sparse path")  # fmt: skip
 

@@ -3,16 +3,20 @@ SCF), apply the model, and write H = H0 + ΔH with S as a nextham store (``OUT/e
 the ``HT`` slot holding the prediction) and, with ``--format``, in the DeepH/DeePTB layouts.
 Each structure gets a reliability flag (``ok``/``warn``/``fail`` with reasons; see
 docs/predict.md). A committee model file gates the correction, H = H0 + g ⊙ ΔH, with g per
-block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH. ``--verify``
-checks each prediction against self-consistency (one Fock build of its density and of H0's):
+block from its calibrated uncertainty; ``--no-gate`` writes the raw H0 + ΔH. A prediction
+whose estimated flag says ``warn``/``fail`` (cells up to 16 atoms), or every one with
+``--verify``, is checked against self-consistency (one Fock build of its density and of H0's):
 the check sets the flag, and the H written is whichever of the gated H, the raw H0 + ΔH and H0
-is closest to self-consistency (H0 where the correction does not help).
+is closest to self-consistency (H0 where the correction does not help); ``--no-verify`` never
+checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+from nextham.cli.arguments import add_verify_arguments
 
 HELP = "predict H (and S) of structures with a trained model (default: the shipped model)"
 
@@ -31,10 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write the raw H0 + ΔH of a committee model (no uncertainty gate)",
     )
-    p.add_argument("--verify", action="store_true",
-                   help="check each prediction against self-consistency (one Fock build of "
-                        "its density; cells up to 64 atoms): the check sets the flag, and the "
-                        "H closest to self-consistency (gated, raw or H0) is written")  # fmt: skip
+    add_verify_arguments(p, "each prediction")
     p.add_argument("--spin", default=None, choices=("scalar", "soc"),
                    help="soc with a scalar model: H0 carries the GTH spin–orbit term, the "
                         "model's correction is added spin-diagonally (default: the model's "
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     structures = read_structures(args.structures)
     for name, atoms in structures:  # refuse before any work is done
         predictor.check(atoms, name)
-        if args.verify:
+        if args.verify == "always":
             check_verifiable(len(atoms), name)
     settings = predictor.run_settings(args.spin)  # refuses an impossible spin before any work
     ds = Dataset.create(args.out, settings, structures)

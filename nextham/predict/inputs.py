@@ -9,7 +9,7 @@ from ase import Atoms
 
 from nextham.dft.settings import EngineSettings
 from nextham.predict.predictor import Predictor
-from nextham.predict.verify import check_verifiable
+from nextham.predict.verify import check_verifiable, verify_policy
 from nextham.record import keys as K
 from nextham.store.hdf5 import read_record
 from nextham.structures.read import read_structures, record_atoms
@@ -30,15 +30,18 @@ class AnalysisInput:
 
 
 def load_input(
-    path: str | Path, model: str | Path | None = None, gate: bool = True, verify: bool = False
+    path: str | Path,
+    model: str | Path | None = None,
+    gate: bool = True,
+    verify: str | bool = "auto",
 ) -> AnalysisInput:
     """Resolve ``path``: a store entry (``*.h5``) or a structure file.
 
     A dataset entry gives its DFT Hamiltonian or, with ``model``, the model's prediction with the
     entry as reference; a prediction entry gives the stored prediction; a structure file is
     predicted with ``model`` (default: the shipped model). ``gate=False`` predicts the raw
-    H0 + ΔH of a committee model (:attr:`Predictor.gate`); ``verify`` checks a new prediction
-    against self-consistency (:attr:`Predictor.verify`).
+    H0 + ΔH of a committee model (:attr:`Predictor.gate`); ``verify`` says when a new prediction is
+    checked against self-consistency (:attr:`Predictor.verify`: auto, always, never).
     """
     path = Path(path)
     if path.suffix == ".h5":
@@ -57,7 +60,7 @@ def load_input(
             pred.record, atoms, settings, reference=rec, reliability=pred.reliability
         )
     ((name, atoms),) = read_structures([path])
-    if verify:
+    if verify_policy(verify) == "always":
         check_verifiable(len(atoms), name)  # before any work
     predictor = Predictor.from_file(model)
     predictor.gate, predictor.verify = gate, verify

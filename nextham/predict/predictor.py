@@ -38,7 +38,13 @@ from nextham.predict.core import predict_committee, predict_hamiltonians
 from nextham.predict.domain import reliability, unseen_pair_mask
 from nextham.predict.environment import MARGIN, block_familiarity
 from nextham.predict.gate import combine_flags, gated_hamiltonian, uncertainty_report
-from nextham.predict.verify import fock_residuals, verification, with_verification
+from nextham.predict.verify import (
+    auto_check,
+    fock_residuals,
+    verification,
+    verify_policy,
+    with_verification,
+)
 from nextham.record import keys as K
 from nextham.record.layout import require_h0
 from nextham.spectra import largecell
@@ -159,12 +165,15 @@ class Predictor:
     """Apply the gate of a calibrated committee (H = H0 + g ⊙ ΔH); False gives H0 + ΔH. No
     effect for model files without an uncertainty."""
 
-    verify = False
-    """Check the prediction against self-consistency (:mod:`nextham.predict.verify`: one Fock
-    build of its density and of H0's, cells up to :data:`~nextham.predict.verify.MAX_ATOMS`
-    atoms): the check sets the flag, and the prediction returned is whichever of the gated H,
-    the raw H0 + ΔH and H0 is closest to self-consistency (with ``gate`` off: the raw H). A
-    scalar model on a spinor record is checked on the scalar part it corrects."""
+    verify: str | bool = "auto"
+    """When to check a prediction against self-consistency (:mod:`nextham.predict.verify`:
+    one Fock build of its density and of H0's): ``"auto"`` where the estimated flag says
+    ``warn``/``fail`` and the cell has at most :data:`~nextham.predict.verify.AUTO_MAX_ATOMS`
+    atoms, ``"always"`` (or True; cells up to :data:`~nextham.predict.verify.MAX_ATOMS`),
+    ``"never"`` (or False). A checked prediction's flag is the check's, and the H returned is
+    whichever of the gated H, the raw H0 + ΔH and H0 is closest to self-consistency (with
+    ``gate`` off: the raw H). A scalar model on a spinor record is checked on the scalar part
+    it corrects."""
 
     workers: int | None = None
     """Processes that build a large cell's pair-block H0 (:mod:`nextham.dft.parallel`); None:
@@ -208,20 +217,10 @@ class Predictor:
         h, raw, uncertainty = self._apply(source)
         t_model = time.perf_counter() - t0
         self._report(f"model applied ({t_model:.1f} s)")
-        check = self._verify(source, h, raw) if self.verify else None
-        if check is not None:
-            h = {"h0": np.array(source[K.H0], copy=True), "raw": raw, "gated": h}[check["returned"]]
-        domain = {}
-        if "domain" in self.meta:
-            margin = self.meta.get("uncertainty", {}).get("margin", MARGIN)
-            domain = reliability({**source, K.HT: h}, raw, self.meta["domain"], margin)
+        h, report = self._checked(source, h, raw, uncertainty)
         if spin_diag:  # H = H0 + ΔH ⊗ I₂ (the spin–orbit term is H0's)
             h = record[K.H0] + spin_orbit.spin_diagonal(h - source[K.H0], record)
         out = {**record, K.HT: h, K.META: dict(record[K.META])}
-        raises = "coordination" not in self.meta.get("domain", {})
-        report = combine_flags(domain, uncertainty, domain_raises=raises)
-        if check is not None:
-            report = with_verification(report, check)
         times = {"h0_s": float(record[K.META].get("time_h0_s") or 0.0), "model_s": t_model}
         fermi, found = prediction_spectra(out, self.settings, self.spectral_method)
         out[K.META].update(found)
@@ -241,6 +240,36 @@ class Predictor:
         for key in ("eigenvalues", "kpts_frac", "energy_ev", "scf_converged", "scf_cycles"):
             out[K.META].pop(key, None)  # DFT results of a reference, not of the prediction
         return Prediction(name, out, report, times)
+
+    def _checked(self, source: dict, h: np.ndarray, raw: np.ndarray, uncertainty) -> tuple:
+        """(H returned, reliability report) under the :attr:`verify` policy: the estimate
+        (domain statistics and committee), and the check where the policy asks for it."""
+        policy = verify_policy(self.verify)
+        check = self._verify(source, h, raw) if policy == "always" else None
+        chosen = h if check is None else self._returned(check, source, h, raw)
+        report = self._estimate(source, chosen, raw, uncertainty)
+        n_atoms = len(np.asarray(source[K.NUMBERS]))
+        if check is None and policy == "auto" and auto_check(report["flag"], n_atoms):
+            check = self._verify(source, h, raw)
+            chosen = self._returned(check, source, h, raw)
+            report = self._estimate(source, chosen, raw, uncertainty)
+        if check is not None:
+            report = with_verification(report, check)
+        return chosen, report
+
+    @staticmethod
+    def _returned(check: dict, source: dict, h: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """The Hamiltonian the check chose."""
+        return {"h0": np.array(source[K.H0], copy=True), "raw": raw, "gated": h}[check["returned"]]
+
+    def _estimate(self, source: dict, h: np.ndarray, raw: np.ndarray, uncertainty) -> dict:
+        """The estimated reliability of returning ``h``: domain statistics and the committee."""
+        domain = {}
+        if "domain" in self.meta:
+            margin = self.meta.get("uncertainty", {}).get("margin", MARGIN)
+            domain = reliability({**source, K.HT: h}, raw, self.meta["domain"], margin)
+        raises = "coordination" not in self.meta.get("domain", {})
+        return combine_flags(domain, uncertainty, domain_raises=raises)
 
     def _verify(self, record: dict, h: np.ndarray, raw: np.ndarray) -> dict:
         """The self-consistency check of the raw and (when gating) the returned H."""

@@ -42,6 +42,32 @@ from nextham.structures.read import record_atoms
 
 MAX_ATOMS = 64
 """Largest cell checked (dense diagonalization and Fock builds at every SCF k-point)."""
+AUTO_MAX_ATOMS = 16
+"""Largest cell checked without being asked (:func:`auto_check`): the check of a 16-atom
+supercell takes 28–62 s on one core, against 72–194 s for its SCF (docs/predict.md)."""
+POLICIES = ("auto", "always", "never")
+"""When a prediction is checked: where the estimated flag doubts it (``auto``, the default),
+every prediction (``always``, ``predict --verify``) or never (``--no-verify``)."""
+
+
+def auto_check(estimated_flag: str, n_atoms: int) -> bool:
+    """Whether the ``auto`` policy checks a prediction: its estimated flag is ``warn`` or
+    ``fail`` (an element pair never trained together, an unfamiliar environment, a large
+    committee spread) and the cell has at most :data:`AUTO_MAX_ATOMS` atoms. The check then
+    decides: it clears a correction that brings H closer to self-consistency and replaces one
+    that does not by H0."""
+    return estimated_flag in ("warn", "fail") and n_atoms <= AUTO_MAX_ATOMS
+
+
+def verify_policy(value) -> str:
+    """``"auto"``, ``"always"`` or ``"never"`` from a policy name or a bool (True: always)."""
+    if value is True or value is False:
+        return "always" if value else "never"
+    if value not in POLICIES:
+        raise InputError(
+            f"verify must be one of {', '.join(POLICIES)} (or True/False), got {value!r}"
+        )
+    return value
 
 
 def check_verifiable(n_atoms: int, name: str = "structure") -> None:
