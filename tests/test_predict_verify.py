@@ -127,6 +127,7 @@ def test_policy_names_and_the_automatic_rule():
         verify_policy("sometimes")
     assert auto_check("warn", 2) and auto_check("fail", AUTO_MAX_ATOMS)
     assert not auto_check("ok", 2) and not auto_check("fail", AUTO_MAX_ATOMS + 1)
+    assert not auto_check("fail", 2, spinor=True)
 
 
 def test_default_checks_only_where_the_estimate_doubts(predictor, alp_prediction, monkeypatch):

@@ -169,7 +169,8 @@ class Predictor:
     """When to check a prediction against self-consistency (:mod:`nextham.predict.verify`:
     one Fock build of its density and of H0's): ``"auto"`` where the estimated flag says
     ``warn``/``fail`` and the cell has at most :data:`~nextham.predict.verify.AUTO_MAX_ATOMS`
-    atoms, ``"always"`` (or True; cells up to :data:`~nextham.predict.verify.MAX_ATOMS`),
+    atoms (scalar corrections: not a spinor model's, whose SO-ECP Fock builds are dear),
+    ``"always"`` (or True; cells up to :data:`~nextham.predict.verify.MAX_ATOMS`),
     ``"never"`` (or False). A checked prediction's flag is the check's, and the H returned is
     whichever of the gated H, the raw H0 + ΔH and H0 is closest to self-consistency (with
     ``gate`` off: the raw H). A scalar model on a spinor record is checked on the scalar part
@@ -249,7 +250,8 @@ class Predictor:
         chosen = h if check is None else self._returned(check, source, h, raw)
         report = self._estimate(source, chosen, raw, uncertainty)
         n_atoms = len(np.asarray(source[K.NUMBERS]))
-        if check is None and policy == "auto" and auto_check(report["flag"], n_atoms):
+        doubted = auto_check(report["flag"], n_atoms, bool(source[K.SPINOR]))
+        if check is None and policy == "auto" and doubted:
             check = self._verify(source, h, raw)
             chosen = self._returned(check, source, h, raw)
             report = self._estimate(source, chosen, raw, uncertainty)

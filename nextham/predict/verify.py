@@ -50,13 +50,14 @@ POLICIES = ("auto", "always", "never")
 every prediction (``always``, ``predict --verify``) or never (``--no-verify``)."""
 
 
-def auto_check(estimated_flag: str, n_atoms: int) -> bool:
+def auto_check(estimated_flag: str, n_atoms: int, spinor: bool = False) -> bool:
     """Whether the ``auto`` policy checks a prediction: its estimated flag is ``warn`` or
     ``fail`` (an element pair never trained together, an unfamiliar environment, a large
-    committee spread) and the cell has at most :data:`AUTO_MAX_ATOMS` atoms. The check then
-    decides: it clears a correction that brings H closer to self-consistency and replaces one
-    that does not by H0."""
-    return estimated_flag in ("warn", "fail") and n_atoms <= AUTO_MAX_ATOMS
+    committee spread), the cell has at most :data:`AUTO_MAX_ATOMS` atoms and the correction
+    is scalar (a spinor model's SO-ECP Fock builds are dear: checked on request only). The
+    check then decides: it clears a correction that brings H closer to self-consistency and
+    replaces one that does not by H0."""
+    return estimated_flag in ("warn", "fail") and n_atoms <= AUTO_MAX_ATOMS and not spinor
 
 
 def verify_policy(value) -> str:
