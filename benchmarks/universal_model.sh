@@ -9,7 +9,8 @@
 # and the evaluations: the held-out test split and the unseen-composition ("ood") split, each
 # by periodic-table block, element and prototype. Rerun to resume training. EPOCHS overrides
 # the config's; SEED (default 0) sets the initialization and batch order but not the data split,
-# so that models of seeds 0, 1, 2 form a committee (benchmarks/gate_universal.py).
+# so that models of seeds 0, 1, 2 form a committee (benchmarks/gate_universal.py). CONFIG (from
+# the environment; default benchmarks/configs/universal.yaml) trains a variant of the config.
 set -euo pipefail
 DATA=${1:-$HOME/nextham-data/universal}
 OUT=${2:-runs/universal}
@@ -22,7 +23,7 @@ for m in "$DATA"/*/manifest.json; do
     [ -f "$m" ] && shards+=("$(dirname "$m")")
 done
 [ ${#shards[@]} -gt 0 ] || { echo "no shard dataset under $DATA (run universal_dataset.sh)" >&2; exit 2; }
-python - "$here/configs/universal.yaml" "$OUT" "$EPOCHS" "$SEED" "${shards[@]}" <<'PY'
+python - "${CONFIG:-$here/configs/universal.yaml}" "$OUT" "$EPOCHS" "$SEED" "${shards[@]}" <<'PY'
 import sys, yaml
 src, out, epochs, seed, shards = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
 cfg = yaml.safe_load(open(src))
