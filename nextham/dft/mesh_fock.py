@@ -152,24 +152,35 @@ def mesh_fock(mf, dms: Sequence[np.ndarray], tmesh, kfrac: np.ndarray) -> list[n
 
 def band_fock(mf, dm, kabs: np.ndarray) -> np.ndarray:
     """PySCF's reference Fock matrices (Hartree) of ``dm`` (on ``mf.kpts``) at any k-points
-    ``kabs`` (nk, 3), (nk, nao, nao) complex: the local potential of :func:`local_potential`
-    integrated with PySCF's own Bloch sums at those k — one evaluation of the orbitals (and
-    gradients) and one integration, where ``get_hcore(k) + get_veff(kpts_band=k)`` evaluates
-    them twice and integrates three times — T and V_nl as in :func:`mesh_fock`."""
+    ``kabs`` (nk, 3), (nk, nao, nao) complex: :func:`band_focks` of one density."""
+    return band_focks(mf, [dm], kabs)[0]
+
+
+def band_focks(mf, dms: Sequence[np.ndarray], kabs: np.ndarray) -> list[np.ndarray]:
+    """PySCF's reference Fock matrices (Hartree) of each density of ``dms`` (each on
+    ``mf.kpts``) at any k-points ``kabs`` (nk, 3): a list of (nk, nao, nao) complex arrays.
+    Each density's local potential (:func:`local_potential`) is integrated with PySCF's own
+    Bloch sums at those k — one evaluation of the orbitals (and gradients) for all densities
+    and one integration each, where ``get_hcore(k) + get_veff(kpts_band=k)`` evaluates them
+    twice per density and integrates three times — and T + V_nl, the same for every density,
+    are added once computed (as in :func:`mesh_fock`)."""
     cell, kabs = mf.cell, np.reshape(kabs, (-1, 3))
-    wv = local_potential(mf, np.asarray(dm))
-    deriv = 1 if wv.shape[0] == 4 else 0
+    potentials = [local_potential(mf, np.asarray(dm)) for dm in dms]
+    deriv = 1 if potentials[0].shape[0] == 4 else 0
     nao = cell.nao_nr()
-    out = np.zeros((len(kabs), nao, nao), dtype=complex)
+    out = np.zeros((len(dms), len(kabs), nao, nao), dtype=complex)
     p0 = 0
     for ao_k, _, _, _, coords in mf._numint.block_loop(cell, mf.grids, nao, deriv, kabs):
         p1 = p0 + len(coords)
         for k, ao in enumerate(ao_k):
             ao = np.reshape(ao, (-1, p1 - p0, nao))  # (comp, np, nao)
-            out[k] += ao[0].conj().T @ _weighted(ao, wv[:, p0:p1, None])
+            left = ao[0].conj().T
+            for n, wv in enumerate(potentials):
+                out[n, k] += left @ _weighted(ao, wv[:, p0:p1, None])
         p0 = p1
-    out += out.conj().transpose(0, 2, 1)
-    return out + _kinetic_and_nonlocal(mf, kabs)
+    out += out.conj().transpose(0, 1, 3, 2)
+    common = _kinetic_and_nonlocal(mf, kabs)
+    return [common + f for f in out]
 
 
 def _kinetic_and_nonlocal(mf, kabs: np.ndarray) -> np.ndarray:

@@ -13,9 +13,13 @@ correction moved H toward the SCF solution: the check behind ``predict --verify`
 and its choice of the returned H — the gated, the raw or H0 itself, whichever is closest to
 self-consistency (:func:`verification`).
 
-Cost: one J + V_xc build for H0 at the SCF k-points (:func:`nextham.scf.sad_fock_at_kpts`)
-and one per Hamiltonian checked, with a dense diagonalization at each k — a few SCF cycles'
-worth, for cells the dense path handles (:data:`MAX_ATOMS`).
+Cost: the Fock matrix of the SAD density at the SCF k-points (H0 there) and one per
+Hamiltonian checked, with a dense diagonalization at each k — a few SCF cycles' worth, for
+cells the dense path handles (:data:`MAX_ATOMS`). Where the engine's one-pass Fock build
+applies (scalar GTH cells, :func:`nextham.dft.mesh_fock.applies`) each density costs one
+evaluation of its density and one integration of its whole local potential, and the
+densities of the Hamiltonians checked share one pass over the orbitals; elsewhere PySCF's
+``get_hcore`` + ``get_veff``.
 
 The residual is taken in the Löwdin-orthonormalized basis, S(k)^{-1/2} R(k) S(k)^{-1/2}
 (directions of S that PySCF's SCF drops as linearly dependent dropped here too), so that it does not
@@ -31,9 +35,11 @@ import numpy as np
 from pyscf.dft import libxc
 
 from nextham.conventions import HARTREE_EV
+from nextham.dft import mesh_fock
 from nextham.dft.ao_cache import cached_ao_values
 from nextham.dft.cell import build_cell
 from nextham.dft.engine import make_mf, screen_scf_grid
+from nextham.dft.sad import sad_density
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.record import keys as K
@@ -113,17 +119,24 @@ def fock_residuals(
 def _residuals(mf, settings: EngineSettings, record: Mapping, hamiltonians: Mapping) -> dict:
     """:func:`fock_residuals` on the SCF object ``mf`` (orbital values cached by the caller)."""
     screen_scf_grid(mf)  # the SCF grid shares the density fitting's cached orbital values
-    h0_k = sad_fock_at_kpts(mf, settings)
-    h1e = np.asarray(mf.get_hcore())
+    spinor = bool(record[K.SPINOR])
+    one_pass = not spinor and mesh_fock.applies(mf)
+    if one_pass:  # the SAD density's Fock matrix: H0 exactly at the SCF k-points
+        h0_k = mesh_fock.band_focks(mf, [sad_density(mf)], mf.kpts)[0]
+    else:
+        h0_k = sad_fock_at_kpts(mf, settings)
+        h1e = np.asarray(mf.get_hcore())
     bases = mf.check_linear_dependency(np.asarray(mf.get_ovlp()), 0)  # S(k)^{-1/2}, (M, m_k)
-    out = {}
     h0 = np.asarray(record[K.H0])
+    h_ks, dms = {}, {}
     for name, h in {"h0": h0, **hamiltonians}.items():
-        h_k = h0_k + hamiltonian_at_kpts(dict(record), np.asarray(h) - h0, mf)
-        dm = density_of(mf, h_k, bool(record[K.SPINOR]), settings.smearing_ev)
-        f_k = h1e + np.asarray(mf.get_veff(dm=dm))
-        out[name] = residual_rms_mev(f_k - h_k, bases)
-    return out
+        h_ks[name] = h0_k + hamiltonian_at_kpts(dict(record), np.asarray(h) - h0, mf)
+        dms[name] = density_of(mf, h_ks[name], spinor, settings.smearing_ev)
+    if one_pass:  # every density's Fock matrix from one evaluation of the orbitals
+        f_ks = dict(zip(dms, mesh_fock.band_focks(mf, list(dms.values()), mf.kpts), strict=True))
+    else:
+        f_ks = {name: h1e + np.asarray(mf.get_veff(dm=dm)) for name, dm in dms.items()}
+    return {name: residual_rms_mev(f_ks[name] - h_ks[name], bases) for name in h_ks}
 
 
 LIMITS = {"warn": 1.0, "fail": 1.5}
