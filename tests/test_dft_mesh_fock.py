@@ -101,6 +101,18 @@ def test_band_fock_equals_the_reference_build_off_the_mesh(scf):
     assert np.abs(new[0] - new[1]).max() > 1e-3
 
 
+def test_band_focks_of_several_densities_equal_one_at_a_time(scf):
+    """One pass for several densities gives each density's own Fock matrices."""
+    _, mf = scf
+    kabs = mf.cell.get_abs_kpts(np.array([[0.13, 0.27, 0.41], [0, 0, 0]]))
+    dm = np.asarray(mf.make_rdm1())
+    other = 0.9 * dm + 0.1 * np.asarray(mf.get_init_guess(key="atom"))
+    both = mesh_fock.band_focks(mf, [dm, other], kabs)
+    for got, d in zip(both, (dm, other), strict=True):
+        assert np.abs(got - mesh_fock.band_fock(mf, d, kabs)).max() < 1e-12  # Hartree
+    assert np.abs(both[0] - both[1]).max() > 1e-4
+
+
 def test_cell_without_nonlocal_projectors(monkeypatch):
     """LiH: no atom has GTH projectors (PySCF's projector sum is then (nk,) zeros); the fold
     still gives PySCF's Fock matrices and the label its blocks."""
