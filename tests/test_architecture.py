@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 import the units of lower rows only; units of the same row stay independent of each other."""
 
 RANK = {unit: rank for rank, row in enumerate(LAYERS) for unit in row}
-CLI_HELPERS = {"__init__", "main", "common"}
+CLI_HELPERS = {"__init__", "main", "common", "arguments"}
 """Modules of ``cli/`` that are not subcommands (subcommands never import one another)."""
 DEFERRED = "# deferred:"
 
