@@ -5,13 +5,16 @@ The members are universal models of one config that differ only in their seed
 
     bash benchmarks/universal_model.sh DATA OUT EPOCHS SEED
 
-for SEED = 0, 1, 2 on one frozen copy DATA of the campaign (benchmarks/universal_dataset.sh).
+for SEED = 0, 1, 2 on one frozen copy DATA of the campaign (benchmarks/universal_dataset.sh),
+with ``CONFIG=benchmarks/configs/universal_gate.yaml`` (the universal config with three elements
+held out of training, one per block, so that a held-out-element table exists).
 This script joins them into a calibrated committee (``nextham committee``: uncertainty scale
 and gate τ from the validation split) and evaluates H0, one member, the ungated and the gated
 committee on
 
 * the test split (in distribution): what the gate costs;
-* the held-out compositions (element pairs never in training, the ``ood`` split);
+* the held-out elements (structures holding an element of ``data.holdout_elements``);
+* the held-out compositions (element pairs never in training, the rest of the ``ood`` split);
 * held-out prototypes (:mod:`suite.heldout_prototypes`): NiAs-type AB and 1T (CdI₂-type)
   MX₂ cells of training compositions, never made by the recipe, labelled here with the
   campaign's engine settings;
@@ -37,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from ase.data import chemical_symbols
 from run import machine
 from suite import gate_eval, steps
 from suite.gate_universal_report import write_universal_report
@@ -91,15 +95,22 @@ def heldout_structures(meta: dict, shards: dict[str, Path], out: Path) -> list[s
 
 
 def subsets(model: str, shards: dict[str, Path], heldout: str) -> dict[str, list]:
-    """(dataset, entry) of each evaluated subset."""
+    """(dataset, entry) of each evaluated subset: the test split, the held-out elements (the
+    ``ood`` structures holding an element of the config's ``data.holdout_elements``), the
+    held-out compositions (the other ``ood`` structures: element pairs never trained
+    together) and the held-out prototypes."""
     meta = read_model_metadata(model)
-    out = {}
-    for s in ("test", "ood"):
-        out[s] = [
-            (str(p), n)
-            for p in shards.values()
-            for n in select_names(Dataset(p), meta, s, required=False)
-        ]
+    elements = set(meta["train_config"]["data"].get("holdout_elements") or ())
+    out = {"test": [], "element": [], "ood": []}
+    for p in shards.values():
+        ds = Dataset(p)
+        out["test"] += [(str(p), n) for n in select_names(ds, meta, "test", required=False)]
+        for n in select_names(ds, meta, "ood", required=False):
+            numbers = ds.manifest["entries"][n]["numbers"]
+            held = elements & {chemical_symbols[z] for z in numbers}
+            out["element" if held else "ood"].append((str(p), n))
+    if not out["element"]:
+        del out["element"]
     out["prototype"] = [(heldout, n) for n in Dataset(heldout).names]
     return out
 
@@ -138,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": str(date.today()), "machine": machine(), "members": args.members,
         "datasets": {k: str(v) for k, v in shards.items()}, "kmesh": kmesh,
         "epochs": meta["train_config"]["optim"]["epochs"], "committee": committee, "rows": rows,
+        "holdout_elements": list(meta["train_config"]["data"].get("holdout_elements") or ()),
         "heldout": {"data": heldout, "prototypes": {k: v[0] for k, v in HELDOUT.items()}},
     }  # fmt: skip
     (work / "gate_results.json").write_text(json.dumps(results, indent=1, default=str))

@@ -9,6 +9,7 @@ from suite.gate_report import write_report
 
 TITLES = {
     "test": "In distribution: the test split",
+    "element": "Held-out elements: structures with an element never in training",
     "ood": "Held-out compositions: element pairs never in training",
     "prototype": "Held-out prototypes: NiAs-type AB and 1T MX₂ of training compositions",
 }
@@ -28,8 +29,9 @@ def _setup(results: dict) -> list[str]:
     spent = "; ".join(f"{s / 60:.0f} min" if s is not None else "–" for s in secs)
     held = results["heldout"]
     return [
-        f"- {len(results['members'])} universal models of one config (benchmarks/configs/"
-        f"universal.yaml, {results['epochs']} epochs, seeds 0…{len(results['members']) - 1}, "
+        f"- {len(results['members'])} universal models of one config (elements held out of "
+        f"training: {', '.join(results.get('holdout_elements') or ['none'])}; "
+        f"{results['epochs']} epochs, seeds 0…{len(results['members']) - 1}, "
         f"same data split; training wall time per member: {spent}), joined by "
         "`nextham committee`: " + ", ".join(f"`{m}`" for m in results["members"]) + ".",
         "- Data: the campaign's shards "
