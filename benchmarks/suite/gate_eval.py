@@ -34,9 +34,10 @@ def models(rows: list[dict]) -> list[str]:
 def evaluate_records(
     predictor: Predictor, named: list[tuple[str, dict]], kmesh, verify: bool = True
 ) -> list[dict]:
-    """Per structure: metrics of every model of :data:`MODELS`, the flag, U, gate kept; with
-    ``verify`` also the prediction checked against self-consistency (``predict --verify``),
-    its flag and residual ratio."""
+    """Per structure: metrics of H0, one member, the ungated and the gated committee, the flag,
+    U, gate kept; with ``verify`` also the prediction checked against self-consistency
+    (``predict --verify``), its flag and residual ratio (the default's row is derived from
+    these by :func:`complete`)."""
     kpts = gamma_mesh(tuple(kmesh))
     rows = []
     for name, rec in named:
@@ -68,7 +69,7 @@ def evaluate_records(
         if verify:
             rows[-1].update(_checked(predictor, rec, name, kpts))
             rows[-1]["metrics"]["checked"] = rows[-1].pop("checked_metrics")
-    return add_default(rows) if verify else rows
+    return rows
 
 
 def complete(rows: list[dict], named: list[tuple[str, str]]) -> list[dict]:
