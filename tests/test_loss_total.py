@@ -50,3 +50,11 @@ def test_realspace_terms_gauge_removes_rigid_shift(spinor):
     assert raw_shifted["l1"].item() > 2 * plain["l1"].item()
     with pytest.raises(ValueError):
         realspace_terms(pred, target, gauge=True)
+
+
+def test_kspace_says_whether_a_k_term_is_weighted():
+    assert LossWeights().kspace
+    off = LossWeights(k_pp=0.0, k_qq=0.0, k_pq=0.0)
+    assert not off.kspace
+    assert LossWeights(k_pp=0.0, k_qq=0.0, k_pq=0.0, k_rms=0.002).kspace
+    assert LossWeights(k_pp=0.0, k_qq=0.0, k_pq=0.0, k_ghost=1.0).kspace

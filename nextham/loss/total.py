@@ -59,6 +59,11 @@ class LossWeights:
         """Plain dict of the weights."""
         return asdict(self)
 
+    @property
+    def kspace(self) -> bool:
+        """Whether a term that needs the k-space reference states (``k_*``) is weighted."""
+        return any(w for name, w in self.as_dict().items() if name.startswith("k_"))
+
 
 def combine_losses(
     terms: Mapping[str, torch.Tensor], weights: LossWeights

@@ -22,9 +22,6 @@ from nextham.record.flat import record_overlap_flat
 from nextham.record.layout import BlockLayout
 from nextham.train.config import KSpaceConfig
 
-KSPACE_WEIGHTS = ("k_pp", "k_qq", "k_pq", "k_ghost", "k_rms")
-"""The loss weights whose terms need the k-space reference states."""
-
 
 def delta_target(record: dict, dtype: torch.dtype) -> torch.Tensor:
     """Flat ΔH = HT − H0 of a record as a tensor of the model's precision (complex if spinor)."""
@@ -54,7 +51,7 @@ def _structure_terms(rec, idx, pred, target, z, weights, kcfg, seed, epoch, delt
     if z is not None and weights.tracegrad:
         # z is built from log(1 + ‖features‖²): supervise it by log(1 + tr(ΔH ΔH†)/delta_scale²)
         terms["tracegrad"] = tracegrad_loss(z, target, layout, scaling="log1p", scale=delta_scale)
-    if kcfg.n_k > 0 and any(getattr(weights, name) for name in KSPACE_WEIGHTS):
+    if kcfg.n_k > 0 and weights.kspace:
         kpts = sample_kpoints(tuple(kcfg.mesh), kcfg.n_k, kpoint_generator(seed, epoch, idx))
         h0 = torch.as_tensor(rec[K.H0]).to(pred.dtype)
         k = kspace_loss(
