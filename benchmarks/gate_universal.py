@@ -71,9 +71,13 @@ def _formula(a: str, x: str, kind: str) -> str:
     return f"{a}{x}2" if kind.endswith("MX2") else f"{a}{x}"
 
 
-def heldout_structures(meta: dict, shards: dict[str, Path], out: Path) -> list[str]:
+def heldout_structures(
+    meta: dict, shards: dict[str, Path], out: Path
+) -> tuple[list[str], list[str]]:
     """Write one structure file per held-out cell (bond length from the composition's
-    training structure ``<formula>_<source>_p0``); their paths."""
+    training structure ``<formula>_<source>_p0``); their paths, and the cells skipped because
+    that structure is not in the training split (a partial campaign has not labelled it yet,
+    or the split put it elsewhere)."""
     train = set(meta["split"]["train"])
     atoms_of = {}
     for shard, path in shards.items():
@@ -81,17 +85,20 @@ def heldout_structures(meta: dict, shards: dict[str, Path], out: Path) -> list[s
             if f"{shard}/{name}" in train:
                 atoms_of[name] = atoms
     out.mkdir(parents=True, exist_ok=True)
-    files = []
+    files, skipped = [], []
     for k, (kind, (source, comps)) in enumerate(HELDOUT.items()):
         for j, (a, x) in enumerate(comps):
             src = atoms_of.get(f"{_formula(a, x, kind)}_{source}_p0")
             if src is None:
-                raise SystemExit(f"{_formula(a, x, kind)} {source} is not in the training split")
+                skipped.append(f"{_formula(a, x, kind)} {kind}")
+                continue
             cell = build(kind, a, x, nearest_distance(src, a, x))
             path = out / f"{_formula(a, x, kind)}_{kind}.extxyz"
             distorted(cell, RATTLE, SEED + 100 * k + j, kind).write(path, format="extxyz")
             files.append(str(path))
-    return files
+    if skipped:
+        print(f"held-out prototypes skipped (no training structure): {', '.join(skipped)}")
+    return files, skipped
 
 
 def subsets(model: str, shards: dict[str, Path], heldout: str) -> dict[str, list]:
@@ -132,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     meta = read_model_metadata(args.members[0])
     shards = {Path(p).name: Path(p) for p in meta["train_config"]["data"]["datasets"]}
     committee = steps.cached(work / "committee.json", lambda: _committee(args.members, work))
-    files = heldout_structures(meta, shards, work / "heldout-structures")
+    files, skipped = heldout_structures(meta, shards, work / "heldout-structures")
     heldout = steps.cached(
         work / "data_prototype.json",
         lambda: steps.generate(work / "heldout-data", [*files, *ENGINE]),
@@ -150,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         "datasets": {k: str(v) for k, v in shards.items()}, "kmesh": kmesh,
         "epochs": meta["train_config"]["optim"]["epochs"], "committee": committee, "rows": rows,
         "holdout_elements": list(meta["train_config"]["data"].get("holdout_elements") or ()),
-        "heldout": {"data": heldout, "prototypes": {k: v[0] for k, v in HELDOUT.items()}},
+        "heldout": {"data": heldout, "prototypes": {k: v[0] for k, v in HELDOUT.items()},
+                    "skipped": skipped},
     }  # fmt: skip
     (work / "gate_results.json").write_text(json.dumps(results, indent=1, default=str))
     write_universal_report(results, Path(args.report))

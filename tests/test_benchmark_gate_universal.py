@@ -8,6 +8,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import gate_universal
+from ase.build import bulk
 
 
 class _Shard:
@@ -46,3 +47,20 @@ def test_ood_structures_with_a_held_out_element_form_their_own_subset(monkeypatc
     assert "element" not in gate_universal.subsets(
         "m", {"s": shards["s"].path}, str(tmp_path / "held")
     )
+
+
+def test_held_out_prototypes_skip_compositions_without_a_training_structure(monkeypatch, tmp_path):
+    kcl = bulk("KCl", "rocksalt", a=6.3)
+
+    class _Labelled:
+        def structures(self):
+            return [("KCl_rocksalt_p0", kcl), ("NaCl_rocksalt_p0", bulk("NaCl", "rocksalt", 5.6))]
+
+    monkeypatch.setattr(gate_universal, "Dataset", lambda p: _Labelled())
+    held = {"nickelarsenide": ("rocksalt", [("K", "Cl"), ("Na", "Cl"), ("Li", "H")])}
+    monkeypatch.setattr(gate_universal, "HELDOUT", held)
+    meta = {"split": {"train": ["s/KCl_rocksalt_p0"], "test": ["s/NaCl_rocksalt_p0"]}}
+    files, skipped = gate_universal.heldout_structures(meta, {"s": tmp_path}, tmp_path / "out")
+    assert [Path(f).name for f in files] == ["KCl_nickelarsenide.extxyz"]
+    assert Path(files[0]).is_file()
+    assert skipped == ["NaCl nickelarsenide", "LiH nickelarsenide"]  # test split, unlabelled

@@ -39,7 +39,15 @@ def _setup(results: dict) -> list[str]:
         + " (benchmarks/universal_dataset.sh; gth-szv-molopt-sr, k-spacing 1.2 Å⁻¹).",
         f"- Held-out prototypes: {held['data']['n_structures']} cells in `{held['data']['path']}`"
         " (`benchmarks/suite/heldout_prototypes.py`: bond length from the composition's training "
-        "structure; " + ", ".join(f"{k} from {v}" for k, v in held["prototypes"].items()) + ").",
+        "structure; "
+        + ", ".join(f"{k} from {v}" for k, v in held["prototypes"].items())
+        + ")"
+        + (
+            f"; skipped, their composition's training structure not in the training split: "
+            f"{', '.join(held['skipped'])}."
+            if held.get("skipped")
+            else "."
+        ),
         "- Gauge MAE over every H(R) entry; band MAE within the band window of the reference on a "
         f"{'×'.join(map(str, results['kmesh']))} Γ-centred mesh (docs/losses.md).",
     ]
