@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     files, skipped = heldout_structures(meta, shards, work / "heldout-structures")
     heldout = steps.cached(
         work / "data_prototype.json",
-        lambda: steps.generate(work / "heldout-data", [*files, *ENGINE]),
+        lambda: steps.generate(work / "heldout-data", [*files, *ENGINE], allow_failed=True),
     )
     named = subsets(committee["model"], shards, heldout["path"])
     rows = {

@@ -47,6 +47,10 @@ def _setup(results: dict) -> list[str]:
             f"{', '.join(held['skipped'])}."
             if held.get("skipped")
             else "."
+        )
+        + "".join(
+            f" Not labelled: {n} ({cause.split(';')[0]})."
+            for n, cause in held["data"].get("failed", {}).items()
         ),
         "- Gauge MAE over every H(R) entry; band MAE within the band window of the reference on a "
         f"{'×'.join(map(str, results['kmesh']))} Γ-centred mesh (docs/losses.md).",

@@ -57,13 +57,19 @@ def nextham_cli(*args: str) -> None:
     subprocess.run(cmd, check=True)
 
 
-def generate(out: Path, options: list[str]) -> dict:
-    """Generate (or resume) a dataset; returns its size and engine cost from the records."""
+def generate(out: Path, options: list[str], allow_failed: bool = False) -> dict:
+    """Generate (or resume) a dataset; returns its size, engine cost from the records and the
+    structures that failed with their causes. ``allow_failed``: a structure the engine could
+    not label (an SCF that does not converge) is reported, not fatal."""
     from nextham.store.dataset import Dataset
 
     t0 = time.perf_counter()
     with exclusive(out):
-        nextham_cli("generate", str(out), *options)
+        try:
+            nextham_cli("generate", str(out), *options)
+        except subprocess.CalledProcessError:
+            if not (allow_failed and Dataset(out).manifest.get("failed")):
+                raise
     ds = Dataset(out)
     metas = [ds.load(n)["meta"] for n in ds.names]
     return {
@@ -74,6 +80,7 @@ def generate(out: Path, options: list[str]) -> dict:
         "h0_s_mean": float(np.mean([m.get("time_h0_s", np.nan) for m in metas])),
         "scf_s_mean": float(np.mean([m.get("time_scf_s", np.nan) for m in metas])),
         "natoms_mean": float(np.mean([len(ds.load(n)["numbers"]) for n in ds.names])),
+        "failed": dict(ds.manifest.get("failed") or {}),
     }
 
 
