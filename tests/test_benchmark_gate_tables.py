@@ -9,7 +9,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 from suite.gate_eval import add_default, flag_table, models, structure_table
 
-from nextham.predict.verify import AUTO_MAX_ATOMS
+from nextham.predict.verify import AUTO_ALWAYS_MAX_ATOMS, AUTO_MAX_ATOMS
 
 
 def _m(gauge: float, band: float) -> dict:
@@ -54,16 +54,16 @@ def test_rows_without_the_check_keep_the_earlier_tables():
 
 
 def test_default_is_the_check_where_the_estimate_doubts_a_small_cell():
-    """``predict``'s default (auto): the checked prediction and flag where the estimated flag
-    says warn/fail and the cell is small; the gated one where the estimate is ok or the cell
-    too large for the automatic check."""
+    """``predict``'s default (auto): the checked prediction and flag on the smallest cells and
+    where the estimated flag says warn/fail and the cell is small; the gated one where the
+    estimate is ok on a larger cell or the cell is too large for the automatic check."""
     rows = [
         _row("doubted", (2.0, 50.0), (1.0, 40.0), "fail", "ok"),
         _row("trusted", (1.0, 50.0), (3.0, 90.0), "ok", "fail"),
         _row("large", (2.0, 50.0), (1.0, 40.0), "warn", "ok"),
     ]
     rows[0]["metrics"]["checked"] = _m(0.5, 20.0)
-    for r, n in zip(rows, (2, 2, AUTO_MAX_ATOMS + 1), strict=True):
+    for r, n in zip(rows, (2, AUTO_ALWAYS_MAX_ATOMS + 1, AUTO_MAX_ATOMS + 1), strict=True):
         r["atoms"] = n
     add_default(rows)
     assert [r["default_flag"] for r in rows] == ["ok", "ok", "warn"]
@@ -77,3 +77,8 @@ def test_default_is_the_check_where_the_estimate_doubts_a_small_cell():
     assert out["better_Gauge MAE"] == {"n": 2, "flagged": 2, "fraction": 1.0, "checked": 0,
                                        "checked_fraction": 0.0, "default": 1,
                                        "default_fraction": 0.5}  # fmt: skip
+    tiny = _row("tiny", (1.0, 50.0), (3.0, 90.0), "ok", "fail")  # trusted, but small: checked
+    tiny["metrics"]["checked"], tiny["atoms"] = _m(1.0, 50.0), AUTO_ALWAYS_MAX_ATOMS
+    add_default([tiny])
+    assert tiny["default_flag"] == "fail"
+    assert tiny["metrics"]["default"] is tiny["metrics"]["checked"]

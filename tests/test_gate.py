@@ -123,8 +123,23 @@ def test_unseen_element_pairs_fall_back_to_h0(committee, si_record, foreign):
     assert rel["flag"] == "fail" and rel["uncertainty"]["closed_unfamiliar"] == 1.0
     assert any("gate closed on 100% of the correction" in r for r in rel["reasons"])
     assert any("never seen in training: C-C" in r for r in rel["reasons"])
+    assert rel["unseen_elements"] == ["C"]
+    assert any("elements never in training: C" in r for r in rel["reasons"])
     home = p.predict_record(si_record, "Si2").reliability
-    assert home["uncertainty"]["closed_unfamiliar"] == 0.0
+    assert home["uncertainty"]["closed_unfamiliar"] == 0.0 and home["unseen_elements"] == []
+
+
+def test_an_element_never_in_training_makes_the_flag_at_least_warn():
+    """The committee's own flag says ok (a tiny share of the correction sits on the new
+    element's blocks), but a neighbour of an element never trained on is never vouched for."""
+    unc = {"flag": "ok", "reasons": [], "ratio": 0.3}
+    domain = {"flag": "warn", "reasons": ["elements never in training: Cs"]}
+    new = combine_flags({**domain, "unseen_elements": ["Cs"]}, unc, domain_raises=False)
+    assert new["flag"] == "warn" and new["domain_flag"] == "warn"
+    known = combine_flags({**domain, "unseen_elements": []}, unc, domain_raises=False)
+    assert known["flag"] == "ok"  # other domain reasons alone do not raise a committee's flag
+    failing = combine_flags({**domain, "unseen_elements": ["Cs"]}, {**unc, "flag": "fail"}, False)
+    assert failing["flag"] == "fail"
 
 
 def test_no_gate_gives_the_mean_prediction(committee, foreign):
@@ -213,10 +228,14 @@ def test_unseen_pairs_keep_their_correction_and_raise_the_flag(committee, si_rec
     """Blocks of training elements that never met in training (here: statistics without the
     Si–Si pair) keep the gated correction; the flag counts their share and says why."""
     com, meta = committee
-    home = Predictor(com, meta).predict_record(si_record, "Si2")
-    alone = {**meta, "domain": {**meta["domain"], "pairs": {}}}
-    estimate = Predictor(com, alone)
-    estimate.verify = "never"  # the gate and the estimated flag (the check: test_predict_verify)
+    known, estimate = (
+        Predictor(com, meta),
+        Predictor(com, {**meta, "domain": {**meta["domain"], "pairs": {}}}),
+    )
+    known.verify = estimate.verify = (
+        "never"  # the gate and the estimated flag (the check: test_predict_verify)
+    )
+    home = known.predict_record(si_record, "Si2")
     novel = estimate.predict_record(si_record, "Si2")
     assert np.array_equal(novel.record[K.HT], home.record[K.HT])
     unc = novel.reliability["uncertainty"]

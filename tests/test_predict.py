@@ -145,10 +145,11 @@ def test_predict_reports_each_stage(predictor):
         pred = predictor.predict(read(ALP_EXAMPLE), "AlP")
     finally:
         predictor.report = None
-    assert len(lines) == 4
+    assert len(lines) == 5  # a two-atom cell is checked by default (verify.AUTO_ALWAYS_MAX_ATOMS)
     assert "pairs, S built" in lines[0] and lines[1].startswith("H0 built by")
     assert lines[2].startswith("model applied")
-    assert lines[3].startswith(f"Fermi level {pred.record['meta']['fermi_level']:.3f} eV")
+    assert lines[3].startswith("self-consistency check (")
+    assert lines[4].startswith(f"Fermi level {pred.record['meta']['fermi_level']:.3f} eV")
 
 
 def test_budget_counts_the_sparse_spectra_stage(monkeypatch):

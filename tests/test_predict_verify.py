@@ -7,7 +7,9 @@ import pytest
 
 from nextham.conventions import HARTREE_EV
 from nextham.errors import InputError
+from nextham.predict import verify
 from nextham.predict.verify import (
+    AUTO_ALWAYS_MAX_ATOMS,
     AUTO_MAX_ATOMS,
     MAX_ATOMS,
     auto_check,
@@ -16,6 +18,7 @@ from nextham.predict.verify import (
     residual_rms_mev,
     verification,
     verify_policy,
+    with_verification,
 )
 from nextham.record import keys as K
 
@@ -125,16 +128,34 @@ def test_policy_names_and_the_automatic_rule():
     assert verify_policy("auto") == "auto"
     with pytest.raises(InputError, match="auto, always, never"):
         verify_policy("sometimes")
-    assert auto_check("warn", 2) and auto_check("fail", AUTO_MAX_ATOMS)
-    assert not auto_check("ok", 2) and not auto_check("fail", AUTO_MAX_ATOMS + 1)
+    assert auto_check("warn", AUTO_MAX_ATOMS) and auto_check("fail", AUTO_MAX_ATOMS)
+    assert not auto_check("ok", AUTO_ALWAYS_MAX_ATOMS + 1)
+    assert not auto_check("fail", AUTO_MAX_ATOMS + 1)
+    assert auto_check("ok", AUTO_ALWAYS_MAX_ATOMS)  # small cells: always measured
     assert not auto_check("fail", 2, spinor=True)
 
 
+def test_a_strongly_doubted_correction_needs_a_clear_gain_to_be_cleared():
+    check = verification({"h0": 10.0, "raw": 9.5})  # q = 0.95: closer, but barely
+    assert check["flag"] == "ok"
+    trusted = with_verification({"flag": "warn", "reasons": ["r"]}, check)
+    assert trusted["flag"] == "ok" and trusted["estimated_flag"] == "warn"
+    doubted = with_verification({"flag": "fail", "reasons": ["r"]}, check)
+    assert doubted["flag"] == "warn" and doubted["reasons"][-1] == "r"
+    assert "too little gain" in doubted["reasons"][0]
+    clear = verification({"h0": 10.0, "raw": 8.0})  # q = 0.8: a clear gain clears it
+    assert with_verification({"flag": "fail", "reasons": []}, clear)["flag"] == "ok"
+
+
 def test_default_checks_only_where_the_estimate_doubts(predictor, alp_prediction, monkeypatch):
-    """Auto (the default): a trusted prediction is not checked; a doubted one is, and a harmful
-    correction is then replaced by H0 with the check's flag; ``never`` leaves it as it is."""
+    """Auto (the default): a small cell is always checked; a larger trusted prediction is not,
+    a doubted one is, and a harmful correction is then replaced by H0 with the check's flag;
+    ``never`` leaves it as it is."""
     rec = alp_prediction.record
     assert predictor.verify == "auto"
+    small = predictor.predict_record(dict(rec), "AlP")  # two atoms: measured whatever the estimate
+    assert small.reliability["estimated_flag"] == "ok" and "verification" in small.reliability
+    monkeypatch.setattr(verify, "AUTO_ALWAYS_MAX_ATOMS", 0)  # as a cell too large for that
     trusted = predictor.predict_record(dict(rec), "AlP")
     assert trusted.reliability["flag"] == "ok" and "verification" not in trusted.reliability
 

@@ -22,7 +22,8 @@ LABELS = {
     "ungated": "nextham committee, ungated (`--no-gate`)",
     "gated": "nextham committee, gated, never checked (`--no-verify`)",
     "checked": "nextham committee, gated and checked (`--verify`)",
-    "default": "nextham committee, default (gated; checked where the estimate says warn/fail)",
+    "default": "nextham committee, default (gated; checked on small cells and where the estimate "
+    "doubts)",
 }
 
 
@@ -85,8 +86,8 @@ def complete(rows: list[dict], named: list[tuple[str, str]]) -> list[dict]:
 def add_default(rows: list[dict]) -> list[dict]:
     """Each row (with the checked prediction and the cell's ``atoms``) gets what ``predict``
     returns by default (:func:`nextham.predict.verify.auto_check`): the checked prediction
-    and flag where the estimated flag says warn/fail on a small enough cell, the gated one
-    elsewhere — ``metrics["default"]`` and ``default_flag``."""
+    and flag on the smallest cells and where the estimated flag says warn/fail on a small
+    enough cell, the gated one elsewhere — ``metrics["default"]`` and ``default_flag``."""
     for r in rows:
         checked = auto_check(r["flag"], r["atoms"])
         r["metrics"]["default"] = r["metrics"]["checked" if checked else "gated"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nextham.predict.verify import AUTO_MAX_ATOMS
+from nextham.predict.verify import AUTO_ALWAYS_MAX_ATOMS, AUTO_MAX_ATOMS
 from nextham.store.atomic import atomic_output
 from suite.gate_eval import flag_table, ratios, structure_table, subset_table
 
@@ -117,8 +117,8 @@ def write_report(
               "Goal: ≥ 90 % of the worse ones flagged `warn`/`fail`, ≤ 20 % of the better ones. "
               "The estimated flag (domain statistics and the committee) is what `--no-verify` "
               "prints; the checked flag what `--verify` prints; the default flag is the checked "
-              "one where the estimate says warn/fail on a cell of at most "
-              f"{AUTO_MAX_ATOMS} atoms, else the estimate.",
+              f"one on every cell of at most {AUTO_ALWAYS_MAX_ATOMS} atoms and where the estimate "
+              f"says warn/fail on a cell of at most {AUTO_MAX_ATOMS} atoms, else the estimate.",
               "", *flags, "", "## Per structure (Gauge and band MAE in meV)", ""]  # fmt: skip
     for s, rs in rows.items():
         lines += [f"### {titles[s]}", "", *structure_table(rs), ""]

@@ -177,7 +177,12 @@ def reliability(record: Mapping, h_flat: np.ndarray, stats: dict, margin: float 
             ratio = max(ratio, norms[mine].max() / max(pairs[lab]["delta_max_ev"], 1e-12))
     frac = float(w[outside].sum() / w.sum())
     onsite = _onsite_outliers(record, stats)
+    elements = sorted(
+        {chemical_symbols[int(z)] for z in record[K.NUMBERS]} - set(stats["onsite_spread_ev"])
+    )
     reasons = []
+    if elements:
+        reasons.append(f"elements never in training: {', '.join(elements)}")
     if unseen:
         reasons.append(f"element pairs never seen in training: {', '.join(unseen)}")
     if frac >= LIMITS["out_of_range"]:
@@ -196,6 +201,7 @@ def reliability(record: Mapping, h_flat: np.ndarray, stats: dict, margin: float 
     return {
         "flag": "warn" if reasons else "ok",
         "reasons": reasons,
+        "unseen_elements": elements,
         "unseen_pairs": unseen,
         "out_of_range": frac,
         "onsite_outliers": onsite,

@@ -36,7 +36,11 @@ correction (‖ΔH‖² weight) the familiarity closed plus the part on unseen p
 ``limits["closed_fail"]``, ``warn`` at U ≥ ``limits["warn"]`` (1/√2: beyond it the correction is
 expected to be worse than none) or an unfamiliar share ≥ ``limits["closed_warn"]``, ``ok``
 otherwise. With a committee the domain statistics (:mod:`nextham.predict.domain`) add their
-reasons but no longer raise the flag (they flagged most structures where the model beat H0); a
+reasons but no longer raise the flag (they flagged most structures where the model beat H0),
+except an element never in training, which makes it at least ``warn`` (its own blocks keep H0,
+but its neighbours' corrections are extrapolated: on the universal committee the perovskites
+CsPdCl₃ and CsPdBr₃ with Cs held out had 1 % of their correction on Cs blocks, a committee
+spread U of 0.33–0.37, and twice H0's error, docs/gate-universal.md); a
 model file without the coordination statistics keeps the earlier rule (the domain statistics
 raise ``ok`` to ``warn``).
 """
@@ -204,8 +208,11 @@ def combine_flags(domain: Mapping, uncertainty: Mapping | None, domain_raises: b
         out["uncertainty"] = "none: the model file has no committee (no gate applied)"
         return out
     flag = max(out["flag"], uncertainty["flag"], key=FLAGS.index) if domain_raises else None
+    flag = flag or uncertainty["flag"]
+    if out.get("unseen_elements") and flag == "ok":
+        flag = "warn"  # a correction next to an element never trained on is never vouched for
     out["domain_flag"] = out["flag"]
-    out.update(flag=flag or uncertainty["flag"], reasons=[*uncertainty["reasons"], *out["reasons"]])
+    out.update(flag=flag, reasons=[*uncertainty["reasons"], *out["reasons"]])
     out["uncertainty"] = {k: v for k, v in uncertainty.items() if k not in ("flag", "reasons")}
     out["uncertainty"]["flag"] = uncertainty["flag"]
     return out

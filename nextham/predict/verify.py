@@ -51,19 +51,27 @@ MAX_ATOMS = 64
 AUTO_MAX_ATOMS = 16
 """Largest cell checked without being asked (:func:`auto_check`): the check of a 16-atom
 supercell takes 28–62 s on one core, against 72–194 s for its SCF (docs/predict.md)."""
+AUTO_ALWAYS_MAX_ATOMS = 4
+"""Cells up to this size are checked by default whatever the estimate says: there the check
+costs a fraction of the prediction itself (docs/predict.md) and measures what the estimate
+only infers."""
 POLICIES = ("auto", "always", "never")
 """When a prediction is checked: where the estimated flag doubts it (``auto``, the default),
 every prediction (``always``, ``predict --verify``) or never (``--no-verify``)."""
 
 
 def auto_check(estimated_flag: str, n_atoms: int, spinor: bool = False) -> bool:
-    """Whether the ``auto`` policy checks a prediction: its estimated flag is ``warn`` or
-    ``fail`` (an element pair never trained together, an unfamiliar environment, a large
-    committee spread), the cell has at most :data:`AUTO_MAX_ATOMS` atoms and the correction
-    is scalar (a spinor model's SO-ECP Fock builds are dear: checked on request only). The
-    check then decides: it clears a correction that brings H closer to self-consistency and
-    replaces one that does not by H0."""
-    return estimated_flag in ("warn", "fail") and n_atoms <= AUTO_MAX_ATOMS and not spinor
+    """Whether the ``auto`` policy checks a prediction: the correction is scalar (a spinor
+    model's SO-ECP Fock builds are dear: checked on request only) and either the cell has at
+    most :data:`AUTO_ALWAYS_MAX_ATOMS` atoms, or its estimated flag is ``warn`` or ``fail``
+    (an element or element pair never in training, an unfamiliar environment, a large
+    committee spread) and it has at most :data:`AUTO_MAX_ATOMS` atoms. The check then
+    decides: it clears a correction that brings H closer to self-consistency and replaces one
+    that does not by H0."""
+    if spinor:
+        return False
+    doubted = estimated_flag in ("warn", "fail") and n_atoms <= AUTO_MAX_ATOMS
+    return doubted or n_atoms <= AUTO_ALWAYS_MAX_ATOMS
 
 
 def verify_policy(value) -> str:
@@ -139,8 +147,11 @@ def _residuals(mf, settings: EngineSettings, record: Mapping, hamiltonians: Mapp
     return {name: residual_rms_mev(f_ks[name] - h_ks[name], bases) for name in h_ks}
 
 
-LIMITS = {"warn": 1.0, "fail": 1.5}
-"""Flag limits on q = residual of the corrected H / residual of H0 (:func:`verification`)."""
+LIMITS = {"warn": 1.0, "fail": 1.5, "doubted_warn": 0.9}
+"""Flag limits on q = residual of the corrected H / residual of H0 (:func:`verification`);
+``doubted_warn`` is the warn limit where the estimate said ``fail`` (:func:`with_verification`):
+a correction the estimate strongly doubts is cleared only when it brings H clearly — by at least
+a tenth of H0's distance — closer to self-consistency."""
 
 
 def verification(
@@ -181,13 +192,25 @@ def verification(
     }
 
 
-def with_verification(report: Mapping, check: Mapping) -> dict:
+def with_verification(report: Mapping, check: Mapping, limits: Mapping | None = None) -> dict:
     """The reliability report with the check's flag — a measurement on this structure, it
     replaces the estimate's, kept as ``"estimated_flag"`` — its reasons first, and its numbers
-    under ``"verification"``."""
+    under ``"verification"``. Where the estimate said ``fail``, the check clears the
+    prediction only below ``limits["doubted_warn"]`` (:data:`LIMITS`): between it and the warn
+    limit the correction helps too little to outweigh the estimate, and the flag is ``warn``."""
+    limits = {**LIMITS, **(limits or {})}
     out = dict(report)
     out["estimated_flag"] = out.get("flag", "ok")
-    out["flag"] = check["flag"]
-    out["reasons"] = [*check["reasons"], *out.get("reasons", [])]
+    flag, reasons = check["flag"], list(check["reasons"])
+    q = check["ratio"]
+    if flag == "ok" and out["estimated_flag"] == "fail" and q >= limits["doubted_warn"]:
+        flag = "warn"
+        reasons.insert(0, (
+            f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
+            f"as H0, too little gain (warn at ≥ {limits['doubted_warn']:g} where the estimate "
+            "says fail) to clear a correction the estimate doubts"
+        ))  # fmt: skip
+    out["flag"] = flag
+    out["reasons"] = [*reasons, *out.get("reasons", [])]
     out["verification"] = {k: v for k, v in check.items() if k not in ("flag", "reasons")}
     return out
