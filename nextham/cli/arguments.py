@@ -13,8 +13,8 @@ def add_verify_arguments(p: argparse.ArgumentParser, what: str = "each predictio
                        help=f"check {what} against self-consistency (one Fock build of its "
                             "density; cells up to 64 atoms): the check sets the flag, and the H "
                             "closest to self-consistency (gated, raw or H0) is used. Default: "
-                            "only where the estimated flag says warn/fail (cells up to 16 "
-                            "atoms)")  # fmt: skip
+                            "cells up to 4 atoms, and up to 16 atoms where the estimated flag "
+                            "says warn/fail")  # fmt: skip
     group.add_argument("--no-verify", dest="verify", action="store_const", const="never",
-                       help="never check, not even where the estimated flag doubts the "
-                            "prediction")  # fmt: skip
+                       help="never check, not even a small cell or one the estimated flag "
+                            "doubts")  # fmt: skip
