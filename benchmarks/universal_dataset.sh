@@ -5,10 +5,14 @@
 #   bash benchmarks/universal_dataset.sh [DATA_DIR] [ROUND] [WORKERS] [KSPACING]
 #
 # DATA_DIR (default ~/nextham-data/universal) gets one dataset per shard (p-light, s, p-heavy,
-# 3d, 4d, 5d). Each round computes at most ROUND (default 25) unfinished structures of every
-# shard, one per composition first (`nextham generate --limit`), so after a few rounds every
-# element of the recipe is present. Rerun the same command to resume: finished labels are
-# skipped. Each `generate` prints its projected cost (calibrated on the shard's finished
+# 3d, 4d, 5d). The campaign goes through rising caps on the projected cost of a label (CAPS,
+# from the environment; default "15 30 60 120 240 480 960 1920 none" CPU-seconds, calibrated
+# on each shard's finished labels: `nextham generate --max-label-seconds`), so that it labels
+# the cheapest structures of every shard first: 3,000 labels cost about a quarter of what
+# equal rounds per shard cost (docs/structures.md). Under each cap, each round computes at most
+# ROUND (default 25) unfinished structures of every shard, one per composition first
+# (`nextham generate --limit`), until a round adds nothing. Rerun the same command to resume:
+# finished labels are skipped. Each `generate` prints its projected cost (calibrated on the shard's finished
 # labels) before it starts and the spent cost when it ends; the last line sums the campaign.
 # WORKERS chains (default 1), each one process of one thread over its share of the shards
 # (dealt round-robin), run side by side: keep WORKERS ≤ the free cores.
@@ -20,6 +24,7 @@ DATA=${1:-$HOME/nextham-data/universal}
 ROUND=${2:-25}
 WORKERS=${3:-1}
 KSPACING=${4:-1.2}
+CAPS=${CAPS:-15 30 60 120 240 480 960 1920 none}
 SHARDS="p-light s p-heavy 3d 4d 5d"
 export OMP_NUM_THREADS=1
 # orbital values cached per label (nextham/dft/ao_cache.py): 4 GB per worker unless set
@@ -43,20 +48,25 @@ fewest_first() {  # the shards named in $@, those with the fewest labels first
     for s in "$@"; do echo "$(progress "$s") $s"; done | sort -n -s -k1,1 | cut -d' ' -f2
 }
 
-chain() {  # rounds over the shards named in $@, one worker: ends when a round adds nothing
-    while true; do
-        before=$(progress "$@")
-        # a restarted campaign begins with its least-computed shard, so that a dear shard
-        # (3d) whose round outlasts a session does not keep the next one (5d) from starting
-        for s in $(fewest_first "$@"); do
-            echo "== shard $s (round of $ROUND, $(date -u +%FT%TZ))"
-            nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr --shard "$s" \
-                --n 2 --supercell-fraction 0.2 --limit "$ROUND" --workers 1 \
-                --kspacing "$KSPACING"
+chain() {  # per cost cap, rounds over the shards named in $@, one worker, until one adds nothing
+    for cap in $CAPS; do
+        budget=()
+        [ "$cap" != none ] && budget=(--max-label-seconds "$cap")
+        while true; do
+            before=$(progress "$@")
+            # a round begins with the least-computed shard, so that a dear shard (3d) whose
+            # round outlasts a session does not keep the next one (5d) from starting
+            for s in $(fewest_first "$@"); do
+                echo "== shard $s (round of $ROUND, cap $cap, $(date -u +%FT%TZ))"
+                nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr \
+                    --shard "$s" --n 2 --supercell-fraction 0.2 --limit "$ROUND" --workers 1 \
+                    --kspacing "$KSPACING" "${budget[@]}"
+            done
+            after=$(progress "$@")
+            echo "== round done ($*, cap $cap): $after labels (finished or failed)," \
+                "$((after - before)) new"
+            [ "$after" -eq "$before" ] && break
         done
-        after=$(progress "$@")
-        echo "== round done ($*): $after labels (finished or failed), $((after - before)) new"
-        [ "$after" -eq "$before" ] && break
     done
 }
 

@@ -92,6 +92,15 @@ def test_limit_computes_a_round_and_the_rerun_goes_on(tmp_path, capsys):
     assert "spent/projected of the 2 finished labels" in capsys.readouterr().out
 
 
+def test_a_cost_cap_leaves_the_dearer_structures_for_a_later_run(tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ["generate", str(out), *_structures(tmp_path), *FAST]
+    assert main([*argv, "--max-label-seconds", "0"]) == 0  # every label costs more than 0 s
+    assert Dataset(out).names == [] and len(Dataset(out).manifest["names"]) == 3
+    assert main([*argv, "--max-label-seconds", "1e9"]) == 0
+    assert Dataset(out).names == ["c0", "c1", "c2"]
+
+
 def test_failed_structure_recorded_and_run_continues(tmp_path, capsys, monkeypatch):
     paths = _structures(tmp_path, 2)
     real = runner.compute_record

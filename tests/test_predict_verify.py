@@ -147,6 +147,19 @@ def test_a_strongly_doubted_correction_needs_a_clear_gain_to_be_cleared():
     assert with_verification({"flag": "fail", "reasons": []}, clear)["flag"] == "ok"
 
 
+def test_a_check_clears_a_doubted_correction_on_an_unseen_element_to_warn_at_most():
+    clear = verification({"h0": 10.0, "raw": 4.0})  # q = 0.4: a clear gain
+    seen = with_verification({"flag": "fail", "reasons": [], "unseen_elements": []}, clear)
+    assert seen["flag"] == "ok"
+    unseen = {"flag": "fail", "reasons": ["r"], "unseen_elements": ["Cs", "I"]}
+    out = with_verification(unseen, clear)
+    assert out["flag"] == "warn" and "Cs, I" in out["reasons"][0] and out["reasons"][-1] == "r"
+    estimated_warn = with_verification({**unseen, "flag": "warn"}, clear)
+    assert estimated_warn["flag"] == "ok"  # only a doubted (fail) estimate is held at warn
+    harmful = verification({"h0": 10.0, "raw": 16.0})
+    assert with_verification(unseen, harmful)["flag"] == "fail"
+
+
 def test_default_checks_only_where_the_estimate_doubts(predictor, alp_prediction, monkeypatch):
     """Auto (the default): a small cell is always checked; a larger trusted prediction is not,
     a doubted one is, and a harmful correction is then replaced by H0 with the check's flag;

@@ -16,6 +16,7 @@ from nextham.generate.cost import (
     projected_seconds,
     spent_seconds,
     structure_seconds,
+    within_budget,
 )
 from nextham.store.card import dataset_card, failure_cause
 from nextham.store.dataset import Dataset
@@ -104,6 +105,18 @@ def test_projection_calibrated_by_finished_labels():
     p = calibrated_projection(todo, done, entries, settings)
     assert p.n_calibration == 20 and p.ratio == pytest.approx((18 * 0.05 + 0.07) / 19)
     assert spent_seconds(entries) == pytest.approx(3600.0 + (18 * 0.05 + 0.11) * si)
+
+
+def test_budget_keeps_the_structures_projected_under_the_cap_calibrated():
+    settings = EngineSettings(basis="szv-molopt-sr")
+    si = structure_seconds(_atoms("Si2", "x"), settings)
+    todo = [("big", _atoms("Si4", "x")), ("nd", _atoms("Nd2", "x")), ("small", _atoms("Si2", "x"))]
+    assert [n for n, _ in within_budget(todo, [], {}, settings, 2 * si)] == ["small"]
+    assert [n for n, _ in within_budget(todo, [], {}, settings, 4 * si)] == ["big", "small"]
+    done = [("a", _atoms("Si2", "x"))]  # labels took half the projection: the cap reaches Si4
+    entries = {"a": {"time_scf_s": 0.5 * si}}
+    assert [n for n, _ in within_budget(todo, done, entries, settings, 2 * si)] == ["big", "small"]
+    assert within_budget(todo, done, entries, settings, 0.4 * si) == []
 
 
 def test_cards_of_several_datasets_add_up(dataset, tmp_path, capsys):

@@ -141,6 +141,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="compute at most this many unfinished structures, then stop (one round of a "
         "campaign; structures are taken one per composition first)",
     )  # fmt: skip
+    r.add_argument(
+        "--max-label-seconds", type=float, default=None, metavar="S",
+        help="compute only the unfinished structures whose projected label cost (one thread, "
+        "calibrated on the finished labels as the printed projection is) is at most S seconds; "
+        "a campaign run with rising caps labels its cheapest structures first",
+    )  # fmt: skip
 
 
 DEFAULT_SPEC = {"elements": ("Si", "C"), "elemental_prototypes": ("diamond",), "n_per_prototype": 1}
@@ -269,6 +275,7 @@ def run(args: argparse.Namespace) -> int:
         ds = build_dataset(
             args.out, structures, settings, args.workers, args.scheduler, tick, args.method,
             spectral_gate=not args.no_spectral_gate, limit=args.limit,
+            max_seconds=args.max_label_seconds,
         )  # fmt: skip
         bar.update(task, completed=len(structures))
     print_summary(ds)

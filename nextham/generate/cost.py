@@ -101,6 +101,25 @@ def calibrated_projection(
     return Projection(total * ratio, unknown, ratio, len(ratios))
 
 
+def within_budget(
+    todo: Sequence[tuple[str, Atoms]],
+    done: Sequence[tuple[str, Atoms]],
+    entries: dict,
+    settings: EngineSettings,
+    max_seconds: float,
+) -> list[tuple[str, Atoms]]:
+    """The structures of ``todo`` (order kept) whose projected label cost, calibrated on the
+    finished ``done`` as in :func:`calibrated_projection`, is at most ``max_seconds`` (one
+    thread); those the table cannot project are left out (a run without a cap takes them)."""
+    ratio = calibrated_projection([], done, entries, settings).ratio
+    out = []
+    for name, atoms in todo:
+        t = structure_seconds(atoms, settings)
+        if t is not None and t * ratio <= max_seconds:
+            out.append((name, atoms))
+    return out
+
+
 def hours(seconds: float) -> str:
     """``seconds`` as CPU-hours text."""
     return f"{seconds / 3600:.1f} CPU-h" if seconds >= 360 else f"{seconds:.0f} CPU-s"

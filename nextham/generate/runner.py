@@ -25,7 +25,7 @@ from pyscf import lib
 from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings, check_elements, check_pair_rule
 from nextham.dft.spectral_check import failure_message
-from nextham.generate.cost import structure_seconds
+from nextham.generate.cost import structure_seconds, within_budget
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 from nextham.store.lock import single_writer
@@ -58,6 +58,7 @@ def build_dataset(
     method: str = "auto",
     spectral_gate: bool = True,
     limit: int | None = None,
+    max_seconds: float | None = None,
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
@@ -78,6 +79,10 @@ def build_dataset(
         (:func:`label_failure`).
     limit : compute at most this many of the unfinished structures in this run (a campaign's
         round); ``None`` computes all.
+    max_seconds : compute only the unfinished structures whose projected label cost is at most
+        this (s, one thread; :func:`nextham.generate.cost.within_budget`, calibrated on the
+        finished labels), so that a campaign run in rising caps labels its cheapest first
+        across shards; ``None``: no cap.
 
     Unfinished structures are computed in :func:`spread_order` (cheapest first within each
     round), so that an interrupted or limited run already holds every composition it reached
@@ -92,6 +97,10 @@ def build_dataset(
         todo_names = set(ds.reconcile())
         todo = [(n, a) for n, a in ds.structures() if n in todo_names]
         todo = spread_order(todo, settings)
+        if max_seconds is not None:
+            entries = ds.manifest["entries"]
+            done = [(n, a) for n, a in ds.structures() if n in entries]
+            todo = within_budget(todo, done, entries, settings, max_seconds)
         if limit is not None:
             todo = todo[: max(0, limit)]
         _store_all(ds, todo, (settings, method), workers, scheduler, progress, spectral_gate)

@@ -197,18 +197,31 @@ def with_verification(report: Mapping, check: Mapping, limits: Mapping | None = 
     replaces the estimate's, kept as ``"estimated_flag"`` — its reasons first, and its numbers
     under ``"verification"``. Where the estimate said ``fail``, the check clears the
     prediction only below ``limits["doubted_warn"]`` (:data:`LIMITS`): between it and the warn
-    limit the correction helps too little to outweigh the estimate, and the flag is ``warn``."""
+    limit the correction helps too little to outweigh the estimate, and the flag is ``warn``.
+    Where the estimate said ``fail`` on a cell with an element never in training
+    (``report["unseen_elements"]``), the check lowers the flag to ``warn`` at most: it measures
+    this structure's distance from self-consistency, one number, not whether a correction the
+    committee disagrees on is right for chemistry the model never learned."""
     limits = {**LIMITS, **(limits or {})}
     out = dict(report)
     out["estimated_flag"] = out.get("flag", "ok")
     flag, reasons = check["flag"], list(check["reasons"])
     q = check["ratio"]
-    if flag == "ok" and out["estimated_flag"] == "fail" and q >= limits["doubted_warn"]:
+    doubted = flag == "ok" and out["estimated_flag"] == "fail"
+    if doubted and q >= limits["doubted_warn"]:
         flag = "warn"
         reasons.insert(0, (
             f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
             f"as H0, too little gain (warn at ≥ {limits['doubted_warn']:g} where the estimate "
             "says fail) to clear a correction the estimate doubts"
+        ))  # fmt: skip
+    elif doubted and out.get("unseen_elements"):
+        flag = "warn"
+        reasons.insert(0, (
+            f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
+            f"as H0, but the estimate says fail next to elements never in training "
+            f"({', '.join(out['unseen_elements'])}): a check clears such a correction to warn "
+            "at most"
         ))  # fmt: skip
     out["flag"] = flag
     out["reasons"] = [*reasons, *out.get("reasons", [])]
