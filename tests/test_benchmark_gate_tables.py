@@ -43,6 +43,12 @@ def test_flag_table_counts_estimated_and_checked_flags_by_outcome():
     assert out["better_band MAE"] == {"n": 2, "flagged": 2, "fraction": 1.0, "checked": 1,
                                       "checked_fraction": 0.5}  # fmt: skip
     assert structure_table(rows)[4].endswith("| 0.90 | warn |")
+    # either measure: b and c are worse (c by Gauge only); better by both: a alone
+    assert out["worse_either"] == {"n": 2, "flagged": 1, "fraction": 0.5, "checked": 2,
+                                   "checked_fraction": 1.0}  # fmt: skip
+    assert out["better_either"]["n"] == 1 and out["better_either"]["checked"] == 0
+    assert any(line.startswith("| worse | Gauge or band | 2 |") for line in lines)
+    assert any(line.startswith("| better | both | 1 |") for line in lines)
 
 
 def test_rows_without_the_check_keep_the_earlier_tables():
