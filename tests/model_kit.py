@@ -17,6 +17,8 @@ CELL = np.array([[3.1, 0.2, 0.0], [0.1, 3.3, 0.3], [0.0, 0.2, 3.5]])
 TOL = {"float32": 1e-5, "float64": 1e-10}
 ALP_EXAMPLE = default_model_path().parent.parent / "examples" / "AlP.vasp"
 """The AlP example structure shipped with the package (the shipped model covers it)."""
+MOSE2_EXAMPLE = default_model_path().parent.parent / "examples" / "MoSe2.vasp"
+"""The MoSe₂ monolayer of the README's main job (a 2H layer, 15 Å of vacuum)."""
 
 
 TRAIN_MODEL = {"num_layers": 1, "edge_mul": 2, "node_irreps": "8x0e+2x1o+2x1e+2x2e",

@@ -176,12 +176,13 @@ def test_committee_file_round_trip_and_cli(committee, foreign, tmp_path, capsys)
     assert np.linalg.norm(gated[K.HT] - gated[K.H0]) < np.linalg.norm(raw[K.HT] - raw[K.H0])
 
 
-def test_model_without_committee_flags_from_domain_only():
+def test_model_without_committee_flags_from_domain_only(committee):
     report = combine_flags({"flag": "warn", "reasons": ["x"]}, None)
     assert report["flag"] == "warn" and report["reasons"] == ["x"]
     assert "no committee" in report["uncertainty"]
-    p = Predictor.from_file()  # the shipped model: a single network
-    assert not p.has_uncertainty
+    com, meta = committee
+    p = Predictor(com.members[0], {k: v for k, v in meta.items() if k != "uncertainty"})
+    assert not p.has_uncertainty  # a single network
 
 
 @pytest.fixture(scope="module")
