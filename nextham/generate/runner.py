@@ -95,11 +95,11 @@ def build_dataset(
     with single_writer(path):
         ds = Dataset.create(path, settings, structures)
         todo_names = set(ds.reconcile())
-        todo = [(n, a) for n, a in ds.structures() if n in todo_names]
-        todo = spread_order(todo, settings)
+        listed = ds.structures()
+        todo = spread_order([(n, a) for n, a in listed if n in todo_names], settings)
         if max_seconds is not None:
             entries = ds.manifest["entries"]
-            done = [(n, a) for n, a in ds.structures() if n in entries]
+            done = [(n, a) for n, a in listed if n in entries]
             todo = within_budget(todo, done, entries, settings, max_seconds)
         if limit is not None:
             todo = todo[: max(0, limit)]
