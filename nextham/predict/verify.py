@@ -208,21 +208,18 @@ def with_verification(report: Mapping, check: Mapping, limits: Mapping | None = 
     flag, reasons = check["flag"], list(check["reasons"])
     q = check["ratio"]
     doubted = flag == "ok" and out["estimated_flag"] == "fail"
+    why = None
     if doubted and q >= limits["doubted_warn"]:
-        flag = "warn"
-        reasons.insert(0, (
-            f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
-            f"as H0, too little gain (warn at ≥ {limits['doubted_warn']:g} where the estimate "
-            "says fail) to clear a correction the estimate doubts"
-        ))  # fmt: skip
+        why = (f"too little gain (warn at ≥ {limits['doubted_warn']:g} where the estimate says "
+               "fail) to clear a correction the estimate doubts")  # fmt: skip
     elif doubted and out.get("unseen_elements"):
+        why = (f"but the estimate says fail next to elements never in training "
+               f"({', '.join(out['unseen_elements'])}): a check clears such a correction to warn "
+               "at most")  # fmt: skip
+    if why:
         flag = "warn"
-        reasons.insert(0, (
-            f"self-consistency check: the corrected H is {q:.2f}× as far from self-consistency "
-            f"as H0, but the estimate says fail next to elements never in training "
-            f"({', '.join(out['unseen_elements'])}): a check clears such a correction to warn "
-            "at most"
-        ))  # fmt: skip
+        reasons.insert(0, f"self-consistency check: the corrected H is {q:.2f}× as far from "
+                          f"self-consistency as H0, {why}")  # fmt: skip
     out["flag"] = flag
     out["reasons"] = [*reasons, *out.get("reasons", [])]
     out["verification"] = {k: v for k, v in check.items() if k not in ("flag", "reasons")}
