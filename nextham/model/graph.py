@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from nextham.basis import OrbitalLayout
+from nextham.model.electrostatics import coulomb_pairs
 from nextham.record import keys as K
 from nextham.record.flat import flat_index
 from nextham.record.layout import BlockLayout, require_h0
@@ -44,6 +45,9 @@ class GraphBatch:
     magnetic : (B,) bool, structures whose metadata says ``magnetic``
     spinor : bool
     overlap : (E, F, F) real or None, S in the padded scalar layout (only when asked for)
+    coulomb_pairs : (P, 2) int64 or None, global (i, j) of every pair of sites within the
+        Coulomb range (only when asked for; :func:`~nextham.model.electrostatics.coulomb_pairs`)
+    coulomb_length : (P,) or None, their lengths, Å
     """
 
     positions: torch.Tensor
@@ -61,6 +65,8 @@ class GraphBatch:
     magnetic: torch.Tensor
     spinor: bool
     overlap: torch.Tensor | None = None
+    coulomb_pairs: torch.Tensor | None = None
+    coulomb_length: torch.Tensor | None = None
 
     @property
     def num_graphs(self) -> int:
@@ -174,6 +180,7 @@ def build_batch(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
     overlap: bool = False,
+    coulomb_cutoff: float | None = None,
 ) -> GraphBatch:
     """Batch structure records (see :mod:`nextham.record.keys`) into one graph.
 
@@ -191,6 +198,8 @@ def build_batch(
         Real floating type; spinor H0 uses the matching complex type.
     overlap
         Also scatter S into the padded scalar layout (:attr:`GraphBatch.overlap`).
+    coulomb_cutoff
+        Also list the pairs of sites within this range (Å; :attr:`GraphBatch.coulomb_pairs`).
     """
     f = layout.dim
     per_edge = 4 * f * f if spinor else f * f
@@ -227,4 +236,10 @@ def build_batch(
         s = torch.zeros(int(n_edges[-1]) * f * f, dtype=dtype)
         s[cat("sidx", n_edges * f * f)] = cat("sflat").to(dtype)
         batch.overlap = s.reshape(-1, f, f)
+    if coulomb_cutoff is not None:
+        found = [coulomb_pairs(p["pos"], p["cell"], coulomb_cutoff) for p in parts]
+        batch.coulomb_pairs = torch.as_tensor(
+            np.concatenate([pr + n_atoms[g] for g, (pr, _) in enumerate(found)])
+        )
+        batch.coulomb_length = torch.as_tensor(np.concatenate([d for _, d in found]), dtype=dtype)
     return batch if device is None else batch.to(device)

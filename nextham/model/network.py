@@ -44,7 +44,7 @@ class HamiltonianNet(torch.nn.Module):
     num_species : int
     num_shells : int
         Padded shells per atom (``OrbitalLayout.slots`` summed): the invariants of
-        ``overlap_shift``.
+        ``overlap_shift`` (with ``coulomb_cutoff`` one more: the atom's charge).
     """
 
     def __init__(
@@ -89,9 +89,11 @@ class HamiltonianNet(torch.nn.Module):
             else None
         )
         self.readout = Linear(irreps_edge, irreps_h0)
-        # one invariant per padded shell slot of each atom (``overlap_shift``)
+        # one invariant per padded shell slot of each atom (``overlap_shift``), then its
+        # charge (``coulomb_cutoff``)
+        n_shift = num_shells + (config.coulomb_cutoff is not None)
         self.shift = (
-            Linear(irreps_node, o3.Irreps(f"{num_shells}x0e")) if config.overlap_shift else None
+            Linear(irreps_node, o3.Irreps(f"{n_shift}x0e")) if config.overlap_shift else None
         )
         use_skip = config.h0_skip and config.h0_input
         self.skip = Linear(irreps_h0, irreps_h0) if use_skip else None
@@ -121,7 +123,8 @@ class HamiltonianNet(torch.nn.Module):
         -------
         y : (E, dim_h0) ΔH irreps (sorted order, before output scaling)
         z : (E,) TraceGrad invariant, or None when TraceGrad is off
-        v : (N, n_shell_slots) per-shell potential shifts (``overlap_shift``), or None
+        v : (N, n_shell_slots) per-shell potential shifts (``overlap_shift``; a last column
+            of charges with ``coulomb_cutoff``), or None
         """
         i, j = edge_index[:, 0], edge_index[:, 1]
         chunk = self.config.edge_chunk

@@ -8,7 +8,8 @@ Pipeline for a :class:`~nextham.model.graph.GraphBatch`:
 3. Spinor data: optional time-reversal projection (zero Im H_0 and Re H_vec irreps).
 4. Irreps → blocks through the exact inverse of step 1, times ``delta_scale`` (or the
    scale of the block's kind, ``pair_scales``); with ``overlap_shift`` plus
-   ½(v_i + v_j) ⊙ S_ij(R) from per-atom, per-shell invariants v.
+   ½(v_i + v_j) ⊙ S_ij(R) from per-atom, per-shell invariants v (with ``coulomb_cutoff``
+   v also holds c_Z,s φ_i, the learned charges' electrostatic potential).
 5. Hermiticity by construction: each unordered pair gets ½(B_e + B_p(e)†), its partner the
    conjugate transpose of that, so H_ji(−R) = H_ij(R)† holds exactly.
 6. One gather puts the blocks into the records' flat layout.
@@ -24,6 +25,7 @@ from e3nn import o3
 
 from nextham.basis import BlockCoupling, OrbitalLayout, SpinorCoupling, dagger
 from nextham.model.config import ModelConfig, pair_scale_key
+from nextham.model.electrostatics import neutral_charges, wolf_potential
 from nextham.model.ensemble import distance_masks
 from nextham.model.graph import GraphBatch, build_batch
 from nextham.model.layers import RadialBasis, map_rows, sorted_irreps
@@ -126,6 +128,12 @@ class NextHAM(torch.nn.Module):
             )
             for _ in range(n_sub)
         )
+        # c_Z,s: how much of the charges' potential each element's shells take (eV per eV)
+        self.coulomb_coupling = (
+            torch.nn.Parameter(torch.zeros(species, sum(self.layout.slots)))
+            if config.coulomb_cutoff is not None
+            else None
+        )
 
     def _scale_table(self, config: ModelConfig) -> torch.Tensor:
         """(species, species, 2) output scale relative to ``delta_scale`` of a block between
@@ -149,17 +157,42 @@ class NextHAM(torch.nn.Module):
         """Batch records for this model (its layout, spin mode and dtype; S as well for
         ``overlap_shift``)."""
         dtype = next(self.parameters()).dtype
-        overlap = self.config.overlap_shift
-        return build_batch(records, self.layout, self.config.spinor, dtype, device, overlap)
+        cfg = self.config
+        return build_batch(
+            records, self.layout, cfg.spinor, dtype, device, cfg.overlap_shift, cfg.coulomb_cutoff
+        )
 
-    def _overlap_shift(self, v: torch.Tensor, batch: GraphBatch, blocks: torch.Tensor) -> None:
+    def _coulomb_shift(self, charges: torch.Tensor, batch: GraphBatch) -> dict[str, torch.Tensor]:
+        """The neutral charges (N,), their potential φ (N,) eV and the shells' share
+        c_Z,s φ_i (N, n_shell_slots) eV of one batch (``coulomb_cutoff``)."""
+        if batch.coulomb_pairs is None:
+            raise ValueError("coulomb_cutoff needs the Coulomb pairs: build with model.make_batch")
+        q = neutral_charges(charges, batch.node_graph, batch.num_graphs)
+        cfg = self.config
+        phi = wolf_potential(
+            q, batch.coulomb_pairs, batch.coulomb_length, cfg.coulomb_cutoff, cfg.coulomb_alpha
+        )
+        coupling = self.coulomb_coupling[batch.species].to(q.dtype)
+        return {"charges": q, "potential": phi, "shift": coupling * phi[:, None]}
+
+    def _overlap_shift(
+        self,
+        v: torch.Tensor,
+        batch: GraphBatch,
+        blocks: torch.Tensor,
+        extra: torch.Tensor | None = None,
+    ) -> None:
         """Add ½(v_i,s(μ) + v_j,s(ν)) S_ij,μν(R) to the padded ``blocks`` in place (both spin
-        blocks of spinor data); v (N, n_shell_slots) is scaled by each atom's on-site scale."""
+        blocks of spinor data); v (N, n_shell_slots) is scaled by each atom's on-site scale,
+        ``extra`` (N, n_shell_slots, eV) is added unscaled."""
         if batch.overlap is None:
             raise ValueError("overlap_shift needs S in the batch: build it with model.make_batch")
         sp = batch.species
         scale = self.config.delta_scale * self.scale_table[sp, sp, 1]
-        per_orbital = (v * scale[:, None].to(v.dtype))[:, self.shell_of]  # (N, F)
+        per_shell = v * scale[:, None].to(v.dtype)
+        if extra is not None:
+            per_shell = per_shell + extra
+        per_orbital = per_shell[:, self.shell_of]  # (N, F)
         i, j = batch.edge_index[:, 0], batch.edge_index[:, 1]
         shift = 0.5 * (per_orbital[i][:, :, None] + per_orbital[j][:, None, :]) * batch.overlap
         if self.config.spinor:
@@ -235,6 +268,8 @@ class NextHAM(torch.nn.Module):
             (split with ``batch.split_flat``); real, or complex for spinor data
             ``hamiltonian_flat`` : H0 + ΔH, same layout
             ``z`` : (E,) TraceGrad invariant per pair (only with ``tracegrad``)
+            ``charges``, ``potential`` : (N,) the neutral learned charges (e) and their
+            potential φ (eV) at every atom (only with ``coulomb_cutoff``)
         """
         vec = batch.edge_vectors()
         length = vec.norm(dim=-1)
@@ -254,8 +289,12 @@ class NextHAM(torch.nn.Module):
         if self.config.h0_envelope is not None:
             y = y * self._h0_envelope(batch.h0, self_pair)[:, None].to(y.dtype)
         blocks = map_rows(self._decode, self.config.edge_chunk, y)
+        coulomb = None
+        if v is not None and self.coulomb_coupling is not None:
+            coulomb = self._coulomb_shift(v[:, -1], batch)
+            v = v[:, :-1]
         if v is not None:
-            self._overlap_shift(v, batch, blocks)
+            self._overlap_shift(v, batch, blocks, None if coulomb is None else coulomb["shift"])
         spinor = self.config.spinor
         blocks = (blocks + dagger(blocks[batch.partner], spinor)).mul_(0.5)
         delta_flat = batch.gather_flat(blocks)
@@ -266,6 +305,8 @@ class NextHAM(torch.nn.Module):
         }
         if z is not None:
             out["z"] = 0.5 * (z + z[batch.partner])
+        if coulomb is not None:
+            out["charges"], out["potential"] = coulomb["charges"], coulomb["potential"]
         return out
 
 
