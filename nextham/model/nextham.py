@@ -155,7 +155,7 @@ class NextHAM(torch.nn.Module):
         self, records: Sequence[dict], device: torch.device | str | None = None
     ) -> GraphBatch:
         """Batch records for this model (its layout, spin mode and dtype; S as well for
-        ``overlap_shift``)."""
+        ``overlap_shift``, the pairs within the Coulomb range for ``coulomb_cutoff``)."""
         dtype = next(self.parameters()).dtype
         cfg = self.config
         return build_batch(
