@@ -117,8 +117,8 @@ class ModelConfig:
         Long-range charge transfer (needs ``overlap_shift``): the same node features give one
         charge per atom, each structure is made neutral, and the electrostatic potential φ_i
         of all charges within this range (Å; Wolf's damped, shifted sum,
-        :mod:`nextham.model.electrostatics`, which reproduces the Madelung potential of
-        rocksalt and CsCl to 0.1 % at 9 Å) enters every shell's overlap shift as
+        :mod:`nextham.model.electrostatics`, which reproduces the Madelung potentials of
+        rocksalt, CsCl and zincblende to 0.2 % at 9 Å) enters every shell's overlap shift as
         c_Z,s φ_i, with c learned per element and shell (zero at the start). The Madelung
         term of an ionic crystal is a 1/r sum that no message range holds. None: off (model
         files written before the option).
