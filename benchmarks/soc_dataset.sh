@@ -14,9 +14,16 @@
 #   train5   the held-out pairs' elements with other partners (BaS, BaSe, TlS, TlSe, BiS, SbS,
 #            GeSn, PbSn, SnBi, SnSb, CsCl, PbBr) in rocksalt, zincblende, CsCl (108)
 #   train6   new draws of train2's compounds (48)
+#   train7   heavy d and group-11/12 elements: elemental Au, Pt, W, Hg (fcc, bcc, sc) and
+#            TlTe, TlSb, HgS, HgSe, CdSe, CdS, CsAu, PtTe, AgBr, ZnSe (84)
+#   train8   new draws of the ionic compounds (CsI, CsBr, CsCl, BaSe, BaTe, BaS, TlCl, PbI; 48)
 #   heldout  SnSe and SnS in rocksalt and zincblende (8): element pairs never trained on
-# 16 elements (each one the universal campaign has, so that its model can start the training),
-# 518 labels, ≈ 2 CPU-s each (one thread), ≈ 19 CPU-min in all. Resumable: rerun the command.
+#   symmetric  ideal zincblende and diamond cells (no strain, no rattle) whose valence top at Γ
+#            is a j = 3/2 / 1/2 pair, for the spin–orbit splitting: AlSb, GeTe, PbTe, SnTe
+#            (pairs in training) and CdTe, HgTe, ZnTe, AgI, AlBi, SnSe, SnS (never trained
+#            on), diamond Ge and Sn (13)
+# 28 elements (each one the universal campaign has, so that its model can start the training),
+# ≈ 663 labels, ≈ 2 CPU-s each (one thread). Resumable: rerun the command.
 set -euo pipefail
 DATA=${1:-$HOME/nextham-data/soc-gth5}
 WORKERS=${2:-1}
@@ -44,3 +51,13 @@ nextham generate "$DATA/train6" "${engine[@]}" \
     --n 2 --seed 6
 nextham generate "$DATA/heldout" "${engine[@]}" --binaries Sn-Se,Sn-S \
     --binary-prototypes rocksalt,zincblende --n 2 --seed 3
+nextham generate "$DATA/train7" "${engine[@]}" --elements Au,Pt,W,Hg \
+    --elemental-prototypes fcc,bcc,sc \
+    --binaries Tl-Te,Tl-Sb,Hg-S,Hg-Se,Cd-Se,Cd-S,Cs-Au,Pt-Te,Ag-Br,Zn-Se \
+    --binary-prototypes "$three" --n 2 --seed 7
+nextham generate "$DATA/train8" "${engine[@]}" \
+    --binaries Cs-I,Cs-Br,Cs-Cl,Ba-Se,Ba-Te,Ba-S,Tl-Cl,Pb-I --binary-prototypes "$three" \
+    --n 2 --seed 8
+nextham generate "$DATA/symmetric" "${engine[@]}" --elements Ge,Sn --elemental-prototypes diamond \
+    --binaries Al-Sb,Ge-Te,Pb-Te,Sn-Te,Cd-Te,Hg-Te,Zn-Te,Ag-I,Al-Bi,Sn-Se,Sn-S \
+    --binary-prototypes zincblende --n 1 --strain 0 --rattle 0 --seed 9

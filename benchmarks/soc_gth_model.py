@@ -50,6 +50,12 @@ from nextham.store.dataset import Dataset
 EPOCHS = 80
 
 
+EVAL_TITLES = {
+    "heldout": "Held-out compositions (element pairs never in training)",
+    "symmetric": "Ideal zincblende and diamond cells (Δ_SO of the j = 3/2 / 1/2 valence top)",
+}
+"""Table titles of the ``--eval-sets`` that benchmarks/soc_dataset.sh makes."""
+
 FINE_TUNE_LR = 2.0e-3
 """Learning rate of a training that starts from a trained model (``--init-from``)."""
 
@@ -186,6 +192,12 @@ def main() -> None:
                    help="training seed (weights, batch order); the split's is fixed")  # fmt: skip
     p.add_argument("--init-from", default=None,
                    help="start from this scalar model file (e.g. the universal model)")  # fmt: skip
+    p.add_argument("--model", default=None,
+                   help="evaluate this model file (e.g. a committee of fine-tunes) instead "
+                        "of training one; its split names the test set")  # fmt: skip
+    p.add_argument("--eval-sets", default="heldout",
+                   help="datasets under --data evaluated whole, each its own table (e.g. "
+                        "heldout,symmetric)")  # fmt: skip
     p.add_argument(
         "--loss",
         type=_weights,
@@ -198,7 +210,7 @@ def main() -> None:
     sets = [data / n for n in args.train_sets.split(",") if (data / n).is_dir()]
     sets += [Path(x).expanduser() for x in args.extra_sets.split(",") if x]
     holdout = [x for x in args.holdout_pairs.split(",") if x]
-    model = train(
+    model = args.model or train(
         sets,
         work,
         args.epochs,
@@ -212,17 +224,18 @@ def main() -> None:
     predictor = Predictor.from_file(model)
     predictor.verify = "never"  # the model's own correction (the check: benchmarks/gate.py)
     meta = read_model_metadata(model)
-    held = Dataset(data / "heldout")
     start = f", started from {args.init_from}" if args.init_from else ""
-    print(f"{date.today()}, {platform.machine()}; model {model} ({args.epochs} epochs{start}, "
+    how = "given" if args.model else f"{args.epochs} epochs{start}"
+    print(f"{date.today()}, {platform.machine()}; model {model} ({how}, "
           f"{len(meta['split']['train'])} training structures, elements "
           f"{', '.join(meta['elements'])}); meV unless stated")  # fmt: skip
     test = []
     for ds in map(Dataset, sets):
         test += [(f"{ds.path.name}/{n}", ds.load(n)) for n in _names(ds, meta)]
     _print([row(n, r, predictor) for n, r in test], "Test split (same compositions)")
-    _print([row(n, held.load(n), predictor) for n in held.names],
-           "Held-out compositions (element pairs never in training)")  # fmt: skip
+    for name in filter(None, args.eval_sets.split(",")):
+        held = Dataset(data / name)
+        _print([row(n, held.load(n), predictor) for n in held.names], EVAL_TITLES.get(name, name))
 
 
 if __name__ == "__main__":

@@ -147,3 +147,22 @@ def test_cached_step_runs_once_across_processes(tmp_path):
     assert outs == ["42", "42"]
     assert log.read_text().splitlines() == ["computed"]
     assert json.loads(path.read_text()) == {"value": 42}
+
+
+def test_soc_model_of_the_documented_modes_fine_tunes_the_shipped_model(tmp_path):
+    """small and full: the spin–orbit model starts from the shipped universal model's first
+    member with the k-space loss, a config `nextham train` reads; tiny trains from scratch."""
+    sys.path.insert(0, str(RUN.parent))
+    from suite.recipe import RECIPES, SOC_FINE_TUNE_LOSS, soc_config
+
+    from nextham.predict.predictor import default_model_path
+    from nextham.train.config import TrainConfig
+
+    for mode in ("small", "full"):
+        cfg = soc_config(RECIPES[mode], str(tmp_path / "soc"), str(tmp_path / "out"))
+        assert "model" not in cfg and cfg["init_from"] == str(default_model_path())
+        parsed = TrainConfig.from_dict(cfg)
+        assert parsed.init_member == 0 and parsed.data.scalar_part
+        assert parsed.loss.as_dict()["k_pp"] == SOC_FINE_TUNE_LOSS["k_pp"] > 0
+    tiny = soc_config(RECIPES["tiny"], str(tmp_path / "soc"), str(tmp_path / "out"))
+    assert "init_from" not in tiny and tiny["model"] == RECIPES["tiny"].soc_model

@@ -22,7 +22,8 @@ from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.generate.runner import build_dataset
-from nextham.model.files import read_model_metadata
+from nextham.model.committee import Committee
+from nextham.model.files import load_model, read_model_metadata, save_model
 from nextham.train.config import TrainConfig
 from nextham.train.loop import make_model, prepare_data
 
@@ -349,6 +350,32 @@ def test_init_from_starts_at_the_files_model_and_trains_on(tmp_path, tiny_datase
     assert any(not torch.equal(tuned[k], saved[k]) for k in saved)
     meta = read_model_metadata(fine / "model.safetensors")
     assert meta["train_config"]["init_from"] == str(base / "model.safetensors")
+
+
+def test_init_from_a_committee_starts_from_the_member_named(tmp_path, tiny_dataset):
+    """A committee file (the shipped default model) gives the member ``init_member``; a member
+    it does not have is refused."""
+    base = tmp_path / "base"
+    assert main(["train", str(_config(tmp_path, tiny_dataset, base, epochs=1)), "--quiet"]) == 0
+    model, meta = load_model(base / "model.safetensors")
+    other, _ = load_model(base / "model.safetensors")
+    with torch.no_grad():
+        for p in other.parameters():
+            p.add_(0.01)
+    path = tmp_path / "committee.safetensors"
+    save_model(Committee([model, other]), path, meta)
+    cfg = yaml.safe_load(_init_config(tmp_path, tiny_dataset, path).read_text())
+    for member, want in ((0, model), (1, other)):
+        start = make_model(*_with_data(TrainConfig.from_dict({**cfg, "init_member": member})))
+        for k, v in want.state_dict().items():
+            torch.testing.assert_close(start.state_dict()[k], v)
+    bad = TrainConfig.from_dict({**cfg, "init_member": 2})
+    with pytest.raises(InputError, match="committee of 2 members"):
+        make_model(bad, prepare_data(bad))
+
+
+def _with_data(cfg: TrainConfig) -> tuple:
+    return cfg, prepare_data(cfg)
 
 
 def test_init_from_refuses_a_model_section_and_other_settings(tmp_path, tiny_dataset):

@@ -73,12 +73,17 @@ def soc_table(ev: dict) -> list[str]:
     return lines
 
 
-def soc_note() -> list[str]:
-    """What the H0 of the spin–orbit set (GTH path) contains, hence what the columns mean."""
+def soc_note(recipe: dict) -> list[str]:
+    """What the H0 of the spin–orbit set (GTH path) contains, hence what the columns mean, and
+    where the spin–orbit model starts (``recipe["soc_init"]``)."""
+    start = ("from scratch on the labels' scalar part"
+             if recipe.get("soc_init") is None else
+             "on the labels' scalar part, starting from the shipped universal model (its first "
+             "member, k-space loss; docs/training.md, `init_from`)")  # fmt: skip
     return ["H0 of this set holds the GTH spin–orbit projectors in the model's own basis "
             "(H0 = H0_scalar ⊗ I₂ + V_SO, docs/engine.md). For these non-magnetic semi-local "
-            "labels ΔH is spin-diagonal and real, so the model is a scalar one trained on the "
-            "labels' scalar part and predicts H0 + ΔH ⊗ I₂ (docs/predict.md); the ↑↓ and "
+            f"labels ΔH is spin-diagonal and real, so the model is a scalar one, trained {start}, "
+            "and predicts H0 + ΔH ⊗ I₂ (docs/predict.md); the ↑↓ and "
             "imaginary columns show that it adds nothing there. Δ_SO: mean of the top four "
             "valence levels at Γ minus the next two, on the zincblende and diamond cells.",
             ""]  # fmt: skip
@@ -188,7 +193,7 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *stamped(soc_table(r["eval"]["soc"]["ood"])),
         "",
-        *soc_note(),
+        *soc_note(r["recipe"]),
         "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
         "",
         "## Predict time per structure next to the SCF (scalar test set, engine timings)",

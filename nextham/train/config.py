@@ -24,6 +24,7 @@ Example (every key optional except ``data.datasets``)::
     device: auto                    # auto | cpu | cuda
     gauge_loss: true                # real-space terms after removing μ*·S per structure
     init_from: null                 # a model file to start from (fine-tuning; no model section)
+    init_member: 0                  # with a committee file in init_from: the member to start from
 
 The basis (``basis_ls``) and the spin mode of the model come from the data, not the file;
 with ``init_from`` the whole model comes from that file (:mod:`nextham.train.initial`).
@@ -134,6 +135,7 @@ class TrainConfig:
     device: str = "auto"
     gauge_loss: bool = True
     init_from: str | None = None
+    init_member: int = 0
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
@@ -184,4 +186,5 @@ def _sections(d: dict[str, Any]) -> dict[str, Any]:
         "device": str(d.get("device", "auto")),
         "gauge_loss": bool(d.get("gauge_loss", True)),
         "init_from": None if d.get("init_from") is None else str(d["init_from"]),
+        "init_member": int(d.get("init_member", 0)),
     }

@@ -3,7 +3,9 @@
 The model file gives the architecture, the input and output scales (pair scales included) and
 the weights; the new data must be in its engine settings, spin mode and basis (per element).
 This is how a small dataset (e.g. the scalar part of spin–orbit labels of heavy elements)
-starts from the universal model instead of from ΔH = 0.
+starts from the universal model instead of from ΔH = 0. A committee file (the shipped default
+model) gives one of its members (``init_member``); fine-tuning each member in turn and joining
+the results (``nextham committee``) makes a fine-tuned committee.
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ from nextham.model.nextham import NextHAM
 
 
 def initial_model(
-    path: str | Path, settings: EngineSettings, basis_ls: dict, spinor: bool
+    path: str | Path, settings: EngineSettings, basis_ls: dict, spinor: bool, member: int = 0
 ) -> NextHAM:
-    """The model of file ``path``, in training mode, checked against the data: their engine
-    ``settings``, merged ``basis_ls`` ({Z: shell l's}) and ``spinor`` mode."""
+    """The model of file ``path`` (of a committee file, its ``member``), in training mode,
+    checked against the data: their engine ``settings``, merged ``basis_ls`` ({Z: shell l's})
+    and ``spinor`` mode."""
     model, meta = load_model(path)
     if isinstance(model, Committee):
-        raise InputError(
-            f"init_from {path}: a committee file; start from a single model (the training "
-            "run's model.safetensors)"
-        )
+        if not 0 <= member < model.size:
+            raise InputError(
+                f"init_member {member}: {path} is a committee of {model.size} members; give "
+                f"init_member 0 … {model.size - 1}"
+            )
+        model = model.members[member]
     if bool(model.config.spinor) != bool(spinor):
         kinds = ("scalar", "spinor")
         raise InputError(

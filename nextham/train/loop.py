@@ -117,7 +117,7 @@ def make_model(cfg: TrainConfig, data: TrainData):
     basis = merged_basis([{K.BASIS_LS: r.basis_ls} for r in data.refs])
     spinor = data.refs[0].spinor
     if cfg.init_from:
-        return initial_model(cfg.init_from, data.settings, basis, spinor)
+        return initial_model(cfg.init_from, data.settings, basis, spinor, cfg.init_member)
     auto = cfg.model.get("pair_scales") == "auto"
     h0_scale, delta_scale, pairs = data_scales(data.records.subset(data.train), per_kind=auto)
     scales = {"h0_scale": h0_scale, "delta_scale": delta_scale}
