@@ -30,6 +30,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from ase.data import chemical_symbols
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -129,6 +130,9 @@ def row(name: str, record: dict, predictor: Predictor) -> dict:
 
 def _print(rows: list[dict], title: str) -> None:
     print(f"\n{title}\n")
+    if not rows:
+        print("(no structures)")
+        return
     print(
         "| structure | Gauge MAE H0 / pred | pred ↑↑+↓↓ real / ↑↓+↓↑ | band MAE H0 / pred "
         "| ghosts | Γ spacings max err H0 / pred | Δ_SO SCF eV (err H0 / pred) | flag |"
@@ -233,9 +237,19 @@ def main() -> None:
     for ds in map(Dataset, sets):
         test += [(f"{ds.path.name}/{n}", ds.load(n)) for n in _names(ds, meta)]
     _print([row(n, r, predictor) for n, r in test], "Test split (same compositions)")
+    covered = set(meta["elements"])
     for name in filter(None, args.eval_sets.split(",")):
         held = Dataset(data / name)
-        _print([row(n, held.load(n), predictor) for n in held.names], EVAL_TITLES.get(name, name))
+        records = {n: held.load(n) for n in held.names}
+        left = [n for n, r in records.items() if not _symbols(r) <= covered]
+        _print([row(n, r, predictor) for n, r in records.items() if n not in left],
+               EVAL_TITLES.get(name, name))  # fmt: skip
+        if left:
+            print(f"not evaluated (an element outside the model's set): {', '.join(left)}")
+
+
+def _symbols(record: dict) -> set[str]:
+    return {chemical_symbols[int(z)] for z in record[K.NUMBERS]}
 
 
 if __name__ == "__main__":

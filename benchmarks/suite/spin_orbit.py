@@ -1,8 +1,15 @@
 """Spin–orbit splittings at Γ: a prediction's and H0's against the SCF's.
 
 Where the valence top at Γ is a j = 3/2 / j = 1/2 pair (zincblende and diamond cells), the
-spin–orbit splitting Δ_SO is the mean of the top four valence levels minus the mean of the
-next two (one electron per spinor level).
+spin–orbit splitting Δ_SO is E(Γ8) − E(Γ7). The levels are chosen on the SCF's spectrum and the
+same levels (by index) are compared in H0's and the prediction's:
+
+* a cell with the full symmetry (no strain, no rattle) has its Γ levels in degenerate sets:
+  Γ8 is the four-fold set nearest the valence top (one electron per spinor level), Γ7 the
+  first two-fold set below it — in a band-inverted cell (HgTe, α-Sn) that is Γ6, so the
+  spacing measured there is Γ8 − Γ6;
+* a distorted cell has only Kramers pairs: the top four valence levels and the next two,
+  whose means stand for Γ8 and Γ7 (in a metallic cell they need not be the j = 3/2 / 1/2 set).
 """
 
 from __future__ import annotations
@@ -16,11 +23,42 @@ SPLIT_PROTOTYPES = ("zincblende", "diamond")
 """Prototypes whose valence top at Γ is a j = 3/2 / 1/2 pair."""
 
 
-def so_splitting(record: dict, h: np.ndarray) -> float:
-    """Mean of the top four valence levels at Γ minus the mean of the next two (eV)."""
-    n = round(float(record[K.META]["n_electrons"]))  # one electron per spinor level
-    eps = band_energies(record, h, np.zeros((1, 3)))[0]
-    return float(eps[n - 4 : n].mean() - eps[n - 6 : n - 4].mean())
+DEGENERACY_EV = 1e-3
+"""Γ levels closer than this form one degenerate set."""
+TOP_REACH_EV = 1.0
+"""The four-fold set taken for Γ8 lies within this of the valence top."""
+
+
+def gamma_levels(record: dict, h: np.ndarray) -> np.ndarray:
+    """The levels of ``h`` at Γ (eV), ascending."""
+    return band_energies(record, h, np.zeros((1, 3)))[0]
+
+
+def split_levels(eps: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the Γ8 and Γ7 levels in the ascending Γ levels ``eps`` of a cell with ``n``
+    occupied spinor levels (module docstring): by degeneracy where the four-fold set exists,
+    else the top four valence levels and the next two."""
+    bounds = np.flatnonzero(np.diff(eps) > DEGENERACY_EV) + 1
+    sets = np.split(np.arange(eps.size), bounds)
+    top = eps[n - 1]
+    quads = [
+        i for i, s in enumerate(sets) if s.size == 4 and abs(eps[s].mean() - top) <= TOP_REACH_EV
+    ]
+    if quads:
+        q = min(quads, key=lambda i: abs(eps[sets[i]].mean() - top))
+        pairs = [i for i in range(q) if sets[i].size == 2]
+        if pairs:
+            return sets[q], sets[pairs[-1]]
+    return np.arange(n - 4, n), np.arange(n - 6, n - 4)
+
+
+def so_splitting(record: dict, h: np.ndarray, levels=None) -> float:
+    """E(Γ8) − E(Γ7) of ``h`` (eV), the levels chosen on ``h`` itself unless ``levels`` (the
+    index pair of :func:`split_levels`) are given."""
+    eps = gamma_levels(record, h)
+    if levels is None:
+        levels = split_levels(eps, round(float(record[K.META]["n_electrons"])))
+    return float(eps[levels[0]].mean() - eps[levels[1]].mean())
 
 
 def has_split_top(name: str, record: dict) -> bool:
@@ -31,8 +69,10 @@ def has_split_top(name: str, record: dict) -> bool:
 
 def splitting_error(record: dict, h: np.ndarray) -> tuple[float, float, float]:
     """(Δ_SO of the SCF in eV, error of H0's in meV, error of ``h``'s in meV)."""
-    ref = so_splitting(record, record[K.HT])
-    h0, pred = (1e3 * abs(so_splitting(record, x) - ref) for x in (record[K.H0], h))
+    eps = gamma_levels(record, record[K.HT])
+    levels = split_levels(eps, round(float(record[K.META]["n_electrons"])))
+    ref = so_splitting(record, record[K.HT], levels)
+    h0, pred = (1e3 * abs(so_splitting(record, x, levels) - ref) for x in (record[K.H0], h))
     return ref, h0, pred
 
 
