@@ -199,6 +199,8 @@ def main() -> None:
     p.add_argument("--model", default=None,
                    help="evaluate this model file (e.g. a committee of fine-tunes) instead "
                         "of training one; its split names the test set")  # fmt: skip
+    p.add_argument("--no-gate", action="store_true",
+                   help="a committee's raw mean correction, without its gate")  # fmt: skip
     p.add_argument("--eval-sets", default="heldout",
                    help="datasets under --data evaluated whole, each its own table (e.g. "
                         "heldout,symmetric)")  # fmt: skip
@@ -227,6 +229,7 @@ def main() -> None:
     )
     predictor = Predictor.from_file(model)
     predictor.verify = "never"  # the model's own correction (the check: benchmarks/gate.py)
+    predictor.gate = not args.no_gate
     meta = read_model_metadata(model)
     start = f", started from {args.init_from}" if args.init_from else ""
     how = "given" if args.model else f"{args.epochs} epochs{start}"
