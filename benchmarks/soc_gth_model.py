@@ -18,7 +18,10 @@ compositions (element pairs never in training):
     bash benchmarks/soc_dataset.sh ~/nextham-data/soc-gth5
     OMP_NUM_THREADS=1 python benchmarks/soc_gth_model.py --data ~/nextham-data/soc-gth5 \
         --work W --train-sets train,train2,train3,train4 --holdout-pairs Sn-Se,Sn-S \
-        --init-from UNIVERSAL_MODEL --loss k_pp=3,k_pq=3,k_qq=0.1
+        --init-from UNIVERSAL_MODEL --loss k_pp=3,k_pq=3,k_qq=0.1 --eval-sets heldout,symmetric
+
+``--model FILE`` evaluates a given model instead (e.g. ``nextham committee`` of several such
+fine-tunes; ``--no-gate`` for its raw mean correction).
 """
 
 from __future__ import annotations
