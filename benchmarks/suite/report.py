@@ -84,8 +84,10 @@ def soc_note(recipe: dict) -> list[str]:
             "(H0 = H0_scalar ⊗ I₂ + V_SO, docs/engine.md). For these non-magnetic semi-local "
             f"labels ΔH is spin-diagonal and real, so the model is a scalar one, trained {start}, "
             "and predicts H0 + ΔH ⊗ I₂ (docs/predict.md); the ↑↓ and "
-            "imaginary columns show that it adds nothing there. Δ_SO: mean of the top four "
-            "valence levels at Γ minus the next two, on the zincblende and diamond cells.",
+            "imaginary columns show that it adds nothing there. Δ_SO: E(Γ8) − E(Γ7) at Γ on "
+            "the zincblende and diamond cells, the levels chosen on the SCF's spectrum — by "
+            "degeneracy in a symmetric cell, else the top four valence levels and the next two "
+            "(`suite.spin_orbit`).",
             ""]  # fmt: skip
 
 
