@@ -52,3 +52,17 @@ def alp_prediction(predictor):
     from model_kit import ALP_EXAMPLE
 
     return predictor.predict(read(ALP_EXAMPLE), "AlP")
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """Six small diamond-carbon cells from the engine (Γ-only, loose pairs, low cutoff)."""
+    root = tmp_path_factory.mktemp("data") / "tiny"
+    from model_kit import strained_cells
+
+    from nextham.generate.runner import build_dataset
+
+    structures = strained_cells("C", "diamond", 3.57, 6, seed=0)
+    settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
+    build_dataset(root, structures, settings, spectral_gate=False)  # loose pairs: fails it
+    return root

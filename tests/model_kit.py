@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import yaml
 from ase.build import bulk
 
 from nextham.model import ModelConfig, NextHAM
@@ -80,3 +81,15 @@ def predictor(model: NextHAM, key: str = "delta_flat"):
         return out.numpy().astype(np.complex128 if out.is_complex() else np.float64)
 
     return predict
+
+
+def train_config_file(tmp_path, dataset, out, epochs=3, max_edges=100000, **optim_extra):
+    """A `nextham train` config file for ``dataset`` (the tiny training model), its path."""
+    data = {"datasets": [str(dataset)], "split": [0.67, 0.17, 0.16], "max_edges": max_edges}
+    optim = {"epochs": epochs, "lr": 0.01, "warmup_epochs": 0, **optim_extra}
+    cfg = {"data": data,
+           "model": TRAIN_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": optim,
+           "out": str(out), "seed": 1}  # fmt: skip
+    path = tmp_path / f"{out.name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path

@@ -12,41 +12,17 @@ import time
 
 import numpy as np
 import pytest
-import torch
 import yaml
 from ase.build import bulk
-from model_kit import TRAIN_MODEL, strained_cells
+from model_kit import train_config_file as _config
 from safetensors.torch import load_file
 
 from nextham.cli.main import main
-from nextham.dft.settings import EngineSettings
 from nextham.errors import InputError
 from nextham.generate.runner import build_dataset
-from nextham.model.committee import Committee
-from nextham.model.files import load_model, read_model_metadata, save_model
+from nextham.model.files import load_model
 from nextham.train.config import TrainConfig
-from nextham.train.loop import make_model, prepare_data
-
-
-@pytest.fixture(scope="module")
-def tiny_dataset(tmp_path_factory):
-    """Six small diamond-carbon cells from the engine (Γ-only, loose pairs, low cutoff)."""
-    root = tmp_path_factory.mktemp("data") / "tiny"
-    structures = strained_cells("C", "diamond", 3.57, 6, seed=0)
-    settings = EngineSettings(kmesh=(1, 1, 1), overlap_threshold=1e-2, ke_cutoff_ev=400.0)
-    build_dataset(root, structures, settings, spectral_gate=False)  # loose pairs: fails it
-    return root
-
-
-def _config(tmp_path, dataset, out, epochs=3, max_edges=100000, **optim_extra):
-    data = {"datasets": [str(dataset)], "split": [0.67, 0.17, 0.16], "max_edges": max_edges}
-    optim = {"epochs": epochs, "lr": 0.01, "warmup_epochs": 0, **optim_extra}
-    cfg = {"data": data,
-           "model": TRAIN_MODEL, "kspace": {"n_k": 1, "mesh": [2, 2, 2]}, "optim": optim,
-           "out": str(out), "seed": 1}  # fmt: skip
-    path = tmp_path / f"{out.name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
+from nextham.train.loop import prepare_data
 
 
 def _val_curve(out):
@@ -307,7 +283,6 @@ def test_evaluate_several_datasets_together(tmp_path, tiny_dataset):
 
 
 def test_pair_scales_auto_are_computed_stored_and_loaded(tmp_path, tiny_dataset):
-    from nextham.model.files import load_model
 
     out = tmp_path / "run"
     cfg_path = _config(tmp_path, tiny_dataset, out, epochs=1)
@@ -319,82 +294,6 @@ def test_pair_scales_auto_are_computed_stored_and_loaded(tmp_path, tiny_dataset)
     scales = model.config.pair_scales
     assert set(scales) == {"6", "6-6"} and all(v > 0 for v in scales.values())
     assert scales["6"] != scales["6-6"]  # on-site and other carbon blocks differ
-
-
-def _init_config(tmp_path, dataset, init, name="fine"):
-    cfg = yaml.safe_load(_config(tmp_path, dataset, tmp_path / name, epochs=2).read_text())
-    del cfg["model"]
-    cfg["init_from"] = str(init)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
-def test_init_from_starts_at_the_files_model_and_trains_on(tmp_path, tiny_dataset):
-    """Fine-tuning: the model (weights and scales) is the file's at the start, then trains."""
-    base = tmp_path / "base"
-    assert main(["train", str(_config(tmp_path, tiny_dataset, base)), "--quiet"]) == 0
-    cfg = TrainConfig.load(_init_config(tmp_path, tiny_dataset, base / "model.safetensors"))
-    start = make_model(cfg, prepare_data(cfg))
-    saved = load_file(base / "model.safetensors")
-    state = start.state_dict()
-    assert set(saved) <= set(state)
-    for k, v in saved.items():
-        torch.testing.assert_close(state[k], v)
-    assert start.training
-    # and it trains on from there
-    fine = tmp_path / "fine"
-    path = _init_config(tmp_path, tiny_dataset, base / "model.safetensors")
-    assert main(["train", str(path), "--quiet"]) == 0
-    tuned = load_file(fine / "model.safetensors")
-    assert any(not torch.equal(tuned[k], saved[k]) for k in saved)
-    meta = read_model_metadata(fine / "model.safetensors")
-    assert meta["train_config"]["init_from"] == str(base / "model.safetensors")
-
-
-def test_init_from_a_committee_starts_from_the_member_named(tmp_path, tiny_dataset):
-    """A committee file (the shipped default model) gives the member ``init_member``; a member
-    it does not have is refused."""
-    base = tmp_path / "base"
-    assert main(["train", str(_config(tmp_path, tiny_dataset, base, epochs=1)), "--quiet"]) == 0
-    model, meta = load_model(base / "model.safetensors")
-    other, _ = load_model(base / "model.safetensors")
-    with torch.no_grad():
-        for p in other.parameters():
-            p.add_(0.01)
-    path = tmp_path / "committee.safetensors"
-    save_model(Committee([model, other]), path, meta)
-    cfg = yaml.safe_load(_init_config(tmp_path, tiny_dataset, path).read_text())
-    for member, want in ((0, model), (1, other)):
-        start = make_model(*_with_data(TrainConfig.from_dict({**cfg, "init_member": member})))
-        for k, v in want.state_dict().items():
-            torch.testing.assert_close(start.state_dict()[k], v)
-    bad = TrainConfig.from_dict({**cfg, "init_member": 2})
-    with pytest.raises(InputError, match="committee of 2 members"):
-        make_model(bad, prepare_data(bad))
-
-
-def _with_data(cfg: TrainConfig) -> tuple:
-    return cfg, prepare_data(cfg)
-
-
-def test_init_from_refuses_a_model_section_and_other_settings(tmp_path, tiny_dataset):
-    base = tmp_path / "base"
-    assert main(["train", str(_config(tmp_path, tiny_dataset, base, epochs=1)), "--quiet"]) == 0
-    path = _init_config(tmp_path, tiny_dataset, base / "model.safetensors")
-    cfg = yaml.safe_load(path.read_text())
-    with pytest.raises(InputError, match="remove the model section"):
-        TrainConfig.from_dict({**cfg, "model": {"num_layers": 2}})
-    # data of other engine settings than the model's labels
-    other = tmp_path / "other"
-    shutil.copytree(tiny_dataset, other)
-    manifest = json.loads((other / "manifest.json").read_text())
-    manifest["engine_settings"]["ke_cutoff_ev"] = 500.0
-    (other / "manifest.json").write_text(json.dumps(manifest))
-    cfg["data"]["datasets"] = [str(other)]
-    bad = TrainConfig.from_dict(cfg)
-    with pytest.raises(InputError, match="engine settings"):
-        make_model(bad, prepare_data(bad))
 
 
 def test_entries_whose_scf_did_not_converge_are_left_out(tmp_path, tiny_dataset, capsys):
