@@ -68,13 +68,14 @@ def train(
     sets: list[Path], work: Path, epochs: int, pair_scales: bool = False, holdout=(),
     init_from: str | None = None, overlap_shift: bool = False, seed: int = 0,
     loss: dict | None = None,
+    lr: float = FINE_TUNE_LR,
 ) -> str:  # fmt: skip
     """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
     ``pair_scales``: output scales per element and element pair from the training split
     (``model.pair_scales: auto``, docs/training.md) instead of one global scale; ``holdout``:
     element pairs ("A-B") kept out of training (e.g. the held-out compositions, where a
     dataset of the universal recipe has them); ``init_from``: start from that model file
-    (e.g. the universal scalar model; its architecture and scales, lr :data:`FINE_TUNE_LR`);
+    (e.g. the universal scalar model; its architecture and scales, learning rate ``lr``);
     ``overlap_shift``: the model's charge-transfer shift (``model.overlap_shift``); ``seed``:
     the training's seed (initial weights, batch order), the split's stays 0; ``loss``: weights
     of the loss terms named (``LossWeights`` fields, e.g. ``k_pp``); the others keep their
@@ -93,7 +94,7 @@ def train(
     if init_from is not None:
         del config["model"]
         config["init_from"] = str(init_from)
-        config["optim"]["lr"] = FINE_TUNE_LR
+        config["optim"]["lr"] = lr
     return steps.cached(work / "train.json", lambda: steps.train(config, work / "train.yaml"))[
         "model"
     ]
@@ -202,6 +203,8 @@ def main() -> None:
     p.add_argument("--model", default=None,
                    help="evaluate this model file (e.g. a committee of fine-tunes) instead "
                         "of training one; its split names the test set")  # fmt: skip
+    p.add_argument("--lr", type=float, default=FINE_TUNE_LR,
+                   help=f"learning rate of a fine-tune (--init-from; {FINE_TUNE_LR})")  # fmt: skip
     p.add_argument("--no-gate", action="store_true",
                    help="a committee's raw mean correction, without its gate")  # fmt: skip
     p.add_argument("--eval-sets", default="heldout",
@@ -229,6 +232,7 @@ def main() -> None:
         args.overlap_shift,
         args.seed,
         args.loss,
+        args.lr,
     )
     predictor = Predictor.from_file(model)
     predictor.verify = "never"  # the model's own correction (the check: benchmarks/gate.py)
