@@ -38,7 +38,7 @@ from ase.data import chemical_symbols
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from suite import steps
-from suite.recipe import MODEL, OPTIM
+from suite.recipe import MODEL, OPTIM, SOC_FINE_TUNE_LR
 from suite.spin_orbit import has_split_top, splitting_error
 
 from nextham.evaluate import select_names
@@ -60,15 +60,12 @@ EVAL_TITLES = {
 }
 """Table titles of the ``--eval-sets`` that benchmarks/soc_dataset.sh makes."""
 
-FINE_TUNE_LR = 2.0e-3
-"""Learning rate of a training that starts from a trained model (``--init-from``)."""
-
 
 def train(
     sets: list[Path], work: Path, epochs: int, pair_scales: bool = False, holdout=(),
     init_from: str | None = None, overlap_shift: bool = False, seed: int = 0,
     loss: dict | None = None,
-    lr: float = FINE_TUNE_LR,
+    lr: float = SOC_FINE_TUNE_LR,
 ) -> str:  # fmt: skip
     """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
     ``pair_scales``: output scales per element and element pair from the training split
@@ -203,8 +200,8 @@ def main() -> None:
     p.add_argument("--model", default=None,
                    help="evaluate this model file (e.g. a committee of fine-tunes) instead "
                         "of training one; its split names the test set")  # fmt: skip
-    p.add_argument("--lr", type=float, default=FINE_TUNE_LR,
-                   help=f"learning rate of a fine-tune (--init-from; {FINE_TUNE_LR})")  # fmt: skip
+    p.add_argument("--lr", type=float, default=SOC_FINE_TUNE_LR,
+                   help=f"a fine-tune's learning rate ({SOC_FINE_TUNE_LR})")  # fmt: skip
     p.add_argument("--no-gate", action="store_true",
                    help="a committee's raw mean correction, without its gate")  # fmt: skip
     p.add_argument("--eval-sets", default="heldout",

@@ -87,6 +87,7 @@ SOC_FINE_TUNE_LOSS = {"l1": 1.0, "k_pp": 3.0, "k_pq": 3.0, "k_qq": 0.1, "tracegr
 """Loss of the spin–orbit fine-tune: the k-space weights of the measured fine-tunes
 (docs/predict.md, S6–S12: k_pp = k_pq = 3, k_qq = 0.1 against the defaults 71.8 → 40.8 meV)."""
 SOC_FINE_TUNE_LR = 2.0e-3
+"""Learning rate of a spin–orbit fine-tune (here and in benchmarks/soc_gth_model.py)."""
 
 
 def soc_gth(n: int) -> list[str]:

@@ -52,13 +52,18 @@ def split_levels(eps: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(n - 4, n), np.arange(n - 6, n - 4)
 
 
-def so_splitting(record: dict, h: np.ndarray, levels=None) -> float:
-    """E(Γ8) − E(Γ7) of ``h`` (eV), the levels chosen on ``h`` itself unless ``levels`` (the
-    index pair of :func:`split_levels`) are given."""
+def so_splitting(record: dict, h: np.ndarray) -> float:
+    """E(Γ8) − E(Γ7) of ``h`` (eV), the levels chosen on ``h``'s own spectrum."""
     eps = gamma_levels(record, h)
-    if levels is None:
-        levels = split_levels(eps, round(float(record[K.META]["n_electrons"])))
+    return _spacing(eps, split_levels(eps, _occupied(record)))
+
+
+def _spacing(eps: np.ndarray, levels: tuple[np.ndarray, np.ndarray]) -> float:
     return float(eps[levels[0]].mean() - eps[levels[1]].mean())
+
+
+def _occupied(record: dict) -> int:
+    return round(float(record[K.META]["n_electrons"]))  # one electron per spinor level
 
 
 def has_split_top(name: str, record: dict) -> bool:
@@ -70,9 +75,11 @@ def has_split_top(name: str, record: dict) -> bool:
 def splitting_error(record: dict, h: np.ndarray) -> tuple[float, float, float]:
     """(Δ_SO of the SCF in eV, error of H0's in meV, error of ``h``'s in meV)."""
     eps = gamma_levels(record, record[K.HT])
-    levels = split_levels(eps, round(float(record[K.META]["n_electrons"])))
-    ref = so_splitting(record, record[K.HT], levels)
-    h0, pred = (1e3 * abs(so_splitting(record, x, levels) - ref) for x in (record[K.H0], h))
+    levels = split_levels(eps, _occupied(record))
+    ref = _spacing(eps, levels)
+    h0, pred = (
+        1e3 * abs(_spacing(gamma_levels(record, x), levels) - ref) for x in (record[K.H0], h)
+    )
     return ref, h0, pred
 
 
