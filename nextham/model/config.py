@@ -136,6 +136,12 @@ class ModelConfig:
         as small as its H0 is, so the many long pairs (‖H0_e‖ ≪ h) get no correction that
         the network did not make on purpose, and the loss's gradient goes to the short ones
         that carry ΔH (docs/training.md). None: off (model files written before the option).
+    global_context : bool
+        After every Transformer block, add to each atom's invariant features an MLP of the
+        mean invariant features of its structure (:mod:`nextham.model.context`): what the
+        whole structure is (its screening, metal or insulator), which a few message-passing
+        shells do not see. Intensive, so a supercell gets its primitive cell's prediction.
+        Off in model files written before the option.
     dtype : {"float32", "float64"}
         Floating-point precision of parameters and batches.
     edge_chunk : int
@@ -176,6 +182,7 @@ class ModelConfig:
     edge_chunk: int = 1024
     h0_envelope: float | None = None
     species_descriptors: bool = False
+    global_context: bool = False
 
     def __post_init__(self) -> None:
         self.basis_ls = {int(z): tuple(int(l) for l in ls) for z, ls in self.basis_ls.items()}

@@ -10,6 +10,7 @@ import torch
 from e3nn import o3
 
 from nextham.model.config import ModelConfig
+from nextham.model.context import GlobalContext
 from nextham.model.layers import map_rows
 from nextham.model.linear import Linear
 from nextham.model.tracegrad import TraceGrad
@@ -83,6 +84,13 @@ class HamiltonianNet(torch.nn.Module):
             )
             for _ in range(config.num_layers)
         )
+        self.contexts = (
+            torch.nn.ModuleList(
+                GlobalContext(irreps_node, config.radial_hidden) for _ in range(config.num_layers)
+            )
+            if config.global_context
+            else None
+        )
         self.tracegrad = (
             TraceGrad(irreps_edge, config.tracegrad_hidden, config.tracegrad_scale)
             if config.tracegrad
@@ -108,6 +116,7 @@ class HamiltonianNet(torch.nn.Module):
         sh: torch.Tensor,
         radial: torch.Tensor,
         weight: torch.Tensor,
+        node_graph: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Predict ΔH irreps for every directed edge.
 
@@ -118,6 +127,7 @@ class HamiltonianNet(torch.nn.Module):
         edge_index : (E, 2) int64
         self_pair : (E,) bool, pairs (i, i, 0)
         sh, radial, weight : edge direction harmonics, radial basis, message weights
+        node_graph : (N,) int64 structure of each atom (needed with ``global_context``)
 
         Returns
         -------
@@ -140,8 +150,10 @@ class HamiltonianNet(torch.nn.Module):
             edge_in += [code[i], code[j]]
         x = self.node_embed(torch.cat(node_in, dim=-1))
         h = map_rows(self._embed_edges, chunk, *edge_in)
-        for block in self.blocks:
+        for n, block in enumerate(self.blocks):
             x, h = block(x, h, sh, radial, weight, edge_index)
+            if self.contexts is not None:
+                x = self.contexts[n](x, node_graph)
         y, z = map_rows(self._read_out, chunk, h, y0)
         v = self.shift(x) if self.shift is not None else None
         return y, (z if self.tracegrad is not None else None), v

@@ -246,7 +246,10 @@ class NextHAM(torch.nn.Module):
 
         y0 = map_rows(self._encode, self.config.edge_chunk, take(batch.h0))
         edge_index, pairs = take(batch.edge_index), (take(self_pair), take(sh), take(radial))
-        outs = [net(y0, batch.species, edge_index, *pairs, take(weight)) for net in self.nets]
+        outs = [
+            net(y0, batch.species, edge_index, *pairs, take(weight), batch.node_graph)
+            for net in self.nets
+        ]
         y, z, v = outs[0]
         if len(outs) > 1:
             masks = distance_masks(take(length), self.config.ensemble_bounds)
