@@ -215,6 +215,12 @@ def test_element_balanced_sampling():
     ge = sum(i >= 190 for i in draw) / len(draw)
     assert 0.45 < ge < 0.55  # unbalanced: 0.10
     assert epoch_structures(train, elements, "none", 3, 5) == train
+    # tempered: τ = 0.5 puts Ge between its share (0.1) and the full balance (0.5)
+    half = element_weights(elements, 0.5)[90:].sum()
+    assert np.isclose(half, 10 * 0.1**0.5 / (10 * 0.1**0.5 + 90 * (1 / 90) ** 0.5))
+    assert np.allclose(element_weights(elements, 0.0), 0.01)
+    with pytest.raises(InputError, match=r"data\.balance_power"):
+        TrainConfig.from_dict({"data": {"datasets": ["x"], "balance_power": 2.0}})
     with pytest.raises(InputError, match=r"data\.balance"):
         TrainConfig.from_dict({"data": {"datasets": ["x"], "balance": "elements"}})
 

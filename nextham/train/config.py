@@ -14,6 +14,7 @@ Example (every key optional except ``data.datasets``)::
       cache_mb: 4000                # records stream from the store through an LRU cache this big
       balance: none                 # none | element: draws ∝ mean 1/count of its elements
       samples_per_epoch: null       # draws per epoch with balance: element (default: train size)
+      balance_power: 1.0            # τ: draws ∝ (mean 1/count)^τ; 0 uniform, 1 fully balanced
     model: {num_layers: 2, edge_mul: 8}      # nextham.model.config.ModelConfig fields
     loss: {l1: 1.0, k_pp: 0.1, tracegrad: 0.1}   # nextham.loss.total.LossWeights fields
     kspace: {n_k: 2, mesh: [4, 4, 4], window: 10.0}
@@ -64,6 +65,7 @@ class DataConfig:
     cache_mb: float = 4000.0
     balance: str = "none"
     samples_per_epoch: int | None = None
+    balance_power: float = 1.0
     scalar_part: bool = False
     split_by: str = "structure"
 
@@ -87,6 +89,8 @@ class DataConfig:
             raise InputError("data.datasets is empty; list at least one dataset directory")
         if self.balance not in BALANCE_MODES:
             raise InputError(f"data.balance must be one of {BALANCE_MODES}, got {self.balance!r}")
+        if not 0 <= self.balance_power <= 1:
+            raise InputError(f"data.balance_power must be in [0, 1], got {self.balance_power}")
         if not self.cache_mb > 0:
             raise InputError(f"data.cache_mb must be positive (MB of cached records), got "
                              f"{self.cache_mb}")  # fmt: skip

@@ -168,7 +168,7 @@ def _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema) -> d
     n_edges = [r.n_edges for r in data.refs]
     visit = epoch_structures(
         data.train, [data.refs[i].numbers for i in data.train], cfg.data.balance, cfg.seed,
-        epoch, cfg.data.samples_per_epoch,
+        epoch, cfg.data.samples_per_epoch, cfg.data.balance_power,
     )  # fmt: skip
     batches = edge_batches(visit, n_edges, cfg.data.max_edges, seed=cfg.seed * 7919 + epoch)
     dtype = next(core.parameters()).dtype
