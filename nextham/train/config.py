@@ -24,6 +24,7 @@ Example (every key optional except ``data.datasets``)::
     seed: 0                         # parameters, batch order, k-point sampling
     device: auto                    # auto | cpu | cuda
     gauge_loss: true                # real-space terms after removing μ*·S per structure
+    structure_power: 0.0            # p: each structure's terms × (1 meV / its H0 error)^p
     init_from: null                 # a model file to start from (fine-tuning; no model section)
     init_member: 0                  # with a committee file in init_from: the member to start from
 
@@ -138,6 +139,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     gauge_loss: bool = True
+    structure_power: float = 0.0
     init_from: str | None = None
     init_member: int = 0
 
@@ -166,6 +168,14 @@ class TrainConfig:
         return d
 
 
+def _structure_power(value: Any) -> float:
+    """``structure_power`` as a float in [0, 1]."""
+    p = float(value)
+    if not 0 <= p <= 1:
+        raise InputError(f"structure_power must be in [0, 1], got {value}")
+    return p
+
+
 def _sections(d: dict[str, Any]) -> dict[str, Any]:
     """The top-level mapping with each section read into its dataclass."""
     if "data" not in d:
@@ -189,6 +199,7 @@ def _sections(d: dict[str, Any]) -> dict[str, Any]:
         "seed": int(d.get("seed", 0)),
         "device": str(d.get("device", "auto")),
         "gauge_loss": bool(d.get("gauge_loss", True)),
+        "structure_power": _structure_power(d.get("structure_power", 0.0)),
         "init_from": None if d.get("init_from") is None else str(d["init_from"]),
         "init_member": int(d.get("init_member", 0)),
     }

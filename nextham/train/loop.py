@@ -179,7 +179,7 @@ def _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema) -> d
         recs = [data.records[i] for i in mine]
         terms = batch_loss(
             ddp_model, recs, mine, [delta_target(r, dtype) for r in recs],
-            cfg.loss, cfg.kspace, cfg.seed, epoch, device, cfg.gauge_loss,
+            cfg.loss, cfg.kspace, cfg.seed, epoch, device, cfg.gauge_loss, cfg.structure_power,
         )  # fmt: skip
         terms["total"].backward()
         if cfg.optim.grad_clip:
