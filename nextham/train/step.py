@@ -58,7 +58,7 @@ def kpoint_generator(seed: int, epoch: int, structure: int) -> torch.Generator:
 
 
 def _structure_terms(
-    rec, idx, pred, target, z, weights, kcfg, seed, epoch, delta_scale, gauge, power
+    rec, idx, pred, target, z, weights, kcfg, seed, epoch, delta_scale, gauge, power=0.0
 ):
     shift, overlap = 0.0, None
     if gauge:
