@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from e3nn import o3
 
-from nextham.model.layers import scalar_slice
+from nextham.model.layers import scalar_slice, structure_mean
 
 
 class GlobalContext(torch.nn.Module):
@@ -47,10 +47,7 @@ class GlobalContext(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, node_graph: torch.Tensor) -> torch.Tensor:
         """Node features x (N, dim) of structures ``node_graph`` (N,) int64 → (N, dim)."""
-        s = x[:, self.scalars]
         n_graphs = int(node_graph.max()) + 1 if node_graph.numel() else 0
-        total = s.new_zeros(n_graphs, s.shape[1]).index_add(0, node_graph, s)
-        count = torch.bincount(node_graph, minlength=n_graphs).clamp(min=1).to(s.dtype)
-        ctx = self.mlp(total / count[:, None])[node_graph]
+        ctx = self.mlp(structure_mean(x[:, self.scalars], node_graph, n_graphs))[node_graph]
         pad = (self.scalars.start, x.shape[1] - self.scalars.stop)
         return x + torch.nn.functional.pad(ctx, pad)

@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from ase.neighborlist import primitive_neighbor_list
 
+from nextham.model.layers import structure_mean
+
 COULOMB_EV_ANGSTROM = 14.399645478425668
 """e²/(4πε₀) in eV·Å (CODATA 2018)."""
 
@@ -40,9 +42,7 @@ def coulomb_pairs(
 
 def neutral_charges(q: torch.Tensor, node_graph: torch.Tensor, num_graphs: int) -> torch.Tensor:
     """q (N,) minus the mean charge of each atom's structure: every structure neutral."""
-    total = q.new_zeros(num_graphs).index_add(0, node_graph, q)
-    count = q.new_zeros(num_graphs).index_add(0, node_graph, torch.ones_like(q))
-    return q - (total / count)[node_graph]
+    return q - structure_mean(q, node_graph, num_graphs)[node_graph]
 
 
 def wolf_potential(

@@ -59,6 +59,14 @@ def map_rows(fn: Callable, chunk: int, *rows: torch.Tensor, out=None):
     return result if isinstance(part, tuple) else result[0]
 
 
+def structure_mean(values: torch.Tensor, node_graph: torch.Tensor, num_graphs: int):
+    """Mean of per-atom ``values`` (N, …) over each structure of ``node_graph`` (N,) int64:
+    (num_graphs, …)."""
+    total = values.new_zeros(num_graphs, *values.shape[1:]).index_add(0, node_graph, values)
+    count = torch.bincount(node_graph, minlength=num_graphs).clamp(min=1).to(values.dtype)
+    return total / count.reshape(-1, *([1] * (values.dim() - 1)))
+
+
 def scalar_slice(irreps: o3.Irreps) -> slice:
     """Slice of the ``0e`` components of sorted, simplified irreps (empty if none)."""
     for (_mul, ir), sl in zip(irreps, irreps.slices()):
