@@ -68,3 +68,54 @@ def test_split_by_is_checked():
         TrainConfig.from_dict({"data": {"datasets": ["x"], "split_by": "cell"}}).data.split_by
         == "cell"
     )
+
+
+def _parts(keys, split, stable=True, seed=0):
+    parts = split_groups(keys, split, seed, stable=stable)
+    return {keys[i]: p for p, members in enumerate(parts) for i in members}
+
+
+def test_stable_split_keeps_every_part_when_the_data_grow():
+    """With ``stable`` a key's part depends on the key and the seed alone: a larger, reordered
+    list keeps every earlier key where it was (the shuffled split moves some), and the
+    fractions hold on average."""
+    split = (0.8, 0.1, 0.1)
+    small = [f"cell{i}" for i in range(400)]
+    grown = [f"cell{i}" for i in range(1000)][::-1]
+    before, after = _parts(small, split), _parts(grown, split)
+    assert all(after[k] == p for k, p in before.items())
+    counts = [sum(p == q for p in after.values()) for q in range(3)]
+    assert abs(counts[1] - 100) < 35 and abs(counts[2] - 100) < 35
+    shuffled_before, shuffled_after = _parts(small, split, False), _parts(grown, split, False)
+    assert any(shuffled_after[k] != p for k, p in shuffled_before.items())
+    assert _parts(small, split, seed=1) != before  # the seed draws another split
+    copies = ["a", "a", "b", *small]  # equal keys stay together
+    train, val, test = split_groups(copies, split, 0, stable=True)
+    assert any({0, 1} <= set(p) for p in (train, val, test))
+
+
+def test_stable_pairs_keep_their_fate_when_the_data_grow():
+    from nextham.train.holdout import binary_pairs, draw_pairs
+
+    numbers = [(a, b) for a in range(1, 30) for b in range(a + 1, 30)]
+    few = numbers[::7]
+    drawn_few = set(draw_pairs(few, 0.2, seed=5, stable=True))
+    drawn_all = set(draw_pairs(numbers, 0.2, seed=5, stable=True))
+    assert drawn_few == drawn_all & set(binary_pairs(few)) and drawn_few
+    assert abs(len(drawn_all) / len(binary_pairs(numbers)) - 0.2) < 0.07
+    assert draw_pairs([(1, 2)], 0.01, seed=5, stable=True) == [(1, 2)]  # at least one
+    assert draw_pairs(numbers, 0.0, seed=5, stable=True) == []
+
+
+def test_stable_split_through_the_config(tmp_path):
+    cells = [(f"c{k}", bulk("Si", "diamond", a=5.4 + 0.01 * k)) for k in range(12)]
+    ds = Dataset.create(tmp_path / "ds", EngineSettings(), cells)
+    for seed, (name, _) in enumerate(cells):
+        ds.add(name, random_record(seed=seed))
+    cfg = {"data": {"datasets": [str(ds.path)], "stable_split": True, "split": [0.5, 0.25, 0.25]}}
+    data = prepare_data(TrainConfig.from_dict(cfg))
+    keys = [f"ds/c{k}" for k in range(12)]
+    expected = split_groups(keys, (0.5, 0.25, 0.25), 0, stable=True)
+    assert (data.train, data.val, data.test) == expected
+    with pytest.raises(InputError, match="stable_split"):
+        TrainConfig.from_dict({"data": {"datasets": ["x"], "stable_split": "yes"}})

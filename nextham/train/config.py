@@ -7,6 +7,8 @@ Example (every key optional except ``data.datasets``)::
       split: [0.8, 0.1, 0.1]        # train / validation / test fractions, by structure
       seed: 0                       # seed of the split
       split_by: structure           # structure | cell: a base cell's copies in one part
+      stable_split: false           # true: parts and drawn pairs by a hash of each name (a
+                                    #   growing dataset keeps every structure's part)
       max_edges: 4000               # batch = structures packed up to this many pairs
       holdout_elements: [Ge]        # structures with these elements: "ood" split, never trained
       holdout_pairs: [Ga-As]        # structures holding both elements of a pair: "ood" too
@@ -69,9 +71,12 @@ class DataConfig:
     balance_power: float = 1.0
     scalar_part: bool = False
     split_by: str = "structure"
+    stable_split: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "datasets", tuple(str(d) for d in self.datasets))
+        if not isinstance(self.stable_split, bool):
+            raise InputError(f"data.stable_split must be true or false, got {self.stable_split!r}")
         if self.split_by not in SPLIT_BY:
             raise InputError(f"data.split_by must be one of {SPLIT_BY}, got {self.split_by!r}")
         object.__setattr__(self, "holdout_elements", tuple(self.holdout_elements))

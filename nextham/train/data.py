@@ -11,6 +11,7 @@ from nextham.errors import InputError
 from nextham.model.config import pair_scale_key
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
+from nextham.train.stable import unit_hash
 
 
 def split_indices(n: int, fractions: Sequence[float], seed: int) -> tuple[list[int], ...]:
@@ -31,22 +32,32 @@ def split_indices(n: int, fractions: Sequence[float], seed: int) -> tuple[list[i
 
 
 def split_groups(
-    keys: Sequence[str], fractions: Sequence[float], seed: int
+    keys: Sequence[str], fractions: Sequence[float], seed: int, stable: bool = False
 ) -> tuple[list[int], ...]:
     """Split of ``range(len(keys))`` into train/validation/test in which equal keys stay
     together (sorted lists): the groups, shuffled, fill validation and then test up to their
-    fractions of the structures; the rest train. Distinct keys: :func:`split_indices`."""
+    fractions of the structures; the rest train. Distinct keys: :func:`split_indices`.
+
+    ``stable``: each key's part is drawn from a hash of the key and ``seed``
+    (:func:`nextham.train.stable.unit_hash`: validation below the validation fraction, test
+    below the two together), so that it does not change when keys are added; the fractions
+    then hold on average over keys."""
     groups: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
     members = list(groups.values())
     n = len(keys)
-    sizes = [n * f for f in fractions[1:]]
     parts: list[list[int]] = [[], [], []]
-    for g in np.random.default_rng(seed).permutation(len(members)):
-        group = members[int(g)]
-        part = next((p for p in (1, 2) if len(parts[p]) + len(group) / 2 <= sizes[p - 1]), 0)
-        parts[part] += group
+    if stable:
+        for key, group in groups.items():
+            u = unit_hash(seed, "split", key)
+            parts[1 if u < fractions[1] else 2 if u < fractions[1] + fractions[2] else 0] += group
+    else:
+        sizes = [n * f for f in fractions[1:]]
+        for g in np.random.default_rng(seed).permutation(len(members)):
+            group = members[int(g)]
+            part = next((p for p in (1, 2) if len(parts[p]) + len(group) / 2 <= sizes[p - 1]), 0)
+            parts[part] += group
     for p in (1, 2):  # a non-empty fraction gets a group when there is one to spare
         if fractions[p] > 0 and not parts[p] and len(members) >= 3:
             moved = min((g for g in members if g[0] in parts[0]), key=len, default=None)

@@ -16,6 +16,7 @@ import numpy as np
 from ase.data import atomic_numbers, chemical_symbols
 
 from nextham.errors import InputError
+from nextham.train.stable import unit_hash
 
 Pair = tuple[int, int]
 
@@ -42,12 +43,20 @@ def binary_pairs(numbers: Sequence[Iterable[int]]) -> list[Pair]:
     return sorted(p for p in pairs if len(p) == 2)
 
 
-def draw_pairs(numbers: Sequence[Iterable[int]], fraction: float, seed: int) -> list[Pair]:
+def draw_pairs(
+    numbers: Sequence[Iterable[int]], fraction: float, seed: int, stable: bool = False
+) -> list[Pair]:
     """``round(fraction × n)`` of the n binary element pairs (at least one when fraction > 0 and
-    a pair exists), drawn with ``seed``; sorted."""
+    a pair exists), drawn with ``seed``; sorted. ``stable``: each pair is held out when the hash
+    of its name and ``seed`` (:func:`nextham.train.stable.unit_hash`) is below ``fraction`` — a
+    pair's fate does not change when structures are added (where none is drawn, the pair of the
+    smallest hash)."""
     pairs = binary_pairs(numbers)
     if fraction <= 0 or not pairs:
         return []
+    if stable:
+        u = {p: unit_hash(seed, "pair", pair_name(p)) for p in pairs}
+        return sorted(p for p in pairs if u[p] < fraction) or [min(pairs, key=u.__getitem__)]
     n = max(1, round(fraction * len(pairs)))
     pick = np.random.default_rng(seed).choice(len(pairs), size=n, replace=False)
     return sorted(pairs[i] for i in pick)

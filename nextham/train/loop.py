@@ -71,13 +71,14 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
     """Indexed entries and their split: structures with a held-out element or element pair
     (:mod:`nextham.train.holdout`) form the "ood" part, the rest is split into
     train/validation/test by structure (``split_by: cell``: by base cell, so that no strained
-    copy of a test cell is trained on)."""
+    copy of a test cell is trained on); ``stable_split`` draws parts and pairs by a hash of each
+    name (:mod:`nextham.train.stable`), so that a larger copy of a growing dataset keeps them."""
     d = cfg.data
     refs, settings, skipped = index_datasets(d.datasets, d.scalar_part)
     numbers = [r.numbers for r in refs]
     held = {atomic_numbers[e] for e in d.holdout_elements}
     pairs = {parse_pair(p) for p in d.holdout_pairs}
-    pairs |= set(draw_pairs(numbers, d.holdout_pair_fraction, d.seed))
+    pairs |= set(draw_pairs(numbers, d.holdout_pair_fraction, d.seed, d.stable_split))
     ood = held_out(numbers, held, pairs)
     out = set(ood)
     rest = [i for i in range(len(refs)) if i not in out]
@@ -85,7 +86,9 @@ def prepare_data(cfg: TrainConfig) -> TrainData:
         raise InputError("every structure holds a held-out element or element pair")
     if d.split_by == "cell":
         keys = cell_keys(d.datasets, refs)
-        parts = split_groups([keys[i] for i in rest], d.split, d.seed)
+        parts = split_groups([keys[i] for i in rest], d.split, d.seed, d.stable_split)
+    elif d.stable_split:
+        parts = split_groups([refs[i].label for i in rest], d.split, d.seed, stable=True)
     else:
         parts = split_indices(len(rest), d.split, d.seed)
     train, val, test = ([rest[i] for i in p] for p in parts)
