@@ -85,8 +85,9 @@ def soc_note(recipe: dict) -> list[str]:
             f"labels ΔH is spin-diagonal and real, so the model is a scalar one, trained {start}, "
             "and predicts H0 + ΔH ⊗ I₂ (docs/predict.md); the ↑↓ and "
             "imaginary columns show that it adds nothing there. Δ_SO: E(Γ8) − E(Γ7) at Γ on "
-            "the zincblende and diamond cells, the levels chosen on the SCF's spectrum — by "
-            "degeneracy in a symmetric cell, else the top four valence levels and the next two "
+            "the zincblende and diamond cells, the levels chosen on each spectrum (SCF, H0, "
+            "model) — by degeneracy in a symmetric cell, passing over an s-like Γ6 between Γ8 "
+            "and Γ7 (band inversion), else the top four valence levels and the next two "
             "(`suite.spin_orbit`).",
             ""]  # fmt: skip
 

@@ -6,10 +6,16 @@ same levels (by index) are compared in H0's and the prediction's:
 
 * a cell with the full symmetry (no strain, no rattle) has its Γ levels in degenerate sets:
   Γ8 is the four-fold set nearest the valence top (one electron per spinor level), Γ7 the
-  first two-fold set below it — in a band-inverted cell (HgTe, α-Sn) that is Γ6, so the
-  spacing measured there is Γ8 − Γ6;
+  first two-fold set below it that is not s-like, i.e. whose Mulliken weight on the atoms' s
+  shells is not the largest of its weights per l (:func:`shell_weights`): in a band-inverted
+  cell (HgTe, α-Sn, AlBi) the s-like Γ6 lies between Γ8 and Γ7 and is passed over. Where the
+  anion p mixes with a d¹⁰ cation's d (AgI: half p, half d at Γ7) the split-off set is still
+  the first one below Γ8;
 * a distorted cell has only Kramers pairs: the top four valence levels and the next two,
   whose means stand for Γ8 and Γ7 (in a metallic cell they need not be the j = 3/2 / 1/2 set).
+
+Each spectrum (SCF, H0, prediction) has its levels chosen on its own, so that a Hamiltonian
+whose bands are ordered otherwise (an inversion it misses) is still measured on its Γ8 and Γ7.
 """
 
 from __future__ import annotations
@@ -17,36 +23,62 @@ from __future__ import annotations
 import numpy as np
 
 from nextham.record import keys as K
-from nextham.spectra.eigen import band_energies
+from nextham.spectra.bloch import record_bloch
 
 SPLIT_PROTOTYPES = ("zincblende", "diamond")
 """Prototypes whose valence top at Γ is a j = 3/2 / 1/2 pair."""
 
 
-DEGENERACY_EV = 1e-3
+DEGENERACY_EV = 5e-3
 """Γ levels closer than this form one degenerate set."""
 TOP_REACH_EV = 1.0
 """The four-fold set taken for Γ8 lies within this of the valence top."""
 
 
-def gamma_levels(record: dict, h: np.ndarray) -> np.ndarray:
-    """The levels of ``h`` at Γ (eV), ascending."""
-    return band_energies(record, h, np.zeros((1, 3)))[0]
+def gamma_states(record: dict, h: np.ndarray, s_threshold: float = 1e-6):
+    """The levels of ``h`` at Γ (eV, ascending) and their eigenvectors in the record's basis
+    (columns, S-normalized; canonical orthogonalization as :mod:`nextham.spectra.eigen`)."""
+    g = np.zeros((1, 3))
+    h_k = record_bloch(record, K.HT, g, values=np.asarray(h)).numpy()[0]
+    s_k = record_bloch(record, K.S, g, values=np.asarray(record[K.S], dtype=float)).numpy()[0]
+    sv, su = np.linalg.eigh(0.5 * (s_k + s_k.conj().T))
+    keep = sv > s_threshold
+    x = su[:, keep] / np.sqrt(sv[keep])
+    eps, v = np.linalg.eigh(0.5 * (x.conj().T @ h_k @ x + (x.conj().T @ h_k @ x).conj().T))
+    return eps, x @ v, s_k
 
 
-def split_levels(eps: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def shell_weights(record: dict, vectors: np.ndarray, s_k: np.ndarray) -> np.ndarray:
+    """Mulliken weights of each eigenvector (column) on the atoms' shells of each l,
+    (l_max + 1, m)."""
+    basis = {int(z): ls for z, ls in record[K.BASIS_LS].items()}
+    ls = np.concatenate([np.repeat(basis[int(z)], 2 * np.asarray(basis[int(z)]) + 1)
+                         for z in np.asarray(record[K.NUMBERS])])  # fmt: skip
+    if vectors.shape[0] == 2 * ls.size:  # spinor: spin-major, both spins the same shells
+        ls = np.tile(ls, 2)
+    mulliken = np.real(vectors.conj() * (s_k @ vectors))
+    return np.stack([mulliken[ls == l].sum(axis=0) for l in range(int(ls.max()) + 1)])
+
+
+def split_levels(
+    eps: np.ndarray, n: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the Γ8 and Γ7 levels in the ascending Γ levels ``eps`` of a cell with ``n``
-    occupied spinor levels (module docstring): by degeneracy where the four-fold set exists,
-    else the top four valence levels and the next two."""
+    occupied spinor levels (module docstring): by degeneracy where the four-fold set exists
+    (s-like sets passed over when the per-l ``weights`` (l_max + 1, levels) are given), else
+    the top four valence levels and the next two."""
     bounds = np.flatnonzero(np.diff(eps) > DEGENERACY_EV) + 1
     sets = np.split(np.arange(eps.size), bounds)
+    not_s = [weights is None or int(np.argmax(weights[:, s].sum(axis=1))) != 0 for s in sets]
     top = eps[n - 1]
     quads = [
-        i for i, s in enumerate(sets) if s.size == 4 and abs(eps[s].mean() - top) <= TOP_REACH_EV
+        i
+        for i, s in enumerate(sets)
+        if s.size == 4 and not_s[i] and abs(eps[s].mean() - top) <= TOP_REACH_EV
     ]
     if quads:
         q = min(quads, key=lambda i: abs(eps[sets[i]].mean() - top))
-        pairs = [i for i in range(q) if sets[i].size == 2]
+        pairs = [i for i in range(q) if sets[i].size == 2 and not_s[i]]
         if pairs:
             return sets[q], sets[pairs[-1]]
     return np.arange(n - 4, n), np.arange(n - 6, n - 4)
@@ -54,8 +86,9 @@ def split_levels(eps: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def so_splitting(record: dict, h: np.ndarray) -> float:
     """E(Γ8) − E(Γ7) of ``h`` (eV), the levels chosen on ``h``'s own spectrum."""
-    eps = gamma_levels(record, h)
-    return _spacing(eps, split_levels(eps, _occupied(record)))
+    eps, vectors, s_k = gamma_states(record, h)
+    levels = split_levels(eps, _occupied(record), shell_weights(record, vectors, s_k))
+    return _spacing(eps, levels)
 
 
 def _spacing(eps: np.ndarray, levels: tuple[np.ndarray, np.ndarray]) -> float:
@@ -74,12 +107,8 @@ def has_split_top(name: str, record: dict) -> bool:
 
 def splitting_error(record: dict, h: np.ndarray) -> tuple[float, float, float]:
     """(Δ_SO of the SCF in eV, error of H0's in meV, error of ``h``'s in meV)."""
-    eps = gamma_levels(record, record[K.HT])
-    levels = split_levels(eps, _occupied(record))
-    ref = _spacing(eps, levels)
-    h0, pred = (
-        1e3 * abs(_spacing(gamma_levels(record, x), levels) - ref) for x in (record[K.H0], h)
-    )
+    ref = so_splitting(record, record[K.HT])
+    h0, pred = (1e3 * abs(so_splitting(record, x) - ref) for x in (record[K.H0], h))
     return ref, h0, pred
 
 
