@@ -74,3 +74,13 @@ def test_a_distorted_cell_falls_back_to_the_top_four_and_the_next_two():
     # and a four-fold set far from the valence top is not taken for Γ8
     eps = _levels((-5.0, 4), (-0.8, 2), (-0.05, 2), (0.0, 2), (1.5, 2))
     assert list(split_levels(eps, 10)[0]) == [6, 7, 8, 9]
+
+
+def test_a_distorted_cell_passes_over_s_like_levels_too():
+    # SnTe-like, strained: Γ8 split into two pairs, an s-like pair above the split-off pair
+    eps = _levels((-1.7, 2), (-1.6, 2), (-0.87, 2), (0.0, 2), (2.7, 2))
+    s, p = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    weights = _weights((p, 2), (s, 2), (p, 2), (p, 2), (p, 2))
+    top, below = split_levels(eps, 8, weights)
+    assert list(top) == [4, 5, 6, 7] and list(below) == [0, 1]
+    assert list(split_levels(eps, 8)[1]) == [2, 3]  # without the weights: the s-like pair

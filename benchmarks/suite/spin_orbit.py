@@ -11,8 +11,9 @@ same levels (by index) are compared in H0's and the prediction's:
   cell (HgTe, α-Sn, AlBi) the s-like Γ6 lies between Γ8 and Γ7 and is passed over. Where the
   anion p mixes with a d¹⁰ cation's d (AgI: half p, half d at Γ7) the split-off set is still
   the first one below Γ8;
-* a distorted cell has only Kramers pairs: the top four valence levels and the next two,
-  whose means stand for Γ8 and Γ7 (in a metallic cell they need not be the j = 3/2 / 1/2 set).
+* a distorted cell has only Kramers pairs: the top four valence levels and the next two that
+  are not s-like, whose means stand for Γ8 and Γ7 (in a metallic or strongly distorted cell
+  they need not be the j = 3/2 / 1/2 set).
 
 Each spectrum (SCF, H0, prediction) has its levels chosen on its own, so that a Hamiltonian
 whose bands are ordered otherwise (an inversion it misses) is still measured on its Γ8 and Γ7.
@@ -66,7 +67,7 @@ def split_levels(
     """Indices of the Γ8 and Γ7 levels in the ascending Γ levels ``eps`` of a cell with ``n``
     occupied spinor levels (module docstring): by degeneracy where the four-fold set exists
     (s-like sets passed over when the per-l ``weights`` (l_max + 1, levels) are given), else
-    the top four valence levels and the next two."""
+    the top four valence levels and the next two (s-like ones passed over likewise)."""
     bounds = np.flatnonzero(np.diff(eps) > DEGENERACY_EV) + 1
     sets = np.split(np.arange(eps.size), bounds)
     not_s = [weights is None or int(np.argmax(weights[:, s].sum(axis=1))) != 0 for s in sets]
@@ -81,7 +82,12 @@ def split_levels(
         pairs = [i for i in range(q) if sets[i].size == 2 and not_s[i]]
         if pairs:
             return sets[q], sets[pairs[-1]]
-    return np.arange(n - 4, n), np.arange(n - 6, n - 4)
+    valence = np.arange(n)
+    if weights is not None:  # the s-like levels passed over here too
+        valence = valence[np.argmax(weights[:, :n], axis=0) != 0]
+    if valence.size < 6:
+        valence = np.arange(n)
+    return valence[-4:], valence[-6:-4]
 
 
 def so_splitting(record: dict, h: np.ndarray) -> float:
