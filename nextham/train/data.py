@@ -41,7 +41,8 @@ def split_groups(
     ``stable``: each key's part is drawn from a hash of the key and ``seed``
     (:func:`nextham.train.stable.unit_hash`: validation below the validation fraction, test
     below the two together), so that it does not change when keys are added; the fractions
-    then hold on average over keys."""
+    then hold on average over keys (a set so small that a part drew no group still gets one,
+    as without ``stable``)."""
     groups: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
