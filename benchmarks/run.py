@@ -51,9 +51,14 @@ def machine() -> str:
 
 
 def run_data(recipe: Recipe, data_root: Path, work: Path, which: str) -> dict:
-    """Generate (or resume) the ``which`` ("scalar" or "soc") dataset of the recipe."""
-    path = data_root / (recipe.scalar_data if which == "scalar" else recipe.soc_data)
-    options = recipe.scalar_generate if which == "scalar" else recipe.soc_generate
+    """Generate (or resume) the ``which`` ("scalar", "soc" or "soc_ideal") dataset of the
+    recipe."""
+    name, options = {
+        "scalar": (recipe.scalar_data, recipe.scalar_generate),
+        "soc": (recipe.soc_data, recipe.soc_generate),
+        "soc_ideal": (f"{recipe.soc_data}-ideal", recipe.soc_ideal),
+    }[which]
+    path = data_root / name
     return steps.cached(work / f"data_{which}.json", lambda: steps.generate(path, options))
 
 
@@ -80,17 +85,20 @@ def run_nextham(
     return train, ev
 
 
-def run_soc(recipe: Recipe, soc: str, work: Path) -> tuple[dict, dict]:
-    """Train the spin–orbit model; evaluate it on its test split and on the structures of its
-    held-out element pairs ("ood")."""
+def run_soc(recipe: Recipe, soc: str, work: Path, ideal: str | None = None) -> tuple[dict, dict]:
+    """Train the spin–orbit model; evaluate it on its test split, on the structures of its
+    held-out element pairs ("ood") and on the ideal cells (``ideal``, whole) if given."""
     cfg = soc_config(recipe, soc, str(work / "models" / "soc"))
     train = steps.cached(work / "train_soc.json", lambda: steps.train(cfg, work / "soc.yaml"))
+    sets = {"test": (soc, "test"), "ood": (soc, "ood")}
+    if ideal is not None:
+        sets["ideal"] = (ideal, "all")
     ev = {
-        split: steps.cached(
-            work / f"eval_soc_{split}.json",
-            lambda split=split: steps.evaluate(train["model"], soc, split, recipe.eval_kmesh),
+        key: steps.cached(
+            work / f"eval_soc_{key}.json",
+            lambda d=d, split=split: steps.evaluate(train["model"], d, split, recipe.eval_kmesh),
         )
-        for split in ("test", "ood")
+        for key, (d, split) in sets.items()
     }
     return train, ev
 
@@ -244,7 +252,13 @@ def main(argv: list[str] | None = None) -> int:
             recipe, data, results["train"], work, venv
         )
     data["soc"] = run_data(recipe, data_root, work, "soc")
-    results["train"]["soc"], results["eval"]["soc"] = run_soc(recipe, data["soc"]["path"], work)
+    ideal = None
+    if recipe.soc_ideal is not None:
+        data["soc_ideal"] = run_data(recipe, data_root, work, "soc_ideal")
+        ideal = data["soc_ideal"]["path"]
+    results["train"]["soc"], results["eval"]["soc"] = run_soc(
+        recipe, data["soc"]["path"], work, ideal
+    )
     if args.universal_data is not None:
         old = (results["train"]["nextham"]["model"], results["eval"]["nextham"])
         results["universal"] = run_universal(recipe, args, data_root, work, old)

@@ -43,16 +43,22 @@ def test_tiny_recipe_end_to_end(tmp_path):
     assert set(spin) >= {"uu_dd_real", "uu_dd_imag", "ud_du_real", "ud_du_imag"}
     assert spin["ud_du_real"]["mae_meV"] < 1e-6 and spin["ud_du_imag"]["mae_meV"] < 1e-6
     assert len(soc["ood"]["so_splitting"]["rows"]) == len(soc["ood"]["names"])
+    # the ideal cell (SiC zincblende, no strain or rattle), evaluated whole with its Δ_SO
+    assert res["data"]["soc_ideal"]["n_structures"] == 1
+    assert "--strain" in res["data"]["soc_ideal"]["options"]
+    assert len(soc["ideal"]["so_splitting"]["rows"]) == len(soc["ideal"]["names"]) == 1
     assert [r["atoms"] for r in res["scaling"]["rows"]] == [8, 16]
     text = report.read_text()
     for heading in ("## Test split", "## Out of distribution", "## Spin–orbit set: test",
                     "## Spin–orbit set: held-out element pairs C-Si",
+                    "## Spin–orbit set: ideal zincblende cells",
                     "## Predict time", "## Model cost", "## Goals"):  # fmt: skip
         assert heading in text
     row = next(line for line in text.splitlines() if line.startswith("| H0 alone (no corr"))
     assert f"{mae['zero_correction']:.4g}" in row
     assert "without H0 input" in text and "DeePTB-E3 was not run" in text
     assert "- spin–orbit ood: band MAE" in text and "within 10 meV of the SCF: " in text
+    assert "- spin–orbit ideal: band MAE" in text and "| cell | Δ_SO of the SCF (eV) |" in text
     # a rerun reuses every cached step and rewrites the same tables
     before = {p.name: p.read_text() for p in work.glob("*.json") if p.name != "results.json"}
     report.unlink()

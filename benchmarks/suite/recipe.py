@@ -35,6 +35,11 @@ class Recipe:
     soc_holdout_pairs : list of str
         Element pairs held out of the spin–orbit training ("A-B"); their structures form its
         "ood" subset.
+    soc_ideal : list of str or None
+        ``nextham generate`` options of ideal cells (no strain, no rattle) of the spin–orbit
+        set's compositions in zincblende (dataset ``<soc_data>-ideal``), evaluated whole: their
+        valence top at Γ is a true Γ8 / Γ7 pair, so Δ_SO is the j = 3/2 / 1/2 splitting and not
+        the strain's; None: no such set.
     soc_init : str or None
         ``"default"``: the spin–orbit model is a fine-tune of the shipped universal model (its
         first member, k-space loss :data:`SOC_FINE_TUNE_LOSS`, lr :data:`SOC_FINE_TUNE_LR`;
@@ -68,6 +73,7 @@ class Recipe:
     scaling_repeats: list[tuple[int, int, int]]
     deeptb: dict = field(default_factory=dict)
     soc_init: str | None = None
+    soc_ideal: list[str] | None = None
     split: tuple[float, float, float] = (0.8, 0.1, 0.1)
     max_edges: int = 700
     seed: int = 0
@@ -90,15 +96,26 @@ SOC_FINE_TUNE_LR = 2.0e-3
 """Learning rate of a spin–orbit fine-tune (here and in benchmarks/soc_gth_model.py)."""
 
 
+SOC_ENGINE = ["--spin", "soc", "--soc-method", "gth", "--basis", "szv-molopt-sr",
+              "--kspacing", "1.2"]  # fmt: skip
+"""Engine options of the spin–orbit sets (GTH path, docs/engine.md)."""
+
+
 def soc_gth(n: int) -> list[str]:
     """Spin–orbit set on the GTH path (docs/engine.md): ``n`` strained and rattled copies of
     heavy p-block binaries in rocksalt and zincblende, ``szv-molopt-sr`` with the GTH spin–orbit
     projectors in H0. For these non-magnetic semi-local labels ΔH is spin-diagonal and real, so
     the model is a scalar one trained on the scalar part (``data.scalar_part``) and applied as
     H0 + ΔH ⊗ I₂ (:mod:`nextham.predict.spin_orbit`); ≈ 3 CPU-s per structure."""
-    return ["--spin", "soc", "--soc-method", "gth", "--basis", "szv-molopt-sr",
-            "--kspacing", "1.2", "--binaries", SOC_BINARIES,
+    return [*SOC_ENGINE, "--binaries", SOC_BINARIES,
             "--binary-prototypes", "rocksalt,zincblende", "--n", str(n), "--seed", "0"]  # fmt: skip
+
+
+def soc_ideal(binaries: str, engine: list[str]) -> list[str]:
+    """Ideal zincblende cells of ``binaries`` (no strain, no rattle), with the engine options of
+    the spin–orbit set (``engine``)."""
+    return [*engine, "--binaries", binaries, "--binary-prototypes", "zincblende", "--n", "1",
+            "--strain", "0", "--rattle", "0", "--seed", "0"]  # fmt: skip
 
 
 MODEL = {"num_layers": 2, "edge_mul": 8, "node_irreps": "32x0e+8x1o+8x1e+8x2e+4x2o",
@@ -139,6 +156,7 @@ FULL = Recipe(
     soc_optim={**OPTIM, "epochs": 60},
     soc_holdout_pairs=SOC_HOLDOUT_PAIRS,
     soc_init="default",
+    soc_ideal=soc_ideal(SOC_BINARIES, SOC_ENGINE),
     eval_kmesh=(4, 4, 4),
     scaling_repeats=[
         (1, 1, 1),
@@ -188,6 +206,7 @@ RECIPES = {
         soc_model=TINY_MODEL,
         soc_optim={"epochs": 2, "lr": 3.0e-3, "warmup_epochs": 1},
         soc_holdout_pairs=["C-Si"],
+        soc_ideal=soc_ideal("Si-C", [*TINY_SOC[:6], *TINY_ENGINE]),
         eval_kmesh=(2, 2, 2),
         scaling_repeats=[(1, 1, 1), (2, 1, 1)],
         deeptb={"epochs": 2},

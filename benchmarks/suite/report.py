@@ -73,6 +73,31 @@ def soc_table(ev: dict) -> list[str]:
     return lines
 
 
+def so_splitting_rows(ev: dict) -> list[str]:
+    """Per cell: the SCF's Δ_SO and the errors of H0's and the model's (meV)."""
+    lines = ["| cell | Δ_SO of the SCF (eV) | H0 error | nextham error |", "|---|---|---|---|"]
+    for r in (ev.get("so_splitting") or {}).get("rows", []):
+        lines.append(f"| {r['name']} | {r['scf_ev']:.3f} | {r['h0_meV']:.1f} | "
+                     f"{r['model_meV']:.1f} |")  # fmt: skip
+    return lines
+
+
+def soc_ideal_section(r: dict) -> list[str]:
+    """The spin–orbit model on the ideal cells (absent when the recipe has none)."""
+    ev = r["eval"]["soc"].get("ideal")
+    if ev is None:
+        return []
+    return [f"## Spin–orbit set: ideal zincblende cells ({len(ev['names'])} structures; meV)",
+            "",
+            "No strain, no rattle: the valence top at Γ is a true Γ8 / Γ7 pair, so Δ_SO is the "
+            "j = 3/2 / 1/2 splitting, not the strain's. Cells of the held-out pairs "
+            f"({', '.join(r['recipe']['soc_holdout_pairs'])}) were never trained on; the others "
+            "are unseen copies of trained compositions.",
+            "",
+            *soc_table(ev), "", *so_splitting_rows(ev), "", f"_{r['date']}, {r['machine']}._",
+            ""]  # fmt: skip
+
+
 def soc_note(recipe: dict) -> list[str]:
     """What the H0 of the spin–orbit set (GTH path) contains, hence what the columns mean, and
     where the spin–orbit model starts (``recipe["soc_init"]``)."""
@@ -171,6 +196,15 @@ def write_report(results: dict, path: Path) -> None:
         f"{tuple(r['recipe']['split'])} by structure, seed {r['recipe']['seed']}.",
         f"- spin–orbit set `{data['soc']['path']}`: {data['soc']['n_structures']} structures "
         f"(`nextham generate {' '.join(data['soc']['options'])}`).",
+        *(
+            [
+                f"- its ideal cells `{data['soc_ideal']['path']}`: "
+                f"{data['soc_ideal']['n_structures']} structures (`nextham generate "
+                f"{' '.join(data['soc_ideal']['options'])}`)."
+            ]
+            if "soc_ideal" in data
+            else []
+        ),
         f"- band MAE and ghost states on a {'×'.join(map(str, r['recipe']['eval_kmesh']))} "
         "Γ-centred k-mesh. A ghost state is a spurious level: at each k, a predicted level in "
         "E_F ± 2 eV in excess of the reference levels in E_F ± 2.5 eV (shifted bands keep the "
@@ -196,6 +230,7 @@ def write_report(results: dict, path: Path) -> None:
         "",
         *stamped(soc_table(r["eval"]["soc"]["ood"])),
         "",
+        *soc_ideal_section(r),
         *soc_note(r["recipe"]),
         "DeePTB has no spin–orbit E3 model, so it is compared on the scalar set only.",
         "",
