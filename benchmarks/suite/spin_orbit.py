@@ -1,8 +1,9 @@
 """Spin–orbit splittings at Γ: a prediction's and H0's against the SCF's.
 
 Where the valence top at Γ is a j = 3/2 / j = 1/2 pair (zincblende and diamond cells), the
-spin–orbit splitting Δ_SO is E(Γ8) − E(Γ7). The levels are chosen on the SCF's spectrum and the
-same levels (by index) are compared in H0's and the prediction's:
+spin–orbit splitting Δ_SO is E(Γ8) − E(Γ7). The levels are chosen on each spectrum (SCF, H0,
+prediction) on its own, so that a Hamiltonian whose levels are ordered otherwise (an inversion it
+misses) is still measured on its Γ8 and Γ7:
 
 * a cell with the full symmetry (no strain, no rattle) has its Γ levels in degenerate sets:
   Γ8 is the four-fold set nearest the valence top (one electron per spinor level), Γ7 the
@@ -14,9 +15,6 @@ same levels (by index) are compared in H0's and the prediction's:
 * a distorted cell has only Kramers pairs: the top four valence levels and the next two that
   are not s-like, whose means stand for Γ8 and Γ7 (in a metallic or strongly distorted cell
   they need not be the j = 3/2 / 1/2 set).
-
-Each spectrum (SCF, H0, prediction) has its levels chosen on its own, so that a Hamiltonian
-whose bands are ordered otherwise (an inversion it misses) is still measured on its Γ8 and Γ7.
 """
 
 from __future__ import annotations
@@ -45,7 +43,8 @@ def gamma_states(record: dict, h: np.ndarray, s_threshold: float = 1e-6):
     sv, su = np.linalg.eigh(0.5 * (s_k + s_k.conj().T))
     keep = sv > s_threshold
     x = su[:, keep] / np.sqrt(sv[keep])
-    eps, v = np.linalg.eigh(0.5 * (x.conj().T @ h_k @ x + (x.conj().T @ h_k @ x).conj().T))
+    h_o = x.conj().T @ h_k @ x
+    eps, v = np.linalg.eigh(0.5 * (h_o + h_o.conj().T))
     return eps, x @ v, s_k
 
 
