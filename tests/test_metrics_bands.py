@@ -21,7 +21,7 @@ from nextham.loss.report import (
     structure_metrics,
 )
 from nextham.record import keys as K
-from nextham.spectra.eigen import generalized_eigvalsh
+from nextham.spectra.eigen import generalized_eigh, generalized_eigvalsh
 
 KPTS = np.array([[0.0, 0.0, 0.0], [0.25, 0.1, 0.0], [0.5, 0.5, 0.0]])
 
@@ -32,6 +32,16 @@ def test_generalized_eigvalsh_matches_scipy():
     s = np.stack([np.kron(np.eye(2), x) for x in loop_bloch(rec, K.S, KPTS)])
     want = np.stack([scipy.linalg.eigh(a, b, eigvals_only=True) for a, b in zip(h, s)])
     np.testing.assert_allclose(generalized_eigvalsh(h, s), want, atol=1e-10)
+
+
+def test_generalized_eigh_vectors_solve_the_pencil_and_are_s_orthonormal():
+    rec = make_record(52, spinor=True)
+    h = loop_bloch(rec, K.HT, KPTS)[1]
+    s = np.kron(np.eye(2), loop_bloch(rec, K.S, KPTS)[1])
+    eps, c = generalized_eigh(h, s)
+    np.testing.assert_allclose(eps, generalized_eigvalsh(h[None], s[None])[0], atol=1e-12)
+    np.testing.assert_allclose(h @ c, s @ c * eps, atol=1e-9)
+    np.testing.assert_allclose(c.conj().T @ s @ c, np.eye(eps.size), atol=1e-9)
 
 
 def test_band_mae_index_by_index():

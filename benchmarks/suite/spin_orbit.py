@@ -23,6 +23,7 @@ import numpy as np
 
 from nextham.record import keys as K
 from nextham.spectra.bloch import record_bloch
+from nextham.spectra.eigen import generalized_eigh
 
 SPLIT_PROTOTYPES = ("zincblende", "diamond")
 """Prototypes whose valence top at Γ is a j = 3/2 / 1/2 pair."""
@@ -34,18 +35,14 @@ TOP_REACH_EV = 1.0
 """The four-fold set taken for Γ8 lies within this of the valence top."""
 
 
-def gamma_states(record: dict, h: np.ndarray, s_threshold: float = 1e-6):
-    """The levels of ``h`` at Γ (eV, ascending) and their eigenvectors in the record's basis
-    (columns, S-normalized; canonical orthogonalization as :mod:`nextham.spectra.eigen`)."""
+def gamma_states(record: dict, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The levels of ``h`` at Γ (eV, ascending), their S-orthonormal eigenvectors in the
+    record's basis (columns; :func:`nextham.spectra.eigen.generalized_eigh`) and S(Γ)."""
     g = np.zeros((1, 3))
     h_k = record_bloch(record, K.HT, g, values=np.asarray(h)).numpy()[0]
     s_k = record_bloch(record, K.S, g, values=np.asarray(record[K.S], dtype=float)).numpy()[0]
-    sv, su = np.linalg.eigh(0.5 * (s_k + s_k.conj().T))
-    keep = sv > s_threshold
-    x = su[:, keep] / np.sqrt(sv[keep])
-    h_o = x.conj().T @ h_k @ x
-    eps, v = np.linalg.eigh(0.5 * (h_o + h_o.conj().T))
-    return eps, x @ v, s_k
+    eps, vectors = generalized_eigh(h_k, s_k)
+    return eps, vectors, s_k
 
 
 def shell_weights(record: dict, vectors: np.ndarray, s_k: np.ndarray) -> np.ndarray:

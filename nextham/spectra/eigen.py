@@ -30,12 +30,31 @@ def generalized_eigvalsh(h_k: np.ndarray, s_k: np.ndarray, s_threshold: float = 
     decomps = [np.linalg.eigh(0.5 * (s + s.conj().T)) for s in s_k]
     m = min(int((sv > s_threshold).sum()) for sv, _ in decomps)
     out = []
-    for h, (sv, su) in zip(h_k, decomps, strict=True):
-        keep = np.argsort(sv)[len(sv) - m :]
-        x = su[:, keep] / np.sqrt(sv[keep])
+    for h, decomp in zip(h_k, decomps, strict=True):
+        x = _canonical(decomp, m)
         h_o = x.conj().T @ h @ x
         out.append(np.linalg.eigvalsh(0.5 * (h_o + h_o.conj().T)))
     return np.stack(out)
+
+
+def generalized_eigh(
+    h: np.ndarray, s: np.ndarray, s_threshold: float = 1e-6
+) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (m,) ascending and eigenvectors (M, m) of H c = ε S c at one k, canonical
+    orthogonalization as :func:`generalized_eigvalsh` (S eigenvalues above ``s_threshold``);
+    the vectors are S-orthonormal, c† S c = 1."""
+    sv, su = np.linalg.eigh(0.5 * (s + s.conj().T))
+    x = _canonical((sv, su), int((sv > s_threshold).sum()))
+    h_o = x.conj().T @ h @ x
+    eps, v = np.linalg.eigh(0.5 * (h_o + h_o.conj().T))
+    return eps, x @ v
+
+
+def _canonical(decomp: tuple[np.ndarray, np.ndarray], m: int) -> np.ndarray:
+    """X = U_m / √s_m over the m largest eigenvalues of S's eigendecomposition (sv, su)."""
+    sv, su = decomp
+    keep = np.argsort(sv)[len(sv) - m :]
+    return su[:, keep] / np.sqrt(sv[keep])
 
 
 def band_energies(
