@@ -82,6 +82,11 @@ def so_splitting_rows(ev: dict) -> list[str]:
     return lines
 
 
+def stamped(results: dict, table: list[str]) -> list[str]:
+    """A table followed by the run's date and machine."""
+    return [*table, "", f"_{results['date']}, {results['machine']}._"]
+
+
 def soc_ideal_section(r: dict) -> list[str]:
     """The spin–orbit model on the ideal cells (absent when the recipe has none)."""
     ev = r["eval"]["soc"].get("ideal")
@@ -94,8 +99,7 @@ def soc_ideal_section(r: dict) -> list[str]:
             f"({', '.join(r['recipe']['soc_holdout_pairs'])}) were never trained on; the others "
             "are unseen copies of trained compositions.",
             "",
-            *soc_table(ev), "", *so_splitting_rows(ev), "", f"_{r['date']}, {r['machine']}._",
-            ""]  # fmt: skip
+            *stamped(r, [*soc_table(ev), "", *so_splitting_rows(ev)]), ""]  # fmt: skip
 
 
 def soc_note(recipe: dict) -> list[str]:
@@ -179,9 +183,6 @@ def write_report(results: dict, path: Path) -> None:
     r = results
     data = r["data"]
 
-    def stamped(table: list[str]) -> list[str]:
-        return [*table, "", f"_{r['date']}, {r['machine']}._"]
-
     lines = [
         "# Benchmark: nextham against the baselines",
         "",
@@ -214,21 +215,21 @@ def write_report(results: dict, path: Path) -> None:
         "",
         f"## Test split ({len(r['eval']['nextham']['test']['names'])} structures)",
         "",
-        *stamped(metrics_table(r, "test")),
+        *stamped(r, metrics_table(r, "test")),
         "",
         f"## Out of distribution: structures with {', '.join(r['recipe']['holdout'])} "
         f"({len(r['eval']['nextham']['ood']['names'])} structures)",
         "",
-        *stamped(metrics_table(r, "ood")),
+        *stamped(r, metrics_table(r, "ood")),
         "",
         f"## Spin–orbit set: test split ({len(r['eval']['soc']['test']['names'])} structures; meV)",
         "",
-        *stamped(soc_table(r["eval"]["soc"]["test"])),
+        *stamped(r, soc_table(r["eval"]["soc"]["test"])),
         "",
         f"## Spin–orbit set: held-out element pairs {', '.join(r['recipe']['soc_holdout_pairs'])} "
         f"({len(r['eval']['soc']['ood']['names'])} structures; meV)",
         "",
-        *stamped(soc_table(r["eval"]["soc"]["ood"])),
+        *stamped(r, soc_table(r["eval"]["soc"]["ood"])),
         "",
         *soc_ideal_section(r),
         *soc_note(r["recipe"]),
@@ -236,7 +237,7 @@ def write_report(results: dict, path: Path) -> None:
         "",
         "## Predict time per structure next to the SCF (scalar test set, engine timings)",
         "",
-        *stamped(speed_table(r)),
+        *stamped(r, speed_table(r)),
         "",
         "S + H0 is the dataset's reference (FFT) build, timed when the data were generated; "
         "`nextham predict` builds the same H0 by multigrid integration, several times faster "
@@ -244,7 +245,7 @@ def write_report(results: dict, path: Path) -> None:
         "",
         "## Model cost against system size (Si supercells, CPU, the trained nextham model)",
         "",
-        *stamped(scaling_table(r["scaling"])),
+        *stamped(r, scaling_table(r["scaling"])),
         "",
         "## Goals",
         "",
