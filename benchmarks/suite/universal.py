@@ -37,13 +37,15 @@ def shard_dirs(root: str | Path) -> list[str]:
 
 
 def _per_structure(structures: dict) -> dict:
-    """name → {model/zero_correction: {gauge, band, ghosts}} (meV), from evaluate_dataset."""
+    """name → {model/zero_correction: {gauge, band, band_aligned, ghosts}} (meV), from
+    evaluate_dataset."""
     out = {}
     for name, rep in structures.items():
         out[name] = {
             key: {
                 "gauge": m["gauge_mae"]["overall"]["mae_meV"],
                 "band": m["bands"]["mae_meV"],
+                "band_aligned": m["bands"].get("mae_aligned_meV"),
                 "ghosts": m["ghost_states"]["count"],
             }
             for key, m in rep.items()

@@ -20,8 +20,11 @@ Bands and ghost states
 Eigenvalues come from H(k) c = ε S(k) c with the canonical orthogonalization of
 :mod:`nextham.spectra.eigen` (same S, so the same number of states for prediction and
 reference). Band MAE compares bands index by index at each k over the reference bands
-inside the band window; it is given with the μ* shift removed (``mae_meV``) and without
-(``mae_raw_meV``).
+inside the band window; it is given with the μ* shift removed (``mae_meV``), without
+(``mae_raw_meV``), and as a band structure shows the bands (``mae_aligned_meV``,
+:func:`aligned_band_mae`): each spectrum measured from its own VBM (insulators) or Fermi level
+(metals), so that a rigid offset of every level — which the μ* of the matrix entries need not
+remove — is no error, and a wrong gap or Fermi level is.
 
 The band window (:func:`energy_window`) is, by default (``"edges"``), VBM − w … CBM + w for an
 insulator and E_F ± w for a metal, w = ``band_window`` (2 eV). VBM and CBM are the highest
@@ -62,6 +65,7 @@ from nextham.record.flat import (
 )
 from nextham.record.geometry import edge_distances
 from nextham.record.layout import BlockLayout
+from nextham.spectra.occupations import fermi_level
 
 MEV = 1000.0
 DEFAULT_DISTANCE_BINS: tuple[float, ...] = (0.0, 1e-3, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, np.inf)
@@ -283,6 +287,49 @@ def band_mae(
         raise ValueError(f"band shapes differ: {eps_ref.shape} vs {eps_pred.shape}")
     sel = _inside(eps_ref, *_bounds(fermi_level, window))
     return group_stats(np.abs(eps_pred - eps_ref)[sel])
+
+
+def reference_level(
+    eps: np.ndarray,
+    window: EnergyWindow,
+    n_occupied: float | None,
+    degeneracy: float,
+    smearing_ev: float,
+) -> float | None:
+    """The level a spectrum is read from (eV): its own VBM where the reference ``window`` is an
+    insulator's (the highest of its ``n_occupied`` lowest levels over k), its own Fermi level
+    (Fermi–Dirac, ``smearing_ev``) otherwise; None without an electron count.
+
+    ``eps`` (nk, m) eV; ``degeneracy`` electrons per level (two scalar, one spinor).
+    """
+    if n_occupied is None:
+        return None
+    eps = np.sort(np.asarray(eps, dtype=float), axis=-1)
+    if window.insulator:
+        return float(eps[:, round(n_occupied) - 1].max())
+    return fermi_level(list(eps), n_occupied * degeneracy, smearing_ev, degeneracy)
+
+
+def aligned_band_mae(
+    eps_ref: np.ndarray,
+    eps_pred: np.ndarray,
+    window: EnergyWindow,
+    n_occupied: float | None,
+    degeneracy: float,
+    smearing_ev: float,
+) -> dict:
+    """Band MAE (meV) of the bands as a band structure shows them: each spectrum measured from
+    its own reference level (:func:`reference_level`: VBM of an insulator, E_F of a metal),
+    over the reference bands inside ``window``. A rigid shift of every level is no error
+    here; a wrong gap or Fermi level is. :func:`group_stats` plus ``offset_meV``, the
+    prediction's reference level minus the reference's (``mae_meV`` None without an electron
+    count)."""
+    levels = [reference_level(e, window, n_occupied, degeneracy, smearing_ev)
+              for e in (eps_ref, eps_pred)]  # fmt: skip
+    if levels[0] is None:
+        return {**group_stats(np.empty(0)), "offset_meV": None}
+    offset = levels[1] - levels[0]
+    return {**band_mae(eps_ref, eps_pred - offset, 0.0, window.bounds), "offset_meV": offset * MEV}
 
 
 def count_ghost_states(

@@ -18,9 +18,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from nextham.conventions import electrons_per_level
+from nextham.dft.settings import EngineSettings
 from nextham.loss.metrics import (
     DEFAULT_DISTANCE_BINS,
     MEV,
+    aligned_band_mae,
     band_mae,
     count_ghost_states,
     count_unmatched_levels,
@@ -76,8 +79,9 @@ def structure_metrics(
     Returns
     -------
     dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"window"``
-    (:meth:`nextham.loss.metrics.EnergyWindow.to_json`), ``"bands"``, ``"ghost_states"`` and
-    ``"unmatched_levels"``.
+    (:meth:`nextham.loss.metrics.EnergyWindow.to_json`), ``"bands"`` (μ*-shifted, raw and
+    aligned at each spectrum's own VBM / E_F: :func:`nextham.loss.metrics.aligned_band_mae`),
+    ``"ghost_states"`` and ``"unmatched_levels"``.
     """
     fermi = float(record[K.META]["fermi_level"])
     if eps_ref is None:
@@ -88,7 +92,12 @@ def structure_metrics(
     eps_pred = band_energies(record, h_pred, kpts, s_threshold)
     bands = band_mae(eps_ref, eps_pred - mu, fermi, win.bounds)
     raw = band_mae(eps_ref, eps_pred, fermi, win.bounds)
-    bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts))
+    aligned = aligned_band_mae(eps_ref, eps_pred, win, occupied_levels(record),
+                               electrons_per_level(bool(record[K.SPINOR])),
+                               EngineSettings.from_meta(record[K.META]).smearing_ev)  # fmt: skip
+    bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts),
+                 sum_aligned_meV=aligned["sum_meV"], count_aligned=aligned["count"],
+                 mae_aligned_meV=aligned["mae_meV"], offset_meV=aligned["offset_meV"])  # fmt: skip
     ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, win.bounds, ghost_margin)
     levels = count_unmatched_levels(eps_ref, eps_pred - mu, fermi, win.bounds, level_tol)
     return {
@@ -142,6 +151,8 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
     levels = np.array([s["unmatched_levels"]["count"] for s in structures], dtype=np.int64)
     overall = [g["overall"]["mae_meV"] for g in gauges if g["overall"]["mae_meV"] is not None]
     band_raw = _merge_groups([{"sum_meV": b["sum_raw_meV"], "count": b["count"]} for b in bands])
+    band_aligned = _merge_groups([{"sum_meV": b["sum_aligned_meV"], "count": b["count_aligned"]}
+                                  for b in bands if "sum_aligned_meV" in b])  # fmt: skip
     windows = [s["window"] for s in structures if "window" in s]
     out = {
         "n_structures": len(structures),
@@ -155,7 +166,11 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
             "element_pair": _merge_named([g["element_pair"] for g in gauges]),
             "distance_shell": _merge_named([g["distance_shell"] for g in gauges]),
         },
-        "bands": {**_merge_groups(bands), "mae_raw_meV": band_raw["mae_meV"]},
+        "bands": {
+            **_merge_groups(bands),
+            "mae_raw_meV": band_raw["mae_meV"],
+            "mae_aligned_meV": band_aligned["mae_meV"],
+        },
         "ghost_states": {
             "total": int(ghosts.sum()),
             "per_structure_mean": float(ghosts.mean()) if len(ghosts) else 0.0,
