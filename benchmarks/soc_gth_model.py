@@ -67,7 +67,6 @@ def train(
     init_from: str | None = None, overlap_shift: bool = False, seed: int = 0,
     loss: dict | None = None,
     lr: float = SOC_FINE_TUNE_LR,
-    anchor: float = 0.0,
 ) -> str:  # fmt: skip
     """Train (or reuse) the scalar-part model on the datasets ``sets``; its model file.
     ``pair_scales``: output scales per element and element pair from the training split
@@ -78,7 +77,7 @@ def train(
     ``overlap_shift``: the model's charge-transfer shift (``model.overlap_shift``); ``seed``:
     the training's seed (initial weights, batch order), the split's stays 0; ``loss``: weights
     of the loss terms named (``LossWeights`` fields, e.g. ``k_pp``); the others keep their
-    defaults; ``anchor``: with ``init_from``, the pull back to the start (``optim.anchor``)."""
+    defaults."""
     model = {**MODEL, "pair_scales": "auto"} if pair_scales else dict(MODEL)
     if overlap_shift:
         model["overlap_shift"] = True
@@ -94,8 +93,6 @@ def train(
         del config["model"]
         config["init_from"] = str(init_from)
         config["optim"]["lr"] = lr
-        if anchor:
-            config["optim"]["anchor"] = anchor
     return steps.cached(work / "train.json", lambda: steps.train(config, work / "train.yaml"))[
         "model"
     ]
@@ -213,9 +210,6 @@ def main() -> None:
                         "of training one; its split names the test set")  # fmt: skip
     p.add_argument("--lr", type=float, default=SOC_FINE_TUNE_LR,
                    help=f"a fine-tune's learning rate ({SOC_FINE_TUNE_LR})")  # fmt: skip
-    p.add_argument("--anchor", type=float, default=0.0,
-                   help="with --init-from: pull the parameters back to the start, λ per unit "
-                        "learning rate (optim.anchor; 0: off)")  # fmt: skip
     p.add_argument("--no-gate", action="store_true",
                    help="a committee's raw mean correction, without its gate")  # fmt: skip
     p.add_argument("--eval-sets", default="heldout",
@@ -244,7 +238,6 @@ def main() -> None:
         args.seed,
         args.loss,
         args.lr,
-        args.anchor,
     )
     predictor = Predictor.from_file(model)
     predictor.verify = "never"  # the model's own correction (the check: benchmarks/gate.py)

@@ -21,8 +21,7 @@ Example (every key optional except ``data.datasets``)::
     loss: {l1: 1.0, k_pp: 0.1, tracegrad: 0.1}   # nextham.loss.total.LossWeights fields
     kspace: {n_k: 2, mesh: [4, 4, 4], window: 10.0}
     optim: {lr: 3.0e-3, weight_decay: 0.0, epochs: 100, warmup_epochs: 2, grad_clip: 10.0,
-            ema_decay: 0.99,        # validate/save the parameters' moving average (0: off)
-            anchor: 0.0}            # with init_from: pull back to the start, λ per unit lr
+            ema_decay: 0.99}        # validate/save the parameters' moving average (0: off)
     out: runs/scalar40              # checkpoints, logs, best model
     seed: 0                         # parameters, batch order, k-point sampling
     device: auto                    # auto | cpu | cuda
@@ -126,11 +125,8 @@ class OptimConfig:
     min_lr_ratio: float = 0.02
     grad_clip: float = 10.0
     ema_decay: float = 0.0
-    anchor: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.anchor < 0:
-            raise InputError(f"optim.anchor must be ≥ 0 (0: off), got {self.anchor}")
         if not 0.0 <= self.ema_decay < 1.0:
             raise InputError(
                 f"optim.ema_decay must lie in [0, 1) (0 disables the average), got {self.ema_decay}"
@@ -192,11 +188,6 @@ def _sections(d: dict[str, Any]) -> dict[str, Any]:
     for key in ("basis_ls", "spinor"):
         if key in (d.get("model") or {}):
             raise InputError(f"model.{key} comes from the data; remove it from the config")
-    if (d.get("optim") or {}).get("anchor") and not d.get("init_from"):
-        raise InputError(
-            "optim.anchor pulls the parameters back to the model they started from; give that "
-            "model as init_from, or remove optim.anchor"
-        )
     if d.get("init_from") and d.get("model"):
         raise InputError(
             "init_from takes the model (architecture, scales, weights) from its file; remove "

@@ -29,7 +29,6 @@ from nextham.model.nextham import build_model
 from nextham.predict import domain_statistics, predict_hamiltonians
 from nextham.record import keys as K
 from nextham.train import distributed as dist
-from nextham.train.anchor import ParameterAnchor
 from nextham.train.checkpoint import load_checkpoint, save_checkpoint
 from nextham.train.config import TrainConfig
 from nextham.train.data import (
@@ -167,7 +166,7 @@ def validation_mae(model, records, baseline: bool = False, chunk: int = 64) -> f
     return total / count
 
 
-def _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema, anchor) -> dict:
+def _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema) -> dict:
     rank, world = dist.rank_and_world()
     n_edges = [r.n_edges for r in data.refs]
     visit = epoch_structures(
@@ -189,8 +188,6 @@ def _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema, anch
         if cfg.optim.grad_clip:
             torch.nn.utils.clip_grad_norm_(core.parameters(), cfg.optim.grad_clip)
         optimizer.step()
-        if anchor is not None:
-            anchor.pull(core, optimizer.param_groups[0]["lr"])
         if ema is not None:
             ema.update(core)
         for k, v in terms.items():
@@ -207,7 +204,6 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
         print(f"left out {len(data.skipped)} entries whose SCF did not converge: "
               f"{', '.join(data.skipped[:10])}{more}")  # fmt: skip
     core = make_model(cfg, data).to(device)
-    anchor = ParameterAnchor(core, cfg.optim.anchor) if cfg.optim.anchor else None
     ddp_model = dist.wrap(core)
     optimizer = torch.optim.AdamW(
         core.parameters(), lr=cfg.optim.lr, weight_decay=cfg.optim.weight_decay
@@ -226,9 +222,7 @@ def fit(cfg: TrainConfig, progress: bool = True) -> dict:
             g["lr"] = learning_rate(cfg, epoch)
         t0 = time.perf_counter()
         core.train()
-        row = _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema, anchor)
-        if anchor is not None:
-            row["anchor_distance"] = anchor.distance(core)
+        row = _train_epoch(cfg, ddp_model, core, data, optimizer, epoch, device, ema)
         row.update(epoch=epoch, lr=optimizer.param_groups[0]["lr"], time_s=time.perf_counter() - t0)
         with ema.averaged(core) if ema is not None else nullcontext(core):
             row["val_gauge_mae_meV"] = validation_mae(core, val)
