@@ -170,13 +170,10 @@ def _checked_dataset(path: str, meta: dict) -> Dataset:
 WINDOW_TITLES = {"edges": "insulators VBM−2…CBM+2, metals E_F±2 eV", "fermi": "E_F±2 eV"}
 
 
-def _mae(group: dict) -> str:
-    return "-" if group["mae_meV"] is None else f"{group['mae_meV']:.4g}"
-
-
-def _aligned(bands: dict) -> str:
-    """The band MAE of bands read from their own VBM / E_F (``mae_aligned_meV``)."""
-    return _mae({"mae_meV": bands.get("mae_aligned_meV")})
+def _mae(group: dict, key: str = "mae_meV") -> str:
+    """``group[key]`` (meV) as table text; "-" where there is none (``mae_aligned_meV``: the band
+    MAE of bands read from their own VBM / E_F)."""
+    return "-" if group[key] is None else f"{group[key]:.4g}"
 
 
 def print_report(report: dict) -> None:
@@ -198,7 +195,7 @@ def print_report(report: dict) -> None:
             if v["mae_meV"] is not None
         )
         t.add_row(name, f"{g['overall']['mae_meV']:.4g}", spin or "-",
-                  _mae(s["bands"]), _aligned(s["bands"]),
+                  _mae(s["bands"]), _mae(s["bands"], "mae_aligned_meV"),
                   str(s["ghost_states"]["total"]),
                   str(s["unmatched_levels"]["total"]))  # fmt: skip
     Console(width=140).print(t)
@@ -217,7 +214,7 @@ def print_groups(report: dict, by: str) -> None:
         m, h0 = summary["model"], summary[ZERO_CORRECTION]
         t.add_row(group, str(m["n_structures"]),
                   _mae(m["gauge_mae"]["overall"]), _mae(h0["gauge_mae"]["overall"]),
-                  _mae(m["bands"]), _mae(h0["bands"]), _aligned(m["bands"]),
-                  _aligned(h0["bands"]),
+                  _mae(m["bands"]), _mae(h0["bands"]), _mae(m["bands"], "mae_aligned_meV"),
+                  _mae(h0["bands"], "mae_aligned_meV"),
                   str(m["ghost_states"]["total"]), str(h0["ghost_states"]["total"]))  # fmt: skip
     Console(width=140).print(t)

@@ -212,6 +212,12 @@ def occupied_levels(record: Mapping) -> float | None:
     return float(meta["n_electrons"]) / electrons_per_level(bool(record[K.SPINOR]))
 
 
+def valence_top(eps_sorted: np.ndarray, n_occupied: int) -> float:
+    """VBM (eV): the highest of the ``n_occupied`` lowest levels over k; ``eps_sorted`` (nk, m)
+    with each row ascending."""
+    return float(eps_sorted[:, n_occupied - 1].max())
+
+
 def energy_window(
     eps_ref: np.ndarray,
     fermi_level: float,
@@ -245,14 +251,14 @@ def energy_window(
         return fermi
     n_occ = round(n_occupied)
     if n_occ == eps.shape[-1] and n_occ > 0:  # every level occupied: a VBM, no CBM
-        vbm = float(eps[:, -1].max())
+        vbm = valence_top(eps, n_occ)
         edges = {"vbm": vbm, "cbm": None, "gap": None, "insulator": True}
         if definition == "edges":
             return EnergyWindow(vbm - half_width, vbm + half_width, definition, **edges)
         return EnergyWindow(fermi.lo, fermi.hi, definition, **edges)
     if not 0 < n_occ < eps.shape[-1]:
         return fermi
-    vbm, cbm = float(eps[:, n_occ - 1].max()), float(eps[:, n_occ].min())
+    vbm, cbm = valence_top(eps, n_occ), float(eps[:, n_occ].min())
     insulator = cbm - vbm > gap_tol
     edges = {"vbm": vbm, "cbm": cbm, "gap": cbm - vbm, "insulator": insulator}
     if definition == "edges" and insulator:
@@ -306,7 +312,7 @@ def reference_level(
         return None
     eps = np.sort(np.asarray(eps, dtype=float), axis=-1)
     if window.insulator:
-        return float(eps[:, round(n_occupied) - 1].max())
+        return valence_top(eps, round(n_occupied))
     return fermi_level(list(eps), n_occupied * degeneracy, smearing_ev, degeneracy)
 
 

@@ -86,13 +86,14 @@ def structure_metrics(
     fermi = float(record[K.META]["fermi_level"])
     if eps_ref is None:
         eps_ref = band_energies(record, record[K.HT], kpts, s_threshold)
-    win = energy_window(eps_ref, fermi, occupied_levels(record), band_window, window)
+    n_occupied = occupied_levels(record)
+    win = energy_window(eps_ref, fermi, n_occupied, band_window, window)
     gauge = gauge_mae(record, h_pred, distance_bins)
     mu = gauge["mu_star_meV"] / MEV
     eps_pred = band_energies(record, h_pred, kpts, s_threshold)
     bands = band_mae(eps_ref, eps_pred - mu, fermi, win.bounds)
     raw = band_mae(eps_ref, eps_pred, fermi, win.bounds)
-    aligned = aligned_band_mae(eps_ref, eps_pred, win, occupied_levels(record),
+    aligned = aligned_band_mae(eps_ref, eps_pred, win, n_occupied,
                                electrons_per_level(bool(record[K.SPINOR])),
                                EngineSettings.from_meta(record[K.META]).smearing_ev)  # fmt: skip
     bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts),
