@@ -69,12 +69,13 @@ def worst_table(ev: dict, n: int = 10) -> list[str]:
     """The ``n`` structures with the largest band MAE of the model."""
     rows = [(s["model"]["band"], name, s) for name, s in ev["structures"].items()
             if s["model"]["band"] is not None]  # fmt: skip
-    lines = ["| structure | band MAE model (meV) | band MAE H0 | Gauge MAE model | Gauge MAE H0 |",
-             "|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| structure | band MAE model (meV) | band MAE H0 | aligned model | aligned H0 "
+             "| Gauge MAE model | Gauge MAE H0 |", "|---|---|---|---|---|---|---|"]  # fmt: skip
     for band, name, s in sorted(rows, key=lambda r: -r[0])[:n]:
-        h = s["zero_correction"]
+        m, h = s["model"], s["zero_correction"]
         lines.append(f"| {name} | {band:.1f} | {_f(h['band'], '.1f')} "
-                     f"| {_f(s['model']['gauge'], '.3g')} | {_f(h['gauge'], '.3g')} |")  # fmt: skip
+                     f"| {_f(m.get('band_aligned'), '.1f')} | {_f(h.get('band_aligned'), '.1f')} "
+                     f"| {_f(m['gauge'], '.3g')} | {_f(h['gauge'], '.3g')} |")  # fmt: skip
     return lines
 
 
