@@ -9,7 +9,9 @@
 # from the environment; default "15 30 60 120 240 480 960 1920 none" CPU-seconds, calibrated
 # on each shard's finished labels: `nextham generate --max-label-seconds`), so that it labels
 # the cheapest structures of every shard first: 3,000 labels cost about a quarter of what
-# equal rounds per shard cost (docs/structures.md). Under each cap, each round computes at most
+# equal rounds per shard cost (docs/structures.md). A shard with no finished label yet takes
+# the other shards' calibration (`--calibrate-from`), so that its cheapest labels come under
+# the first caps too. Under each cap, each round computes at most
 # ROUND (default 25) unfinished structures of every shard, one per composition first
 # (`nextham generate --limit`), until a round adds nothing. Rerun the same command to resume:
 # finished labels are skipped. Each `generate` prints its projected cost (calibrated on the shard's finished
@@ -58,9 +60,12 @@ chain() {  # per cost cap, rounds over the shards named in $@, one worker, until
             # round outlasts a session does not keep the next one (5d) from starting
             for s in $(fewest_first "$@"); do
                 echo "== shard $s (round of $ROUND, cap $cap, $(date -u +%FT%TZ))"
+                # a shard with no finished label yet is calibrated on the others' labels
+                others=()
+                for o in $SHARDS; do [ "$o" != "$s" ] && others+=(--calibrate-from "$DATA/$o"); done
                 nextham generate "$DATA/$s" --recipe universal --basis szv-molopt-sr \
                     --shard "$s" --n 2 --supercell-fraction 0.2 --limit "$ROUND" --workers 1 \
-                    --kspacing "$KSPACING" "${budget[@]}"
+                    --kspacing "$KSPACING" "${budget[@]}" "${others[@]}"
             done
             after=$(progress "$@")
             echo "== round done ($*, cap $cap): $after labels (finished or failed)," \

@@ -101,6 +101,25 @@ def test_a_cost_cap_leaves_the_dearer_structures_for_a_later_run(tmp_path, capsy
     assert Dataset(out).names == ["c0", "c1", "c2"]
 
 
+def test_a_fresh_dataset_takes_the_cap_calibration_of_the_ones_given(tmp_path, capsys):
+    from nextham.generate.cost import dataset_ratio, structure_seconds
+
+    first, fresh = tmp_path / "first", tmp_path / "fresh"
+    paths = _structures(tmp_path)
+    assert main(["generate", str(first), *paths, *FAST]) == 0
+    ratio = dataset_ratio(first)
+    ds = Dataset(first)
+    seconds = [structure_seconds(a, ds.settings) for _, a in ds.structures()]
+    cap = 1.5 * ratio * max(seconds)
+    assert cap < min(seconds)  # uncalibrated, the cap would take none of them
+    argv = ["generate", str(fresh), *paths, *FAST, "--max-label-seconds", str(cap)]
+    assert main(argv) == 0 and Dataset(fresh).names == []
+    capsys.readouterr()
+    assert main([*argv, "--calibrate-from", str(first)]) == 0
+    assert Dataset(fresh).names == ["c0", "c1", "c2"]
+    assert "the median spent/projected of the other datasets given" in capsys.readouterr().out
+
+
 def test_failed_structure_recorded_and_run_continues(tmp_path, capsys, monkeypatch):
     paths = _structures(tmp_path, 2)
     real = runner.compute_record

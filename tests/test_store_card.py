@@ -13,6 +13,7 @@ from nextham.cli.main import main
 from nextham.dft.settings import EngineSettings
 from nextham.generate.cost import (
     calibrated_projection,
+    prior_ratio,
     projected_seconds,
     spent_seconds,
     structure_seconds,
@@ -117,6 +118,28 @@ def test_budget_keeps_the_structures_projected_under_the_cap_calibrated():
     entries = {"a": {"time_scf_s": 0.5 * si}}
     assert [n for n, _ in within_budget(todo, done, entries, settings, 2 * si)] == ["big", "small"]
     assert within_budget(todo, done, entries, settings, 0.4 * si) == []
+    # nothing finished yet: a prior ratio (a campaign's other shards) calibrates the cap
+    assert [n for n, _ in within_budget(todo, [], {}, settings, 2 * si, 0.5)] == ["big", "small"]
+    # the structures' own labels win over the prior
+    assert [n for n, _ in within_budget(todo, done, entries, settings, 2 * si, 0.01)] == [
+        "big",
+        "small",
+    ]
+    assert within_budget(todo, done, entries, settings, 0.4 * si, 0.01) == []
+
+
+def test_prior_ratio_is_the_median_of_the_datasets_with_labels(tmp_path):
+    settings = EngineSettings(basis="szv-molopt-sr")
+    si = structure_seconds(_atoms("Si2", "x"), settings)
+    for k, share in enumerate((0.05, 0.1, 0.3)):  # three shards, labels at these shares
+        ds = Dataset.create(tmp_path / f"s{k}", settings, [("a", _atoms("Si2", "x"))])
+        record = random_record({14: (0, 1)}, (14, 14), seed=k)
+        record["meta"].update(time_h0_s=0.0, time_scf_s=share * si, time_ht_transform_s=0.0)
+        ds.add("a", record)
+    Dataset.create(tmp_path / "empty", settings, [("b", _atoms("Si2", "x"))])
+    paths = [tmp_path / n for n in ("s0", "s1", "s2", "empty", "missing")]
+    assert prior_ratio(paths) == pytest.approx(0.1)
+    assert prior_ratio(paths[3:]) is None
 
 
 def test_cards_of_several_datasets_add_up(dataset, tmp_path, capsys):

@@ -147,6 +147,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "calibrated on the finished labels as the printed projection is) is at most S seconds; "
         "a campaign run with rising caps labels its cheapest structures first",
     )  # fmt: skip
+    r.add_argument(
+        "--calibrate-from", action="append", default=[], metavar="DIR",
+        help="(repeatable) other datasets, e.g. a campaign's other shards: while OUT has no "
+        "finished label, the median of their spent/projected ratios calibrates the projection "
+        "and --max-label-seconds",
+    )  # fmt: skip
 
 
 DEFAULT_SPEC = {"elements": ("Si", "C"), "elemental_prototypes": ("diamond",), "n_per_prototype": 1}
@@ -259,11 +265,11 @@ def run(args: argparse.Namespace) -> int:
     structures, skipped = structures_from_args(args)
     if args.dry_run:
         print_dry_run(structures, skipped)
-        print_projection(args.out, structures, settings)
+        print_projection(args.out, structures, settings, args.calibrate_from)
         return 0
     if skipped:
         print(f"skipped {len(skipped)} structures (list them with --dry-run)")
-    print_projection(args.out, structures, settings)
+    print_projection(args.out, structures, settings, args.calibrate_from)
     start = time.perf_counter()
     with Progress() as bar:
         task = bar.add_task("DFT", total=len(structures))
@@ -275,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         ds = build_dataset(
             args.out, structures, settings, args.workers, args.scheduler, tick, args.method,
             spectral_gate=not args.no_spectral_gate, limit=args.limit,
-            max_seconds=args.max_label_seconds,
+            max_seconds=args.max_label_seconds, calibrate_from=args.calibrate_from,
         )  # fmt: skip
         bar.update(task, completed=len(structures))
     print_summary(ds)
@@ -284,13 +290,14 @@ def run(args: argparse.Namespace) -> int:
     return 1 if ds.manifest["failed"] else 0
 
 
-def print_projection(out: str, structures: list, settings) -> None:
+def print_projection(out: str, structures: list, settings, calibrate_from=()) -> None:
     """The projected label cost of the structures not yet finished in ``out``, scaled by the
-    ratio spent / projected of its finished labels where there are some."""
+    ratio spent / projected of its finished labels where there are some, else by the median
+    ratio of the ``calibrate_from`` datasets where they have some."""
     # deferred: the command modules load with `nextham --help`; their work loads only on use
     import os
 
-    from nextham.generate.cost import calibrated_projection, hours
+    from nextham.generate.cost import calibrated_projection, hours, prior_ratio
     from nextham.store.dataset import Dataset
 
     entries = {}
@@ -301,6 +308,10 @@ def print_projection(out: str, structures: list, settings) -> None:
     p = calibrated_projection(todo, done, entries, settings)
     note = f", {p.unknown} with elements the table lacks not included" if p.unknown else ""
     how = "element table × (atoms/n)² × k-points/8, rough"
+    prior = None if p.n_calibration or not calibrate_from else prior_ratio(calibrate_from)
     if p.n_calibration:
         how += f"; × {p.ratio:.3g}, spent/projected of the {p.n_calibration} finished labels"
+    elif prior is not None:
+        p = p._replace(seconds=p.seconds * prior)
+        how += f"; × {prior:.3g}, the median spent/projected of the other datasets given"
     print(f"projected: {hours(p.seconds)} for {len(todo)} structures to compute ({how}{note})")

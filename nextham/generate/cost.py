@@ -12,6 +12,7 @@ by factors; the spent cost is summed from the stored labels (:func:`spent_second
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from ase import Atoms
 from nextham.dft.element_table import measured_row
 from nextham.dft.settings import EngineSettings
 from nextham.store.card import label_seconds
+from nextham.store.dataset import Dataset
 
 TABLE_KPOINTS = 8
 """k-points of the element table's labels (2×2×2)."""
@@ -101,17 +103,48 @@ def calibrated_projection(
     return Projection(total * ratio, unknown, ratio, len(ratios))
 
 
+def dataset_ratio(path: str | os.PathLike) -> float | None:
+    """The spent / projected ratio of a dataset's finished labels (as in
+    :func:`calibrated_projection`, with its own settings); None while it has none."""
+    ds = Dataset(path)
+    entries = ds.manifest["entries"]
+    if not entries:
+        return None
+    done = [(n, a) for n, a in ds.structures() if n in entries]
+    p = calibrated_projection([], done, entries, ds.settings)
+    return p.ratio if p.n_calibration else None
+
+
+def prior_ratio(paths: Sequence[str | os.PathLike]) -> float | None:
+    """The median of :func:`dataset_ratio` over the datasets ``paths`` that have finished
+    labels (None if none has): the ratio of a dataset with no finished label of its own.
+
+    The element table's times are those of its own labels (elemental crystals, one path and
+    k-mesh); a campaign's labels have run at 0.05–0.1 × them. Uncalibrated, a shard whose first
+    label is not yet finished is projected 10–20 × too dear and a rising cap reaches it only
+    after every other shard's cheap labels (the 3d and 4d shards of the universal campaign)."""
+    found = [r for r in (dataset_ratio(p) for p in paths if _is_dataset(p)) if r is not None]
+    return float(np.median(found)) if found else None
+
+
+def _is_dataset(path: str | os.PathLike) -> bool:
+    return os.path.isfile(os.path.join(path, "manifest.json"))
+
+
 def within_budget(
     todo: Sequence[tuple[str, Atoms]],
     done: Sequence[tuple[str, Atoms]],
     entries: dict,
     settings: EngineSettings,
     max_seconds: float,
+    fallback_ratio: float | None = None,
 ) -> list[tuple[str, Atoms]]:
     """The structures of ``todo`` (order kept) whose projected label cost, calibrated on the
-    finished ``done`` as in :func:`calibrated_projection`, is at most ``max_seconds`` (one
-    thread); those the table cannot project are left out (a run without a cap takes them)."""
-    ratio = calibrated_projection([], done, entries, settings).ratio
+    finished ``done`` as in :func:`calibrated_projection` (by ``fallback_ratio`` while none of
+    them is finished, if given), is at most ``max_seconds`` (one thread); those the table
+    cannot project are left out (a run without a cap takes them)."""
+    own = calibrated_projection([], done, entries, settings)
+    ratio = own.ratio if own.n_calibration or fallback_ratio is None else fallback_ratio
     out = []
     for name, atoms in todo:
         t = structure_seconds(atoms, settings)

@@ -15,7 +15,7 @@ import os
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -25,7 +25,7 @@ from pyscf import lib
 from nextham.dft.label import compute_record
 from nextham.dft.settings import EngineSettings, check_elements, check_pair_rule
 from nextham.dft.spectral_check import failure_message
-from nextham.generate.cost import structure_seconds, within_budget
+from nextham.generate.cost import prior_ratio, structure_seconds, within_budget
 from nextham.record import keys as K
 from nextham.store.dataset import Dataset
 from nextham.store.lock import single_writer
@@ -59,6 +59,7 @@ def build_dataset(
     spectral_gate: bool = True,
     limit: int | None = None,
     max_seconds: float | None = None,
+    calibrate_from: Sequence[str | os.PathLike] = (),
 ) -> Dataset:
     """Compute every structure not yet finished in ``path`` and store it.
 
@@ -83,6 +84,9 @@ def build_dataset(
         this (s, one thread; :func:`nextham.generate.cost.within_budget`, calibrated on the
         finished labels), so that a campaign run in rising caps labels its cheapest first
         across shards; ``None``: no cap.
+    calibrate_from : other datasets (a campaign's other shards) whose finished labels
+        calibrate the cap while ``path`` has none of its own
+        (:func:`nextham.generate.cost.prior_ratio`).
 
     Unfinished structures are computed in :func:`spread_order` (cheapest first within each
     round), so that an interrupted or limited run already holds every composition it reached
@@ -100,7 +104,8 @@ def build_dataset(
         if max_seconds is not None:
             entries = ds.manifest["entries"]
             done = [(n, a) for n, a in listed if n in entries]
-            todo = within_budget(todo, done, entries, settings, max_seconds)
+            prior = prior_ratio(calibrate_from) if calibrate_from else None
+            todo = within_budget(todo, done, entries, settings, max_seconds, prior)
         if limit is not None:
             todo = todo[: max(0, limit)]
         _store_all(ds, todo, (settings, method), workers, scheduler, progress, spectral_gate)
