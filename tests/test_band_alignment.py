@@ -72,3 +72,25 @@ def test_aggregation_pools_the_aligned_errors():
     got = aggregate_reports(reports)["model"]["bands"]["mae_aligned_meV"]
     assert got == pytest.approx(want)
     assert all(b["count_aligned"] == b["count"] for b in per)
+
+
+def test_ghost_states_counted_on_the_aligned_spectra_too(monkeypatch):
+    import nextham.loss.report as report
+
+    rec = insulator([-9.0, -3.0, 3.0, 7.5], [8.0])  # window VBM−2 … CBM+2 = −5 … 5
+    pred = np.asarray(rec[K.HT], dtype=float) - 3.5 * np.asarray(rec[K.S], dtype=float)
+    assert structure_metrics(rec, pred, KPTS)["ghost_states"]["count"] == 0  # μ* = −3.5 eV
+
+    def missed(*args, **kwargs):  # a μ* that leaves the rigid shift, as on real records
+        return {**real(*args, **kwargs), "mu_star_meV": 0.0}
+
+    real = report.gauge_mae
+    monkeypatch.setattr(report, "gauge_mae", missed)
+    m = structure_metrics(rec, pred, KPTS)
+    # 7.5 and 8 eV drop to 4.0 and 4.5, inside the window; 3 drops to −0.5; −3 leaves it
+    assert m["ghost_states"]["count"] == len(KPTS)
+    assert m["ghost_states"]["count_aligned"] == 0
+    assert m["bands"]["offset_meV"] == pytest.approx(-3500.0)
+    agg = aggregate_reports([{"model": m}, {"model": m}])["model"]["ghost_states"]
+    assert (agg["total"], agg["total_aligned"]) == (2 * len(KPTS), 0)
+    assert agg["n_structures_with_ghosts_aligned"] == 0

@@ -122,7 +122,7 @@ def test_ghost_state_inserted_in_window():
     pred = gamma_record([-5.0, -1.0, 0.5, 8.5], [1.5])[K.HT]  # trace kept: μ* = 0
     got = structure_metrics(rec, pred, KPTS[:2])
     assert got["gauge_mae"]["mu_star_meV"] == pytest.approx(0.0, abs=1e-9)
-    assert got["ghost_states"] == {"count": 2, "n_kpts_with_ghosts": 2}
+    assert got["ghost_states"] == {"count": 2, "n_kpts_with_ghosts": 2, "count_aligned": 2}
     assert got["unmatched_levels"]["count"] == 2
     assert got["bands"]["mae_meV"] == pytest.approx(0.0, abs=1e-9)
     assert structure_metrics(rec, rec[K.HT], KPTS[:2])["ghost_states"]["count"] == 0

@@ -101,11 +101,17 @@ def structure_metrics(
                  mae_aligned_meV=aligned["mae_meV"], offset_meV=aligned["offset_meV"])  # fmt: skip
     ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, win.bounds, ghost_margin)
     levels = count_unmatched_levels(eps_ref, eps_pred - mu, fermi, win.bounds, level_tol)
+    ghost_states = {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())}
+    if aligned["offset_meV"] is not None:  # the spectrum read from its own VBM or E_F
+        shift = aligned["offset_meV"] / MEV
+        ghost_states["count_aligned"] = int(
+            count_ghost_states(eps_ref, eps_pred - shift, fermi, win.bounds, ghost_margin).sum()
+        )
     return {
         "gauge_mae": gauge,
         "window": win.to_json(),
         "bands": bands,
-        "ghost_states": {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())},
+        "ghost_states": ghost_states,
         "unmatched_levels": {"count": int(levels.sum()), "tol_eV": level_tol},
     }
 
@@ -144,6 +150,16 @@ def _merge_named(dicts: Sequence[dict]) -> dict:
     return {k: _merge_groups([d[k] for d in dicts if k in d]) for k in names}
 
 
+def _aligned_ghosts(structures: Sequence[dict]) -> dict:
+    """Ghost states counted on the aligned spectra, over the structures that have the count."""
+    counts = [s["ghost_states"]["count_aligned"] for s in structures
+              if "count_aligned" in s["ghost_states"]]  # fmt: skip
+    if not counts:
+        return {}
+    return {"total_aligned": int(sum(counts)),
+            "n_structures_with_ghosts_aligned": int(sum(c > 0 for c in counts))}  # fmt: skip
+
+
 def aggregate_metrics(structures: Sequence[dict]) -> dict:
     """Dataset-level metrics of one model from its :func:`structure_metrics` dicts."""
     gauges = [s["gauge_mae"] for s in structures]
@@ -176,6 +192,7 @@ def aggregate_metrics(structures: Sequence[dict]) -> dict:
             "total": int(ghosts.sum()),
             "per_structure_mean": float(ghosts.mean()) if len(ghosts) else 0.0,
             "n_structures_with_ghosts": int((ghosts > 0).sum()),
+            **_aligned_ghosts(structures),
         },
         "unmatched_levels": {
             "total": int(levels.sum()),
