@@ -104,7 +104,7 @@ def build_dataset(
         if max_seconds is not None:
             entries = ds.manifest["entries"]
             done = [(n, a) for n, a in listed if n in entries]
-            prior = prior_ratio(calibrate_from) if calibrate_from else None
+            prior = prior_ratio(calibrate_from) if calibrate_from and not entries else None
             todo = within_budget(todo, done, entries, settings, max_seconds, prior)
         if limit is not None:
             todo = todo[: max(0, limit)]
