@@ -81,7 +81,8 @@ def structure_metrics(
     dict with ``"gauge_mae"`` (:func:`nextham.loss.metrics.gauge_mae`), ``"window"``
     (:meth:`nextham.loss.metrics.EnergyWindow.to_json`), ``"bands"`` (μ*-shifted, raw and
     aligned at each spectrum's own VBM / E_F: :func:`nextham.loss.metrics.aligned_band_mae`),
-    ``"ghost_states"`` and ``"unmatched_levels"``.
+    ``"ghost_states"`` (after μ*, and ``count_aligned`` on the aligned spectrum) and
+    ``"unmatched_levels"``.
     """
     fermi = float(record[K.META]["fermi_level"])
     if eps_ref is None:
@@ -99,14 +100,9 @@ def structure_metrics(
     bands.update(sum_raw_meV=raw["sum_meV"], mae_raw_meV=raw["mae_meV"], n_kpts=len(kpts),
                  sum_aligned_meV=aligned["sum_meV"], count_aligned=aligned["count"],
                  mae_aligned_meV=aligned["mae_meV"], offset_meV=aligned["offset_meV"])  # fmt: skip
-    ghosts = count_ghost_states(eps_ref, eps_pred - mu, fermi, win.bounds, ghost_margin)
     levels = count_unmatched_levels(eps_ref, eps_pred - mu, fermi, win.bounds, level_tol)
-    ghost_states = {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())}
-    if aligned["offset_meV"] is not None:  # the spectrum read from its own VBM or E_F
-        shift = aligned["offset_meV"] / MEV
-        ghost_states["count_aligned"] = int(
-            count_ghost_states(eps_ref, eps_pred - shift, fermi, win.bounds, ghost_margin).sum()
-        )
+    ghost_states = _ghost_states(eps_ref, eps_pred, (mu, aligned["offset_meV"]), fermi,
+                                 win.bounds, ghost_margin)  # fmt: skip
     return {
         "gauge_mae": gauge,
         "window": win.to_json(),
@@ -114,6 +110,17 @@ def structure_metrics(
         "ghost_states": ghost_states,
         "unmatched_levels": {"count": int(levels.sum()), "tol_eV": level_tol},
     }
+
+
+def _ghost_states(eps_ref, eps_pred, shifts, fermi, bounds, margin) -> dict:
+    """Ghost states of ``eps_pred`` shifted by μ* (``shifts[0]``, eV) and, where the aligned
+    band MAE has an offset (``shifts[1]``, meV), on the spectrum aligned by it."""
+    ghosts = count_ghost_states(eps_ref, eps_pred - shifts[0], fermi, bounds, margin)
+    out = {"count": int(ghosts.sum()), "n_kpts_with_ghosts": int((ghosts > 0).sum())}
+    if shifts[1] is not None:
+        aligned = count_ghost_states(eps_ref, eps_pred - shifts[1] / MEV, fermi, bounds, margin)
+        out["count_aligned"] = int(aligned.sum())
+    return out
 
 
 def evaluate_structure(
